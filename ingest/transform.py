@@ -1,0 +1,112 @@
+"""Pure functions from OpenRouter's typed responses to the store's rows. No I/O here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ingest import schemas
+
+
+def parse_day(value: str) -> date:
+    return date.fromisoformat(value[:10])
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """ISO timestamps as naive UTC (the store's convention); None for absent or unreadable values."""
+    if not value:
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def parse_price(value: str | None) -> float | None:
+    """Prices come as strings of USD per token; "-1" means "varies" (the router) and is kept as None."""
+    if value is None or value == "":
+        return None
+    try:
+        price = float(value)
+    except ValueError:
+        return None
+    return None if price < 0 else price
+
+
+def activity_rows_by_day(items: list[schemas.ActivityItem]) -> dict[date, list[dict[str, Any]]]:
+    """Group /activity rows by UTC day. Rows repeating a (model, endpoint) on a day are summed, so the
+    natural key stays unique whatever the server sends."""
+    merged: dict[tuple[date, str, str], dict[str, Any]] = {}
+    for item in items:
+        day = parse_day(item.date)
+        key = (day, item.model_permaslug, item.endpoint_id)
+        row = merged.get(key)
+        if row is None:
+            merged[key] = {
+                "date": day,
+                "model": item.model,
+                "model_permaslug": item.model_permaslug,
+                "endpoint_id": item.endpoint_id,
+                "provider_name": item.provider_name,
+                "requests": item.requests,
+                "prompt_tokens": item.prompt_tokens,
+                "completion_tokens": item.completion_tokens,
+                "reasoning_tokens": item.reasoning_tokens,
+                "usage": item.usage,
+                "byok_usage_inference": item.byok_usage_inference,
+            }
+        else:
+            for field in ("requests", "prompt_tokens", "completion_tokens", "reasoning_tokens"):
+                row[field] += getattr(item, field)
+            row["usage"] += item.usage
+            row["byok_usage_inference"] += item.byok_usage_inference
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for (day, _, _), row in sorted(merged.items()):
+        by_day[day].append(row)
+    return dict(by_day)
+
+
+def api_key_row(key: schemas.ApiKey) -> dict[str, Any]:
+    row = key.model_dump()
+    for field in ("created_at", "updated_at", "expires_at"):
+        row[field] = parse_timestamp(row[field])
+    return row
+
+
+def workspace_row(workspace: schemas.Workspace) -> dict[str, Any]:
+    return {
+        "id": workspace.id,
+        "name": workspace.name,
+        "slug": workspace.slug,
+        "created_at": parse_timestamp(workspace.created_at),
+        "updated_at": parse_timestamp(workspace.updated_at),
+    }
+
+
+def model_row(model: schemas.Model) -> dict[str, Any]:
+    pricing = model.pricing
+    return {
+        "canonical_slug": model.canonical_slug or model.id,
+        "id": model.id,
+        "name": model.name or model.id,
+        "created": model.created,
+        "context_length": model.context_length,
+        "pricing_prompt": parse_price(pricing.prompt),
+        "pricing_completion": parse_price(pricing.completion),
+        "pricing_request": parse_price(pricing.request),
+        "pricing_image": parse_price(pricing.image),
+        "pricing_web_search": parse_price(pricing.web_search),
+        "pricing_internal_reasoning": parse_price(pricing.internal_reasoning),
+        "pricing_input_cache_read": parse_price(pricing.input_cache_read),
+        "pricing_input_cache_write": parse_price(pricing.input_cache_write),
+        "pricing_discount": pricing.discount,
+        "expiration_date": model.expiration_date,
+        "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
+    }

@@ -1,0 +1,186 @@
+"""The `orusage` command. Every failure a user can cause or meet ends in one line and an exit code:
+
+0 ok · 2 usage or configuration · 3 authentication or key type · 4 OpenRouter unavailable after retries ·
+5 database locked or unreadable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from queries.errors import EXIT_USAGE, OrusageError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO; URLs carry no secrets, but keep cron mail short.
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="openrouter-usage", prog_name="orusage")
+@click.option("-v", "--verbose", is_flag=True, help="Log each step (to stderr).")
+def cli(verbose: bool) -> None:
+    """openrouter-usage: usage analytics and cost dashboard for an OpenRouter account.
+
+    \b
+    Start here:
+      orusage demo        try it on an embedded demo account (no key needed)
+      orusage ingest      pull your account's usage into the local DuckDB file
+      orusage dashboard   browse it at http://localhost:8501
+
+    Settings come from the environment or a .env file: OPENROUTER_MANAGEMENT_KEY (required for ingest),
+    OPENROUTER_BASE_URL, ORUSAGE_DB. Exit codes: 0 ok, 2 usage or config, 3 authentication or key type,
+    4 OpenRouter unavailable, 5 database locked or unreadable.
+    """
+    _configure_logging(verbose)
+
+
+def _db_option() -> click.Option:
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The DuckDB file (default: $ORUSAGE_DB or ~/.local/share/openrouter-usage/orusage.duckdb).",
+    )
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
+def ingest(db: Path | None, quiet: bool) -> None:
+    """Pull activity, API keys, credits and models from OpenRouter into the DuckDB file.
+
+    Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
+    Incremental and idempotent: run it as often as you like (e.g. hourly from cron); a run that is
+    killed loses nothing, and the next run completes it. OpenRouter keeps only the last 30 days of
+    activity, so run it at least weekly.
+    """
+    from orusage.jobs import ingest_once
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    summary = ingest_once(settings, quiet=quiet)
+    if not quiet:
+        click.echo(summary)
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+def dashboard(db: Path | None, host: str, port: int) -> None:
+    """Serve the dashboard (Streamlit) on the DuckDB file's latest snapshot.
+
+    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default.
+    """
+    from orusage.serve import serve_dashboard
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    sys.exit(serve_dashboard(settings.orusage_db, host=host, port=port))
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option("--host", default="localhost", show_default=True, help="Address for the dashboard.")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
+@click.option("--no-serve", is_flag=True, help="Only ingest the demo account, do not serve the dashboard.")
+def demo(db: Path | None, host: str, port: int, no_serve: bool) -> None:
+    """Try everything on an embedded demo account: no key, no network.
+
+    Starts the fake OpenRouter server on a free loopback port, runs the real ingest against it over
+    HTTP into a separate demo database (~/.local/share/openrouter-usage/demo.duckdb), and serves the
+    dashboard on it at http://localhost:8501.
+    """
+    from orusage.demo import run_demo
+
+    sys.exit(run_demo(db, host=host, port=port, serve=not no_serve))
+
+
+@cli.command("fake-openrouter", context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any).")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    metavar="ISO-TIME",
+    help="Anchor the data set on this UTC time, e.g. 2026-11-20T15:30:00Z (default: now).",
+)
+@click.option("--quirks", is_flag=True, help="Also emit what real responses do beyond the spec (NOTES.md).")
+@click.option("--seed", default=7, show_default=True, help="Seed of the deterministic data set.")
+def fake_openrouter(host: str, port: int, now_text: str | None, quirks: bool, seed: int) -> None:
+    """Run the fake OpenRouter API (for tests, demos and trying the ingest).
+
+    It serves OpenRouter's API under /api/v1 from one seeded per-generation data set, and accepts the
+    demo keys printed at start-up. Point OPENROUTER_BASE_URL at it.
+    """
+    from fake_openrouter.server import serve
+
+    now = _parse_now(now_text)
+    serve(host, port, now, quirks, seed)
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC).replace(tzinfo=None)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO time such as 2026-11-20T15:30:00Z", param_hint="--now"
+        ) from None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line and an exit code for every error, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="orusage", standalone_mode=False)
+    except OrusageError as exc:
+        click.echo(f"orusage: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("orusage: interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("orusage: interrupted; completed units are stored, run again to finish.", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if os.environ.get("ORUSAGE_DEBUG"):
+            raise
+        click.echo(
+            f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+            "(set ORUSAGE_DEBUG=1 for details, and please report it).",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Serving the Streamlit dashboard as a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+SECRET_SETTINGS = ("OPENROUTER_MANAGEMENT_KEY", "OPENROUTER_API_KEY")
+
+
+def dashboard_script() -> Path:
+    return Path(str(resources.files("dashboard").joinpath("app.py")))
+
+
+def dashboard_command(host: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(dashboard_script()),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+    ]
+
+
+def dashboard_env(db_path: Path) -> dict[str, str]:
+    """The dashboard only reads the store: it never gets a key."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_SETTINGS}
+    env["ORUSAGE_DB"] = str(db_path)
+    return env
+
+
+def serve_dashboard(db_path: Path, *, host: str, port: int) -> int:
+    """Run Streamlit in the foreground until Ctrl-C; return its exit status."""
+    print(f"Dashboard: http://{host}:{port}  (data: {db_path}; Ctrl-C to stop)", flush=True)
+    child = subprocess.Popen(dashboard_command(host, port), env=dashboard_env(db_path))
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        return 0

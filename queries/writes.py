@@ -1,0 +1,252 @@
+"""Named writes: the only SQL that changes the store. Rows come in as dicts keyed by column name.
+
+Every write is idempotent: replaying the same input leaves the same rows. Units are replaced whole
+(delete the unit's rows, insert the new ones) inside the caller's transaction, so a crash never leaves
+half a unit and a re-run never doubles one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+Row = Mapping[str, Any]
+
+ACTIVITY_COLUMNS = (
+    "date",
+    "model",
+    "model_permaslug",
+    "endpoint_id",
+    "provider_name",
+    "requests",
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "usage",
+    "byok_usage_inference",
+)
+
+API_KEY_COLUMNS = (
+    "hash",
+    "name",
+    "label",
+    "disabled",
+    "limit",
+    "limit_remaining",
+    "limit_reset",
+    "include_byok_in_limit",
+    "usage",
+    "usage_daily",
+    "usage_weekly",
+    "usage_monthly",
+    "byok_usage",
+    "byok_usage_daily",
+    "byok_usage_weekly",
+    "byok_usage_monthly",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "creator_user_id",
+    "workspace_id",
+)
+
+SNAPSHOT_KEY_COLUMNS = (
+    "hash",
+    "name",
+    "label",
+    "disabled",
+    "limit",
+    "limit_remaining",
+    "usage",
+    "usage_daily",
+    "usage_weekly",
+    "usage_monthly",
+    "byok_usage",
+    "byok_usage_daily",
+    "byok_usage_weekly",
+    "byok_usage_monthly",
+)
+
+WORKSPACE_COLUMNS = ("id", "name", "slug", "created_at", "updated_at")
+
+# The columns whose change starts a new row in `models` (the model's "state").
+MODEL_STATE_COLUMNS = (
+    "id",
+    "name",
+    "context_length",
+    "pricing_prompt",
+    "pricing_completion",
+    "pricing_request",
+    "pricing_image",
+    "pricing_web_search",
+    "pricing_internal_reasoning",
+    "pricing_input_cache_read",
+    "pricing_input_cache_write",
+    "pricing_discount",
+    "expiration_date",
+    "output_modalities",
+)
+MODEL_COLUMNS = ("canonical_slug", "created", *MODEL_STATE_COLUMNS)
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Row], columns: Sequence[str]) -> None:
+    """Register ``rows`` as a temporary Arrow view (bulk, never row by row)."""
+    table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
+    con.register(name, table)
+
+
+def replace_activity_day(con: duckdb.DuckDBPyConnection, day: date, rows: Sequence[Row], ingested_at: datetime) -> int:
+    """Make the account-wide activity of ``day`` exactly ``rows``."""
+    con.execute("DELETE FROM activity WHERE date = ?", [day])
+    if not rows:
+        return 0
+    _stage(con, "incoming_activity", rows, ACTIVITY_COLUMNS)
+    con.execute(
+        f"INSERT INTO activity ({_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
+        f"SELECT {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_activity",
+        [ingested_at],
+    )
+    con.unregister("incoming_activity")
+    return len(rows)
+
+
+def replace_activity_for_key(
+    con: duckdb.DuckDBPyConnection,
+    api_key_hash: str,
+    days: Sequence[date],
+    rows: Sequence[Row],
+    ingested_at: datetime,
+) -> int:
+    """Make one key's activity on each of ``days`` exactly ``rows`` (other days are kept)."""
+    if not days:
+        return 0
+    con.execute(
+        "DELETE FROM activity_by_key WHERE api_key_hash = ? AND list_contains(?, date)",
+        [api_key_hash, list(days)],
+    )
+    if not rows:
+        return 0
+    _stage(con, "incoming_key_activity", rows, ACTIVITY_COLUMNS)
+    con.execute(
+        f"INSERT INTO activity_by_key (api_key_hash, {_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
+        f"SELECT ?, {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_key_activity",
+        [api_key_hash, ingested_at],
+    )
+    con.unregister("incoming_key_activity")
+    return len(rows)
+
+
+def upsert_api_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[Row], fetched_at: datetime, complete: bool) -> int:
+    """Upsert the keys seen now and snapshot their usage counters.
+
+    With ``complete`` (the listing covered every workspace, disabled keys included), keys no longer
+    listed are marked deleted; their rows and history stay.
+    """
+    if keys:
+        _stage(con, "incoming_keys", keys, API_KEY_COLUMNS)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in API_KEY_COLUMNS if c != "hash")
+        con.execute(
+            f"INSERT INTO api_keys ({_quoted(API_KEY_COLUMNS)}, first_seen_at, last_seen_at, deleted_at) "
+            f"SELECT {_quoted(API_KEY_COLUMNS)}, ?, ?, NULL FROM incoming_keys "
+            f"ON CONFLICT (hash) DO UPDATE SET {updates}, last_seen_at = excluded.last_seen_at, "
+            f"deleted_at = NULL",
+            [fetched_at, fetched_at],
+        )
+        con.execute(
+            f"INSERT OR REPLACE INTO api_key_snapshots (fetched_at, {_quoted(SNAPSHOT_KEY_COLUMNS)}) "
+            f"SELECT ?, {_quoted(SNAPSHOT_KEY_COLUMNS)} FROM incoming_keys",
+            [fetched_at],
+        )
+        con.unregister("incoming_keys")
+    if complete:
+        con.execute(
+            "UPDATE api_keys SET deleted_at = ? WHERE deleted_at IS NULL AND last_seen_at < ?",
+            [fetched_at, fetched_at],
+        )
+    return len(keys)
+
+
+def upsert_workspaces(con: duckdb.DuckDBPyConnection, workspaces: Sequence[Row], fetched_at: datetime) -> int:
+    if not workspaces:
+        return 0
+    _stage(con, "incoming_workspaces", workspaces, WORKSPACE_COLUMNS)
+    con.execute(
+        f"INSERT INTO workspaces ({_quoted(WORKSPACE_COLUMNS)}, first_seen_at, last_seen_at) "
+        f"SELECT {_quoted(WORKSPACE_COLUMNS)}, ?, ? FROM incoming_workspaces "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug, "
+        "updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at",
+        [fetched_at, fetched_at],
+    )
+    con.unregister("incoming_workspaces")
+    return len(workspaces)
+
+
+def insert_credits(
+    con: duckdb.DuckDBPyConnection, fetched_at: datetime, total_credits: float, total_usage: float
+) -> None:
+    con.execute("INSERT OR REPLACE INTO credits VALUES (?, ?, ?)", [fetched_at, total_credits, total_usage])
+
+
+def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched_at: datetime) -> int:
+    """Record the models' current state; a changed price or expiration starts a new row.
+
+    Returns how many new states were recorded.
+    """
+    if not models:
+        return 0
+    _stage(con, "incoming_models", models, MODEL_COLUMNS)
+    same_state = " AND ".join(f'cur."{c}" IS NOT DISTINCT FROM inc."{c}"' for c in MODEL_STATE_COLUMNS)
+    con.execute(
+        f"""UPDATE models SET last_seen_at = ?
+            FROM incoming_models inc, models_current cur
+            WHERE models.canonical_slug = inc.canonical_slug
+              AND cur.canonical_slug = inc.canonical_slug
+              AND models.valid_from = cur.valid_from
+              AND {same_state}""",
+        [fetched_at],
+    )
+    new_states = con.execute(
+        f"""INSERT INTO models (valid_from, last_seen_at, {_quoted(MODEL_COLUMNS)})
+            SELECT ?, ?, {", ".join(f'inc."{c}"' for c in MODEL_COLUMNS)}
+            FROM incoming_models inc
+            LEFT JOIN models_current cur ON cur.canonical_slug = inc.canonical_slug AND {same_state}
+            WHERE cur.canonical_slug IS NULL
+            ON CONFLICT DO NOTHING""",
+        [fetched_at, fetched_at],
+    ).fetchone()
+    con.unregister("incoming_models")
+    return int(new_states[0]) if new_states else 0
+
+
+def start_run(con: duckdb.DuckDBPyConnection, command: str, started_at: datetime) -> int:
+    row = con.execute(
+        "INSERT INTO ingest_runs (command, started_at, status, duckdb_version) "
+        "VALUES (?, ?, 'running', ?) RETURNING run_id",
+        [command, started_at, duckdb.__version__],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    status: str,
+    finished_at: datetime,
+    units_done: int,
+    rows_written: int,
+    message: str | None = None,
+) -> None:
+    con.execute(
+        "UPDATE ingest_runs SET status = ?, finished_at = ?, units_done = ?, rows_written = ?, message = ? "
+        "WHERE run_id = ?",
+        [status, finished_at, units_done, rows_written, message, run_id],
+    )

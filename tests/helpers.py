@@ -1,0 +1,60 @@
+"""Shared test helpers: run the real CLI, read the store's fact tables for row-for-row comparison."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Fact tables compared row for row between runs; columns that record *when* are left out.
+FACT_TABLES: dict[str, str] = {
+    "activity": "SELECT * EXCLUDE (ingested_at) FROM activity ORDER BY ALL",
+    "activity_by_key": "SELECT * EXCLUDE (ingested_at) FROM activity_by_key ORDER BY ALL",
+    "api_keys": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM api_keys ORDER BY ALL",
+    "workspaces": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM workspaces ORDER BY ALL",
+    "models": "SELECT * EXCLUDE (valid_from, last_seen_at) FROM models ORDER BY ALL",
+}
+
+
+def fact_tables(db_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The fact tables of the database file itself (not the snapshot), read-only."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in FACT_TABLES.items()}
+    finally:
+        con.close()
+
+
+def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def run_cli(
+    args: list[str], env: Mapping[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `orusage` as a user would, in a child process, with a clean environment (no stray .env)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
+    base["HOME"] = os.environ.get("HOME", "/tmp")
+    full = {**base, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "orusage.cli", *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(cwd or Path(tempfile.mkdtemp(prefix="orusage-cwd-"))),
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
