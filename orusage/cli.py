@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from queries.errors import EXIT_USAGE, OrusageError
+
+FC = TypeVar("FC", bound=Callable[..., object])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -48,7 +52,7 @@ def cli(verbose: bool) -> None:
     _configure_logging(verbose)
 
 
-def _db_option() -> click.Option:
+def _db_option() -> Callable[[FC], FC]:
     return click.option(
         "--db",
         "db",

@@ -41,6 +41,22 @@ def query(db_path: Path, sql: str, params: list[Any] | None = None) -> list[tupl
         con.close()
 
 
+def same_rows(left: list[tuple[Any, ...]], right: list[tuple[Any, ...]], rel: float = 1e-9) -> bool:
+    """Rows equal, floats within ``rel`` (sums in another order differ in the last bits)."""
+    if len(left) != len(right):
+        return False
+    for a, b in zip(left, right, strict=True):
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float) or isinstance(y, float):
+                if x is None or y is None or abs(x - y) > rel * max(abs(x), abs(y), 1e-12) + 1e-12:
+                    return False
+            elif x != y:
+                return False
+    return True
+
+
 def run_cli(
     args: list[str], env: Mapping[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

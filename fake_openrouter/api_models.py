@@ -1,0 +1,89 @@
+"""GET /models: the catalog with current list prices as strings, text-output models unless asked otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import duckdb
+
+from fake_openrouter.api_common import ApiRequest, JsonObject, int_param
+from fake_openrouter.catalog import Model, usd_string
+from fake_openrouter.dataset import Dataset
+
+_PARAMS = ["max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "seed"]
+
+
+def _wanted(model: Model, output_modalities: str | None) -> bool:
+    if output_modalities is None or output_modalities == "":
+        return model.text_output
+    wanted = {m.strip() for m in output_modalities.split(",") if m.strip()}
+    return "all" in wanted or bool(wanted & set(model.output_modalities))
+
+
+def _pricing(model: Model, ds: Dataset) -> JsonObject:
+    prices = model.price_at(ds.today)
+    pricing: JsonObject = {"prompt": usd_string(prices.prompt), "completion": usd_string(prices.completion)}
+    if prices.request:
+        pricing["request"] = format(prices.request, "f").rstrip("0").rstrip(".")
+    if prices.cache_read is not None:
+        pricing["input_cache_read"] = usd_string(prices.cache_read)
+    if model.reasoning:
+        pricing["internal_reasoning"] = usd_string(prices.completion)  # reasoning bills as completion
+    return pricing
+
+
+def model_item(model: Model, ds: Dataset, base_url: str) -> JsonObject:
+    created = datetime(model.created.year, model.created.month, model.created.day, 12, tzinfo=UTC)
+    params = _PARAMS + (["reasoning", "include_reasoning"] if model.reasoning else [])
+    item: JsonObject = {
+        "id": model.id,
+        "canonical_slug": model.canonical_slug,
+        "hugging_face_id": None,
+        "name": model.name,
+        "created": int(created.timestamp()),
+        "description": f"{model.name}, served by the fake OpenRouter.",
+        "context_length": model.context_length,
+        "architecture": {
+            "modality": "+".join(model.input_modalities) + "->" + "+".join(model.output_modalities),
+            "input_modalities": list(model.input_modalities),
+            "output_modalities": list(model.output_modalities),
+            "tokenizer": model.tokenizer,
+            "instruct_type": None,
+        },
+        "pricing": _pricing(model, ds),
+        "top_provider": {
+            "context_length": model.context_length,
+            "max_completion_tokens": min(model.context_length // 4, 128_000),
+            "is_moderated": model.author in ("openai", "anthropic"),
+        },
+        "per_request_limits": None,
+        "supported_parameters": params if model.text_output else ["seed"],
+        "default_parameters": None,
+        "supported_voices": None,
+        "knowledge_cutoff": None,
+        "expiration_date": None,
+        "links": {"details": f"{base_url}/models/{model.id}/endpoints"},
+    }
+    if model.reasoning:
+        item["reasoning"] = {"mandatory": model.author != "anthropic", "default_enabled": True}
+    if ds.quirks:
+        item["provider_count"] = len(model.providers)
+    return item
+
+
+def list_models(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:
+    offset = int_param(req.query, "offset", 0, 0)
+    limit = int_param(req.query, "limit", 500, 1, 1000)
+    chosen = [m for m in ds.models if m.created <= ds.today and _wanted(m, req.query.get("output_modalities"))]
+    chosen.sort(key=lambda m: (-m.created.toordinal(), m.id))  # newest first, like the real list
+    page = chosen[offset : offset + limit]
+    body: JsonObject = {"data": [model_item(m, ds, req.base_url) for m in page]}
+    if ds.quirks:
+        return body  # real responses have been seen without total_count and links
+    nxt = None
+    if offset + limit < len(chosen):
+        nxt = f"{req.base_url}/models?" + urlencode({**req.query, "offset": offset + limit, "limit": limit})
+    body["total_count"] = len(chosen)
+    body["links"] = {"next": nxt}
+    return body

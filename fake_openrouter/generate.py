@@ -1,0 +1,218 @@
+"""Per-generation rows, one UTC day at a time, with numpy.
+
+Each day draws from its own generator seeded by ``(seed, date)`` only: fakes built with different ``now`` agree
+exactly on the days they share, which is what lets a long-lived demo database keep its past across days.
+Columns come out as index arrays into the catalog; ``dataset`` turns them into strings in DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from fake_openrouter.account import Account, ApiKey
+from fake_openrouter.catalog import BYOK_PROVIDERS, PROVIDERS, Model
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+BASE_PER_DAY = 190.0
+GROWTH_ANCHOR = date(2025, 6, 1).toordinal()
+WEEKDAY = np.array([1.05, 1.12, 1.12, 1.06, 0.96, 0.62, 0.55])
+# UTC hours: quiet night in the Americas and Europe, busy in the EU/US overlap.
+HOURS = np.array([4, 3, 2.5, 2, 2, 2.5, 3.5, 5, 6.5, 7.5, 8, 8.5, 9, 10, 11, 11.5, 11, 10.5, 9.5, 8, 7, 6, 5, 4.5])
+FINISH = ("stop", "length", "tool_calls", "content_filter", "error")
+FINISH_P = np.array([0.855, 0.04, 0.085, 0.005, 0.015])
+NATIVE_FINISH = {  # per model family: the provider's own finish reasons, in FINISH order
+    "openai": ("stop", "length", "tool_calls", "content_filter", "error"),
+    "anthropic": ("end_turn", "max_tokens", "tool_use", "refusal", "error"),
+    "google": ("STOP", "MAX_TOKENS", "STOP", "SAFETY", "OTHER"),
+}
+FAMILIES = tuple(NATIVE_FINISH)
+EXTERNAL_USERS = 40
+ID_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
+BYOK_FEE = 0.05
+
+
+def day_volume(day: date, rng: np.random.Generator) -> int:
+    """How many generations a day has: gentle growth, weekday seasonality, the odd busy day."""
+    trend = float(np.clip(1.0 + 0.0012 * (day.toordinal() - GROWTH_ANCHOR), 0.6, 2.0))
+    lam = BASE_PER_DAY * trend * WEEKDAY[day.weekday()]
+    if rng.random() < 0.02:
+        lam *= 2.2
+    return int(rng.poisson(lam))
+
+
+def _cdf(weights: FloatArray) -> FloatArray:
+    """Row-wise cumulative distribution; rows of zeros stay zeros."""
+    total = weights.sum(axis=-1, keepdims=True)
+    out: FloatArray = np.cumsum(weights, axis=-1) / np.where(total > 0, total, 1.0)
+    return out
+
+
+def _pick(cdf_rows: FloatArray, u: FloatArray) -> IntArray:
+    idx: IntArray = (u[:, None] >= cdf_rows).sum(axis=1).astype(np.int64)
+    clamped: IntArray = np.minimum(idx, cdf_rows.shape[1] - 1)
+    return clamped
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Catalog facts as arrays, computed once per build."""
+
+    models: tuple[Model, ...]
+    keys: tuple[ApiKey, ...]  # traffic keys only
+    provider_names: tuple[str, ...]
+    app_ids: tuple[int, ...]
+    created: IntArray  # per model: ordinal of its creation day
+    popularity: FloatArray
+    reasoning: npt.NDArray[np.bool_]
+    has_cache: npt.NDArray[np.bool_]
+    prompt_median: FloatArray
+    completion_median: FloatArray
+    family: IntArray
+    prov_cdf: FloatArray  # [model, slot]
+    prov_idx: IntArray  # [model, slot] -> provider index
+    lat: FloatArray  # per provider
+    tput: FloatArray
+    byok: npt.NDArray[np.bool_]
+    key_tilt: FloatArray  # [key, model]
+    app_cdf: FloatArray  # [key, slot]
+    app_idx: IntArray  # [key, slot] -> app index, -1 = unattributed
+
+    @classmethod
+    def build(cls, models: tuple[Model, ...], account: Account) -> Tables:
+        keys = tuple(k for k in account.keys if k.traffic_share > 0)
+        providers = tuple(sorted({p for m in models for p, _ in m.providers}))
+        app_ids = tuple(a.app_id for a in account.apps)
+        slots = max(len(m.providers) for m in models)
+        prov_w = np.zeros((len(models), slots))
+        prov_idx = np.zeros((len(models), slots), dtype=np.int64)
+        for i, m in enumerate(models):
+            for j, (name, share) in enumerate(m.providers):
+                prov_w[i, j], prov_idx[i, j] = share, providers.index(name)
+        app_slots = max(len(k.apps) for k in keys)
+        app_w = np.zeros((len(keys), app_slots))
+        app_idx = np.full((len(keys), app_slots), -1, dtype=np.int64)
+        for i, k in enumerate(keys):
+            for j, (app_id, share) in enumerate(k.apps):
+                app_w[i, j] = share
+                app_idx[i, j] = -1 if app_id is None else app_ids.index(app_id)
+        reasoning = np.array([m.reasoning for m in models])
+        return cls(
+            models=models,
+            keys=keys,
+            provider_names=providers,
+            app_ids=app_ids,
+            created=np.array([m.created.toordinal() for m in models], dtype=np.int64),
+            popularity=np.array([m.popularity for m in models]),
+            reasoning=reasoning,
+            has_cache=np.array([m.prices[0].prices.cache_read is not None for m in models]),
+            prompt_median=np.array([m.prompt_median for m in models]),
+            completion_median=np.array([m.completion_median for m in models]),
+            family=np.array([_family(m) for m in models], dtype=np.int64),
+            prov_cdf=_cdf(prov_w),
+            prov_idx=prov_idx,
+            lat=np.array([PROVIDERS[p].latency_ms for p in providers]),
+            tput=np.array([PROVIDERS[p].throughput for p in providers]),
+            byok=np.array([p in BYOK_PROVIDERS for p in providers]),
+            key_tilt=np.where(reasoning[None, :], np.array([k.reasoning_tilt for k in keys])[:, None], 1.0),
+            app_cdf=_cdf(app_w),
+            app_idx=app_idx,
+        )
+
+
+def _family(model: Model) -> int:
+    return FAMILIES.index(model.author) if model.author in FAMILIES else 0
+
+
+def _lognormal(rng: np.random.Generator, median: FloatArray, sigma: float) -> FloatArray:
+    out: FloatArray = np.exp(rng.normal(np.log(np.maximum(median, 1e-9)), sigma))
+    return out
+
+
+def generate_day(tables: Tables, day: date, seed: int) -> dict[str, npt.NDArray[np.generic]] | None:
+    """One day's generations (all of it: the caller cuts today at ``now``), sorted by time."""
+    rng = np.random.default_rng([seed, day.toordinal()])
+    n = day_volume(day, rng)
+    active = np.array([k.active_on(day) for k in tables.keys])
+    if n == 0 or not active.any():
+        return None
+    shares = np.array([k.traffic_share for k in tables.keys]) * active
+    key = _pick(_cdf(shares)[None, :].repeat(n, axis=0), rng.random(n))
+
+    age = day.toordinal() - tables.created
+    ramp = np.where(age >= 0, np.clip((age + 1) / 45.0, 0.0, 1.0), 0.0)  # new models take ~6 weeks to catch on
+    model_cdf = _cdf(tables.popularity * ramp * tables.key_tilt)
+    model = _pick(model_cdf[key], rng.random(n))
+    slot = _pick(tables.prov_cdf[model], rng.random(n))
+    provider = tables.prov_idx[model, slot]
+    app = tables.app_idx[key, _pick(tables.app_cdf[key], rng.random(n))]
+
+    midnight = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000
+    hour = _pick(_cdf(HOURS)[None, :].repeat(n, axis=0), rng.random(n))
+    micros = midnight + hour * 3_600_000_000 + rng.integers(0, 3_600_000, n) * 1000
+    order = np.argsort(micros, kind="stable")
+
+    prompt = np.maximum(8, np.rint(_lognormal(rng, tables.prompt_median[model], 0.9))).astype(np.int64)
+    visible = np.rint(_lognormal(rng, tables.completion_median[model], 0.8)).astype(np.int64)
+    visible = np.where(tables.completion_median[model] > 0, np.maximum(visible, 1), 0)
+    thinks = tables.reasoning[model] & (rng.random(n) < 0.85)
+    reasoning = np.where(thinks, np.rint(_lognormal(rng, tables.completion_median[model] * 1.6, 0.9)), 0)
+    reasoning = reasoning.astype(np.int64)
+    cached_share = np.where(tables.has_cache[model] & (rng.random(n) < 0.35), rng.uniform(0.2, 0.95, n), 0.0)
+    cached = np.floor(prompt * cached_share).astype(np.int64)
+
+    finish = _pick(_cdf(FINISH_P)[None, :].repeat(n, axis=0), rng.random(n))
+    cancelled = rng.random(n) < 0.012
+    streamed = (rng.random(n) < 0.72) | cancelled
+    visible = np.where(cancelled, visible // 3, visible)
+    errored = (finish == FINISH.index("error")) & ~cancelled
+    visible, reasoning = np.where(errored, 0, visible), np.where(errored, 0, reasoning)
+    ttft = np.rint(_lognormal(rng, tables.lat[provider], 0.45))
+    tput = _lognormal(rng, tables.tput[provider], 0.35)
+    completion = visible + reasoning
+    gen_time = np.rint(ttft + completion / tput * 1000.0)
+    user = np.where(
+        np.array([k.external_users for k in tables.keys])[key] & (rng.random(n) < 0.8),
+        rng.integers(0, EXTERNAL_USERS, n),
+        -1,
+    )
+    suffix = ID_ALPHABET[rng.integers(0, len(ID_ALPHABET), (n, 20))].view("S20").ravel()
+
+    # Prices in force that day (changes take effect at 00:00 UTC), per model, in USD per token.
+    price = np.array([m.price_at(day).per_token() for m in tables.models])
+    upstream = (
+        (prompt - cached) * price[model, 0] + cached * price[model, 2] + completion * price[model, 1] + price[model, 3]
+    )
+    cache_discount = cached * (price[model, 0] - price[model, 2])
+    is_byok = tables.byok[provider]
+    usage = np.where(is_byok, upstream * BYOK_FEE, upstream)
+    cols: dict[str, npt.NDArray[np.generic]] = {
+        "micros": micros,
+        "suffix": suffix,
+        "model_idx": model,
+        "provider_idx": provider,
+        "key_idx": key,
+        "app_idx": app,
+        "user_idx": user,
+        "native_tokens_prompt": prompt,
+        "visible_completion": visible,
+        "native_tokens_reasoning": reasoning,
+        "native_tokens_cached": cached,
+        "usage": usage,
+        "byok_usage_inference": np.where(is_byok, upstream, 0.0),
+        "upstream_inference_cost": upstream,
+        "cache_discount": cache_discount,
+        "is_byok": is_byok,
+        "latency": ttft,
+        "generation_time": gen_time,
+        "finish_idx": np.where(cancelled, -1, finish),
+        "family_idx": tables.family[model],
+        "streamed": streamed,
+        "cancelled": cancelled,
+    }
+    return {name: col[order] for name, col in cols.items()}
