@@ -107,14 +107,30 @@ class OpenRouterClient:
 
     def get(self, path: str, params: Params | None = None, *, model: type[T]) -> T:
         """GET ``path`` and parse it as ``model``; retry what is worth retrying."""
-        where = f"GET {path}"
+        return self.request("GET", path, params, model=model)
+
+    def post(self, path: str, body: Mapping[str, Any], *, model: type[T]) -> T:
+        return self.request("POST", path, None, body, model=model)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Params | None = None,
+        body: Mapping[str, Any] | None = None,
+        *,
+        model: type[T],
+    ) -> T:
+        where = f"{method} {path}"
         attempt = 0
         while True:
             attempt += 1
             failure: str
             wait: float | None = None
             try:
-                response = self._http.get(path.lstrip("/"), params=dict(params or {}))
+                response = self._http.request(
+                    method, path.lstrip("/"), params=dict(params or {}), json=dict(body) if body else None
+                )
             except httpx.TimeoutException:
                 failure = f"{where} timed out"
             except httpx.TransportError as exc:
@@ -194,6 +210,28 @@ class OpenRouterClient:
         if date:
             params["date"] = date
         return self.get("/activity", params, model=schemas.ActivityResponse).data
+
+    def analytics_query(self, body: Mapping[str, Any]) -> schemas.AnalyticsResult:
+        return self.post("/analytics/query", body, model=schemas.AnalyticsResponse).data
+
+    def organization_members(self) -> list[schemas.Member] | None:
+        """The organization's members, or None for an account that is not an organization (404)."""
+        found: list[schemas.Member] = []
+        offset = 0
+        while True:
+            try:
+                page = self.get(
+                    "/organization/members", {"offset": offset, "limit": 100}, model=schemas.MembersResponse
+                )
+            except NotFoundError:
+                return None
+            found.extend(page.data)
+            offset += len(page.data)
+            if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
+                return found
+
+    def model_endpoints(self, model_id: str) -> schemas.ModelEndpoints:
+        return self.get(f"/models/{model_id}/endpoints", model=schemas.ModelEndpointsResponse).data
 
     def credits(self) -> schemas.Credits:
         return self.get("/credits", model=schemas.CreditsResponse).data

@@ -10,17 +10,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ingest import transform
+from ingest.analytics.loader import AnalyticsLoader
+from ingest.analytics.plan import Covered, plan
 from ingest.client import OpenRouterClient
-from ingest.errors import MANAGEMENT_KEYS_URL, AuthError
+from ingest.errors import MANAGEMENT_KEYS_URL, AuthError, NotFoundError
+from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, Reporter
-from queries import writes
+from queries import ingest_state, writes
 from queries.errors import OrusageError
 from queries.store import Writer, utcnow
 
 log = logging.getLogger("orusage.ingest")
+
+# Analytics allow 64 requests a minute; stay a little under it so 429 stays the exception.
+ANALYTICS_RATE_PER_MINUTE = 60
+ACTIVITY_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -32,6 +39,9 @@ class IngestResult:
     keys: int = 0
     models: int = 0
     new_model_states: int = 0
+    analytics_queries: int = 0
+    analytics_days: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_management_key(client: OpenRouterClient) -> None:
@@ -51,6 +61,8 @@ def run_ingest(
     clock: Callable[[], datetime] = utcnow,
     reporter: Reporter | None = None,
     command: str = "ingest",
+    pacer: Pacer | None = None,
+    analytics: bool = True,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
     completed units stay stored and the run is recorded as failed."""
@@ -58,7 +70,7 @@ def run_ingest(
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
     try:
-        _ingest(writer, client, clock, report, result)
+        _ingest(writer, client, clock, report, result, pacer or Pacer(ANALYTICS_RATE_PER_MINUTE), analytics)
     except OrusageError as exc:
         with writer.transaction() as con:
             writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, str(exc))
@@ -81,16 +93,32 @@ def _ingest(
     clock: Callable[[], datetime],
     report: Reporter,
     result: IngestResult,
+    pacer: Pacer,
+    analytics: bool,
 ) -> None:
     check_management_key(client)
+    today = clock().date()
 
     workspaces = client.workspaces()
     keys = client.all_keys([w.id for w in workspaces])
-    report.begin(4 + len(keys), "ingest")
+    members = client.organization_members() if analytics else None
+    requests = (
+        plan(
+            today,
+            [Covered(*row) for row in ingest_state.analytics_coverage(writer.con)],
+            [k.hash for k in keys],
+            organization=members is not None,
+        )
+        if analytics
+        else []
+    )
+    report.begin(4 + len(keys) + len(requests) + (1 if analytics else 0), "ingest")
 
     with writer.transaction() as con:
         result.rows += writes.upsert_workspaces(con, [transform.workspace_row(w) for w in workspaces], clock())
         result.rows += writes.upsert_api_keys(con, [transform.api_key_row(k) for k in keys], clock(), True)
+        if members:
+            result.rows += writes.upsert_members(con, [m.model_dump() for m in members], clock())
     result.units += 1
     result.keys = len(keys)
     report.step(f"{len(keys)} keys, {len(workspaces)} workspaces")
@@ -108,18 +136,82 @@ def _ingest(
     result.models = len(models)
     report.step(f"{len(models)} models")
 
-    by_day = transform.activity_rows_by_day(client.activity())
+    # /activity serves the last 30 completed UTC days: that window is what a successful fetch covers.
+    window = (today - timedelta(days=ACTIVITY_WINDOW_DAYS), today - timedelta(days=1))
+    items = client.activity()
+    by_day = transform.activity_rows_by_day(items)
     for day, rows in sorted(by_day.items()):
         with writer.transaction() as con:
             result.rows += writes.replace_activity_day(con, day, rows, clock())
         result.units += 1
+    with writer.transaction() as con:
+        writes.record_coverage(
+            con,
+            source="activity",
+            dimensions="",
+            scope="",
+            metrics="",
+            first_day=window[0],
+            last_day=window[1],
+            fetched_at=clock(),
+            rows_received=len(items),
+        )
     result.days = [d.isoformat() for d in sorted(by_day)]
     report.step(f"activity, {len(by_day)} days")
 
     for key in keys:
-        key_days = transform.activity_rows_by_day(client.activity(api_key_hash=key.hash))
+        key_items = client.activity(api_key_hash=key.hash)
+        key_days = transform.activity_rows_by_day(key_items)
         key_rows = [row for day_rows in key_days.values() for row in day_rows]
         with writer.transaction() as con:
             result.rows += writes.replace_activity_for_key(con, key.hash, sorted(key_days), key_rows, clock())
+            writes.record_coverage(
+                con,
+                source="activity",
+                dimensions="",
+                scope=key.hash,
+                metrics="",
+                first_day=window[0],
+                last_day=window[1],
+                fetched_at=clock(),
+                rows_received=len(key_items),
+            )
         result.units += 1
         report.step(f"key {key.name[:24]}")
+
+    if not analytics:
+        return
+    loader = AnalyticsLoader(client, pacer)
+    for request in requests:
+        for piece in loader.fetch(request):
+            with writer.transaction() as con:
+                result.rows += writes.upsert_analytics(con, piece.rows, request.metrics, clock())
+                writes.record_coverage(
+                    con,
+                    source="analytics",
+                    dimensions=request.grouping.name,
+                    scope=request.scope,
+                    metrics=request.metrics_set,
+                    first_day=piece.first_day,
+                    last_day=piece.last_day,
+                    fetched_at=clock(),
+                    rows_received=piece.received,
+                )
+            result.units += 1
+            result.warnings.extend(piece.warnings)
+            result.analytics_days.update({piece.first_day.isoformat(), piece.last_day.isoformat()})
+        report.step(f"analytics {request.grouping.name} {request.first_day:%m-%d}..{request.last_day:%m-%d}")
+    result.analytics_queries = loader.queries
+
+    endpoint_rows: list[dict[str, object]] = []
+    for permaslug, model_id in ingest_state.models_with_traffic(writer.con, today - timedelta(days=30)):
+        try:
+            endpoints = client.model_endpoints(model_id)
+        except NotFoundError:
+            result.warnings.append(f"no endpoints listed for {model_id} (retired?)")
+            continue
+        endpoint_rows.extend(transform.endpoint_rows(permaslug, endpoints))
+    with writer.transaction() as con:
+        result.rows += writes.insert_model_endpoints(con, endpoint_rows, clock())
+    result.units += 1
+    report.step(f"endpoint health, {len(endpoint_rows)} endpoints")

@@ -6,6 +6,8 @@ responses have been seen without are optional here. A field of the wrong type is
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -141,3 +143,64 @@ class ErrorBody(_Lenient):
 
 class ErrorResponse(_Lenient):
     error: ErrorBody
+
+
+class AnalyticsMetadata(_Lenient):
+    row_count: int | None = None
+    truncated: bool = False
+
+
+class AnalyticsResult(_Lenient):
+    data: list[dict[str, Any]]
+    metadata: AnalyticsMetadata = Field(default_factory=AnalyticsMetadata)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class AnalyticsResponse(_Lenient):
+    data: AnalyticsResult
+
+
+class Member(_Lenient):
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+class MembersResponse(_Lenient):
+    data: list[Member]
+    total_count: int | None = None
+
+
+class Percentiles(_Lenient):
+    p50: float | None = None
+    p75: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+
+class Endpoint(_Lenient):
+    name: str | None = None
+    provider_name: str
+    tag: str | None = None
+    status: int | None = None
+    quantization: str | None = None
+    context_length: int | None = None
+    max_completion_tokens: int | None = None
+    uptime_last_5m: float | None = None
+    uptime_last_30m: float | None = None
+    uptime_last_1d: float | None = None
+    latency_last_30m: Percentiles | None = None
+    throughput_last_30m: Percentiles | None = None
+    pricing: Pricing = Field(default_factory=Pricing)
+
+
+class ModelEndpoints(_Lenient):
+    id: str
+    name: str = ""
+    endpoints: list[Endpoint] = Field(default_factory=list)
+
+
+class ModelEndpointsResponse(_Lenient):
+    data: ModelEndpoints

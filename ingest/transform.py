@@ -110,3 +110,38 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         "expiration_date": model.expiration_date,
         "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
     }
+
+
+def endpoint_rows(permaslug: str, endpoints: schemas.ModelEndpoints) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for e in endpoints.endpoints:
+        latency = e.latency_last_30m or schemas.Percentiles()
+        throughput = e.throughput_last_30m or schemas.Percentiles()
+        tag = e.tag or e.provider_name
+        rows[tag] = {
+            "model_permaslug": permaslug,
+            "model_id": endpoints.id,
+            "provider_name": e.provider_name,
+            "tag": tag,
+            "name": e.name,
+            "status": e.status,
+            "quantization": e.quantization,
+            "context_length": e.context_length,
+            "max_completion_tokens": e.max_completion_tokens,
+            "uptime_last_5m": e.uptime_last_5m,
+            "uptime_last_30m": e.uptime_last_30m,
+            "uptime_last_1d": e.uptime_last_1d,
+            "latency_p50": latency.p50,
+            "latency_p75": latency.p75,
+            "latency_p90": latency.p90,
+            "latency_p99": latency.p99,
+            "throughput_p50": throughput.p50,
+            "throughput_p75": throughput.p75,
+            "throughput_p90": throughput.p90,
+            "throughput_p99": throughput.p99,
+            "pricing_prompt": parse_price(e.pricing.prompt),
+            "pricing_completion": parse_price(e.pricing.completion),
+            "pricing_request": parse_price(e.pricing.request),
+            "pricing_input_cache_read": parse_price(e.pricing.input_cache_read),
+        }
+    return list(rows.values())

@@ -65,21 +65,73 @@ def _db_option() -> Callable[[FC], FC]:
 @cli.command(context_settings=CONTEXT)
 @_db_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
-def ingest(db: Path | None, quiet: bool) -> None:
+@click.option(
+    "--watch",
+    "watch_interval",
+    metavar="INTERVAL",
+    default=None,
+    help="Keep running: ingest every INTERVAL (e.g. 1h, 30m), surviving transient errors.",
+)
+def ingest(db: Path | None, quiet: bool, watch_interval: str | None) -> None:
     """Pull activity, API keys, credits and models from OpenRouter into the DuckDB file.
 
     Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
-    Incremental and idempotent: run it as often as you like (e.g. hourly from cron); a run that is
-    killed loses nothing, and the next run completes it. OpenRouter keeps only the last 30 days of
-    activity, so run it at least weekly.
+    The first run also backfills a year of history per model, app, provider, key, workspace and
+    member through OpenRouter's analytics (paced under its 64 requests a minute: a few minutes);
+    later runs fetch only what is new. Incremental and idempotent: run it as often as you like (e.g.
+    hourly from cron); a run that is killed loses nothing, and the next run completes it. OpenRouter
+    keeps only the last 30 days of activity, so run it at least weekly.
     """
-    from orusage.jobs import ingest_once
+    from orusage.jobs import ingest_once, parse_interval, watch
     from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
+    if watch_interval:
+        watch(settings, parse_interval(watch_interval), quiet=quiet, echo=click.echo)
+        return
     summary = ingest_once(settings, quiet=quiet)
     if not quiet:
         click.echo(summary)
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for machines.")
+def status(db: Path | None, as_json: bool) -> None:
+    """Say what is stored, per source and per day, what is missing and what to do about it.
+
+    Reads the latest snapshot only, so it is safe while an ingest runs. Lists the last runs and how
+    they ended.
+    """
+    import json
+
+    from orusage.settings import load_settings
+    from orusage.status import load_report, render_text
+    from queries.reads import today_utc
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    report = load_report(settings.orusage_db, today_utc())
+    click.echo(json.dumps(report.to_json(), default=str, indent=2) if as_json else render_text(report))
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+def doctor(db: Path | None) -> None:
+    """Check the key, OpenRouter, the database, the snapshot and the schedule; say what to fix.
+
+    Run it before putting `orusage ingest` into cron. Exits 0 when everything needed works
+    (warnings included), else with the code of the first failure (see the README's table).
+    """
+    from orusage.doctor import run_doctor
+    from orusage.jobs import client_for
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    checks, code = run_doctor(settings, client_for)
+    for check in checks:
+        click.echo(check.line())
+    click.echo("All good." if code == 0 else "Fix the FAIL lines above, then run `orusage doctor` again.")
+    sys.exit(code)
 
 
 @cli.command(context_settings=CONTEXT)

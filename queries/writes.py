@@ -250,3 +250,112 @@ def finish_run(
         "WHERE run_id = ?",
         [status, finished_at, units_done, rows_written, message, run_id],
     )
+
+
+ANALYTICS_DIMENSION_COLUMNS = (
+    "model",
+    "app",
+    "api_key_hash",
+    "provider",
+    "workspace",
+    "user",
+    "user_email",
+    "external_user",
+)
+
+
+def upsert_analytics(
+    con: duckdb.DuckDBPyConnection, rows: Sequence[Row], metrics: Sequence[str], ingested_at: datetime
+) -> int:
+    """Insert or update analytics rows; only the given metric columns are written, so the 365-day and
+    the 31-day metric sets of one row can arrive in separate queries."""
+    if not rows:
+        return 0
+    columns = ("date", "dimensions", "dim_key", *ANALYTICS_DIMENSION_COLUMNS, *metrics)
+    _stage(con, "incoming_analytics", rows, columns)
+    updates = ", ".join(f'"{m}" = excluded."{m}"' for m in metrics)
+    con.execute(
+        f"INSERT INTO analytics_daily ({_quoted(columns)}, ingested_at) "
+        f"SELECT {_quoted(columns)}, ? FROM incoming_analytics "
+        f"ON CONFLICT (dimensions, date, dim_key) DO UPDATE SET {updates}, ingested_at = excluded.ingested_at",
+        [ingested_at],
+    )
+    con.unregister("incoming_analytics")
+    return len(rows)
+
+
+def record_coverage(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    source: str,
+    dimensions: str,
+    scope: str,
+    metrics: str,
+    first_day: date,
+    last_day: date,
+    fetched_at: datetime,
+    rows_received: int,
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [source, dimensions, scope, metrics, first_day, last_day, fetched_at, rows_received],
+    )
+
+
+MEMBER_COLUMNS = ("id", "first_name", "last_name", "email", "role")
+
+
+def upsert_members(con: duckdb.DuckDBPyConnection, members: Sequence[Row], fetched_at: datetime) -> int:
+    if not members:
+        return 0
+    _stage(con, "incoming_members", members, MEMBER_COLUMNS)
+    con.execute(
+        f"INSERT INTO organization_members ({_quoted(MEMBER_COLUMNS)}, first_seen_at, last_seen_at) "
+        f"SELECT {_quoted(MEMBER_COLUMNS)}, ?, ? FROM incoming_members "
+        "ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, "
+        "email = excluded.email, role = excluded.role, last_seen_at = excluded.last_seen_at",
+        [fetched_at, fetched_at],
+    )
+    con.unregister("incoming_members")
+    return len(members)
+
+
+ENDPOINT_COLUMNS = (
+    "model_permaslug",
+    "model_id",
+    "provider_name",
+    "tag",
+    "name",
+    "status",
+    "quantization",
+    "context_length",
+    "max_completion_tokens",
+    "uptime_last_5m",
+    "uptime_last_30m",
+    "uptime_last_1d",
+    "latency_p50",
+    "latency_p75",
+    "latency_p90",
+    "latency_p99",
+    "throughput_p50",
+    "throughput_p75",
+    "throughput_p90",
+    "throughput_p99",
+    "pricing_prompt",
+    "pricing_completion",
+    "pricing_request",
+    "pricing_input_cache_read",
+)
+
+
+def insert_model_endpoints(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_at: datetime) -> int:
+    if not rows:
+        return 0
+    _stage(con, "incoming_endpoints", rows, ENDPOINT_COLUMNS)
+    con.execute(
+        f"INSERT OR REPLACE INTO model_endpoints (fetched_at, {_quoted(ENDPOINT_COLUMNS)}) "
+        f"SELECT ?, {_quoted(ENDPOINT_COLUMNS)} FROM incoming_endpoints",
+        [fetched_at],
+    )
+    con.unregister("incoming_endpoints")
+    return len(rows)

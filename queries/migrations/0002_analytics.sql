@@ -51,17 +51,21 @@ CREATE TABLE analytics_daily (
     PRIMARY KEY (dimensions, date, dim_key)
 );
 
--- What each analytics grouping covers: one row per grouping and day range pulled, so `orusage status`
--- can tell covered days from missing ones (a day with no traffic is covered but has no rows).
-CREATE TABLE analytics_coverage (
+-- What each source covers: one row per fetch of a day range, so `orusage status` can tell covered days
+-- from missing ones (a day with no traffic is covered but has no rows).
+--   source 'activity': /activity's 30-day window (scope '' account-wide, else the API key hash);
+--   source 'analytics': one analytics grouping (`dimensions`), scope '' or the key hash it was filtered
+--   by, `metrics` 'long' (365-day reach) or 'short' (31-day reach).
+CREATE TABLE coverage (
+    source                  VARCHAR NOT NULL,
     dimensions              VARCHAR NOT NULL,
-    scope                   VARCHAR NOT NULL,   -- '' for account-wide, else the filter (e.g. a key hash)
-    metrics                 VARCHAR NOT NULL,   -- 'long' (365-day reach) or 'short' (31-day reach)
+    scope                   VARCHAR NOT NULL,
+    metrics                 VARCHAR NOT NULL,
     first_day               DATE    NOT NULL,
     last_day                DATE    NOT NULL,
     fetched_at              TIMESTAMP NOT NULL,
     rows_received           BIGINT NOT NULL,
-    PRIMARY KEY (dimensions, scope, metrics, first_day, last_day)
+    PRIMARY KEY (source, dimensions, scope, metrics, first_day, last_day)
 );
 
 -- /models/{author}/{slug}/endpoints, snapshotted at each ingest for every model with traffic.

@@ -1,0 +1,221 @@
+"""`orusage status`: what is stored, since when, what is missing and what to do about it.
+
+The wording rules are pure functions of the coverage records, so they are tested without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
+from ingest.analytics.plan import contiguous
+from queries import status as q
+from queries.store import read_snapshot, snapshot_path
+
+ACTIVITY_WINDOW_DAYS = 30
+
+
+@dataclass
+class Gap:
+    source: str
+    first_day: date
+    last_day: date
+    reason: str
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def sentence(self) -> str:
+        span = self.first_day.isoformat() if self.days == 1 else f"{self.first_day}..{self.last_day}"
+        return f"{span} ({self.source}, {self.days} day{'s' if self.days > 1 else ''}): {self.reason}"
+
+
+@dataclass
+class SourceLine:
+    source: str
+    covered_first: date | None
+    covered_last: date | None
+    covered_days: int
+    missing_days: int
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    database: str
+    snapshot: str
+    schema_version: int
+    duckdb_version: str
+    data_as_of: datetime | None
+    today: date
+    sources: list[SourceLine] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    runs: list[q.RunRow] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["gaps"] = [{**asdict(g), "days": g.days, "text": g.sentence()} for g in self.gaps]
+        return data
+
+
+def _days(first: date, last: date) -> set[date]:
+    return {first + timedelta(days=i) for i in range((last - first).days + 1)}
+
+
+def covered_days(rows: Iterable[q.CoverageRow]) -> set[date]:
+    days: set[date] = set()
+    for row in rows:
+        days |= _days(row.first_day, row.last_day)
+    return days
+
+
+def _line(source: str, covered: set[date], missing: int, detail: str = "") -> SourceLine:
+    return SourceLine(source, min(covered, default=None), max(covered, default=None), len(covered), missing, detail)
+
+
+def activity_gaps(source: str, missing: Sequence[date], today: date, analytics_model: set[date]) -> list[Gap]:
+    """Why each run of missing activity days is missing, in words a user can act on."""
+    window_start = today - timedelta(days=ACTIVITY_WINDOW_DAYS)
+    gaps: list[Gap] = []
+    for first, last in contiguous(missing):
+        # A run may straddle the window's start: split it, the two halves need different actions.
+        for part_first, part_last in (
+            (first, min(last, window_start - timedelta(days=1))),
+            (max(first, window_start), last),
+        ):
+            if part_first > part_last:
+                continue
+            if part_last >= window_start:
+                reason = "not ingested yet: run `orusage ingest` (OpenRouter still serves these days)"
+            elif _days(part_first, part_last) <= analytics_model:
+                reason = "left the 30-day window before they were ingested; they are covered by analytics"
+            else:
+                reason = "are missing: import a website export, or they stay unknown"
+            gaps.append(Gap(source, part_first, part_last, reason))
+    return gaps
+
+
+def build_report(
+    *,
+    database: Path,
+    facts: q.StoreFacts,
+    coverage: Sequence[q.CoverageRow],
+    runs: Sequence[q.RunRow],
+    data_as_of: datetime | None,
+    key_names: dict[str, str],
+    today: date,
+) -> Report:
+    report = Report(
+        database=str(database),
+        snapshot=str(snapshot_path(database)),
+        schema_version=facts.schema_version,
+        duckdb_version=facts.written_by_duckdb,
+        data_as_of=data_as_of,
+        today=today,
+        runs=list(runs),
+    )
+    yesterday = today - timedelta(days=1)
+    if not coverage:
+        return report
+    horizon = min(row.first_day for row in coverage)
+    analytics_model = covered_days(
+        r for r in coverage if r.source == "analytics" and r.dimensions == "model" and r.metrics == "long"
+    )
+
+    account = covered_days(r for r in coverage if r.source == "activity" and r.scope == "")
+    missing = sorted(_days(horizon, yesterday) - account)
+    report.sources.append(_line("activity (account)", account, len(missing)))
+    report.gaps.extend(activity_gaps("activity", missing, today, analytics_model))
+
+    key_scopes = sorted({r.scope for r in coverage if r.source == "activity" and r.scope})
+    key_missing = 0
+    window = _days(today - timedelta(days=ACTIVITY_WINDOW_DAYS), yesterday)
+    for scope in key_scopes:
+        days = covered_days(r for r in coverage if r.source == "activity" and r.scope == scope)
+        lost = sorted(window - days)
+        key_missing += len(lost)
+        name = key_names.get(scope, scope[:12])
+        report.gaps.extend(activity_gaps(f"activity of key {name}", lost, today, analytics_model))
+    all_keys = covered_days(r for r in coverage if r.source == "activity" and r.scope)
+    report.sources.append(_line(f"activity (per key, {len(key_scopes)} keys)", all_keys, key_missing))
+
+    for grouping in GROUPINGS:
+        metrics = "short" if grouping.short_only else "long"
+        reach = SHORT_REACH_DAYS if grouping.short_only else LONG_REACH_DAYS
+        rows = [r for r in coverage if r.source == "analytics" and r.dimensions == grouping.name]
+        if not rows:
+            continue
+        expected = _days(today - timedelta(days=reach - 1), yesterday)
+        scopes = sorted({r.scope for r in rows}) or [""]
+        lost_total = 0
+        union: set[date] = set()
+        for scope in scopes:
+            days = covered_days(r for r in rows if r.scope == scope and r.metrics == metrics)
+            union |= days
+            lost = sorted(expected - days)
+            lost_total += len(lost)
+            for first, last in contiguous(lost):
+                label = f"analytics by {grouping.name}" + (f", key {key_names.get(scope, scope[:12])}" if scope else "")
+                report.gaps.append(
+                    Gap(label, first, last, "not fetched yet: run `orusage ingest` (it resumes the backfill)")
+                )
+        detail = f"{len(scopes)} keys" if grouping.per_key else ""
+        report.sources.append(_line(f"analytics by {grouping.name}", union, lost_total, detail))
+    return report
+
+
+def load_report(database: Path, today: date) -> Report:
+    with read_snapshot(database) as con:
+        return build_report(
+            database=database,
+            facts=q.store_facts(con),
+            coverage=q.coverage(con),
+            runs=q.last_runs(con),
+            data_as_of=q.last_successful_run(con),
+            key_names=q.key_names(con),
+            today=today,
+        )
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "never"
+
+
+def render_text(report: Report) -> str:
+    lines = [
+        f"Database   {report.database} (schema {report.schema_version}, written by DuckDB {report.duckdb_version})",
+        f"Data as of {_when(report.data_as_of)} (last successful ingest); days are UTC, today is {report.today}",
+        "",
+    ]
+    if not report.sources:
+        lines.append("Nothing ingested yet: run `orusage ingest`.")
+    else:
+        width = max(len(s.source) for s in report.sources) + 2
+        lines.append(f"{'source':<{width}}{'covered':<26}{'days':>6}{'missing':>9}")
+        for s in report.sources:
+            span = f"{s.covered_first}..{s.covered_last}" if s.covered_first else "—"
+            lines.append(f"{s.source:<{width}}{span:<26}{s.covered_days:>6}{s.missing_days:>9}")
+        lines.append("")
+        if report.gaps:
+            lines.append("Missing:")
+            lines.extend(f"  {gap.sentence()}" for gap in report.gaps[:40])
+            if len(report.gaps) > 40:
+                lines.append(f"  … and {len(report.gaps) - 40} more (see --json)")
+        else:
+            lines.append("Nothing missing.")
+    if report.runs:
+        lines.append("")
+        lines.append("Last runs:")
+        for run in report.runs:
+            outcome = run.status if run.finished_at else "interrupted (no finish recorded)"
+            message = f" — {run.message}" if run.message else ""
+            lines.append(
+                f"  #{run.run_id} {run.command} {_when(run.started_at)}: {outcome}, "
+                f"{run.units_done} units, {run.rows_written} rows{message}"
+            )
+    return "\n".join(lines)
