@@ -26,6 +26,7 @@ from typing import IO
 
 import duckdb
 
+from queries.crashpoints import crashpoint
 from queries.errors import StoreError, StoreLockedError
 from queries.migrations import migrate
 
@@ -121,6 +122,7 @@ class Writer:
             self._con = duckdb.connect(str(self.db_path))
             if migrate(self._con):
                 self._changed = True
+            crashpoint("writer-opened")
         except StoreError:
             self._abandon()
             raise
@@ -139,6 +141,7 @@ class Writer:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
+            crashpoint("unit-uncommitted")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
@@ -148,6 +151,7 @@ class Writer:
         except (duckdb.Error, OSError) as exc:
             raise _store_error(self.db_path, exc) from None
         self._changed = True
+        crashpoint("unit-committed")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
@@ -183,11 +187,17 @@ class Writer:
 def publish_snapshot(db_path: Path) -> Path:
     """Copy the closed, checkpointed database beside itself and rename it over the snapshot."""
     target = snapshot_path(db_path)
+    # A writer killed while publishing leaves its copy behind; only the lock holder publishes, so any
+    # such copy is garbage.
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         shutil.copyfile(db_path, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        crashpoint("snapshot-copied")
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):

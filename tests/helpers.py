@@ -21,6 +21,8 @@ FACT_TABLES: dict[str, str] = {
     "api_keys": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM api_keys ORDER BY ALL",
     "workspaces": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM workspaces ORDER BY ALL",
     "models": "SELECT * EXCLUDE (valid_from, last_seen_at) FROM models ORDER BY ALL",
+    "analytics_daily": "SELECT * EXCLUDE (ingested_at) FROM analytics_daily ORDER BY ALL",
+    "organization_members": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM organization_members ORDER BY ALL",
 }
 
 

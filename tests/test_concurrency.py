@@ -50,7 +50,7 @@ def test_dashboard_reads_while_ingest_writes_in_another_process(
                 page_runs += 1
     finally:
         os.environ.pop("ORUSAGE_DB", None)
-        out, err = writer.communicate(timeout=120)
+        _out, err = writer.communicate(timeout=120)
     elapsed = time.monotonic() - started
     assert writer.returncode == 0, err
     assert reads_done > 5 and page_runs >= 1
