@@ -22,6 +22,8 @@ from fake_openrouter.keys import (
 _NS = uuid.UUID("0b7f4a39-22c8-4a43-8a51-6d3c1f2e9b10")
 USER_ID = "user_2vFakeDemoOwner0000000000"
 MEMBER_ID = "user_2vFakeDemoMember000000000"
+ANALYST_ID = "user_2vFakeDemoAnalyst00000000"
+CONTRACTOR_ID = "user_2vFakeDemoContractor00000"
 
 
 def _ts(text: str) -> datetime:
@@ -41,6 +43,33 @@ class Workspace:
     @property
     def default_guardrail_id(self) -> str:
         return str(uuid.uuid5(_NS, f"guardrail/{self.id}"))
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the organization; generations carry the id of their key's creator."""
+
+    id: str
+    first_name: str | None
+    last_name: str | None
+    email: str
+    role: str  # "org:admin" or "org:member"
+    joined_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        """How analytics labels a member: the full name, else the email."""
+        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return name or self.email
+
+
+MEMBERS: tuple[Member, ...] = (
+    Member(USER_ID, "Dana", "Whitfield", "dana@acme-labs.example", "org:admin", _ts("2024-11-02T08:15:00")),
+    Member(MEMBER_ID, "Ravi", "Menon", "ravi@acme-labs.example", "org:member", _ts("2025-02-10T09:30:00")),
+    Member(ANALYST_ID, "Sofia", "Lindqvist", "sofia@acme-labs.example", "org:admin", _ts("2025-07-28T13:05:00")),
+    # Real members can lack a last name: the spec makes both name fields nullable.
+    Member(CONTRACTOR_ID, "Kenji", None, "kenji.contractor@example.net", "org:member", _ts("2026-07-01T10:00:00")),
+)
 
 
 @dataclass(frozen=True)
@@ -154,11 +183,12 @@ ACTIVE_KEYS: tuple[ApiKey, ...] = (
     _key("notebooks", RESEARCH, "2025-04-02T13:10:00", traffic_share=0.06,
          apps=((309876, 0.6), (None, 0.4)), reasoning_tilt=2.0, creator_user_id=MEMBER_ID),
     _key("client-acme", CLIENTS, "2025-08-04T10:00:00", traffic_share=0.12, limit=250.0, limit_reset="monthly",
-         apps=((118834, 0.4), (126502, 0.3), (302017, 0.3)), external_users=True),
+         apps=((118834, 0.4), (126502, 0.3), (302017, 0.3)), external_users=True, creator_user_id=ANALYST_ID),
     _key("legacy-bot", DEFAULT_WORKSPACE, "2024-11-20T18:30:00", traffic_share=0.05, limit=100.0,
-         disabled_on=date(2026, 5, 4), apps=((133760, 0.7), (None, 0.3))),
+         disabled_on=date(2026, 5, 4), apps=((133760, 0.7), (None, 0.3)),
+         creator_user_id=None),  # created at the org level: analytics shows its traffic with an empty `user`
     _key("mobile-app", DEFAULT_WORKSPACE, "2026-07-15T12:00:00", traffic_share=0.10,
-         apps=((307450, 0.9), (None, 0.1)), external_users=True),
+         apps=((307450, 0.9), (None, 0.1)), external_users=True, creator_user_id=CONTRACTOR_ID),
     _key("eval-harness", RESEARCH, "2026-02-10T08:40:00", traffic_share=0.05, apps=((308123, 1.0),),
          reasoning_tilt=3.0, creator_user_id=MEMBER_ID),
 )  # fmt: skip
@@ -174,6 +204,7 @@ class Account:
     keys: tuple[ApiKey, ...]  # traffic keys first, then idle ones
     apps: tuple[App, ...]
     management_key: ManagementKey
+    members: tuple[Member, ...] = MEMBERS
     user_id: str = USER_ID
 
     @property
@@ -185,6 +216,9 @@ class Account:
 
     def workspace(self, workspace_id: str) -> Workspace | None:
         return next((w for w in self.workspaces if w.id == workspace_id), None)
+
+    def member(self, user_id: str) -> Member | None:
+        return next((m for m in self.members if m.id == user_id), None)
 
 
 def build_account(idle_keys: int = 0) -> Account:

@@ -1,4 +1,6 @@
-"""Account endpoints: GET /key, /keys, /credits, /workspaces. Usage counters come from the generations."""
+"""Account endpoints: GET /key, /keys, /credits, /workspaces, /organization/members.
+
+Usage counters come from the generations."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from fake_openrouter.account import ApiKey, Workspace
+from fake_openrouter.account import ApiKey, Member, Workspace
 from fake_openrouter.api_common import ApiError, ApiRequest, JsonObject, bool_param, int_param, iso, uuid_param
 from fake_openrouter.dataset import Dataset
 
@@ -196,3 +198,20 @@ def list_workspaces(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest
         "data": [_workspace_item(ds, w) for w in spaces[offset : offset + limit]],
         "total_count": len(spaces),
     }
+
+
+def _member_item(member: Member) -> JsonObject:
+    return {
+        "id": member.id,
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "email": member.email,
+        "role": member.role,
+    }
+
+
+def list_members(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:
+    offset = int_param(req.query, "offset", 0, 0)
+    limit = int_param(req.query, "limit", 50, 1, 100)
+    members = sorted((m for m in ds.account.members if m.joined_at <= ds.now), key=lambda m: (m.joined_at, m.id))
+    return {"data": [_member_item(m) for m in members[offset : offset + limit]], "total_count": len(members)}

@@ -42,11 +42,15 @@ def activity(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> Js
     workspace_id = uuid_param(req.query, "workspace_id")
     if workspace_id is not None and ds.account.workspace(workspace_id) is None:
         raise ApiError(404, "Workspace not found")
-    if "user_id" in req.query and req.query["user_id"] != ds.account.user_id:
-        return {"data": []}  # not an organization account: the only user is the owner
-
     where = ["created_at >= ?", "created_at < ?"]
     params: list[object] = [datetime.combine(first, time()), datetime.combine(last + timedelta(days=1), time())]
+    if "user_id" in req.query:
+        # An organization account: a member's activity is that of the keys they created.
+        hashes = [k.hash for k in ds.account.keys if k.creator_user_id == req.query["user_id"]]
+        if not hashes:
+            return {"data": []}
+        where.append("list_contains(?, api_key_hash)")
+        params.append(hashes)
     if "api_key_hash" in req.query:
         where.append("api_key_hash = ?")
         params.append(req.query["api_key_hash"])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fake_openrouter.auth import Principal
+from fake_openrouter.runtime import ServerState
 
 JsonObject = dict[str, Any]
 
@@ -48,6 +49,8 @@ class ApiRequest:
     query: dict[str, str]
     principal: Principal | None  # None: no key (only public routes get that far)
     base_url: str  # e.g. http://127.0.0.1:8123/api/v1, for links in bodies
+    state: ServerState  # the serving FakeServer's clock, limits and fresh ids
+    body: bytes = b""  # POST bodies (JSON)
 
 
 @dataclass

@@ -3,12 +3,19 @@
 ``build(now)`` generates ``HISTORY_DAYS`` days before ``now`` plus today up to ``now`` and loads them into an
 in-memory DuckDB connection. Request threads must each take ``Dataset.cursor()``: a DuckDB connection is not
 shared across threads.
+
+Tables: ``generations`` (one row per generation, the columns of ``COLUMNS``: frozen, since other code and tests
+fingerprint it), ``generation_extras`` (same ids: ``user_id`` = the key's creator, ``country``, ``variant``,
+``guardrail_invoked``), ``members`` and ``workspace_names`` (labels), and the view ``analytics_generations``
+joining them for the analytics engine.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
@@ -18,7 +25,15 @@ import pandas as pd
 
 from fake_openrouter.account import Account, build_account
 from fake_openrouter.catalog import MODELS, Model
-from fake_openrouter.generate import EXTERNAL_USERS, FINISH, NATIVE_FINISH, Tables, generate_day
+from fake_openrouter.generate import (
+    COUNTRIES,
+    EXTERNAL_USERS,
+    FINISH,
+    NATIVE_FINISH,
+    VARIANTS,
+    Tables,
+    generate_day,
+)
 
 HISTORY_DAYS = 430
 
@@ -69,6 +84,8 @@ class Dataset:
     con: duckdb.DuckDBPyConnection
     first_day: date
     total_credits: float  # the account's top-ups, comfortably above its all-time usage
+    # Seconds, for what depends on elapsed time (rate limits, "fresh" generations): tests pass a fake clock.
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     @property
     def today(self) -> date:
@@ -83,12 +100,18 @@ def as_utc(now: datetime) -> datetime:
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
-def build(now: datetime, seed: int = 7, quirks: bool = False, idle_keys: int = 0) -> Dataset:
+def build(
+    now: datetime,
+    seed: int = 7,
+    quirks: bool = False,
+    idle_keys: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Dataset:
     """The data set as of ``now`` (naive datetimes are taken as UTC).
 
     ``quirks`` makes the models flagged ``completion_excludes_reasoning`` report completion tokens without
     their reasoning tokens, as some real rows do; costs are the same either way. ``idle_keys`` adds keys
-    without traffic.
+    without traffic. ``clock`` is the default clock of servers over this data set (see ``FakeServer``).
     """
     now = as_utc(now)
     if seed < 0:
@@ -116,6 +139,7 @@ def build(now: datetime, seed: int = 7, quirks: bool = False, idle_keys: int = 0
         con=con,
         first_day=first_day,
         total_credits=float(math.ceil((used * 1.2 + 100) / 250) * 250),
+        clock=clock,
     )
 
 
@@ -151,6 +175,7 @@ def _load(
             "hash": [k.hash for k in tables.keys],
             "name": [k.name for k in tables.keys],
             "workspace_id": [k.workspace_id for k in tables.keys],
+            "creator": [k.creator_user_id for k in tables.keys],
         }
     )
     apps = {a.app_id: a for a in account.apps}
@@ -212,5 +237,55 @@ def _load(
         ORDER BY r.micros, id
         """
     )
+    _load_extras(con, account)
     for name in ("raw", "dim_model", "endpoints", "dim_provider", "dim_key", "dim_app", "dim_user", "dim_finish"):
         con.unregister(f"_{name}")
+
+
+def _load_extras(con: duckdb.DuckDBPyConnection, account: Account) -> None:
+    """``generation_extras``, the label tables and the analytics view (``_raw`` and ``_dim_key`` registered)."""
+    frames = {
+        "dim_country": pd.DataFrame({"country_idx": range(len(COUNTRIES)), "country": list(COUNTRIES)}),
+        "dim_variant": pd.DataFrame({"variant_idx": range(len(VARIANTS)), "variant": list(VARIANTS)}),
+        "members": pd.DataFrame(
+            {
+                "id": [m.id for m in account.members],
+                "name": [m.display_name for m in account.members],
+                "email": [m.email for m in account.members],
+            }
+        ),
+        "workspace_names": pd.DataFrame(
+            {"id": [w.id for w in account.workspaces], "name": [w.name for w in account.workspaces]}
+        ),
+    }
+    for name, frame in frames.items():
+        con.register(f"_{name}", frame)
+    con.execute("CREATE TABLE members AS SELECT * FROM _members")
+    con.execute("CREATE TABLE workspace_names AS SELECT * FROM _workspace_names")
+    con.execute(
+        """
+        CREATE TABLE generation_extras AS
+        SELECT
+            'gen-' || (r.micros // 1000000)::VARCHAR || '-' || r.suffix AS id,
+            k.creator AS user_id, c.country, v.variant, r.guardrail_invoked
+        FROM _raw r
+        JOIN _dim_key k USING (key_idx)
+        LEFT JOIN _dim_country c USING (country_idx)
+        JOIN _dim_variant v USING (variant_idx)
+        ORDER BY r.micros, id
+        """
+    )
+    for name in frames:
+        con.unregister(f"_{name}")
+    # Labels sit next to the ids they describe, so the engine can group by id and show the label.
+    con.execute(
+        """
+        CREATE VIEW analytics_generations AS
+        SELECT g.*, x.user_id, x.country, x.variant, x.guardrail_invoked,
+               m.name AS user_name, m.email AS user_email, w.name AS workspace_name
+        FROM generations g
+        JOIN generation_extras x USING (id)
+        LEFT JOIN members m ON m.id = x.user_id
+        LEFT JOIN workspace_names w ON w.id = g.workspace_id
+        """
+    )

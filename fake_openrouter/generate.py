@@ -33,6 +33,12 @@ NATIVE_FINISH = {  # per model family: the provider's own finish reasons, in FIN
 }
 FAMILIES = tuple(NATIVE_FINISH)
 EXTERNAL_USERS = 40
+# Request countries (ISO 3166-1 alpha-2); a few requests have none (an unattributed bucket in analytics).
+COUNTRIES = ("US", "DE", "GB", "FR", "IN", "CA", "NL", "BR", "JP", "SE", "AU", "SG")
+COUNTRY_P = np.array([0.36, 0.12, 0.09, 0.07, 0.07, 0.05, 0.045, 0.04, 0.04, 0.03, 0.03, 0.025, 0.02])  # last: none
+VARIANTS = ("standard", "nitro", "floor")
+VARIANT_P = np.array([0.93, 0.045, 0.025])
+GUARDRAIL_P = 0.004
 ID_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
 BYOK_FEE = 0.05
 
@@ -215,4 +221,21 @@ def generate_day(tables: Tables, day: date, seed: int) -> dict[str, npt.NDArray[
         "streamed": streamed,
         "cancelled": cancelled,
     }
+    cols |= _extras(n, model, day, seed, tables)
     return {name: col[order] for name, col in cols.items()}
+
+
+def _extras(n: int, model: IntArray, day: date, seed: int, tables: Tables) -> dict[str, npt.NDArray[np.generic]]:
+    """Columns added after the first release, drawn from a second stream seeded by (seed, date, 1).
+
+    A separate stream leaves every draw of the main one, hence every older column, exactly as it was.
+    """
+    rng = np.random.default_rng([seed, day.toordinal(), 1])
+    country = _pick(_cdf(COUNTRY_P)[None, :].repeat(n, axis=0), rng.random(n))
+    variant = _pick(_cdf(VARIANT_P)[None, :].repeat(n, axis=0), rng.random(n))
+    text_model = np.array([m.api_type == "completions" for m in tables.models])[model]
+    return {
+        "country_idx": np.where(country == len(COUNTRIES), -1, country),
+        "variant_idx": np.where(text_model, variant, 0),  # nitro/floor routing exists for text models only
+        "guardrail_invoked": rng.random(n) < GUARDRAIL_P,
+    }

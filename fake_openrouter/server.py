@@ -3,7 +3,12 @@
 ``FakeServer`` runs in a background thread (tests, the demo); ``serve`` blocks until Ctrl-C (the CLI).
 Outside the API prefix, ``/__fake__/…`` lets a test drive a fake running in another process: ``POST
 /__fake__/faults`` queues a fault (JSON body like ``FakeServer.add_fault``'s arguments), ``GET
-/__fake__/requests`` lists what was called.
+/__fake__/requests`` lists what was called, ``POST /__fake__/fresh`` (``{"ids": [...], "seconds": 5}``) makes
+generations "fresh" (``FakeServer.make_fresh``).
+
+Time-dependent behaviour runs on ``clock`` (default: the data set's, ``time.monotonic``): the analytics rate
+limit (``analytics_rate_per_minute``, default 64 per key, ``None`` = unlimited, settable while running) and
+fresh generations. ``latency_s`` delays every API answer (for benchmarks).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +36,7 @@ from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.faults import API_PREFIX, Fault, FaultQueue
 from fake_openrouter.keys import DEMO_API_KEY_NAME, DEMO_MANAGEMENT_KEY_NAME, key_hash
 from fake_openrouter.routes import dispatch
+from fake_openrouter.runtime import ANALYTICS_RATE_PER_MINUTE, FRESH_SECONDS, Clock, ServerState
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +128,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.kind == "delay":
             time.sleep(float(fault.params.get("seconds", 1.0)))
+        if endpoint is not None and fake.state.latency_s > 0:
+            time.sleep(fake.state.latency_s)
         if fault is not None and fault.kind in ("status", "html", "malformed_json"):
             status, headers, payload = _fault_answer(fault)
         else:
-            answer = dispatch(fake.dataset, method, endpoint, query, self.headers.get("Authorization"), fake.base_url)
+            answer = dispatch(
+                fake.dataset,
+                method,
+                endpoint,
+                query,
+                self.headers.get("Authorization"),
+                fake.base_url,
+                body,
+                fake.state,
+            )
             status, headers, payload = _json_answer(answer)
             if fault is not None and fault.kind == "wrong_type" and status == 200:
                 mutated = fault_kinds.wrong_type(answer.body, fault.params.get("field"))
@@ -177,6 +194,15 @@ class _Handler(BaseHTTPRequestHandler):
             answer = {"data": [{**asdict(r), "at": r.at.isoformat()} for r in fake.requests]}
         elif path == "/requests" and method == "DELETE":
             fake.clear_requests()
+        elif path == "/fresh" and method == "POST":
+            try:
+                spec = json.loads(body or b"{}")
+                ids = spec["ids"]
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    raise ValueError("'ids' must be a list of generation ids")
+                fake.make_fresh(ids, float(spec.get("seconds", FRESH_SECONDS)))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                status, answer = 400, error_body(400, f"bad fresh ids: {exc}")
         else:
             status, answer = 404, error_body(404, "Not Found")
         payload = json.dumps(answer).encode()
@@ -206,7 +232,12 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes]:
 
 
 class FakeServer:
-    """A running fake OpenRouter over ``dataset``; ``base_url`` ends in ``/api/v1`` like the real one."""
+    """A running fake OpenRouter over ``dataset``; ``base_url`` ends in ``/api/v1`` like the real one.
+
+    ``clock`` (seconds; default ``dataset.clock``) drives the analytics rate limit and fresh generations;
+    ``analytics_rate_per_minute`` is the per-key limit on POST /analytics/query (None: no limit; also settable
+    later through the attribute); ``latency_s`` sleeps that long before every API answer.
+    """
 
     def __init__(
         self,
@@ -214,9 +245,19 @@ class FakeServer:
         host: str = "127.0.0.1",
         port: int = 0,
         on_response: OnResponse | None = None,
+        *,
+        clock: Clock | None = None,
+        analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
+        latency_s: float = 0.0,
     ) -> None:
         self.dataset = dataset
         self.on_response = on_response
+        self.state = ServerState(
+            dataset.now,
+            clock or dataset.clock,
+            analytics_rate_per_minute=analytics_rate_per_minute,
+            latency_s=latency_s,
+        )
         self.faults = FaultQueue()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -279,6 +320,32 @@ class FakeServer:
         self.faults.clear()
 
     @property
+    def analytics_rate_per_minute(self) -> int | None:
+        return self.state.analytics_limiter.per_minute
+
+    @analytics_rate_per_minute.setter
+    def analytics_rate_per_minute(self, value: int | None) -> None:
+        self.state.analytics_limiter.per_minute = value
+
+    @property
+    def latency_s(self) -> float:
+        return self.state.latency_s
+
+    @latency_s.setter
+    def latency_s(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("latency_s must be >= 0")
+        self.state.latency_s = value
+
+    def now(self) -> datetime:
+        """The fake's present: ``dataset.now`` advanced by the clock time elapsed since the server was made."""
+        return self.state.now()
+
+    def make_fresh(self, ids: Iterable[str], seconds: float = FRESH_SECONDS) -> None:
+        """Make GET /generation answer 404 for these ids until ``seconds`` have passed on the clock."""
+        self.state.make_fresh(ids, seconds)
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
@@ -329,10 +396,11 @@ def serve(
     now: datetime | None = None,
     quirks: bool = False,
     seed: int = 7,
+    analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
 ) -> None:
     """Run a fake until Ctrl-C. The demo keys are in ``fake_openrouter.keys`` (fake, safe to show)."""
     dataset = build(now or datetime.now(UTC), seed=seed, quirks=quirks)
-    with FakeServer(dataset, host=host, port=port) as fake:
+    with FakeServer(dataset, host=host, port=port, analytics_rate_per_minute=analytics_rate_per_minute) as fake:
         mode = "quirks" if quirks else "spec"
         print(
             f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url} - "

@@ -127,7 +127,16 @@ def check_database(db: Path, now: datetime) -> list[Check]:
     else:
         age = now - last_ok
         hours = age.total_seconds() / 3600
-        if age > LOSING_AFTER:
+        if age < -timedelta(minutes=5):
+            checks.append(
+                Check(
+                    "schedule",
+                    False,
+                    f"last successful ingest is {-hours:.0f} h in the future: is this machine's clock right?",
+                    warning=True,
+                )
+            )
+        elif age > LOSING_AFTER:
             checks.append(
                 Check(
                     "schedule",

@@ -122,13 +122,13 @@ def build_report(
     yesterday = today - timedelta(days=1)
     if not coverage:
         return report
-    horizon = min(row.first_day for row in coverage)
     analytics_model = covered_days(
         r for r in coverage if r.source == "analytics" and r.dimensions == "model" and r.metrics == "long"
     )
 
     account = covered_days(r for r in coverage if r.source == "activity" and r.scope == "")
-    missing = sorted(_days(horizon, yesterday) - account)
+    # Days before the first ingest are not gaps: they predate the store (analytics holds them).
+    missing = sorted(_days(min(account), yesterday) - account) if account else []
     report.sources.append(_line("activity (account)", account, len(missing)))
     report.gaps.extend(activity_gaps("activity", missing, today, analytics_model))
 

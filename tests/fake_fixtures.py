@@ -38,9 +38,18 @@ def client_for(server: FakeServer, key: str | None = MANAGEMENT_KEY, timeout: fl
     return httpx.Client(base_url=server.base_url, headers=headers, timeout=timeout)
 
 
-def start_fake(dataset: Dataset, validate: bool = True) -> FakeServer:
-    """A started server; spec-mode ones report their responses to the spec validator."""
-    return FakeServer(dataset, on_response=COLLECTOR.on_response if validate else None).start()
+def start_fake(dataset: Dataset, validate: bool = True, analytics_rate_per_minute: int | None = None) -> FakeServer:
+    """A started server; spec-mode ones report their responses to the spec validator.
+
+    The analytics rate limit is off unless asked for: it runs on the real clock here, and many tests
+    share one server. The limit and the client's pacing are tested on a hand-driven clock instead
+    (``start_clocked_fake``).
+    """
+    return FakeServer(
+        dataset,
+        on_response=COLLECTOR.on_response if validate else None,
+        analytics_rate_per_minute=analytics_rate_per_minute,
+    ).start()
 
 
 @pytest.fixture(scope="session")
@@ -85,5 +94,64 @@ def fake_quirks(fake_quirks_dataset: Dataset) -> Iterator[FakeServer]:
 @pytest.fixture
 def fresh_fake(fake_dataset: Dataset) -> Iterator[FakeServer]:
     server = start_fake(fake_dataset)
+    yield server
+    server.stop()
+
+
+# --- Clocked fakes: time-dependent behaviour (analytics rate limit, fresh generations) on a hand-driven clock.
+#
+# - ``FakeClock``: seconds like time.monotonic, moved only by ``advance``.
+# - ``start_clocked_fake(dataset, clock, ...)``: like ``start_fake``, with the FakeServer's time options.
+# - ``fake_clock`` (function) + ``clocked_fake`` (function): a fresh spec-mode server on that clock, with the real
+#   analytics limit (64 a minute per key): advance the clock instead of sleeping.
+# - ``fake_unlimited`` (session): a spec-mode server on a pinned clock without the analytics rate limit.
+
+
+class FakeClock:
+    """A clock that only moves when told to (seconds, like time.monotonic)."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def start_clocked_fake(
+    dataset: Dataset,
+    clock: FakeClock,
+    *,
+    analytics_rate_per_minute: int | None = 64,
+    latency_s: float = 0.0,
+    validate: bool = True,
+) -> FakeServer:
+    """A started server on ``clock``; spec-mode ones report their responses to the spec validator."""
+    return FakeServer(
+        dataset,
+        on_response=COLLECTOR.on_response if validate else None,
+        clock=clock,
+        analytics_rate_per_minute=analytics_rate_per_minute,
+        latency_s=latency_s,
+    ).start()
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_fake(fake_dataset: Dataset, fake_clock: FakeClock) -> Iterator[FakeServer]:
+    server = start_clocked_fake(fake_dataset, fake_clock)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_unlimited(fake_dataset: Dataset) -> Iterator[FakeServer]:
+    server = start_clocked_fake(fake_dataset, FakeClock(), analytics_rate_per_minute=None)
     yield server
     server.stop()

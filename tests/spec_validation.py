@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,11 @@ class SpecValidator:
         self._spec = spec
         self._api = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
         self._error_validators: dict[int, Draft202012Validator] = {}
+        self._templates = [
+            (re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p))), item)
+            for p, item in spec["paths"].items()
+            if "{" in p
+        ]
 
     @classmethod
     def load(cls, path: Path) -> SpecValidator:
@@ -92,7 +98,10 @@ class SpecValidator:
     def _operation(self, method: str, path: str) -> dict[str, Any] | None:
         if not path.startswith(API_PREFIX + "/"):
             return None
-        item = self._spec["paths"].get(path[len(API_PREFIX) :])
+        rel = path[len(API_PREFIX) :]
+        item = self._spec["paths"].get(rel)
+        if item is None:  # a templated path such as /models/{author}/{slug}/endpoints
+            item = next((v for pattern, v in self._templates if pattern.fullmatch(rel)), None)
         return item.get(method.lower()) if isinstance(item, dict) else None
 
     def _error_validator(self, status: int) -> Draft202012Validator:

@@ -53,7 +53,6 @@ def ingest(db: Path, server: FakeServer, clock: VirtualClock | None = None, rate
 @pytest.fixture(scope="module")
 def analytics_fake(fake_dataset: Dataset) -> Iterator[FakeServer]:
     server = start_fake(fake_dataset)
-    server.analytics_rate_per_minute = None  # pacing has its own test, on a virtual clock
     yield server
     server.stop()
 
@@ -151,7 +150,6 @@ def test_nothing_new_means_no_analytics_query(backfilled: Path, analytics_fake: 
 
 
 def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeServer, tmp_path: Path) -> None:
-    fake_quirks.analytics_rate_per_minute = None
     db = tmp_path / "quirks.duckdb"
     ingest(db, fake_quirks)
     for dimensions, column in (("model", "model"), ("model,app", "app"), ("workspace", "workspace")):
