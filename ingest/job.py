@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ingest import transform
+from ingest.analytics.catalog import LONG_REACH_DAYS
 from ingest.analytics.loader import AnalyticsLoader
 from ingest.analytics.plan import Covered, plan
 from ingest.client import OpenRouterClient
@@ -63,6 +64,7 @@ def run_ingest(
     command: str = "ingest",
     pacer: Pacer | None = None,
     analytics: bool = True,
+    history_days: int = LONG_REACH_DAYS,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
     completed units stay stored and the run is recorded as failed."""
@@ -70,7 +72,9 @@ def run_ingest(
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
     try:
-        _ingest(writer, client, clock, report, result, pacer or Pacer(ANALYTICS_RATE_PER_MINUTE), analytics)
+        _ingest(
+            writer, client, clock, report, result, pacer or Pacer(ANALYTICS_RATE_PER_MINUTE), analytics, history_days
+        )
     except OrusageError as exc:
         with writer.transaction() as con:
             writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, str(exc))
@@ -95,6 +99,7 @@ def _ingest(
     result: IngestResult,
     pacer: Pacer,
     analytics: bool,
+    history_days: int,
 ) -> None:
     check_management_key(client)
     today = clock().date()
@@ -108,6 +113,7 @@ def _ingest(
             [Covered(*row) for row in ingest_state.analytics_coverage(writer.con)],
             [k.hash for k in keys],
             organization=members is not None,
+            reach_days=history_days,
         )
         if analytics
         else []

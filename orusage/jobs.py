@@ -51,7 +51,14 @@ def ingest_once(
     pacer = Pacer(settings.orusage_analytics_rate)
     try:
         with Writer(settings.orusage_db) as writer:
-            result = run_ingest(writer, key_client, clock=clock, reporter=reporter, pacer=pacer)
+            result = run_ingest(
+                writer,
+                key_client,
+                clock=clock,
+                reporter=reporter,
+                pacer=pacer,
+                history_days=settings.orusage_history_days,
+            )
     finally:
         if client is None:
             key_client.close()

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     orusage_db: Path = Field(default_factory=default_db_path, description="The DuckDB file.")
     orusage_http_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per HTTP request.")
     orusage_http_retries: int = Field(default=4, ge=0, le=20, description="Retries of a failed request.")
+    orusage_history_days: int = Field(
+        default=365, ge=31, le=365, description="How far back the analytics backfill reaches (OpenRouter: 365)."
+    )
     orusage_analytics_rate: int = Field(
         default=60, ge=1, le=100_000, description="Analytics queries per minute (OpenRouter allows 64)."
     )

@@ -59,25 +59,30 @@ def lock_path(db_path: Path) -> Path:
 
 def _store_error(db_path: Path, exc: BaseException) -> StoreError:
     text = str(exc)
-    if "lock" in text.lower():
-        return StoreLockedError(
-            f"the database {db_path} is in use by another program.",
-            "Close it (e.g. a duckdb shell) or wait for it to finish, then run again.",
-        )
     if isinstance(exc, PermissionError) or "Permission denied" in text:
         return StoreError(
             f"cannot write {db_path}: permission denied.",
             f"Make its folder writable or set {DB_ENV} to a writable path.",
         )
-    if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in text:
-        return StoreError(f"the disk holding {db_path} is full.", "Free some space and run again.")
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return StoreLockedError(
+            f"the database {db_path} is in use by another program.",
+            "Close it (e.g. a duckdb shell) or wait for it to finish, then run again.",
+        )
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG)) or (
+        "No space left" in text or "File too large" in text
+    ):
+        return StoreError(
+            f"cannot write {db_path}: the disk is full or the file size limit was reached.",
+            "Free some space (or raise the limit) and run again; what was stored before is intact.",
+        )
     if "not a valid DuckDB" in text or "Corrupt" in text or "corrupt" in text or "magic" in text:
         return StoreError(
             f"{db_path} is not a DuckDB database this version can read, or it is damaged.",
             f"Set {DB_ENV} to another path, or move the file away to start afresh.",
         )
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return StoreError(f"cannot open the database {db_path}: {first_line}", f"Check {DB_ENV}.")
+    return StoreError(f"cannot use the database {db_path}: {first_line}", f"Check {DB_ENV}.")
 
 
 class Writer:
