@@ -1,0 +1,1 @@
+"""The weekly cost review: what changed since last week, and why."""
