@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fake_fixtures",
     "tests.dashboard_fixtures",
+    "tests.reliability",
 ]

@@ -50,6 +50,7 @@ RESPONSE_MODELS = [
 _client = OpenRouterClient("http://127.0.0.1:9/api/v1", SecretStr("sk-or-v1-fuzz"))
 
 
+@pytest.mark.reliability("fuzz", examples=300)
 @FUZZ
 @given(payload=json_values, which=st.sampled_from(RESPONSE_MODELS))
 def test_every_response_parser_accepts_or_refuses_cleanly(payload: object, which: type) -> None:
@@ -70,6 +71,7 @@ activity_like = st.fixed_dictionaries(
 )  # fmt: skip
 
 
+@pytest.mark.reliability("fuzz", examples=300)
 @FUZZ
 @given(payload=activity_like)
 def test_activity_rows_near_the_real_shape(payload: dict[str, object]) -> None:
@@ -90,6 +92,7 @@ analytics_rows = st.lists(
 )
 
 
+@pytest.mark.reliability("fuzz", examples=300)
 @FUZZ
 @given(rows=analytics_rows)
 def test_analytics_rows_become_numbers_or_a_clear_error(rows: list[dict[str, object]]) -> None:
@@ -133,6 +136,7 @@ def stored(fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("OPENROUTER_BASE_URL", "openrouter.ai/api/v1", "OPENROUTER_BASE_URL is invalid"),
     ],
 )
+@pytest.mark.reliability("bad-input")
 def test_bad_config_values(setting: str, value: str, says: str, fake: FakeServer, stored: Path) -> None:
     before = fact_tables(stored)
     result = run_cli(["ingest"], _env(fake, stored, **{setting: value}))
@@ -141,6 +145,7 @@ def test_bad_config_values(setting: str, value: str, says: str, fake: FakeServer
     assert fact_tables(stored) == before
 
 
+@pytest.mark.reliability("bad-input")
 def test_a_damaged_database_is_reported_and_left_as_it_was(fake: FakeServer, stored: Path, tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.duckdb"
     data = bytearray(stored.read_bytes())
@@ -162,6 +167,7 @@ def world_readable_dir() -> Iterator[Path]:
 
 
 @pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0, reason="needs root and setpriv to drop to nobody")
+@pytest.mark.reliability("bad-input")
 def test_a_folder_the_process_cannot_write(fake: FakeServer, stored: Path, world_readable_dir: Path) -> None:
     db = world_readable_dir / "orusage.duckdb"
     shutil.copy(stored, db)
@@ -185,6 +191,7 @@ def _file_size_limit(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
+@pytest.mark.reliability("bad-input")
 def test_a_full_disk_loses_nothing(fake: FakeServer, stored: Path, tmp_path: Path) -> None:
     db = tmp_path / "full.duckdb"
     shutil.copy(stored, db)

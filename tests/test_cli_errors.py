@@ -49,6 +49,7 @@ def test_ingest_succeeds_and_says_so(stored_db: Path) -> None:
     ],
     ids=["missing", "blank", "wrong", "regular-key"],
 )
+@pytest.mark.reliability("bad-input")
 def test_key_problems(key: str | None, code: int, says: str, fake: FakeServer, stored_db: Path) -> None:
     before = fact_tables(stored_db)
     result = run_cli(["ingest"], env(fake, stored_db, key))
@@ -71,6 +72,7 @@ def test_key_problems(key: str | None, code: int, says: str, fake: FakeServer, s
     ],
     ids=["500", "429", "malformed-json", "wrong-type", "reset"],
 )
+@pytest.mark.reliability("fault")
 def test_openrouter_faults_exit_4_with_one_line(
     kind: str, params: dict[str, object], says: str, fresh_fake: FakeServer, stored_db: Path, tmp_path: Path
 ) -> None:
@@ -97,12 +99,14 @@ def test_base_url_that_is_not_openrouter(fake: FakeServer, tmp_path: Path) -> No
     assert "OPENROUTER_BASE_URL" in one_line(result.stderr)
 
 
+@pytest.mark.reliability("fault")
 def test_unreachable_server(tmp_path: Path, fake: FakeServer) -> None:
     result = run_cli(["ingest"], env(fake, tmp_path / "x.duckdb", OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1"))
     assert result.returncode == 4
     assert "OpenRouter is unavailable" in one_line(result.stderr)
 
 
+@pytest.mark.reliability("bad-input")
 def test_a_file_that_is_not_a_database(fake: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "notes.duckdb"
     db.write_text("my notes\n" * 200)

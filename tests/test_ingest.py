@@ -122,6 +122,7 @@ def test_quirks_mode_round_trip(fake_quirks: FakeServer, fake_quirks_dataset: Da
     assert query(db, "SELECT count(*) FROM models")[0][0] == len(fake_quirks_dataset.models)
 
 
+@pytest.mark.reliability("fault")
 def test_killing_the_fake_midway_then_rerunning_completes(
     fake_dataset: Dataset, ingested: Path, tmp_path: Path
 ) -> None:
@@ -170,6 +171,7 @@ def fault_fake(fake_dataset: Dataset) -> Iterator[FakeServer]:
     ],
     ids=lambda v: str(v) if isinstance(v, str) else "-".join(f"{k}{w}" for k, w in v.items()),
 )
+@pytest.mark.reliability("fault")
 def test_a_transient_fault_is_retried_to_success(
     kind: str, params: dict[str, object], fault_fake: FakeServer, ingested: Path, tmp_path: Path
 ) -> None:
@@ -192,6 +194,7 @@ def test_a_wrong_key_fails_with_one_line_and_keeps_the_data(
     assert fact_tables(db) == before
 
 
+@pytest.mark.reliability("fault")
 def test_persistent_500_gives_up_and_keeps_completed_units(fault_fake: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "down.duckdb"
     fault_fake.add_fault("/activity", "status", times=100, code=500)

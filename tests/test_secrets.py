@@ -43,6 +43,7 @@ def run_output(fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> tu
     return db, "\n".join(outputs)
 
 
+@pytest.mark.reliability("secret")
 def test_no_key_in_output_logs_or_error_messages(run_output: tuple[Path, str]) -> None:
     _, text = run_output
     assert "HTTP Request" in text  # verbose logging was on: the check is not vacuous
@@ -51,6 +52,7 @@ def test_no_key_in_output_logs_or_error_messages(run_output: tuple[Path, str]) -
         assert sentinel[-16:] not in text
 
 
+@pytest.mark.reliability("secret")
 def test_no_key_in_any_varchar_column(run_output: tuple[Path, str]) -> None:
     db, _ = run_output
     con = duckdb.connect(str(db), read_only=True)
@@ -70,6 +72,7 @@ def test_no_key_in_any_varchar_column(run_output: tuple[Path, str]) -> None:
         con.close()
 
 
+@pytest.mark.reliability("secret")
 def test_no_key_in_the_files(run_output: tuple[Path, str]) -> None:
     db, _ = run_output
     files = [p for p in db.parent.iterdir() if p.is_file()]
@@ -80,6 +83,7 @@ def test_no_key_in_the_files(run_output: tuple[Path, str]) -> None:
             assert sentinel.encode() not in data, path.name
 
 
+@pytest.mark.reliability("secret")
 def test_the_dashboard_never_shows_a_key(run_output: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
     db, _ = run_output
     monkeypatch.setenv("ORUSAGE_DB", str(db))
@@ -92,6 +96,7 @@ def test_the_dashboard_never_shows_a_key(run_output: tuple[Path, str], monkeypat
         assert sentinel not in rendered
 
 
+@pytest.mark.reliability("secret")
 def test_the_dashboard_process_is_started_without_keys() -> None:
     from orusage.serve import dashboard_env
 
