@@ -1,83 +1,104 @@
 """Streamlit entry point: ``ORUSAGE_DB=... streamlit run dashboard/app.py``.
 
-Each run opens at most one read-only connection to the published snapshot (lazily, only when a cached
-read misses) and closes it before the run ends; nothing holds the database between runs.
+Order of a run: the password gate (when ``ORUSAGE_DASHBOARD_PASSWORD`` is set) before anything else; then
+one read-only connection to the published snapshot (opened lazily, only when a cached read misses, and
+closed before the run ends), the shared sidebar, the address bar brought in line with the filters, and
+the page. Nothing holds the database between runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, filters, ui
-from dashboard.context import PageContext
-from dashboard.views import overview
+from dashboard import data, filters, gate, ui, urlstate
+from dashboard.context import PageContext, RunState, set_run
 from queries import reads
 from queries.errors import OrusageError
 
 APP_TITLE = "openrouter-usage"
+NAV = Path(__file__).resolve().parent / "nav"
+LAST_MODEL = "last_model"  # the model page shown last, for a menu click that carries no model
 
-Render = Callable[[PageContext], None]
-
-
-def _page(render: Render, db: Path, ctx: PageContext | None, error: OrusageError | None) -> Callable[[], None]:
-    """Wrap a page so that every page gets the same empty state and one-line store errors."""
-
-    def page() -> None:
-        if error is not None:
-            ui.store_error(error)
-        elif ctx is None:
-            ui.empty_state(db)
-        else:
-            try:
-                render(ctx)
-            except reads.NoSnapshotError:
-                ui.empty_state(db)
-            except OrusageError as exc:
-                ui.store_error(exc)
-
-    return page
+# (file, title, icon, url_path). The first page is the default one ("/").
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("models.py", "Models", ":material/neurology:", "models"),
+    ("model.py", "Model detail", ":material/search_insights:", "model"),
+    ("providers.py", "Providers", ":material/dns:", "providers"),
+    ("apps.py", "Apps", ":material/apps:", "apps"),
+    ("keys.py", "API keys", ":material/key:", "keys"),
+    ("health.py", "Data health", ":material/monitor_heart:", "health"),
+)
+MODEL_PAGE = "model"
 
 
-def _context(reader: reads.PageReader, db: Path, version: str, today: date) -> PageContext | None:
-    """Draw the shared sidebar and gather what pages need; ``None`` when nothing was ingested yet."""
-    if version == "none":
-        return None
-    try:
-        meta = data.meta(reader, str(db), version)
-    except reads.NoSnapshotError:
-        return None
-    chosen = filters.sidebar(today, meta.bounds.first, meta.model_labels, meta.model_order)
+def _pages() -> dict[str, st.Page]:
+    return {
+        url: st.Page(str(NAV / file), title=title, icon=icon, url_path=url, default=(i == 0))
+        for i, (file, title, icon, url) in enumerate(PAGES)
+    }
+
+
+def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
+    if hidden:
+        return st.navigation(list(pages.values()), position="hidden")
+    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys")]
+    return st.navigation({"Usage": usage, "Store": [pages["health"]]})
+
+
+def _subject(meta: data.Meta) -> tuple[str | None, str | None]:
+    """The Model detail page's model: the URL's, else the one shown last, else the biggest spender."""
+    chosen, note = urlstate.subject(st.query_params.get_all(urlstate.MODEL), meta.allowed())
+    if chosen is None:
+        last = st.session_state.get(LAST_MODEL)
+        chosen = last if last in meta.allowed().catalog else (meta.models[0] if meta.models else None)
+    if chosen is not None:
+        st.session_state[LAST_MODEL] = chosen
+    return chosen, note
+
+
+def _context(nav: st.Page, pages: dict[str, st.Page], store: data.Store, meta: data.Meta) -> PageContext:
+    """The sidebar, a pending click on a model, the address bar: everything between the data and the page."""
+    today = reads.today_utc()
+    chosen = filters.sidebar(meta, today)
     ui.data_as_of(meta.as_of)
-    return PageContext(reader=reader, db=str(db), version=version, today=today, meta=meta, filters=chosen)
+    target = st.session_state.pop(ui.GOTO_MODEL, None)
+    if target in meta.allowed().catalog:
+        # switch_page drops widget state: the filters travel in the query string and are read back from it.
+        filters.reseed_from_url()
+        st.switch_page(pages[MODEL_PAGE], query_params={**chosen.params(), urlstate.MODEL: target})
+    model, note = _subject(meta) if nav.url_path == MODEL_PAGE else (None, None)
+    filters.write_url(chosen, {urlstate.MODEL: model} if model else None)
+    if note:
+        st.warning(f"Ignored from the link: {note}.", icon=":material/link_off:")
+    return PageContext(store=store, today=today, meta=meta, filters=chosen, model=model)
 
 
 def main() -> None:
     st.set_page_config(page_title=APP_TITLE, page_icon=":material/monitoring:", layout="wide")
-    st.sidebar.markdown(f"## {APP_TITLE}")
+    pages = _pages()
+    if not gate.passed():
+        # Resolve the page (the URL stays as it was) without drawing a menu or running anything.
+        _navigation(pages, hidden=True)
+        return
     db = reads.default_db_path()
     version = reads.snapshot_version(db)
     with reads.PageReader(db) as reader:
-        ctx: PageContext | None = None
-        error: OrusageError | None = None
+        store = data.Store(reader, str(db), version)
+        nav = _navigation(pages)
+        state = RunState(db=db, ctx=None)
         try:
-            ctx = _context(reader, db, version, reads.today_utc())
+            if version != "none":
+                state = RunState(db=db, ctx=_context(nav, pages, store, data.meta(store)))
+        except reads.NoSnapshotError:
+            pass  # the snapshot went away after the version check: the empty state until the next run
         except OrusageError as exc:
-            error = exc
+            state = RunState(db=db, ctx=None, error=exc)
         st.sidebar.caption("All days are UTC.")
-        pages = [
-            st.Page(
-                _page(overview.render, db, ctx, error),
-                title=overview.TITLE,
-                icon=":material/dashboard:",
-                url_path="overview",
-                default=True,
-            ),
-        ]
-        st.navigation(pages).run()
+        set_run(state)
+        nav.run()
 
 
 main()

@@ -1,74 +1,196 @@
 """Cached reads for the pages.
 
-Every cache key holds the database path and its ``snapshot_version``, so a new ingest shows up on the next
-page run without any manual invalidation. The reader argument is left out of the key (leading
-underscore): it is the run's lazy connection, and is only opened when some read here misses the cache.
+Every cache key holds the database path and its ``snapshot_version`` (through ``Store``), so a new ingest
+shows up on the next page run without any manual invalidation, plus every argument of the read (routes,
+filter values). The run's ``PageReader`` is not part of the key: it is the run's lazy connection, only
+opened when some read here misses the cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from queries import reads
+from dashboard import urlstate
+from queries import reads, reads_health, reads_keys, reads_models, reads_overview
+from queries.reads_facts import Selection, source_spans
+from queries.reads_facts import facts as _facts
+from queries.reads_routing import Route, Span
+
+
+@dataclass(frozen=True)
+class Store:
+    """This run's way to the snapshot. Hashed for caches by (db, version) only."""
+
+    reader: reads.PageReader
+    db: str
+    version: str
+
+
+def _store_key(store: Store) -> tuple[str, str]:
+    return store.db, store.version
+
 
 # Enough for a handful of users flipping between filters; old snapshots' entries age out.
-_cached = st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+_cached = st.cache_data(show_spinner=False, max_entries=256, ttl=3600, hash_funcs={Store: _store_key})
 
 
 @dataclass(frozen=True)
 class Meta:
-    """What the sidebar needs before any filter exists."""
+    """What the sidebar and the routing need before any page runs."""
 
     as_of: reads.DataAsOf
     bounds: reads.DateBounds
-    model_order: tuple[str, ...]  # permaslugs, biggest spenders first
-    model_labels: dict[str, str]  # permaslug -> label shown
+    models: tuple[str, ...]  # permaslugs with traffic, biggest spenders first
+    model_labels: Mapping[str, str]  # permaslug -> label shown
+    model_names: Mapping[str, str]  # permaslug -> /models name
+    catalog: tuple[str, ...]  # every permaslug a model page may show
+    providers: tuple[str, ...]
+    apps: tuple[str, ...]
+    keys: tuple[str, ...]  # hashes, biggest spenders first
+    key_labels: Mapping[str, str]  # hash -> name (and a mark for disabled/expired/deleted keys)
+    workspaces: tuple[str, ...]
+    spans: Mapping[tuple[str, str], tuple[Span, ...]]
+
+    def model_label(self, permaslug: str) -> str:
+        return self.model_labels.get(permaslug, permaslug)
+
+    def key_label(self, key_hash: str) -> str:
+        return self.key_labels.get(key_hash, key_hash[:10])
+
+    def allowed(self) -> urlstate.Allowed:
+        return urlstate.Allowed(
+            models=frozenset(self.models),
+            providers=frozenset(self.providers),
+            apps=frozenset(self.apps),
+            keys=frozenset(self.keys),
+            workspaces=frozenset(self.workspaces),
+            catalog=frozenset(self.catalog) | frozenset(self.models),
+        )
+
+
+def _key_label(name: str, disabled: bool, expires_at: Any, deleted_at: Any, now: datetime | None) -> str:
+    if not pd.isna(deleted_at):
+        return f"{name} (deleted)"
+    if now is not None and not pd.isna(expires_at) and expires_at <= now:
+        return f"{name} (expired)"
+    return f"{name} (disabled)" if disabled else name
+
+
+def _unique(labels: dict[str, str]) -> dict[str, str]:
+    """Keys may share a name (a key re-created under an old name): such labels get the hash's start."""
+    seen: dict[str, int] = {}
+    for label in labels.values():
+        seen[label] = seen.get(label, 0) + 1
+    return {h: f"{label} ({h[:8]})" if seen[label] > 1 else label for h, label in labels.items()}
 
 
 @_cached
-def meta(_reader: reads.PageReader, db: str, version: str) -> Meta:
-    options = _reader.run(reads.model_options)
-    order = tuple(str(s) for s in options["model_permaslug"])
-    labels = dict(zip(order, (str(label) for label in options["label"]), strict=True))
+def meta(store: Store) -> Meta:
+    run = store.reader.run
+    options = run(reads.model_options)
+    models = tuple(str(s) for s in options["model_permaslug"])
+    keys = run(reads.key_options)
+    as_of = run(reads.data_as_of)
+    now = as_of.finished_at
     return Meta(
-        as_of=_reader.run(reads.data_as_of),
-        bounds=_reader.run(reads.date_bounds),
-        model_order=order,
-        model_labels=labels,
+        as_of=as_of,
+        bounds=run(reads.date_bounds),
+        models=models,
+        model_labels=dict(zip(models, (str(x) for x in options["label"]), strict=True)),
+        model_names=dict(zip(models, (str(x) for x in options["name"]), strict=True)),
+        catalog=run(reads.catalog_models),
+        providers=run(reads.provider_options),
+        apps=run(reads.app_options),
+        keys=tuple(str(h) for h in keys["hash"]),
+        key_labels=_unique(
+            {
+                str(row.hash): _key_label(str(row.name), bool(row.disabled), row.expires_at, row.deleted_at, now)
+                for row in keys.itertuples()
+            }
+        ),
+        workspaces=run(reads.workspace_options),
+        spans=run(source_spans),
     )
 
 
 @_cached
-def kpis(_reader: reads.PageReader, db: str, version: str, today: date) -> reads.Kpis:
-    return _reader.run(reads.kpis, today)
+def kpis(store: Store, today: date) -> reads.Kpis:
+    return store.reader.run(reads.kpis, today)
 
 
 @_cached
-def tokens_per_day(
-    _reader: reads.PageReader, db: str, version: str, start: date, end: date, models: tuple[str, ...]
-) -> pd.DataFrame:
-    return _reader.run(reads.tokens_per_day, start, end, models)
+def outlook(store: Store, today: date) -> reads_overview.Outlook:
+    return store.reader.run(reads_overview.outlook, today)
 
 
 @_cached
-def spend_per_day(
-    _reader: reads.PageReader, db: str, version: str, start: date, end: date, models: tuple[str, ...]
+def facts(
+    store: Store,
+    route: Route,
+    selection: Selection,
+    by: tuple[str, ...] = (),
+    top: tuple[str, int] | None = None,
+    latency: bool = False,
 ) -> pd.DataFrame:
-    return _reader.run(reads.spend_per_day, start, end, models)
+    return store.reader.run(_facts, route, selection, by, top=top, latency=latency)
 
 
 @_cached
-def spend_per_model(
-    _reader: reads.PageReader,
-    db: str,
-    version: str,
-    start: date,
-    end: date,
-    models: tuple[str, ...],
-    top_n: int,
-) -> pd.DataFrame:
-    return _reader.run(reads.spend_per_model, start, end, models, top_n)
+def list_cost(store: Store, route: Route, selection: Selection) -> pd.DataFrame:
+    return store.reader.run(reads_models.list_cost, route, selection)
+
+
+@_cached
+def cache_savings(store: Store, route: Route, selection: Selection) -> pd.DataFrame:
+    return store.reader.run(reads_models.cache_savings, route, selection)
+
+
+@_cached
+def price_history(store: Store, models: tuple[str, ...]) -> pd.DataFrame:
+    return store.reader.run(reads_models.price_history, models)
+
+
+@_cached
+def price_changes(store: Store, start: date, end: date, models: tuple[str, ...]) -> pd.DataFrame:
+    return store.reader.run(reads_models.price_changes, start, end, models)
+
+
+@_cached
+def model_info(store: Store, permaslug: str) -> dict[str, Any] | None:
+    return store.reader.run(reads_models.model_info, permaslug)
+
+
+@_cached
+def endpoint_health(store: Store, permaslug: str) -> pd.DataFrame:
+    return store.reader.run(reads_models.endpoint_health, permaslug)
+
+
+@_cached
+def key_limits(store: Store, now: datetime) -> pd.DataFrame:
+    return store.reader.run(reads_keys.key_limits, now)
+
+
+@_cached
+def coverage_tracks(store: Store) -> pd.DataFrame:
+    return store.reader.run(reads_health.coverage_tracks)
+
+
+@_cached
+def coverage_runs(store: Store, first: date, last: date) -> pd.DataFrame:
+    return store.reader.run(reads_health.coverage_runs, first, last)
+
+
+@_cached
+def coverage_gaps(store: Store, today: date) -> pd.DataFrame:
+    return store.reader.run(reads_health.coverage_gaps, today)
+
+
+@_cached
+def ingest_runs(store: Store, limit: int) -> pd.DataFrame:
+    return store.reader.run(reads_health.ingest_runs, limit)

@@ -1,4 +1,9 @@
-"""The sidebar's filters: which UTC days and which models every page shows."""
+"""The one sidebar of filters every page shares, kept in the URL's query string.
+
+The widgets' values live in session state under fixed keys, so they survive page switches. The query
+string mirrors them: it seeds the widgets once per browser session (a shared link, a reload), and is
+rewritten after every run, because Streamlit clears it when the user switches pages.
+"""
 
 from __future__ import annotations
 
@@ -10,33 +15,61 @@ from typing import Any
 import streamlit as st
 
 from dashboard import format as fmt
-
-PRESETS: dict[str, int] = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90}
-CUSTOM = "Custom"
-DEFAULT_PRESET = "Last 30 days"
+from dashboard import urlstate
+from dashboard.data import Meta
+from queries.reads_facts import Selection
 
 # Widget keys: stable, so the choice survives page switches and tests can find the widgets.
-RANGE_KEY = "range_preset"
-CUSTOM_KEY = "custom_range"
-MODELS_KEY = "models"
+RANGE_KEY = "f_range"
+CUSTOM_KEY = "f_custom"
+MODELS_KEY = "f_models"
+PROVIDERS_KEY = "f_providers"
+APPS_KEY = "f_apps"
+KEYS_KEY = "f_keys"
+WORKSPACE_KEY = "f_workspace"
+_SEEDED = "f_seeded"  # the URL has been read into the widgets for this session
+NOTES_KEY = "f_notes"  # what the URL held that was dropped, shown once
 
 
 @dataclass(frozen=True)
 class Filters:
+    range_key: str
     start: date
     end: date
-    models: tuple[str, ...]  # permaslugs; empty = all models
-    range_label: str
+    models: tuple[str, ...] = ()  # permaslugs; empty = all
+    providers: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # key hashes
+    workspace: str | None = None
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @property
+    def label(self) -> str:
+        if self.range_key == urlstate.CUSTOM:
+            return fmt.day_range(self.start, self.end)
+        return urlstate.RANGES[self.range_key].lower()
 
-def preset_range(days: int, today: date) -> tuple[date, date]:
-    """The last ``days`` completed UTC days: today is partial and never in ``/activity``."""
-    end = today - timedelta(days=1)
-    return end - timedelta(days=days - 1), end
+    @property
+    def selection(self) -> Selection:
+        return Selection(
+            models=self.models,
+            providers=self.providers,
+            apps=self.apps,
+            keys=self.keys,
+            workspaces=(self.workspace,) if self.workspace else (),
+        )
+
+    def previous(self) -> tuple[date, date]:
+        """The period of equal length just before this one."""
+        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
+
+    def params(self) -> dict[str, str | list[str]]:
+        return urlstate.encode(
+            self.range_key, self.start, self.end, self.models, self.providers, self.apps, self.keys, self.workspace
+        )
 
 
 def custom_range(picked: Any, fallback: tuple[date, date]) -> tuple[date, date]:
@@ -50,39 +83,152 @@ def custom_range(picked: Any, fallback: tuple[date, date]) -> tuple[date, date]:
     return (start, end) if start <= end else (end, start)
 
 
-def sidebar(
-    today: date, first_day: date | None, model_labels: Mapping[str, str], model_order: Sequence[str]
-) -> Filters:
+def url_params() -> dict[str, list[str]]:
+    """The current query string, every key with all its values."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
+def _seed(meta: Meta, today: date) -> None:
+    """Once per session: the URL's filters into the widgets (what is not allowed is dropped, noted)."""
+    parsed = urlstate.parse(url_params(), meta.allowed(), today)
+    state = st.session_state
+    state[RANGE_KEY] = parsed.range
+    if parsed.start is not None and parsed.end is not None:
+        state[CUSTOM_KEY] = (parsed.start, parsed.end)
+    state[MODELS_KEY] = list(parsed.models)
+    state[PROVIDERS_KEY] = list(parsed.providers)
+    state[APPS_KEY] = list(parsed.apps)
+    state[KEYS_KEY] = list(parsed.keys)
+    state[WORKSPACE_KEY] = parsed.workspace or ""
+    state[NOTES_KEY] = list(parsed.notes)
+    state[_SEEDED] = True
+
+
+def reseed_from_url() -> None:
+    """Read the widgets from the query string again on the next run.
+
+    ``st.switch_page`` drops every widget's state (its rerun carries none), so whoever calls it passes
+    the filters as query parameters and calls this first.
+    """
+    st.session_state[_SEEDED] = False
+
+
+def _keep_known(key: str, allowed: Sequence[str]) -> None:
+    # A new snapshot may no longer know a value chosen earlier in the session.
+    known = set(allowed)
+    current = st.session_state.get(key) or []
+    st.session_state[key] = [v for v in current if v in known]
+
+
+def clear() -> None:
+    """Back to the defaults (a button callback)."""
+    st.session_state[RANGE_KEY] = urlstate.DEFAULT_RANGE
+    st.session_state.pop(CUSTOM_KEY, None)
+    for key in (MODELS_KEY, PROVIDERS_KEY, APPS_KEY, KEYS_KEY):
+        st.session_state[key] = []
+    st.session_state[WORKSPACE_KEY] = ""
+
+
+def _label_of(labels: Mapping[str, str]) -> Any:
+    return lambda value: labels.get(value, value)
+
+
+def sidebar(meta: Meta, today: date) -> Filters:
     """Draw the filters in the sidebar and return what they select."""
-    preset = st.sidebar.radio(
-        "Date range",
-        [*PRESETS, CUSTOM],
-        index=[*PRESETS, CUSTOM].index(DEFAULT_PRESET),
-        key=RANGE_KEY,
-        help="Completed UTC days. Today is still running: it is counted only in the “so far” figures.",
+    if not st.session_state.get(_SEEDED):
+        _seed(meta, today)
+    for key, allowed in (
+        (MODELS_KEY, meta.models),
+        (PROVIDERS_KEY, meta.providers),
+        (APPS_KEY, meta.apps),
+        (KEYS_KEY, meta.keys),
+    ):
+        _keep_known(key, allowed)
+    if st.session_state.get(WORKSPACE_KEY) not in ("", *meta.workspaces):
+        st.session_state[WORKSPACE_KEY] = ""
+    if st.session_state.get(RANGE_KEY) not in urlstate.RANGES:
+        st.session_state[RANGE_KEY] = urlstate.DEFAULT_RANGE
+
+    side = st.sidebar
+    side.markdown("#### Filters")
+    notes = st.session_state.pop(NOTES_KEY, None)
+    if notes:
+        side.warning(
+            "Ignored from the link: " + "; ".join(notes) + ".",
+            icon=":material/link_off:",
+        )
+    range_key = str(
+        side.selectbox(
+            "Date range (UTC)",
+            list(urlstate.RANGES),
+            format_func=urlstate.RANGES.__getitem__,
+            key=RANGE_KEY,
+            help="Completed UTC days. Today is still running: it counts only in the “so far” figures.",
+        )
     )
-    default = preset_range(PRESETS[DEFAULT_PRESET], today)
-    if preset == CUSTOM:
-        last_day = today - timedelta(days=1)
-        picked = st.sidebar.date_input(
+    yesterday = today - timedelta(days=1)
+    if range_key == urlstate.CUSTOM:
+        default = urlstate.range_days(urlstate.DEFAULT_RANGE, today)
+        if CUSTOM_KEY not in st.session_state:
+            st.session_state[CUSTOM_KEY] = default
+        picked = side.date_input(
             "From – to (UTC)",
-            value=default,
-            max_value=last_day,
+            min_value=urlstate.oldest_day(today),
+            max_value=yesterday,
             key=CUSTOM_KEY,
             format="YYYY-MM-DD",
-            help=f"Stored activity starts {first_day:%Y-%m-%d}." if first_day else "No activity stored yet.",
+            help=f"Activity is stored from {meta.bounds.first:%Y-%m-%d}; analytics reach back a year."
+            if meta.bounds.first
+            else None,
         )
         start, end = custom_range(picked, default)
-        label = fmt.day_range(start, end)
     else:
-        start, end = preset_range(PRESETS[str(preset)], today)
-        label = str(preset).lower()
-    chosen = st.sidebar.multiselect(
+        start, end = urlstate.range_days(range_key, today)
+    models = side.multiselect(
         "Models",
-        list(model_order),
-        format_func=lambda slug: model_labels.get(slug, slug),
+        list(meta.models),
+        format_func=_label_of(meta.model_labels),
         placeholder="All models",
         key=MODELS_KEY,
-        help="Leave empty for all models. The headline figures above the charts are always account-wide.",
     )
-    return Filters(start=start, end=end, models=tuple(chosen), range_label=label)
+    providers = side.multiselect("Providers", list(meta.providers), placeholder="All providers", key=PROVIDERS_KEY)
+    apps = side.multiselect(
+        "Apps",
+        list(meta.apps),
+        placeholder="All apps",
+        key=APPS_KEY,
+        help="As OpenRouter's analytics name them; “unattributed” is traffic that sent no app title or origin.",
+    )
+    keys = side.multiselect(
+        "API keys",
+        list(meta.keys),
+        format_func=_label_of(meta.key_labels),
+        placeholder="All API keys",
+        key=KEYS_KEY,
+    )
+    workspace = side.selectbox(
+        "Workspace",
+        ["", *meta.workspaces],
+        format_func=lambda w: w or "All workspaces",
+        key=WORKSPACE_KEY,
+    )
+    side.button("Clear filters", on_click=clear, icon=":material/filter_alt_off:", type="tertiary")
+    return Filters(
+        range_key=range_key,
+        start=start,
+        end=end,
+        models=tuple(models),
+        providers=tuple(providers),
+        apps=tuple(apps),
+        keys=tuple(keys),
+        workspace=str(workspace) or None,
+    )
+
+
+def write_url(filters: Filters, extra: Mapping[str, str] | None = None) -> None:
+    """Make the address bar show exactly these filters (plus a page's own parameters)."""
+    wanted: dict[str, str | list[str]] = {**filters.params(), **(extra or {})}
+    current = url_params()
+    normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
+    if current != normal:
+        st.query_params.from_dict(wanted)

@@ -37,3 +37,22 @@ def day_range(start: date, end: date) -> str:
     if start == end:
         return f"{start:%Y-%m-%d}"
     return f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
+
+
+def count(value: int | float) -> str:
+    """Whole counts with thousands separators: ``12,345``."""
+    return f"{float(value):,.0f}"
+
+
+def per_million(usd_per_million: float | None) -> str:
+    """A price per million tokens: ``$2.50/M``; sub-cent prices keep their digits."""
+    if usd_per_million is None or usd_per_million != usd_per_million:  # None or NaN
+        return "—"
+    return f"${usd_per_million:,.4g}/M" if usd_per_million < 0.01 else f"${usd_per_million:,.2f}/M"
+
+
+def share(value: float | None) -> str:
+    """A fraction as a percentage: ``12.3%``."""
+    if value is None or value != value:
+        return "—"
+    return f"{value:.1%}"

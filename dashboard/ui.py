@@ -1,16 +1,29 @@
-"""Page pieces shared by every page: the empty state, store errors, data freshness."""
+"""Page pieces shared by every page: empty and error states, data freshness, what a route cannot show,
+charts with their CSV download, and the clicks that open a model's page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboard import format as fmt
+from dashboard.charts_rank import PICK
+from dashboard.context import PageContext
 from queries.errors import OrusageError
 from queries.reads import DataAsOf
+from queries.reads_facts import OTHER
+from queries.reads_routing import SOURCES_BY_NAME, Route, reach_note
+
+AnyChart = alt.Chart | alt.LayerChart
 
 EMPTY_TITLE = "No data yet"
+GOTO_MODEL = "goto_model"  # set by a click on a model; the entry script opens that model's page
 
 
 def empty_state(db_path: Path) -> None:
@@ -38,13 +51,161 @@ def data_as_of(as_of: DataAsOf) -> None:
     if as_of.finished_at is None:
         st.sidebar.caption("Data as of: no finished ingest recorded.")
         return
+    st.sidebar.caption(f"Data as of {fmt.utc_time(as_of.finished_at)} (last finished ingest).")
     if as_of.status == "ok":
-        st.sidebar.caption(f"Data as of {fmt.utc_time(as_of.finished_at)} (last finished ingest).")
         return
     # The failed run still published what it finished, so the data may be newer than the last ok run.
     ok = fmt.utc_time(as_of.last_ok_at) if as_of.last_ok_at else "never"
-    st.sidebar.caption(f"Data as of {fmt.utc_time(as_of.finished_at)} (last finished ingest).")
     st.sidebar.warning(
         f"That ingest ended “{as_of.status}”: {as_of.message or 'no message'}. Last complete one: {ok}.",
         icon=":material/warning:",
     )
+
+
+def header(title: str, ctx: PageContext, what: str) -> None:
+    """The page title and one line saying which days and filters it shows."""
+    st.title(title)
+    st.caption(f"{what} · {fmt.day_range(ctx.filters.start, ctx.filters.end)} (UTC) · {filter_summary(ctx)}")
+
+
+def filter_summary(ctx: PageContext) -> str:
+    f, m = ctx.filters, ctx.meta
+    parts = []
+    for values, one, label in (
+        (f.models, "model", m.model_label),
+        (f.providers, "provider", str),
+        (f.apps, "app", str),
+        (f.keys, "key", m.key_label),
+    ):
+        if values:
+            named = ", ".join(label(v) for v in values[:3])
+            parts.append(named if len(values) <= 3 else f"{len(values)} {one}s")
+    if f.workspace:
+        parts.append(f"workspace {f.workspace}")
+    return " · ".join(parts) if parts else "no filters"
+
+
+def _once(ctx: PageContext, show: Callable[..., Any], text: str, icon: str) -> None:
+    if text not in ctx.shown:
+        ctx.shown.add(text)
+        show(text, icon=icon)
+
+
+def route_notes(ctx: PageContext, route: Route, what: str) -> bool:
+    """Say what ``route`` cannot show (each note once per page); False when there is nothing to draw."""
+    if route.end < route.start:
+        _once(
+            ctx,
+            st.info,
+            "No completed UTC day in this range yet: today is still running and only counts in the “so far” "
+            "figures of the Overview.",
+            ":material/schedule:",
+        )
+        return False
+    if not route.answerable:
+        _once(
+            ctx, st.warning, f"**{what}** cannot be shown for these filters. {route.unanswerable}", ":material/block:"
+        )
+        return False
+    beyond = [g for g in route.gaps if g.beyond_reach]
+    missing = [g for g in route.gaps if not g.beyond_reach]
+    if beyond:
+        days = ", ".join(fmt.day_range(g.first, g.last) for g in beyond)
+        _once(ctx, st.info, f"{days}: {reach_note(route)}.", ":material/history_toggle_off:")
+    if missing:
+        days = ", ".join(fmt.day_range(g.first, g.last) for g in missing)
+        _once(
+            ctx,
+            st.info,
+            f"{days}: not stored yet for this view. Run `orusage ingest`; the Data health page shows what is stored.",
+            ":material/info:",
+        )
+    return route.has_data_days
+
+
+def sources_caption(route: Route) -> str:
+    """Which table answered which days, e.g. "analytics by model 2025-12-01 – 2026-10-20, activity …"."""
+    return "Read from " + "; ".join(
+        f"{SOURCES_BY_NAME[s.source].title} ({fmt.day_range(s.first, s.last)})" for s in route.segments
+    )
+
+
+def download(ctx: PageContext, frame: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    """The chart's own data (already loaded for it) as CSV; only ever rendered after the password gate."""
+    f = ctx.filters
+    st.download_button(
+        label,
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=f"orusage_{name}_{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv",
+        mime="text/csv",
+        key=f"download_{name}",
+        on_click="ignore",
+        type="tertiary",
+        icon=":material/download:",
+    )
+
+
+def chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str) -> None:
+    """A chart (``alt_text`` for screen readers) and, under it, the CSV of the frame it was drawn from."""
+    st.altair_chart(spec, width="stretch", key=f"chart_{name}", alt=alt_text)
+    download(ctx, frame, name)
+
+
+def _picked_point(key: str) -> None:
+    state = st.session_state.get(key)
+    points = (state or {}).get("selection", {}).get(PICK) or []
+    model = points[0].get("model") if points and isinstance(points[0], Mapping) else None
+    if isinstance(model, str) and model != OTHER:
+        st.session_state[GOTO_MODEL] = model
+
+
+def model_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str = "") -> None:
+    """A chart whose marks carry ``model``: a click opens that model's page."""
+    key = f"chart_{name}"
+    st.altair_chart(
+        spec,
+        width="stretch",
+        key=key,
+        on_select=partial(_picked_point, key),
+        selection_mode=PICK,
+        alt=alt_text or "Bar chart per model; a click on a model opens its page",
+    )
+    download(ctx, frame, name)
+
+
+def _picked_row(key: str, models: Sequence[str]) -> None:
+    state = st.session_state.get(key)
+    rows = (state or {}).get("selection", {}).get("rows") or []
+    if rows and 0 <= rows[0] < len(models) and models[rows[0]] != OTHER:
+        st.session_state[GOTO_MODEL] = models[rows[0]]
+
+
+def model_table(
+    ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any], model_column: str = "model"
+) -> None:
+    """A table with one model per row: selecting a row opens that model's page."""
+    key = f"table_{name}"
+    shown = [c for c in column_config if c in frame.columns]
+    st.dataframe(
+        frame[shown],
+        hide_index=True,
+        width="stretch",
+        column_config=dict(column_config),
+        key=key,
+        on_select=partial(_picked_row, key, tuple(str(m) for m in frame[model_column])),
+        selection_mode="single-row",
+    )
+    download(ctx, frame, name)
+
+
+def table(ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any]) -> None:
+    shown = [c for c in column_config if c in frame.columns]
+    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=dict(column_config))
+    download(ctx, frame, name)
+
+
+def change(current: float | None, previous: float | None) -> str | None:
+    """A metric's delta as "+12.3% vs previous" text, or None when there is nothing to compare with."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return f"{(current - previous) / abs(previous):+.1%} vs previous"

@@ -1,8 +1,11 @@
-"""Named reads: every query the dashboard (and later reports) runs against the published snapshot.
+"""Named reads, part one: how pages open the snapshot, and the store-wide facts every page needs (the last
+ingest, the filters' options, the headline KPIs). The rest are by subject in ``reads_*.py``:
+``reads_routing`` (which table answers which filters and days), ``reads_facts`` (routed usage numbers),
+``reads_overview``, ``reads_models``, ``reads_keys``, ``reads_health``.
 
 Each function takes a read-only DuckDB connection plus typed parameters and returns a pandas DataFrame or
-a small dataclass. Parameters are always bound (`?`), never formatted into the SQL text: a model filter is
-a bound ``VARCHAR[]``, so nothing a user types can change a statement.
+a small dataclass. Parameters are always bound (`?`), never formatted into the SQL text: a filter is a
+bound ``VARCHAR[]``, so nothing a user types can change a statement.
 
 Definitions shared with the README:
 
@@ -31,30 +34,29 @@ from queries.errors import ConfigError
 from queries.store import NoSnapshotError, default_db_path, read_snapshot, snapshot_version
 
 __all__ = [
-    "OTHER_MODELS",
     "TODAY_ENV",
     "DataAsOf",
     "DateBounds",
     "Kpis",
     "NoSnapshotError",
     "PageReader",
+    "app_options",
+    "catalog_models",
     "data_as_of",
     "date_bounds",
     "default_db_path",
+    "key_options",
     "kpis",
     "model_options",
+    "provider_options",
     "snapshot_version",
-    "spend_per_day",
-    "spend_per_model",
     "today_utc",
-    "tokens_per_day",
     "with_snapshot",
+    "workspace_options",
 ]
 
 # Tests pin "today" with this (an ISO date); in normal use it is unset and today is the UTC date now.
 TODAY_ENV = "ORUSAGE_TODAY"
-
-OTHER_MODELS = "other"
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -135,15 +137,6 @@ def _row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -
     return rows[0] if rows else None
 
 
-def _model_params(models: Sequence[str] | None) -> list[Any]:
-    """Bind values for ``(? OR list_contains(?::VARCHAR[], model_permaslug))``: empty means all."""
-    chosen = list(models or [])
-    return [not chosen, chosen]
-
-
-_MODEL_FILTER = "(? OR list_contains(?::VARCHAR[], model_permaslug))"
-
-
 # ---- reads ------------------------------------------------------------------------------------------
 
 
@@ -184,129 +177,109 @@ def date_bounds(con: duckdb.DuckDBPyConnection) -> DateBounds:
 
 
 def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every model seen in ``activity``: ``model_permaslug``, ``model`` (display slug) and ``label``.
+    """Every model with stored traffic (activity or analytics): ``model_permaslug``, ``model`` (display
+    slug), ``label``, ``name``. Biggest spenders first.
 
-    The label is the display slug unless two permaslugs share it (versions of one model), then the
-    permaslug, so a label always names exactly one permaslug. Biggest spenders first.
+    The display slug is the ``/models`` id when known, else the activity's slug, else the permaslug. The
+    label is that slug unless two permaslugs share it (versions of one model), then the permaslug, so a
+    label always names exactly one permaslug.
     """
     return _frame(
         con,
-        """WITH per_model AS (
-               SELECT model_permaslug, arg_max(model, date) AS model,
-                      sum(usage + byok_usage_inference) AS spend
-               FROM activity GROUP BY model_permaslug)
+        """WITH act AS (SELECT model_permaslug, arg_max(model, date) AS model,
+                               sum(usage + byok_usage_inference) AS spend
+                        FROM activity GROUP BY model_permaslug),
+                an AS (SELECT model AS model_permaslug, sum(total_usage) AS spend
+                       FROM analytics_daily WHERE dimensions = 'model' GROUP BY model),
+                seen AS (SELECT model_permaslug FROM act UNION SELECT model_permaslug FROM an
+                         UNION SELECT DISTINCT model FROM analytics_daily WHERE model IS NOT NULL),
+                cur AS (SELECT canonical_slug, id, name FROM models_current),
+                named AS (
+                    SELECT seen.model_permaslug,
+                           coalesce(cur.id, act.model, seen.model_permaslug) AS model,
+                           coalesce(cur.name, cur.id, act.model, seen.model_permaslug) AS name,
+                           -- The year of analytics when stored, else the 30 days of activity: for order only.
+                           coalesce(an.spend, act.spend, 0) AS spend
+                    FROM seen LEFT JOIN act USING (model_permaslug) LEFT JOIN an USING (model_permaslug)
+                         LEFT JOIN cur ON cur.canonical_slug = seen.model_permaslug)
            SELECT model_permaslug, model,
-                  CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN model_permaslug ELSE model END
-                      AS label
-           FROM per_model ORDER BY spend DESC, model_permaslug""",
+                  CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN model_permaslug ELSE model END AS label,
+                  name
+           FROM named ORDER BY spend DESC, model_permaslug""",
         [],
     )
 
 
-def tokens_per_day(
-    con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """One row per UTC day in [start, end] (zero when idle): date, prompt, completion_only, reasoning.
+def catalog_models(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Every permaslug the store knows (traffic or ``/models``): what a model page may be opened for."""
+    rows = con.sql(
+        """SELECT canonical_slug FROM models UNION SELECT model_permaslug FROM activity
+           UNION SELECT DISTINCT model FROM analytics_daily WHERE model IS NOT NULL ORDER BY 1"""
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
 
-    The three parts add up to all tokens: completion-only excludes reasoning, which completion includes.
+
+def provider_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Provider names seen in activity or analytics, biggest spenders first."""
+    rows = con.sql(
+        """SELECT provider, sum(spend) AS spend FROM (
+               SELECT provider_name AS provider, usage + byok_usage_inference AS spend FROM activity
+               UNION ALL
+               SELECT provider, total_usage FROM analytics_daily
+               WHERE dimensions = 'model,provider' AND provider IS NOT NULL)
+           GROUP BY provider ORDER BY spend DESC, provider"""
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def app_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """App names (or origins) in analytics, biggest spenders first; ``unattributed`` included."""
+    rows = con.sql(
+        """SELECT app FROM analytics_daily WHERE dimensions = 'model,app' AND app IS NOT NULL
+           GROUP BY app ORDER BY sum(total_usage) DESC, app"""
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def workspace_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """Workspace names as analytics reports them (its rows carry names, not ids), then known ones."""
+    rows = con.sql(
+        """SELECT workspace FROM (
+               SELECT workspace, total_usage AS spend FROM analytics_daily
+               WHERE dimensions = 'workspace' AND workspace IS NOT NULL
+               UNION ALL SELECT name, 0 FROM workspaces)
+           GROUP BY workspace ORDER BY sum(spend) DESC, workspace"""
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every API key hash with stored traffic or listed by ``/keys`` (deleted ones kept).
+
+    Columns: ``hash``, ``name`` (as last seen; the hash's first 10 characters for a key never listed),
+    ``label``, ``workspace`` (name), ``disabled``, ``expires_at``, ``deleted_at``, ``spend`` (for order).
     """
     return _frame(
         con,
-        f"""WITH days AS (SELECT CAST(d AS DATE) AS date FROM range(CAST(? AS DATE), CAST(? AS DATE)
-                                                          + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)),
-                 tokens AS (
-                     SELECT date,
-                            sum(prompt_tokens) AS prompt,
-                            sum(greatest(completion_tokens - reasoning_tokens, 0)) AS completion_only,
-                            sum(reasoning_tokens) AS reasoning
-                     FROM activity
-                     WHERE date BETWEEN ? AND ? AND {_MODEL_FILTER}
-                     GROUP BY date)
-            SELECT days.date,
-                   CAST(coalesce(prompt, 0) AS BIGINT) AS prompt,
-                   CAST(coalesce(completion_only, 0) AS BIGINT) AS completion_only,
-                   CAST(coalesce(reasoning, 0) AS BIGINT) AS reasoning
-            FROM days LEFT JOIN tokens USING (date) ORDER BY days.date""",  # noqa: S608 -- constant fragment
-        [start, end, start, end, *_model_params(models)],
+        """WITH traffic AS (
+               SELECT api_key_hash AS hash, sum(total_usage) AS spend FROM analytics_daily
+               WHERE dimensions = 'api_key_hash,model' GROUP BY api_key_hash
+               UNION ALL
+               SELECT api_key_hash, sum(usage + byok_usage_inference) FROM activity_by_key GROUP BY api_key_hash),
+                hashes AS (SELECT hash FROM traffic UNION SELECT hash FROM api_keys),
+                spent AS (SELECT hash, max(spend) AS spend FROM traffic GROUP BY hash)
+           SELECT hashes.hash,
+                  coalesce(k.name, left(hashes.hash, 10)) AS name,
+                  coalesce(k.label, '') AS label,
+                  w.name AS workspace,
+                  coalesce(k.disabled, false) AS disabled,
+                  k.expires_at, k.deleted_at,
+                  CAST(coalesce(spent.spend, 0) AS DOUBLE) AS spend
+           FROM hashes LEFT JOIN api_keys k USING (hash) LEFT JOIN spent USING (hash)
+                LEFT JOIN workspaces w ON w.id = k.workspace_id
+           ORDER BY spend DESC, name, hashes.hash""",
+        [],
     )
-
-
-def spend_per_day(
-    con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """One row per UTC day in [start, end] (zero when idle): date, usage, byok, spend (USD).
-
-    ``usage`` is what OpenRouter billed to credits, ``byok`` the inference charged to your own provider
-    keys, ``spend`` their sum.
-    """
-    return _frame(
-        con,
-        f"""WITH days AS (SELECT CAST(d AS DATE) AS date FROM range(CAST(? AS DATE), CAST(? AS DATE)
-                                                          + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)),
-                 spend AS (
-                     SELECT date, sum(usage) AS usage, sum(byok_usage_inference) AS byok
-                     FROM activity
-                     WHERE date BETWEEN ? AND ? AND {_MODEL_FILTER}
-                     GROUP BY date)
-            SELECT days.date,
-                   CAST(coalesce(usage, 0) AS DOUBLE) AS usage,
-                   CAST(coalesce(byok, 0) AS DOUBLE) AS byok,
-                   CAST(coalesce(usage, 0) + coalesce(byok, 0) AS DOUBLE) AS spend
-            FROM days LEFT JOIN spend USING (date) ORDER BY days.date""",  # noqa: S608 -- constant fragment
-        [start, end, start, end, *_model_params(models)],
-    )
-
-
-def spend_per_model(
-    con: duckdb.DuckDBPyConnection,
-    start: date,
-    end: date,
-    models: Sequence[str] | None = None,
-    top_n: int = 8,
-) -> pd.DataFrame:
-    """The ``top_n`` models by spend in [start, end], the rest summed into one ``other`` row (last).
-
-    Columns: label (as in ``model_options``, or ``other``), model_permaslug (NULL for other), models
-    (how many a row stands for), spend, usage, byok (USD), requests, tokens (prompt + completion).
-    Models with no spend and no requests in the range are left out.
-    """
-    frame = _frame(
-        con,
-        f"""WITH labels AS (
-                 SELECT model_permaslug,
-                        CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN model_permaslug ELSE model END
-                            AS label
-                 FROM (SELECT model_permaslug, arg_max(model, date) AS model
-                       FROM activity GROUP BY model_permaslug)),
-                 per_model AS (
-                     SELECT model_permaslug,
-                            sum(usage + byok_usage_inference) AS spend,
-                            sum(usage) AS usage,
-                            sum(byok_usage_inference) AS byok,
-                            sum(requests) AS requests,
-                            sum(prompt_tokens + completion_tokens) AS tokens
-                     FROM activity
-                     WHERE date BETWEEN ? AND ? AND {_MODEL_FILTER}
-                     GROUP BY model_permaslug
-                     HAVING sum(requests) > 0 OR sum(usage + byok_usage_inference) <> 0),
-                 ranked AS (
-                     SELECT *, row_number() OVER (ORDER BY spend DESC, model_permaslug) AS rank
-                     FROM per_model)
-            SELECT CASE WHEN rank <= ? THEN label ELSE ? END AS label,
-                   CASE WHEN rank <= ? THEN ranked.model_permaslug END AS model_permaslug,
-                   CAST(count(*) AS BIGINT) AS models,
-                   CAST(sum(spend) AS DOUBLE) AS spend,
-                   CAST(sum(usage) AS DOUBLE) AS usage,
-                   CAST(sum(byok) AS DOUBLE) AS byok,
-                   CAST(sum(requests) AS BIGINT) AS requests,
-                   CAST(sum(tokens) AS BIGINT) AS tokens,
-                   min(rank) AS rank
-            FROM ranked JOIN labels USING (model_permaslug)
-            GROUP BY 1, 2
-            ORDER BY min(rank)""",  # noqa: S608 -- constant fragment
-        [start, end, *_model_params(models), top_n, OTHER_MODELS, top_n],
-    )
-    return frame.drop(columns="rank")
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1440, "height": 1000}
 # Playwright's own browser download is unavailable here; Debian's chromium needs these to run headless.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -51,9 +52,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db: Path, today: date | None, log: Path) -> Iterator[str]:
-    """Serve the app on a free port; stop it with SIGTERM (it needs ~2.3 s) and wait for it."""
-    port = free_port()
+def streamlit_server(db: Path, today: date | None, log: Path, port: int | None = None) -> Iterator[str]:
+    """Serve the app on a free port (or ``port``); stop it with SIGTERM and wait for it.
+
+    Servers run one after another on the same ``port`` share a browser context's cache: Streamlit's
+    JavaScript then loads once instead of once per server, which is most of a first page load.
+    """
+    port = port or free_port()
     env = {**os.environ, "ORUSAGE_DB": str(db), "PYTHONUNBUFFERED": "1"}
     env.pop("ORUSAGE_TODAY", None)
     if today is not None:
@@ -94,15 +99,31 @@ def streamlit_server(db: Path, today: date | None, log: Path) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page(url: str) -> Iterator[Page]:
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium; Playwright's sync API allows only one at a time per thread, so tests that
+    need several pages or servers share it."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def open_page(browser: Browser | BrowserContext, url: str) -> Iterator[Page]:
+    page = browser.new_page(viewport=VIEWPORT) if isinstance(browser, Browser) else browser.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+        yield page
+    finally:
+        page.close()
+
+
+@contextmanager
+def browser_page(url: str) -> Iterator[Page]:
+    with chromium() as browser, open_page(browser, url) as page:
+        yield page
 
 
 def wait_finished(page: Page) -> None:

@@ -12,6 +12,7 @@ pin the app to it with ``ORUSAGE_TODAY``, so a run crossing UTC midnight sees th
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -19,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 import pytest
 from pydantic import SecretStr
+from streamlit.testing.v1 import AppTest
 
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
@@ -110,8 +114,33 @@ def _keys(rng: random.Random, created: datetime) -> list[dict[str, Any]]:
     return keys
 
 
+# A key listed once and then no more (deleted), and one whose expiry has passed.
+_GONE_KEY = ("sk-or-v1-ddd", "retired")
+_EXPIRED_KEY = ("sk-or-v1-eee", "temp-contractor")
+PRICE_CHANGE_DAYS_AGO = 15  # synthetic_db: openai/o4-mini's prices change this many days before today
+PRICE_CHANGED = "openai/o4-mini-2025-04-16"
+
+
+def _models(now: datetime, changed: bool) -> list[dict[str, Any]]:
+    return [
+        {
+            "canonical_slug": permaslug,
+            "id": slug,
+            "name": slug.split("/")[1],
+            "created": 1_700_000_000,
+            "context_length": 128_000,
+            "pricing_prompt": 1.1e-6 if changed and permaslug == PRICE_CHANGED else 2.5e-6,
+            "pricing_completion": 4.4e-6 if changed and permaslug == PRICE_CHANGED else 1e-5,
+            "pricing_input_cache_read": 1.25e-6,
+            "output_modalities": "text",
+        }
+        for slug, permaslug, *_ in _MODELS
+    ]
+
+
 def write_demo_store(db_path: Path, now: datetime | None = None, seed: int = 7) -> Path:
-    """Write ~60 UTC days of activity ending yesterday, 3 keys, credits, models and run log."""
+    """Write ~60 UTC days of activity ending yesterday, 3 keys (plus a deleted and an expired one), credits,
+    models with one price change, and a run log. No analytics and no coverage records."""
     now = now or utcnow()
     today = now.date()
     rng = random.Random(seed)
@@ -135,25 +164,28 @@ def write_demo_store(db_path: Path, now: datetime | None = None, seed: int = 7) 
             writes.upsert_workspaces(
                 con, [{"id": "ws_default", "name": "Default", "slug": "default"}], now - timedelta(days=1)
             )
-            # Two /keys fetches: only the one of the newest fetch may count as "today so far".
-            writes.upsert_api_keys(con, _keys(rng, now - timedelta(days=90)), yesterday_noon, complete=True)
-            writes.upsert_api_keys(con, _keys(rng, now - timedelta(days=90)), now, complete=True)
+            # Two /keys fetches: only the one of the newest fetch may count as "today so far". The first one
+            # also lists a key that the second no longer does: it is deleted, its row kept.
+            first = _keys(rng, now - timedelta(days=90))
+            gone = {**first[0], "hash": _key_hash(_GONE_KEY[0]), "name": _GONE_KEY[1], "label": "sk-or-v1-ddd...ret"}
+            writes.upsert_api_keys(con, [*first, gone], yesterday_noon, complete=True)
+            latest = _keys(rng, now - timedelta(days=90))
+            expired = {
+                **latest[0],
+                "hash": _key_hash(_EXPIRED_KEY[0]),
+                "name": _EXPIRED_KEY[1],
+                "label": "sk-or-v1-eee...tem",
+                "expires_at": now - timedelta(days=3),
+                "limit": 20.0,
+                "limit_reset": "weekly",
+            }
+            writes.upsert_api_keys(con, [*latest, expired], now, complete=True)
             writes.insert_credits(con, yesterday_noon, 100.0, 61.25)
             writes.insert_credits(con, now, 150.0, 63.5)
-            models = [
-                {
-                    "canonical_slug": permaslug,
-                    "id": slug,
-                    "name": slug.split("/")[1],
-                    "created": 1_700_000_000,
-                    "context_length": 128_000,
-                    "pricing_prompt": 2.5e-6,
-                    "pricing_completion": 1e-5,
-                    "output_modalities": "text",
-                }
-                for slug, permaslug, *_ in _MODELS
-            ]
-            writes.upsert_models(con, models, now)
+            # Three /models fetches; the middle one records a price change, the last one repeats it.
+            writes.upsert_models(con, _models(now, changed=False), now - timedelta(days=40))
+            writes.upsert_models(con, _models(now, changed=True), now - timedelta(days=PRICE_CHANGE_DAYS_AGO))
+            writes.upsert_models(con, _models(now, changed=True), now)
             writes.finish_run(con, run_id, "ok", now, _DAYS, total_rows)
     return db_path
 
@@ -200,9 +232,221 @@ def demo_today(demo_db: Path) -> date:
     """The UTC day of the newest /keys fetch in ``demo_db``: the "today" tests pin the app to."""
     con = duckdb.connect(str(snapshot_path(demo_db)), read_only=True)
     try:
-        row = con.execute("SELECT CAST(max(fetched_at) AS DATE) FROM api_key_snapshots").fetchone()
+        row = con.execute("SELECT CAST(max(fetched_at) AS DATE) FROM api_key_snapshots").fetchall()[0]
     finally:
         con.close()
     assert row is not None and row[0] is not None, "demo_db has no /keys fetch"
     day: date = row[0]
     return day
+
+
+@pytest.fixture(scope="session")
+def synthetic_today(synthetic_db: Path) -> date:
+    """ "Today" for ``synthetic_db``: the UTC day of its newest /keys fetch."""
+    con = duckdb.connect(str(snapshot_path(synthetic_db)), read_only=True)
+    try:
+        row = con.execute("SELECT CAST(max(fetched_at) AS DATE) FROM api_key_snapshots").fetchall()[0]
+    finally:
+        con.close()
+    assert row is not None and row[0] is not None
+    day: date = row[0]
+    return day
+
+
+# ---- AppTest helpers shared by the dashboard tests ---------------------------------------------------------
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+PAGE_FILES = {
+    "overview": "nav/overview.py",
+    "models": "nav/models.py",
+    "model": "nav/model.py",
+    "providers": "nav/providers.py",
+    "apps": "nav/apps.py",
+    "keys": "nav/keys.py",
+    "health": "nav/health.py",
+}
+PAGE_TITLES = {
+    "overview": "Overview",
+    "models": "Models",
+    "model": "Model detail",
+    "providers": "Providers",
+    "apps": "Apps",
+    "keys": "API keys",
+    "health": "Data health",
+}
+
+
+def run_app(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_app(
+    monkeypatch: pytest.MonkeyPatch,
+    db: Path,
+    today: date | None,
+    page: str = "overview",
+    params: dict[str, str | list[str]] | None = None,
+) -> AppTest:
+    """The app on ``page`` with ``params`` in the query string, as a browser opening that link would.
+
+    AppTest starts on the default page; a link to another page is a first run there, then a switch (the
+    query string is sent with every run, as the browser's address bar would).
+    """
+    monkeypatch.setenv("ORUSAGE_DB", str(db))
+    if today is None:
+        monkeypatch.delenv("ORUSAGE_TODAY", raising=False)
+    else:
+        monkeypatch.setenv("ORUSAGE_TODAY", today.isoformat())
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    run_app(at)
+    if page != "overview":
+        kept = dict(at.query_params)
+        at.switch_page(PAGE_FILES[page])
+        at.query_params.clear()
+        at.query_params.update({**kept, **(params or {})})
+        run_app(at)
+    return at
+
+
+def charts(at: AppTest) -> dict[str, tuple[dict[str, Any], list[pd.DataFrame]]]:
+    """Each chart by its ``usermeta.orusage_chart`` name: its Vega-Lite spec and its datasets."""
+    found: dict[str, tuple[dict[str, Any], list[pd.DataFrame]]] = {}
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in element.proto.datasets]
+        found[spec["usermeta"]["orusage_chart"]] = (spec, frames)
+    return found
+
+
+def chart_data(at: AppTest, name: str) -> pd.DataFrame:
+    """The first (main) dataset of one chart."""
+    found = charts(at)
+    assert name in found, f"no chart {name!r}; charts: {sorted(found)}"
+    return found[name][1][0]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def usd(text: str) -> float:
+    assert text.startswith("$") or text.startswith("-$"), text
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def downloads(at: AppTest) -> list[Any]:
+    return list(at.get("download_button"))
+
+
+def texts(at: AppTest) -> str:
+    """Everything said on the page (titles, markdown, captions, notes), for "does it say so" checks."""
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success")
+             for e in at.get(kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+def sql(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return con.execute(query, params or []).fetchall()
+
+
+def sql_one(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> Any:
+    rows = sql(con, query, params)
+    assert rows, query
+    return rows[0][0]
+
+
+# ---- what the pages should show, by the tests' own SQL ------------------------------------------------------
+#
+# The routing rule written out by hand, independently of queries/: apps → analytics "model,app"; workspace →
+# analytics "workspace"; keys → activity_by_key on activity's days, analytics "api_key_hash,model" before
+# (nothing before with a provider); providers → activity on its days, analytics "model,provider" before;
+# otherwise activity on its days and analytics "model" before. Each day from exactly one table.
+
+
+def _in(column: str, values: tuple[str, ...] | list[str]) -> str:
+    if not values:
+        return ""
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f" AND {column} IN ({quoted})"
+
+
+def activity_window(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    row = con.execute(
+        "SELECT min(first_day), max(last_day) FROM coverage WHERE source = 'activity' AND scope = ''"
+    ).fetchall()[0]
+    assert row is not None and row[0] is not None, "no activity coverage"
+    return row[0], row[1]
+
+
+def expected_rows(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    *,
+    models: tuple[str, ...] = (),
+    providers: tuple[str, ...] = (),
+    apps: tuple[str, ...] = (),
+    keys: tuple[str, ...] = (),
+    workspace: str | None = None,
+) -> str:
+    """SQL for the rows answering these filters: date, model, provider, app, key, spend, requests, prompt,
+    completion, reasoning, cached (NULL in activity)."""
+    first, last = activity_window(con)
+    a = "SELECT date, {m} AS model, {p} AS provider, {ap} AS app, {k} AS key, {spend} AS spend, {req} AS requests, " \
+        "{pr} AS prompt, {co} AS completion, {re} AS reasoning, {ca} AS cached FROM {t} WHERE {w}"  # fmt: skip
+    act = {"m": "model_permaslug", "p": "provider_name", "ap": "NULL", "k": "NULL",
+           "spend": "usage + byok_usage_inference", "req": "requests", "pr": "prompt_tokens",
+           "co": "completion_tokens", "re": "reasoning_tokens", "ca": "NULL"}  # fmt: skip
+    an = {"m": "model", "p": "provider", "ap": "app", "k": "api_key_hash", "spend": "total_usage",
+          "req": "request_count", "pr": "tokens_prompt", "co": "tokens_completion", "re": "reasoning_tokens",
+          "ca": "cached_tokens"}  # fmt: skip
+    recent = f"date BETWEEN GREATEST(DATE '{start}', DATE '{first}') AND LEAST(DATE '{end}', DATE '{last}')"
+    older = f"date BETWEEN DATE '{start}' AND LEAST(DATE '{end}', DATE '{first}' - 1)"
+    whole = f"date BETWEEN DATE '{start}' AND DATE '{end}'"
+    if apps:
+        return a.format(**an, t="analytics_daily",
+                        w=f"dimensions = 'model,app' AND {whole}{_in('app', apps)}{_in('model', models)}")  # fmt: skip
+    if workspace:
+        return a.format(
+            **an, t="analytics_daily", w=f"dimensions = 'workspace' AND {whole}{_in('workspace', [workspace])}"
+        )
+    if keys:
+        new = a.format(**{**act, "k": "api_key_hash"}, t="activity_by_key",
+                       w=f"{recent}{_in('api_key_hash', keys)}{_in('model_permaslug', models)}"
+                         f"{_in('provider_name', providers)}")  # fmt: skip
+        if providers:
+            return new
+        key_filter = f"{_in('api_key_hash', keys)}{_in('model', models)}"
+        old = a.format(**an, t="analytics_daily", w=f"dimensions = 'api_key_hash,model' AND {older}{key_filter}")
+        return f"{new} UNION ALL {old}"
+    new = a.format(**act, t="activity", w=f"{recent}{_in('model_permaslug', models)}{_in('provider_name', providers)}")
+    grouping = "model,provider" if providers else "model"
+    old_filter = f"{_in('model', models)}{_in('provider', providers)}"
+    old = a.format(**an, t="analytics_daily", w=f"dimensions = '{grouping}' AND {older}{old_filter}")
+    return f"{new} UNION ALL {old}"
+
+
+def expected_totals(con: duckdb.DuckDBPyConnection, start: date, end: date, **filters: Any) -> dict[str, float]:
+    rows = expected_rows(con, start, end, **filters)
+    got = con.execute(
+        f"SELECT coalesce(sum(spend), 0), coalesce(sum(requests), 0), coalesce(sum(prompt + completion), 0) "
+        f"FROM ({rows})"
+    ).fetchall()[0]
+    assert got is not None
+    return {"spend": float(got[0]), "requests": float(got[1]), "tokens": float(got[2])}
+
+
+def expected_by(con: duckdb.DuckDBPyConnection, column: str, start: date, end: date, **filters: Any) -> pd.DataFrame:
+    """Spend, requests and tokens per ``column`` (model, provider, app, key, date), biggest spend first."""
+    rows = expected_rows(con, start, end, **filters)
+    frame: pd.DataFrame = con.execute(
+        f"""SELECT {column} AS value, sum(spend) AS spend, sum(requests) AS requests,
+                   sum(prompt + completion) AS tokens, sum(prompt) AS prompt, sum(completion) AS completion,
+                   sum(reasoning) AS reasoning
+            FROM ({rows}) GROUP BY {column} ORDER BY spend DESC, value"""
+    ).df()
+    return frame

@@ -41,7 +41,7 @@ def test_dashboard_reads_while_ingest_writes_in_another_process(
         while writer.poll() is None:
             with read_snapshot(db) as con:
                 # Every snapshot is whole: its spend is the total of a finished ingest, never part of one.
-                assert con.execute("SELECT sum(spend) FROM daily_spend_by_model").fetchone() == expected_spend
+                assert con.sql("SELECT sum(spend) FROM daily_spend_by_model").fetchall() == [expected_spend]
                 reads.kpis(con, reads.today_utc())
             reads_done += 1
             if page_runs < 3:

@@ -1,68 +1,57 @@
-"""The Overview page under Streamlit's AppTest, checked against the tests' own SQL on the same snapshot.
+"""The Overview page and what every page shares (sidebar filters, query string, password gate, caching,
+empty and broken stores) under Streamlit's AppTest, checked against the tests' own SQL on the snapshot.
 
-Expected values never come from ``queries.reads`` (that is what is under test) nor from the fixture's
-synthetic numbers: each test computes them with plain SQL on the published snapshot. "Today" is pinned
-to the data's newest /keys fetch day with ``ORUSAGE_TODAY`` (see ``tests/dashboard_fixtures.py``).
+Expected values never come from ``queries`` (that is what is under test): each test computes them with
+plain SQL (``tests/dashboard_fixtures.py``: ``expected_totals`` writes the routing rule out by hand).
+"Today" is pinned to the data's newest /keys fetch day with ``ORUSAGE_TODAY``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from queries import reads, writes
-from queries.store import Writer, snapshot_path
+from dashboard import format as fmt
+from dashboard import urlstate
+from queries import reads
+from queries.store import snapshot_path
+from tests.dashboard_fixtures import (
+    APP,
+    PAGE_FILES,
+    PAGE_TITLES,
+    activity_window,
+    chart_data,
+    charts,
+    downloads,
+    expected_by,
+    expected_totals,
+    metrics,
+    open_app,
+    run_app,
+    sql_one,
+    texts,
+    usd,
+)
 
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-TOKEN_PARTS = {"Prompt": "prompt", "Completion (excl. reasoning)": "completion_only", "Reasoning": "reasoning"}
 CENT = 0.005 + 1e-9  # the page rounds dollars to cents
-
-
-# ---- helpers -----------------------------------------------------------------------------------------
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+TOKEN_PARTS = {"Prompt": "prompt", "Completion (excl. reasoning)": "completion_only", "Reasoning": "reasoning"}
+OUTLOOK = {"Credits left", "Days of credit left", "Spend today so far", "This month so far", "Month-end forecast"}
+PERIOD = {"Spend", "Requests", "Tokens", "Cost per 1k requests"}
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> AppTest:
-    monkeypatch.setenv("ORUSAGE_DB", str(demo_db))
-    monkeypatch.setenv("ORUSAGE_TODAY", demo_today.isoformat())
-    return _run(AppTest.from_file(str(APP), default_timeout=30))
-
-
-def _charts(at: AppTest) -> dict[str, tuple[dict[str, Any], pd.DataFrame]]:
-    """Each chart's Vega-Lite spec and its data (Streamlit ships the data as Arrow, apart from the spec)."""
-    found: dict[str, tuple[dict[str, Any], pd.DataFrame]] = {}
-    for element in at.get("vega_lite_chart"):
-        spec = json.loads(element.proto.spec)
-        assert len(element.proto.datasets) == 1
-        table = pa.ipc.open_stream(element.proto.datasets[0].data.data).read_all()
-        found[spec["usermeta"]["orusage_chart"]] = (spec, table.to_pandas())
-    return found
-
-
-def _usd(text: str) -> float:
-    assert text.startswith("$") or text.startswith("-$"), text
-    return float(text.replace("$", "").replace(",", ""))
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return open_app(monkeypatch, demo_db, demo_today)
 
 
 def _preset(days: int, today: date) -> tuple[date, date]:
@@ -70,264 +59,410 @@ def _preset(days: int, today: date) -> tuple[date, date]:
     return end - timedelta(days=days - 1), end
 
 
-def _where_models(models: Sequence[str]) -> str:
-    if not models:
-        return ""
-    quoted = ", ".join("'" + m.replace("'", "''") + "'" for m in models)
-    return f" AND model_permaslug IN ({quoted})"
+def _top_key(con: duckdb.DuckDBPyConnection, n: int = 0) -> str:
+    return str(con.execute("SELECT hash FROM api_keys ORDER BY usage DESC, hash").fetchall()[n][0])
 
 
-def _sql_tokens(con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] = ()) -> pd.DataFrame:
-    return con.execute(
-        f"""SELECT strftime(date, '%Y-%m-%d') AS day,
-                   sum(prompt_tokens)::BIGINT AS prompt,
-                   sum(CASE WHEN completion_tokens > reasoning_tokens
-                            THEN completion_tokens - reasoning_tokens ELSE 0 END)::BIGINT AS completion_only,
-                   sum(reasoning_tokens)::BIGINT AS reasoning
-            FROM activity WHERE date BETWEEN ? AND ?{_where_models(models)}
-            GROUP BY date ORDER BY date""",
-        [start, end],
-    ).df()
+def _set(at: AppTest, **widgets: Any) -> AppTest:
+    """Set sidebar widgets by filter name (range, custom, models, providers, apps, keys, workspace)."""
+    for name, value in widgets.items():
+        key = f"f_{name}"
+        if name == "range" or name == "workspace":
+            at.sidebar.selectbox(key=key).set_value(value)
+        elif name == "custom":
+            at.sidebar.date_input(key=key).set_value(value)
+        else:
+            at.sidebar.multiselect(key=key).set_value(value)
+        run_app(at)
+    return at
 
 
-def _sql_spend(con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] = ()) -> pd.DataFrame:
-    return con.execute(
-        f"""SELECT strftime(date, '%Y-%m-%d') AS day, sum(usage) AS usage, sum(byok_usage_inference) AS byok
-            FROM activity WHERE date BETWEEN ? AND ?{_where_models(models)}
-            GROUP BY date ORDER BY date""",
-        [start, end],
-    ).df()
-
-
-def _sql_spend_by_model(
-    con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] = ()
-) -> pd.DataFrame:
-    return con.execute(
-        f"""SELECT model_permaslug, sum(usage + byok_usage_inference) AS spend, sum(requests) AS requests
-            FROM activity WHERE date BETWEEN ? AND ?{_where_models(models)}
-            GROUP BY model_permaslug ORDER BY spend DESC""",
-        [start, end],
-    ).df()
+def _check_period(at: AppTest, con: duckdb.DuckDBPyConnection, start: date, end: date, **filters: Any) -> None:
+    """The period KPIs show exactly what the tests' own SQL says for these days and filters."""
+    want = expected_totals(con, start, end, **filters)
+    shown = metrics(at)
+    assert usd(shown["Spend"]) == pytest.approx(want["spend"], abs=CENT)
+    assert shown["Requests"] == f"{want['requests']:,.0f}"
+    assert shown["Tokens"] == fmt.tokens(want["tokens"])
+    if want["requests"]:
+        assert usd(shown["Cost per 1k requests"]) == pytest.approx(want["spend"] / want["requests"] * 1000, abs=CENT)
 
 
 def _chart_tokens(frame: pd.DataFrame) -> pd.DataFrame:
-    """The tokens chart's long data back to one row per day, one column per stacked part."""
     wide = frame.pivot_table(index="day", columns="part", values="tokens", aggfunc="sum").rename(columns=TOKEN_PARTS)
     return wide[list(TOKEN_PARTS.values())].astype("int64").sort_index()
 
 
-def _chart_spend(frame: pd.DataFrame) -> pd.DataFrame:
-    wide = frame.pivot_table(index="day", columns="part", values="amount", aggfunc="sum")
-    return wide.rename(columns={"Credits": "usage", "BYOK": "byok"})[["usage", "byok"]].sort_index()
-
-
-def _check_range(
-    at: AppTest, con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str] = ()
-) -> None:
-    """Every chart shows exactly [start, end] and the same numbers as plain SQL."""
-    charts = _charts(at)
-    assert set(charts) == {"tokens_per_day", "spend_per_day", "spend_per_model"}
-    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-
-    tokens = _chart_tokens(charts["tokens_per_day"][1])
-    assert list(tokens.index) == days, "one bar per UTC day in the range, idle days included"
-    expected = _sql_tokens(con, start, end, models).set_index("day")
-    active = tokens.loc[tokens.sum(axis=1) > 0]
-    assert list(active.index) == list(expected.index)
-    pd.testing.assert_frame_equal(active, expected, check_names=False, check_dtype=False)
-
-    spend = _chart_spend(charts["spend_per_day"][1])
-    assert list(spend.index) == days
-    expected_spend = _sql_spend(con, start, end, models).set_index("day")
-    got = spend.loc[expected_spend.index]
-    assert got["usage"].to_list() == pytest.approx(expected_spend["usage"].to_list(), abs=1e-9)
-    assert got["byok"].to_list() == pytest.approx(expected_spend["byok"].to_list(), abs=1e-9)
-    assert spend.drop(index=expected_spend.index).to_numpy().sum() == 0
-
-    per_model = charts["spend_per_model"][1]
-    one_row_per_bar = per_model.loc[per_model["part_order"] == 0]
-    by_sql = _sql_spend_by_model(con, start, end, models)
-    assert one_row_per_bar["spend"].sum() == pytest.approx(by_sql["spend"].sum(), abs=1e-6)
-    assert int(one_row_per_bar["requests"].sum()) == int(by_sql["requests"].sum())
-    assert int(one_row_per_bar["models"].sum()) == len(by_sql)
-    # Top models first, biggest first, each with exactly its own spend.
-    top = one_row_per_bar.loc[one_row_per_bar["label"] != reads.OTHER_MODELS]
-    assert top["spend"].to_list() == pytest.approx(by_sql["spend"].head(len(top)).to_list(), abs=1e-9)
-
-
-@contextmanager
-def _snapshot(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(snapshot_path(db)), read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-# ---- the page on demo data -----------------------------------------------------------------------------
+# ---- the Overview on demo data -------------------------------------------------------------------------------
 
 
 def test_overview_renders(app: AppTest) -> None:
     assert [t.value for t in app.title] == ["Overview"]
-    assert set(_metrics(app)) == {"Spend today so far", "This week", "This month", "Credits left"}
+    assert set(metrics(app)) == OUTLOOK | PERIOD
     captions = " ".join(c.value for c in app.sidebar.caption)
-    assert "All days are UTC" in captions
-    assert "Data as of" in captions
-    assert app.sidebar.radio(key="range_preset").value == "Last 30 days"
-    assert app.sidebar.multiselect(key="models").value == []
+    assert "All days are UTC" in captions and "Data as of" in captions
+    assert app.sidebar.selectbox(key="f_range").value == "30d"
+    for key in ("f_models", "f_providers", "f_apps", "f_keys"):
+        assert app.sidebar.multiselect(key=key).value == []
+    assert set(charts(app)) == {"tokens_per_day", "spend_per_day", "spend_per_model"}
+    assert len(downloads(app)) == 3, "every chart has its CSV download"
+    assert app.query_params == {"range": "30d"}
 
 
-def test_data_as_of_is_the_last_finished_ingest(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection) -> None:
-    row = snapshot_sql.execute(
-        "SELECT finished_at FROM ingest_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
-    assert row is not None
-    finished: datetime = row[0]
-    captions = [c.value for c in app.sidebar.caption]
-    assert any(f"{finished:%Y-%m-%d %H:%M} UTC" in c for c in captions), captions
-
-
-def test_kpis_match_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:
+def test_outlook_matches_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:
     today = demo_today
-    so_far_row = snapshot_sql.execute(
-        """SELECT sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) FROM api_key_snapshots
-           WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots)"""
-    ).fetchone()
-    assert so_far_row is not None
-    so_far = float(so_far_row[0])
-
-    def completed_since(first: date) -> float:
-        row = snapshot_sql.execute(
-            "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity WHERE date >= ? AND date < ?",
-            [first, today],
-        ).fetchone()
-        assert row is not None
-        return float(row[0])
-
-    monday = today - timedelta(days=today.weekday())
-    credits = snapshot_sql.execute(
-        "SELECT total_credits - total_usage FROM credits ORDER BY fetched_at DESC LIMIT 1"
-    ).fetchone()
-    assert credits is not None
-
-    shown = _metrics(app)
-    assert _usd(shown["Spend today so far"]) == pytest.approx(so_far, abs=CENT)
-    assert _usd(shown["This week"]) == pytest.approx(completed_since(monday) + so_far, abs=CENT)
-    assert _usd(shown["This month"]) == pytest.approx(completed_since(today.replace(day=1)) + so_far, abs=CENT)
-    assert _usd(shown["Credits left"]) == pytest.approx(float(credits[0]), abs=CENT)
-
-
-def test_default_range_charts_match_sql(
-    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date
-) -> None:
-    _check_range(app, snapshot_sql, *_preset(30, demo_today))
+    shown = metrics(app)
+    credits_left = sql_one(snapshot_sql, "SELECT total_credits - total_usage FROM credits ORDER BY fetched_at DESC")
+    assert usd(shown["Credits left"]) == pytest.approx(credits_left, abs=CENT)
+    week = _preset(7, today)
+    spend7, byok7 = snapshot_sql.execute(
+        "SELECT sum(usage + byok_usage_inference), sum(byok_usage_inference) FROM activity WHERE date BETWEEN ? AND ?",
+        list(week),
+    ).fetchall()[0]
+    burn = (spend7 - byok7) / 7  # BYOK does not burn credits
+    assert shown["Days of credit left"] == f"{credits_left / burn:,.0f} days"
+    so_far = sql_one(
+        snapshot_sql,
+        "SELECT sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) FROM api_key_snapshots "
+        "WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots)",
+    )
+    assert usd(shown["Spend today so far"]) == pytest.approx(so_far, abs=CENT)
+    month_start = today.replace(day=1)
+    done = sql_one(
+        snapshot_sql,
+        "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity WHERE date >= ? AND date < ?",
+        [month_start, today],
+    )
+    assert usd(shown["This month so far"]) == pytest.approx(done + so_far, abs=CENT)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    left = (next_month - today).days  # today included
+    assert usd(shown["Month-end forecast"]) == pytest.approx(done + left * spend7 / 7, abs=CENT)
+    assert any("forecast: month so far" in c.value for c in app.caption)
 
 
-def test_tokens_chart_is_stacked_in_a_fixed_order_with_a_legend_and_exact_tooltips(app: AppTest) -> None:
-    spec, data = _charts(app)["tokens_per_day"]
-    assert spec["mark"]["type"] == "bar"
+def test_default_range_matches_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:
+    start, end = _preset(30, demo_today)
+    _check_period(app, snapshot_sql, start, end)
+    tokens = _chart_tokens(chart_data(app, "tokens_per_day"))
+    want = (
+        snapshot_sql.execute(
+            """SELECT strftime(date, '%Y-%m-%d') AS day, sum(prompt_tokens) AS prompt,
+                  sum(greatest(completion_tokens - reasoning_tokens, 0)) AS completion_only,
+                  sum(reasoning_tokens) AS reasoning
+           FROM activity WHERE date BETWEEN ? AND ? GROUP BY date ORDER BY date""",
+            [start, end],
+        )
+        .df()
+        .set_index("day")
+    )
+    pd.testing.assert_frame_equal(tokens, want.astype("int64"), check_names=False)
+    # One bar slot per UTC day of the range, idle days included.
+    spec = charts(app)["tokens_per_day"][0]
+    assert len(spec["encoding"]["x"]["scale"]["domain"]) == 30
+
+
+def test_spend_charts_match_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:
+    start, end = _preset(30, demo_today)
+    per_model = expected_by(snapshot_sql, "model", start, end)
+    bars = chart_data(app, "spend_per_model").drop_duplicates("model").sort_values("rank")
+    assert list(bars["model"][:10]) == list(per_model["value"][:10])
+    assert bars["spend"][:10].to_list() == pytest.approx(per_model["spend"][:10].to_list())
+    assert float(bars["spend"].sum()) == pytest.approx(float(per_model["spend"].sum()))
+    per_day = chart_data(app, "spend_per_day")
+    by_day = per_day.groupby("day")["spend"].sum()
+    want_day = expected_by(snapshot_sql, "date", start, end)
+    assert by_day.to_list() == pytest.approx(want_day.sort_values("value")["spend"].to_list())
+    top6 = set(per_model["value"][:6])
+    assert set(per_day["model"]) - {"other"} == top6, "stacked by the period's top models, the rest as other"
+
+
+def test_tokens_chart_is_stacked_in_a_fixed_order_with_exact_tooltips(app: AppTest) -> None:
+    spec, (data, *_) = charts(app)["tokens_per_day"]
     enc = spec["encoding"]
-    assert enc["y"]["stack"] == "zero"
+    assert spec["mark"]["type"] == "bar" and enc["y"]["stack"] == "zero"
     assert enc["color"]["scale"]["domain"] == list(TOKEN_PARTS)
-    assert len(enc["color"]["scale"]["range"]) == 3
-    assert enc["color"]["legend"] is not None
     assert enc["order"]["field"] == "part_order"
     tooltip = {t["field"]: t for t in enc["tooltip"]}
-    assert {"prompt", "completion_only", "reasoning", "total"} <= set(tooltip)
     assert all(tooltip[f]["format"] == "," for f in ("prompt", "completion_only", "reasoning", "total"))
     assert "UTC" in enc["x"]["title"]
-    assert enc["y"]["title"] == "Tokens"
-    # The three parts add up to the day's total: nothing counted twice.
     by_day = data.groupby("day").agg(tokens=("tokens", "sum"), total=("total", "first"))
-    assert (by_day["tokens"] == by_day["total"]).all()
-    assert (data["tokens"] >= 0).all()
+    assert (by_day["tokens"] == by_day["total"]).all(), "the parts add up: nothing counted twice"
 
 
-def test_spend_charts_are_labelled_in_usd(app: AppTest) -> None:
-    charts = _charts(app)
-    per_day = charts["spend_per_day"][0]
-    assert per_day["encoding"]["y"]["title"] == "Spend (USD)"
-    assert "UTC" in per_day["encoding"]["x"]["title"]
-    per_model = charts["spend_per_model"][0]
-    bars = per_model["layer"][0]
-    assert bars["encoding"]["x"]["title"] == "Spend (USD)"
-    assert per_model["usermeta"]["orusage_chart"] == "spend_per_model"
+def test_every_chart_has_a_tooltip(app: AppTest) -> None:
+    for name, (spec, _data) in charts(app).items():
+        layers = spec.get("layer", [spec])
+        assert any(layer.get("encoding", {}).get("tooltip") for layer in layers), name
 
 
-def test_model_filter_narrows_the_charts_but_not_the_kpis(
-    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date
+# ---- filters change the numbers as they should ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["model", "provider", "app", "key", "key+model", "workspace", "app+model"],
+)
+def test_filters_change_the_numbers(
+    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date, case: str
 ) -> None:
     start, end = _preset(30, demo_today)
-    by_sql = _sql_spend_by_model(snapshot_sql, start, end)
-    chosen = list(by_sql["model_permaslug"].iloc[[0, -1]])  # the biggest and the smallest spender
-    kpis_before = _metrics(app)
-    total_before = _chart_tokens(_charts(app)["tokens_per_day"][1]).to_numpy().sum()
+    before = metrics(app)
+    models = ("anthropic/claude-4.5-sonnet-20250929", "openai/gpt-5.1-20251113")
+    filters: dict[str, Any] = {
+        "model": {"models": models},
+        "provider": {"providers": ("OpenAI", "Google")},
+        "app": {"apps": ("Cline", "unattributed")},
+        "key": {"keys": (_top_key(snapshot_sql, 1),)},
+        "key+model": {"keys": (_top_key(snapshot_sql, 0),), "models": models[:1]},
+        "workspace": {"workspace": "Research"},
+        "app+model": {"apps": ("Acme Support Bot",), "models": models},
+    }[case]
+    _set(app, **{k: list(v) if isinstance(v, tuple) else v for k, v in filters.items()})
+    _check_period(app, snapshot_sql, start, end, **filters)
+    after = metrics(app)
+    assert usd(after["Spend"]) < usd(before["Spend"])
+    assert {k: after[k] for k in OUTLOOK} == {k: before[k] for k in OUTLOOK}, "the outlook is account-wide"
+    tokens = chart_data(app, "tokens_per_day")
+    want = expected_totals(snapshot_sql, start, end, **filters)
+    assert int(tokens["tokens"].sum()) == pytest.approx(want["tokens"], abs=0), (
+        "prompt + completion-only + reasoning = prompt + completion"
+    )
 
-    select = app.sidebar.multiselect(key="models")
-    for slug in chosen:
-        select.select(slug)
-    _run(app)
 
-    _check_range(app, snapshot_sql, start, end, chosen)
-    per_model = _charts(app)["spend_per_model"][1]
-    assert set(per_model["model_permaslug"].dropna()) == set(chosen)
-    assert _chart_tokens(_charts(app)["tokens_per_day"][1]).to_numpy().sum() < total_before
-    assert _metrics(app) == kpis_before, "headline figures are account-wide"
-
-    app.sidebar.multiselect(key="models").set_value([])
-    _run(app)
-    _check_range(app, snapshot_sql, start, end)
-
-
-@pytest.mark.parametrize("preset,days", [("Last 7 days", 7), ("Last 90 days", 90)])
+@pytest.mark.parametrize("preset", ["7d", "90d", "month", "last-month", "year"])
 def test_presets_change_the_range(
-    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date, preset: str, days: int
+    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date, preset: str
 ) -> None:
-    app.sidebar.radio(key="range_preset").set_value(preset)
-    _run(app)
-    _check_range(app, snapshot_sql, *_preset(days, demo_today))
+    _set(app, range=preset)
+    start, end = urlstate.range_days(preset, demo_today)
+    _check_period(app, snapshot_sql, start, end)
+    spec = charts(app)["tokens_per_day"][0]
+    assert spec["encoding"]["x"]["scale"]["domain"][0] == start.isoformat()
+    assert spec["encoding"]["x"]["scale"]["domain"][-1] == end.isoformat()
+    assert app.query_params["range"] == preset
 
 
-def test_custom_range(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:
-    app.sidebar.radio(key="range_preset").set_value("Custom")
-    _run(app)
-    # Custom starts from the default range, then takes the picked days.
-    _check_range(app, snapshot_sql, *_preset(30, demo_today))
-    start, end = demo_today - timedelta(days=20), demo_today - timedelta(days=12)
-    app.sidebar.date_input(key="custom_range").set_value((start, end))
-    _run(app)
-    _check_range(app, snapshot_sql, start, end)
+def test_previous_period_change_matches_sql(
+    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date
+) -> None:
+    _set(app, range="7d")
+    start, end = _preset(7, demo_today)
+    now = expected_totals(snapshot_sql, start, end)
+    before = expected_totals(snapshot_sql, start - timedelta(days=7), start - timedelta(days=1))
+    deltas = {m.label: m.delta for m in app.metric}
+    assert deltas["Spend"] == f"{(now['spend'] - before['spend']) / before['spend']:+.1%} vs previous"
+    assert deltas["Requests"] == f"{(now['requests'] - before['requests']) / before['requests']:+.1%} vs previous"
 
 
-def test_a_range_without_activity_says_so(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection) -> None:
-    row = snapshot_sql.execute("SELECT min(date) FROM activity").fetchone()
-    assert row is not None
-    first: date = row[0]
-    app.sidebar.radio(key="range_preset").set_value("Custom")
-    _run(app)
-    app.sidebar.date_input(key="custom_range").set_value((first - timedelta(days=9), first - timedelta(days=2)))
-    _run(app)
-    assert not app.get("vega_lite_chart")
-    assert any("No activity" in i.value for i in app.info)
+def test_custom_range_spanning_activity_and_analytics(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection) -> None:
+    first, _last = activity_window(snapshot_sql)
+    start, end = first - timedelta(days=20), first + timedelta(days=5)
+    _set(app, range="custom", custom=(start, end))
+    _check_period(app, snapshot_sql, start, end)
+    assert app.query_params["from"] == start.isoformat() and app.query_params["to"] == end.isoformat()
+    assert "analytics by model" in texts(app) and "activity (" in texts(app)
 
 
-def test_today_without_a_key_fetch_is_unknown_not_zero(
+def test_an_unanswerable_combination_says_so(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection) -> None:
+    _set(app, apps=["Cline"], keys=[_top_key(snapshot_sql)])
+    warnings = " ".join(w.value for w in app.warning)
+    assert "app × API key" in warnings and "Clear one" in warnings
+    assert not charts(app) and not downloads(app)
+    assert set(metrics(app)) == OUTLOOK, "no period figures that would silently ignore a filter"
+
+
+def test_workspace_with_a_breakdown_by_model_says_so(app: AppTest) -> None:
+    _set(app, workspace="Research")
+    assert set(charts(app)) == {"tokens_per_day"}
+    assert "model × workspace" in " ".join(w.value for w in app.warning)
+
+
+def test_provider_beyond_31_days_says_so(
+    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date
+) -> None:
+    _set(app, range="90d", providers=["OpenAI"])
+    assert "provider data reaches back 31 days" in " ".join(i.value for i in app.info)
+    start, end = _preset(90, demo_today)
+    _check_period(app, snapshot_sql, start, end, providers=("OpenAI",))
+    assert {m.label: m.delta for m in app.metric}["Spend"] in (None, ""), "no comparison with an unstored period"
+
+
+def test_a_range_without_activity_says_so(app: AppTest, demo_today: date) -> None:
+    _set(app, range="custom", custom=(demo_today - timedelta(days=3000), demo_today - timedelta(days=2990)))
+    assert not charts(app)
+    assert "not stored" in texts(app) or "No usage" in texts(app)
+
+
+# ---- the query string ----------------------------------------------------------------------------------------
+
+
+def test_query_string_round_trip(
     monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, snapshot_sql: duckdb.DuckDBPyConnection
 ) -> None:
-    tomorrow = demo_today + timedelta(days=1)
+    key = _top_key(snapshot_sql)
+    at = open_app(monkeypatch, demo_db, demo_today)
+    start, end = demo_today - timedelta(days=12), demo_today - timedelta(days=3)
+    _set(at, range="custom", custom=(start, end), models=["openai/gpt-5.1-20251113"], keys=[key])
+    params = dict(at.query_params)
+    assert params == {
+        "range": "custom",
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "models": "openai/gpt-5.1-20251113",
+        "keys": key,
+    }
+    shown = metrics(at)
+    again = open_app(monkeypatch, demo_db, demo_today, params=params)
+    assert again.sidebar.selectbox(key="f_range").value == "custom"
+    assert tuple(again.sidebar.date_input(key="f_custom").value) == (start, end)
+    assert again.sidebar.multiselect(key="f_models").value == ["openai/gpt-5.1-20251113"]
+    assert again.sidebar.multiselect(key="f_keys").value == [key]
+    assert metrics(again) == shown
+    assert dict(again.query_params) == params
+    _check_period(again, snapshot_sql, start, end, models=("openai/gpt-5.1-20251113",), keys=(key,))
+
+
+def test_several_values_and_every_filter_in_the_url(
+    monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, snapshot_sql: duckdb.DuckDBPyConnection
+) -> None:
+    params: dict[str, str | list[str]] = {"range": "7d", "models": ["x-ai/grok-3-mini", "openai/gpt-5-2025-08-07"]}
+    at = open_app(monkeypatch, demo_db, demo_today, params={**params, "providers": ["xAI", "OpenAI"]})
+    assert at.sidebar.multiselect(key="f_providers").value == ["xAI", "OpenAI"]
+    _check_period(
+        at,
+        snapshot_sql,
+        *_preset(7, demo_today),
+        models=("x-ai/grok-3-mini", "openai/gpt-5-2025-08-07"),
+        providers=("xAI", "OpenAI"),
+    )
+    assert at.query_params["models"] == ["x-ai/grok-3-mini", "openai/gpt-5-2025-08-07"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"models": "x') OR TRUE OR ('", "range": "30d"},
+        {"providers": "OpenAI' --", "apps": "'; DROP TABLE activity; --"},
+        {"keys": "' UNION SELECT hash FROM api_keys --", "workspace": 'Research" OR 1=1'},
+        {"range": "custom", "from": "2026-13-45", "to": "yesterday"},
+        {"range": "1; DROP TABLE models", "sort": "spend DESC; --", "from": "2026-10-01"},
+        {"models": ["unknown/model", "ünïcödé\u202e"], "keys": "0" * 64},
+    ],
+    ids=["sql-in-model", "sql-in-provider-app", "sql-in-key-workspace", "bad-dates", "bad-range-unknown", "unknown"],
+)
+def test_hostile_query_strings_are_ignored_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+    demo_db: Path,
+    demo_today: date,
+    snapshot_sql: duckdb.DuckDBPyConnection,
+    params: dict[str, str | list[str]],
+) -> None:
+    at = open_app(monkeypatch, demo_db, demo_today, params=params)
+    notes = " ".join(w.value for w in at.sidebar.warning)
+    assert "Ignored from the link" in notes
+    _check_period(at, snapshot_sql, *_preset(30, demo_today))  # exactly the unfiltered numbers
+    assert dict(at.query_params) == {"range": "30d"}, "the address bar no longer holds them"
+    # The note is gone on the next run; the numbers stay.
+    before = metrics(at)
+    run_app(at)
+    assert not at.sidebar.warning and metrics(at) == before
+
+
+def test_filters_survive_page_switches(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> None:
+    at = open_app(monkeypatch, demo_db, demo_today, params={"range": "7d", "providers": "OpenAI"})
+    for page in ("models", "providers", "health", "overview"):
+        at.switch_page(PAGE_FILES[page])
+        at.query_params.clear()  # what a click on the menu does to the address bar
+        run_app(at)
+        assert next(t.value for t in at.title) == PAGE_TITLES[page]
+        assert dict(at.query_params) == {"range": "7d", "providers": "OpenAI"}
+        assert at.sidebar.multiselect(key="f_providers").value == ["OpenAI"]
+
+
+def test_clear_filters(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> None:
+    at = open_app(monkeypatch, demo_db, demo_today, params={"range": "7d", "apps": "Cline"})
+    at.sidebar.button[0].click()
+    run_app(at)
+    assert dict(at.query_params) == {"range": "30d"}
+    assert at.sidebar.multiselect(key="f_apps").value == []
+
+
+def test_a_click_on_a_model_opens_its_page_with_the_filters(
+    monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date
+) -> None:
+    at = open_app(monkeypatch, demo_db, demo_today, params={"range": "7d"})
+    # What a click on a bar or a table row leaves behind (see dashboard.ui.model_chart / model_table).
+    at.session_state["goto_model"] = "openai/gpt-5-2025-08-07"
+    run_app(at)
+    assert next(t.value for t in at.title) == "Model detail"
+    assert dict(at.query_params) == {"range": "7d", "model": "openai/gpt-5-2025-08-07"}
+    assert at.selectbox(key="detail_pick").value == "openai/gpt-5-2025-08-07"
+
+
+# ---- password gate ------------------------------------------------------------------------------------------
+
+
+def _gated(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("ORUSAGE_DASHBOARD_PASSWORD", PASSWORD)
     monkeypatch.setenv("ORUSAGE_DB", str(demo_db))
-    monkeypatch.setenv("ORUSAGE_TODAY", tomorrow.isoformat())
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
-    shown = _metrics(at)
-    assert shown["Spend today so far"] == "—"
-    assert any("no key fetch yet today" in c.value for c in at.caption)
-    monday = tomorrow - timedelta(days=tomorrow.weekday())
-    row = snapshot_sql.execute(
-        "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity WHERE date >= ? AND date < ?",
-        [monday, tomorrow],
-    ).fetchone()
-    assert row is not None
-    assert _usd(shown["This week"]) == pytest.approx(float(row[0]), abs=CENT)
+    monkeypatch.setenv("ORUSAGE_TODAY", demo_today.isoformat())
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.query_params["range"] = "7d"
+    run_app(at)
+    if page != "overview":
+        at.switch_page(PAGE_FILES[page])
+        run_app(at)
+    return at
+
+
+def _only_the_gate(at: AppTest) -> None:
+    assert [t.value for t in at.title] == ["Password required"]
+    assert len(at.text_input) == 1 and at.text_input[0].label == "Password"
+    assert not at.metric and not at.get("vega_lite_chart") and not downloads(at)
+    assert not at.dataframe and not at.sidebar.multiselect and not at.sidebar.selectbox
+
+
+@pytest.mark.parametrize("page", list(PAGE_FILES))
+def test_the_gate_hides_every_page(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, page: str) -> None:
+    _only_the_gate(_gated(monkeypatch, demo_db, demo_today, page))
+
+
+def test_the_gate_runs_before_any_query(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> None:
+    opened: list[object] = []
+    real = reads.read_snapshot
+
+    @contextmanager
+    def counting(db_path: Path | None = None, attempts: int = 6) -> Iterator[duckdb.DuckDBPyConnection]:
+        opened.append(db_path)
+        with real(db_path, attempts) as con:
+            yield con
+
+    monkeypatch.setattr(reads, "read_snapshot", counting)
+    st.cache_data.clear()
+    _gated(monkeypatch, demo_db, demo_today)
+    assert opened == []
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
+    monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date
+) -> None:
+    at = _gated(monkeypatch, demo_db, demo_today)
+    at.text_input[0].input("correct horse battery stapl")
+    at.button[0].click()
+    run_app(at)
+    _only_the_gate(at)
+    assert [e.value for e in at.error] == ["Wrong password."]
+    at.text_input[0].input(PASSWORD)
+    at.button[0].click()
+    run_app(at)
+    assert [t.value for t in at.title] == ["Overview"]
+    assert set(metrics(at)) == OUTLOOK | PERIOD and len(downloads(at)) == 3
+    assert at.query_params["range"] == "7d", "the link's filters apply once in"
+    run_app(at)
+    assert [t.value for t in at.title] == ["Overview"], "remembered for the session"
+
+
+# ---- caching, no data, broken data ---------------------------------------------------------------------------
 
 
 def test_one_connection_per_run_and_none_when_cached(
@@ -343,122 +478,70 @@ def test_one_connection_per_run_and_none_when_cached(
             yield con
 
     monkeypatch.setattr(reads, "read_snapshot", counting)
-    monkeypatch.setenv("ORUSAGE_DB", str(demo_db))
-    monkeypatch.setenv("ORUSAGE_TODAY", demo_today.isoformat())
     st.cache_data.clear()
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
-    assert len(opened) == 1, "all of a run's reads share one connection"
-    _run(at)
-    assert len(opened) == 1, "an unchanged snapshot is served from the cache"
+    for page in PAGE_FILES:
+        opened.clear()
+        at = open_app(monkeypatch, demo_db, demo_today, page=page)
+        assert len(opened) <= (2 if page != "overview" else 1), "all of a run's reads share one connection"
+        opened.clear()
+        run_app(at)
+        assert opened == [], f"{page}: an unchanged snapshot is served from the cache"
 
 
-# ---- no data, broken data --------------------------------------------------------------------------------
-
-
-def test_empty_store_says_what_to_run(monkeypatch: pytest.MonkeyPatch, empty_db: Path) -> None:
-    monkeypatch.setenv("ORUSAGE_DB", str(empty_db))
-    monkeypatch.delenv("ORUSAGE_TODAY", raising=False)
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
+@pytest.mark.parametrize("page", list(PAGE_FILES))
+def test_empty_store_says_what_to_run(monkeypatch: pytest.MonkeyPatch, empty_db: Path, page: str) -> None:
+    at = open_app(monkeypatch, empty_db, None, page=page)
     assert [t.value for t in at.title] == ["No data yet"]
     text = " ".join([m.value for m in at.markdown] + [c.value for c in at.code])
-    assert "orusage ingest" in text
-    assert "OPENROUTER_MANAGEMENT_KEY" in text
-    assert "orusage demo" in text
-    assert not at.get("vega_lite_chart")
-    assert not at.metric
-    assert not at.error
+    assert "orusage ingest" in text and "OPENROUTER_MANAGEMENT_KEY" in text and "orusage demo" in text
+    assert not at.get("vega_lite_chart") and not at.metric and not at.error and not downloads(at)
     assert "All days are UTC" in " ".join(c.value for c in at.sidebar.caption)
 
 
 def test_damaged_store_shows_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
     snapshot_path(db).write_bytes(b"this is not a duckdb file" * 100)
-    monkeypatch.setenv("ORUSAGE_DB", str(db))
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
+    at = open_app(monkeypatch, db, None)
     assert len(at.error) == 1
     message = at.error[0].value
-    assert str(db.parent) in message
-    assert "\n" not in message and "Traceback" not in message
+    assert str(db.parent) in message and "\n" not in message and "Traceback" not in message
     assert not at.get("vega_lite_chart")
 
 
 def test_bad_pinned_today_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
     monkeypatch.setenv("ORUSAGE_DB", str(demo_db))
     monkeypatch.setenv("ORUSAGE_TODAY", "yesterday")
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
-    assert len(at.error) == 1
-    assert "ORUSAGE_TODAY" in at.error[0].value
+    at = run_app(AppTest.from_file(str(APP), default_timeout=30))
+    assert len(at.error) == 1 and "ORUSAGE_TODAY" in at.error[0].value
 
 
-# ---- the reads behind the page, on tiny hand-made stores -----------------------------------------------------
-
-
-def _tiny_store(db: Path, rows: list[dict[str, Any]]) -> Path:
-    now = datetime(2026, 3, 4, 12, 0)
-    with Writer(db) as writer, writer.transaction() as con:
-        for day in sorted({r["date"] for r in rows}):
-            writes.replace_activity_day(con, day, [r for r in rows if r["date"] == day], now)
-    return db
-
-
-def _activity_row(day: date, permaslug: str, completion: int, reasoning: int) -> dict[str, Any]:
-    return {
-        "date": day,
-        "model": permaslug,
-        "model_permaslug": permaslug,
-        "endpoint_id": "ep",
-        "provider_name": "P",
-        "requests": 1,
-        "prompt_tokens": 10,
-        "completion_tokens": completion,
-        "reasoning_tokens": reasoning,
-        "usage": 0.5,
-        "byok_usage_inference": 0.25,
-    }
-
-
-def test_completion_only_never_goes_negative(tmp_path: Path) -> None:
-    day = date(2026, 3, 3)
-    db = _tiny_store(
-        tmp_path / "tiny.duckdb",
-        [_activity_row(day, "a/odd", completion=5, reasoning=9), _activity_row(day, "b/normal", 30, 10)],
-    )
-    frame = reads.with_snapshot(reads.tokens_per_day, db, day, day)
-    assert frame.to_dict("records") == [{"date": day, "prompt": 20, "completion_only": 0 + 20, "reasoning": 19}]
-
-
-def test_model_filter_is_a_bound_value(tmp_path: Path) -> None:
-    day = date(2026, 3, 3)
-    db = _tiny_store(tmp_path / "tiny.duckdb", [_activity_row(day, "a/one", 5, 0)])
-    hostile = ["x') OR TRUE OR ('", "a/one' --"]
-    frame = reads.with_snapshot(reads.spend_per_model, db, day, day, hostile)
-    assert frame.empty
-    frame = reads.with_snapshot(reads.spend_per_model, db, day, day, ["a/one"])
-    assert frame["spend"].to_list() == [0.75]
-
-
-def test_sparse_store_with_a_failed_run_shows_unknowns_and_a_warning(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_today_without_a_key_fetch_is_unknown_not_zero(
+    monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date
 ) -> None:
-    day = date(2026, 3, 3)
-    db = _tiny_store(tmp_path / "sparse.duckdb", [_activity_row(day, "a/one", 5, 0)])
-    with Writer(db) as writer, writer.transaction() as con:
-        run = writes.start_run(con, "ingest", datetime(2026, 3, 4, 11, 0))
-        writes.finish_run(con, run, "failed", datetime(2026, 3, 4, 11, 5), 0, 0, "OpenRouter returned 503")
-    monkeypatch.setenv("ORUSAGE_DB", str(db))
-    monkeypatch.setenv("ORUSAGE_TODAY", "2026-03-04")
-    at = _run(AppTest.from_file(str(APP), default_timeout=30))
-    shown = _metrics(at)
-    assert shown["Spend today so far"] == "—"  # no /keys fetch at all
-    assert shown["Credits left"] == "—"  # no /credits fetch at all
-    assert _usd(shown["This week"]) == pytest.approx(0.75)
+    at = open_app(monkeypatch, demo_db, demo_today + timedelta(days=1))
+    assert metrics(at)["Spend today so far"] == "—"
+    assert any("no key fetch yet today" in c.value for c in at.caption)
+
+
+def test_synthetic_store_without_analytics_or_coverage(
+    monkeypatch: pytest.MonkeyPatch, synthetic_db: Path, synthetic_today: date
+) -> None:
+    """A store written before coverage records existed: activity's own days stand in, older days say so."""
+    at = open_app(monkeypatch, synthetic_db, synthetic_today, params={"range": "90d"})
+    assert set(charts(at)) == {"tokens_per_day", "spend_per_day", "spend_per_model"}
+    assert "not stored" in texts(at)
     warnings = " ".join(w.value for w in at.sidebar.warning)
-    assert "failed" in warnings and "503" in warnings
-    assert len(at.get("vega_lite_chart")) == 3
+    assert "failed" not in warnings  # the last run was ok; the failed one came before
+    with duckdb.connect(str(snapshot_path(synthetic_db)), read_only=True) as con:
+        first = con.execute("SELECT min(date) FROM activity").fetchall()[0][0]
+        spend = con.execute(
+            "SELECT sum(usage + byok_usage_inference) FROM activity WHERE date >= ? AND date < ?",
+            [first, synthetic_today],
+        ).fetchall()[0][0]
+    assert usd(metrics(at)["Spend"]) == pytest.approx(spend, abs=CENT)
 
 
 def test_models_sharing_a_slug_get_distinct_labels(synthetic_db: Path) -> None:
-    from queries import reads
     from queries.store import read_snapshot
 
     with read_snapshot(synthetic_db) as con:
@@ -467,3 +550,14 @@ def test_models_sharing_a_slug_get_distinct_labels(synthetic_db: Path) -> None:
     assert len(shared) == 2
     assert set(shared["label"]) == {"openai/gpt-4o-2024-08-06", "openai/gpt-4o-2024-11-20"}
     assert options["label"].is_unique
+
+
+def test_this_month_on_its_first_day_has_no_completed_day(monkeypatch: pytest.MonkeyPatch, demo_db: Path) -> None:
+    at = open_app(monkeypatch, demo_db, date(2026, 11, 1), params={"range": "month"})
+    assert "No completed UTC day in this range yet" in texts(at)
+    assert not charts(at)
+    assert set(metrics(at)) >= OUTLOOK
+    for page in ("models", "providers", "apps", "keys", "model"):
+        at.switch_page(PAGE_FILES[page])
+        run_app(at)
+        assert "No completed UTC day" in texts(at), page

@@ -1,114 +1,218 @@
-"""Overview: headline spend, tokens per day, spend per day and per model."""
+"""Overview: the account's outlook (credits, burn, month-end forecast), the selected period against the
+one before it, tokens per day, spend per day by top models and spend per model."""
 
 from __future__ import annotations
 
+from typing import Literal
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, charts_rank, data, frames, ui
 from dashboard import format as fmt
 from dashboard.context import PageContext
+from queries.reads_routing import Dim, Route
+
+DeltaColor = Literal["inverse", "off"]
 
 TITLE = "Overview"
-TOP_MODELS = 8
+TOP_MODELS_PER_DAY = 6
+TOP_MODELS = 10
 
-KPI_TODAY = "Spend today so far"
-KPI_WEEK = "This week"
-KPI_MONTH = "This month"
 KPI_CREDITS = "Credits left"
+KPI_DAYS_LEFT = "Days of credit left"
+KPI_TODAY = "Spend today so far"
+KPI_MONTH = "This month so far"
+KPI_FORECAST = "Month-end forecast"
+KPI_SPEND = "Spend"
+KPI_REQUESTS = "Requests"
+KPI_TOKENS = "Tokens"
+KPI_COST_1K = "Cost per 1k requests"
 
 
 def render(ctx: PageContext) -> None:
-    f = ctx.filters
-    st.title(TITLE)
-    st.caption("Headline figures are account-wide; the charts below follow the sidebar's filters.")
-    _kpis(ctx)
+    ui.header(TITLE, ctx, "Spend and usage")
+    _outlook(ctx)
     st.divider()
-
-    models = (
-        "all models"
-        if not f.models
-        else ", ".join(ctx.meta.model_labels.get(m, m) for m in f.models)
-        if len(f.models) <= 3
-        else f"{len(f.models)} models"
-    )
-    st.markdown(f"#### {fmt.day_range(f.start, f.end)} (UTC) · {models}")
-
-    tokens = data.tokens_per_day(ctx.reader, ctx.db, ctx.version, f.start, f.end, f.models)
-    spend = data.spend_per_day(ctx.reader, ctx.db, ctx.version, f.start, f.end, f.models)
-    per_model = data.spend_per_model(ctx.reader, ctx.db, ctx.version, f.start, f.end, f.models, TOP_MODELS)
-
-    if per_model.empty:
+    current = ctx.route()
+    st.markdown(f"#### {fmt.day_range(ctx.filters.start, ctx.filters.end)} (UTC)")
+    if not ui.route_notes(ctx, current, "This period"):
+        return
+    _period(ctx, current)
+    tokens = data.facts(ctx.store, current, ctx.filters.selection, ("date",))
+    tokens = frames.fill_days(tokens, ctx.filters.start, ctx.filters.end, ["prompt", "completion_only", "reasoning"])
+    if tokens[["prompt", "completion_only", "reasoning"]].to_numpy().sum() == 0:
         st.info(
-            f"No activity in {fmt.day_range(f.start, f.end)} for {models}. Pick a wider date range or other models.",
+            f"No usage in {ctx.filters.label} for these filters. Pick a wider date range or fewer filters.",
             icon=":material/info:",
         )
         return
-
-    st.caption(
-        f"{int(tokens[['prompt', 'completion_only', 'reasoning']].to_numpy().sum()):,} tokens · "
-        f"{fmt.usd(float(spend['spend'].sum()))} spend ({fmt.usd(float(spend['byok'].sum()))} BYOK) · "
-        f"{int(per_model['requests'].sum()):,} requests"
-    )
-    st.altair_chart(
-        charts.tokens_per_day(tokens),
-        width="stretch",
-        alt="Stacked bar chart of prompt, completion and reasoning tokens per UTC day",
-    )
-    left, right = st.columns(2, gap="large")
+    left, right = st.columns([3, 2], gap="large")
     with left:
-        st.altair_chart(charts.spend_per_day(spend), width="stretch", alt="Stacked bar chart of spend per UTC day")
-    with right:
-        st.altair_chart(
-            charts.spend_per_model(per_model, TOP_MODELS),
-            width="stretch",
-            alt="Bar chart of spend per model",
+        ui.chart(
+            ctx,
+            charts.tokens_per_day(tokens, ctx.filters.start, ctx.filters.end),
+            tokens,
+            "tokens_per_day",
+            "Stacked bars of prompt, completion and reasoning tokens per UTC day",
         )
+    with right:
+        _spend_per_model(ctx)
+    _spend_per_day(ctx)
+    st.caption(ui.sources_caption(current))
     st.caption(
         "Spend = usage billed to OpenRouter credits + BYOK inference (OpenRouter's total usage). "
-        "Completion tokens include reasoning tokens; the chart shows them apart so nothing is counted twice."
+        "Completion tokens include reasoning tokens; the charts show them apart so nothing is counted twice. "
+        "Click a model's bar to open its page."
     )
 
 
-def _kpis(ctx: PageContext) -> None:
-    k = data.kpis(ctx.reader, ctx.db, ctx.version, ctx.today)
-    today, week, month, credits = st.columns(4)
+def _outlook(ctx: PageContext) -> None:
+    """Account-wide, whatever the filters: credits belong to the account."""
+    k = data.kpis(ctx.store, ctx.today)
+    o = data.outlook(ctx.store, ctx.today)
+    st.markdown("#### Account (all keys, all models)")
+    credits, days_left, today, month, forecast = st.columns(5)
+    with credits:
+        st.metric(KPI_CREDITS, fmt.usd(k.credits_left), border=True, help="Credits bought minus credits used.")
+        st.caption(
+            "no /credits fetch yet"
+            if k.credits_as_of is None
+            else f"of {fmt.usd(k.total_credits)} bought · {fmt.utc_time(k.credits_as_of)}"
+        )
+    with days_left:
+        st.metric(
+            KPI_DAYS_LEFT,
+            "—" if o.days_left is None else f"{o.days_left:,.0f} days",
+            border=True,
+            help="Credits left ÷ the average daily credit spend of the last 7 completed UTC days. BYOK spend "
+            "is paid to your own provider keys, so it does not burn credits.",
+        )
+        st.caption(
+            "no spend in the last 7 days"
+            if o.credits_per_day is None
+            else f"at {fmt.usd(o.credits_per_day)}/day in credits (last {o.burn_days} days' average)"
+        )
     with today:
         st.metric(
             KPI_TODAY,
             fmt.usd(k.today_so_far),
             border=True,
-            help="Sum of every key's usage today (credits + BYOK) at the newest key fetch of the UTC day. "
+            help="Every key's usage today (credits + BYOK) at the newest key fetch of the UTC day. "
             "OpenRouter's daily activity only covers finished days.",
         )
-        if k.today_as_of is None:
-            st.caption(f"{fmt.day(k.today)} UTC · no key fetch yet today: run `orusage ingest`")
-        else:
-            byok = f" · {fmt.usd(k.today_byok_so_far)} BYOK" if k.today_byok_so_far else ""
-            st.caption(f"{fmt.day(k.today)} · as of {k.today_as_of:%H:%M} UTC{byok}")
-    with week:
-        st.metric(
-            KPI_WEEK,
-            fmt.usd(k.week),
-            border=True,
-            help="Finished UTC days since Monday from daily activity, plus today so far.",
+        st.caption(
+            f"{fmt.day(k.today)} UTC · no key fetch yet today: run `orusage ingest`"
+            if k.today_as_of is None
+            else f"{fmt.day(k.today)} · as of {k.today_as_of:%H:%M} UTC"
         )
-        st.caption(f"{fmt.day(k.week_start)} – today (UTC)")
     with month:
+        so_far = o.month_done + (k.today_so_far or 0.0)
         st.metric(
             KPI_MONTH,
-            fmt.usd(k.month),
+            fmt.usd(so_far),
             border=True,
-            help="Finished UTC days since the 1st from daily activity, plus today so far.",
+            help="Completed UTC days since the 1st, plus today so far.",
         )
-        st.caption(f"{fmt.day(k.month_start)} – today (UTC)")
-    with credits:
+        st.caption(f"{fmt.day(o.month_start)} – today (UTC)")
+    with forecast:
         st.metric(
-            KPI_CREDITS,
-            fmt.usd(k.credits_left),
+            KPI_FORECAST,
+            fmt.usd(o.month_forecast),
             border=True,
-            help="Credits bought minus credits used, from the newest /credits fetch.",
+            help="A projection, not a bill: the month's completed days plus the days left (today included) "
+            "times the average daily spend of the last 7 completed days.",
         )
-        if k.credits_as_of is None:
-            st.caption("no /credits fetch yet")
-        else:
-            st.caption(f"of {fmt.usd(k.total_credits)} bought · as of {fmt.utc_time(k.credits_as_of)}")
+        st.caption(
+            "no recent spend to project from"
+            if o.spend_per_day is None
+            else f"forecast: month so far + {o.days_remaining} days × {fmt.usd(o.spend_per_day)}/day (last 7 days)"
+        )
+
+
+def _totals(frame: pd.DataFrame) -> tuple[float, int, int]:
+    if frame.empty:
+        return 0.0, 0, 0
+    row = frame.fillna(0).iloc[0]
+    return float(row["spend"]), int(row["requests"]), int(row["prompt"] + row["completion"])
+
+
+def _period(ctx: PageContext, current: Route) -> None:
+    """The selected period's totals, each against the period of equal length just before it."""
+    sel = ctx.filters.selection
+    spend, requests, tokens = _totals(data.facts(ctx.store, current, sel))
+    before_start, before_end = ctx.filters.previous()
+    before = ctx.route(start=before_start, end=before_end)
+    # Compare only with a fully stored previous period: a partial one would fake a rise.
+    comparable = before.answerable and not before.gaps
+    prev = _totals(data.facts(ctx.store, before, sel)) if comparable else None
+    versus = f"vs {fmt.day_range(before_start, before_end)}"
+    if not comparable:
+        versus = f"{fmt.day_range(before_start, before_end)} is not fully stored: no comparison"
+    cost = spend / requests * 1000 if requests else None
+    prev_cost = prev[0] / prev[1] * 1000 if prev and prev[1] else None
+    cols = st.columns(4)
+    items: tuple[tuple[str, str, float | None, float | None, DeltaColor], ...] = (
+        (KPI_SPEND, fmt.usd(spend), spend, prev[0] if prev else None, "inverse"),
+        (KPI_REQUESTS, fmt.count(requests), float(requests), float(prev[1]) if prev else None, "off"),
+        (KPI_TOKENS, fmt.tokens(tokens), float(tokens), float(prev[2]) if prev else None, "off"),
+        (KPI_COST_1K, fmt.usd(cost), cost, prev_cost, "inverse"),
+    )
+    for col, (label, shown, now, then, colour) in zip(cols, items, strict=True):
+        with col:
+            st.metric(
+                label,
+                shown,
+                delta=ui.change(now, then),
+                delta_color=colour,
+                border=True,
+                help=f"{ctx.filters.label.capitalize()}, with the sidebar's filters; change {versus}.",
+            )
+    st.caption(f"Change {versus} (same length).")
+
+
+def _spend_per_day(ctx: PageContext) -> None:
+    r = ctx.route([Dim.MODEL])
+    if not ui.route_notes(ctx, r, "Spend per day by model"):
+        return
+    per_day = data.facts(ctx.store, r, ctx.filters.selection, ("date", "model"), top=("model", TOP_MODELS_PER_DAY))
+    per_day = frames.labelled(per_day, "model", ctx.meta.model_label)
+    spec = charts.stacked_per_day(
+        per_day,
+        start=ctx.filters.start,
+        end=ctx.filters.end,
+        series="label",
+        value="spend",
+        name="spend_per_day",
+        heading="Spend per day",
+        subtitle=f"USD, top {TOP_MODELS_PER_DAY} models of the period; the rest as “other models”",
+        series_title="Model",
+        other="other models",
+    )
+    ui.chart(ctx, spec, per_day, "spend_per_day", "Stacked bars of spend per UTC day by model")
+
+
+def _spend_per_model(ctx: PageContext) -> None:
+    r = ctx.route([Dim.MODEL])
+    if not ui.route_notes(ctx, r, "Spend per model"):
+        return
+    per_model = data.facts(ctx.store, r, ctx.filters.selection, ("model",), top=("model", TOP_MODELS))
+    per_model = frames.with_other_count(frames.labelled(per_model, "model", ctx.meta.model_label), "model", "models")
+    per_model = per_model.assign(tokens=frames.tokens(per_model)).sort_values("rank")
+    spec = charts_rank.hbars(
+        per_model,
+        label="label",
+        value="spend",
+        name="spend_per_model",
+        heading="Spend per model",
+        subtitle=f"USD, top {TOP_MODELS}; click a bar for the model's page",
+        tooltip=[
+            alt.Tooltip("requests:Q", title="Requests", format=","),
+            alt.Tooltip("tokens:Q", title="Tokens", format=","),
+            alt.Tooltip("byok:Q", title="of which BYOK", format=charts.USD_TOOLTIP),
+        ],
+        pick_field="model",
+        value_title="Spend (USD)",
+    )
+    ui.model_chart(ctx, spec, per_model, "spend_per_model")

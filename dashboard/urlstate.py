@@ -1,0 +1,205 @@
+"""The filters as a query string, both ways. Pure: no Streamlit, so every rule here is tested directly.
+
+Format (repeated keys for several values; order as below; only what is set)::
+
+    ?range=30d                                   7d | 30d | 90d | month | last-month | year | custom
+    &from=2026-10-01&to=2026-10-31               with range=custom (or alone: implies custom)
+    &models=<permaslug>&models=<permaslug>
+    &providers=<name>&apps=<name>&keys=<hash>&workspace=<name>
+    &model=<permaslug>                           the Model detail page's subject
+
+Every value from a URL is checked against an allowlist (the store's own models, providers, apps, keys,
+workspaces; the preset names; dates in a sane window). Anything else is dropped and reported in
+``Parsed.notes``, so a hostile or stale link can neither break a page nor change a query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+RANGE = "range"
+FROM = "from"
+TO = "to"
+MODELS = "models"
+PROVIDERS = "providers"
+APPS = "apps"
+KEYS = "keys"
+WORKSPACE = "workspace"
+MODEL = "model"  # the Model detail page's subject, not a filter
+
+LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS)
+FILTER_PARAMS = (RANGE, FROM, TO, *LIST_PARAMS, WORKSPACE)
+PAGE_PARAMS = (MODEL,)
+# Streamlit's own parameters: not ours to judge.
+STREAMLIT_PARAMS = ("embed", "embed_options")
+
+CUSTOM = "custom"
+DEFAULT_RANGE = "30d"
+RANGES: dict[str, str] = {
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "month": "This month",
+    "last-month": "Last month",
+    "year": "This year",
+    CUSTOM: "Custom",
+}
+MAX_VALUES = 50  # per parameter: more than any real selection, few enough to keep statements small
+OLDEST_YEARS = 10  # custom ranges reach back this far at most
+SHOWN_CHARS = 40  # of a rejected value, in the note
+
+
+def range_days(key: str, today: date) -> tuple[date, date]:
+    """A preset's completed UTC days. "This month" on the 1st has none: (start, start - 1 day)."""
+    yesterday = today - timedelta(days=1)
+    if key in ("7d", "30d", "90d"):
+        return yesterday - timedelta(days=int(key[:-1]) - 1), yesterday
+    if key == "month":
+        return today.replace(day=1), yesterday
+    if key == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if key == "year":
+        return today.replace(month=1, day=1), yesterday
+    raise ValueError(f"not a preset: {key!r}")
+
+
+def oldest_day(today: date) -> date:
+    return today.replace(year=today.year - OLDEST_YEARS)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What the store knows: the only values a link may select."""
+
+    models: Collection[str] = ()
+    providers: Collection[str] = ()
+    apps: Collection[str] = ()
+    keys: Collection[str] = ()
+    workspaces: Collection[str] = ()
+    catalog: Collection[str] = ()  # models a detail page may show (traffic or /models)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    range: str = DEFAULT_RANGE
+    start: date | None = None  # custom range only
+    end: date | None = None
+    models: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    workspace: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def shown(value: str) -> str:
+    """A rejected value made safe to print inside Markdown code: no backticks, no line breaks, short."""
+    clean = "".join(ch if ch.isprintable() and ch != "`" else "?" for ch in value)
+    return clean if len(clean) <= SHOWN_CHARS else clean[: SHOWN_CHARS - 1] + "…"
+
+
+def _date(text: str) -> date | None:
+    if len(text) != 10:  # YYYY-MM-DD only: fromisoformat also takes other spellings
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _pick(name: str, values: Sequence[str], allowed: Collection[str], notes: list[str]) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for value in values:
+        if value in allowed and value not in chosen and len(chosen) < MAX_VALUES:
+            chosen.append(value)
+        elif value not in chosen:
+            notes.append(f"{name}: `{shown(value)}` is not known in this store")
+    return tuple(chosen)
+
+
+def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) -> Parsed:
+    """Read a query string (every key with all its values) into filters; drop and note what is wrong."""
+    notes: list[str] = []
+    for name in params:
+        if name not in FILTER_PARAMS + PAGE_PARAMS + STREAMLIT_PARAMS:
+            notes.append(f"unknown parameter `{shown(name)}`")
+
+    def one(name: str) -> str | None:
+        values = list(params.get(name, ()))
+        if len(values) > 1:
+            notes.append(f"{name}: only one value allowed, kept the first")
+        return values[0] if values else None
+
+    range_key = one(RANGE)
+    start_text, end_text = one(FROM), one(TO)
+    if range_key is not None and range_key not in RANGES:
+        notes.append(f"range: `{shown(range_key)}` is not one of {', '.join(RANGES)}")
+        range_key = None
+    if range_key is None:
+        range_key = CUSTOM if (start_text or end_text) else DEFAULT_RANGE
+    start = end = None
+    if range_key == CUSTOM:
+        start, end = _date(start_text or ""), _date(end_text or "")
+        yesterday = today - timedelta(days=1)
+        problem = None
+        if start is None or end is None:
+            problem = "a custom range needs `from` and `to` as YYYY-MM-DD"
+        elif start > end:
+            problem = "`from` is after `to`"
+        elif end > yesterday or start < oldest_day(today):
+            problem = f"days must lie between {oldest_day(today)} and {yesterday} (completed UTC days)"
+        if problem:
+            notes.append(f"range: {problem}; showing {RANGES[DEFAULT_RANGE].lower()}")
+            range_key, start, end = DEFAULT_RANGE, None, None
+    elif start_text or end_text:
+        notes.append("from/to: only used with range=custom")
+
+    workspace = one(WORKSPACE)
+    if workspace is not None and workspace not in allowed.workspaces:
+        notes.append(f"workspace: `{shown(workspace)}` is not known in this store")
+        workspace = None
+    return Parsed(
+        range=range_key,
+        start=start,
+        end=end,
+        models=_pick(MODELS, params.get(MODELS, ()), allowed.models, notes),
+        providers=_pick(PROVIDERS, params.get(PROVIDERS, ()), allowed.providers, notes),
+        apps=_pick(APPS, params.get(APPS, ()), allowed.apps, notes),
+        keys=_pick(KEYS, params.get(KEYS, ()), allowed.keys, notes),
+        workspace=workspace,
+        notes=tuple(notes),
+    )
+
+
+def subject(values: Sequence[str], allowed: Allowed) -> tuple[str | None, str | None]:
+    """The Model detail page's ``model`` parameter: (the permaslug, or None; a note when one was dropped)."""
+    if not values:
+        return None, None
+    if values[0] in allowed.catalog:
+        return values[0], None
+    return None, f"model `{shown(values[0])}` is not known in this store"
+
+
+def encode(
+    range_key: str,
+    start: date,
+    end: date,
+    models: Sequence[str] = (),
+    providers: Sequence[str] = (),
+    apps: Sequence[str] = (),
+    keys: Sequence[str] = (),
+    workspace: str | None = None,
+) -> dict[str, str | list[str]]:
+    """The filters as query parameters, in a fixed order; lists stay lists (repeated keys)."""
+    out: dict[str, str | list[str]] = {RANGE: range_key}
+    if range_key == CUSTOM:
+        out[FROM], out[TO] = start.isoformat(), end.isoformat()
+    for name, values in ((MODELS, models), (PROVIDERS, providers), (APPS, apps), (KEYS, keys)):
+        if values:
+            out[name] = list(values)
+    if workspace:
+        out[WORKSPACE] = workspace
+    return out

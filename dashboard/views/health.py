@@ -1,0 +1,98 @@
+"""Data health: which days each source holds (a coverage strip per source), the gaps and what to do
+about them, and the last ingest runs. The sidebar's filters do not apply here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import charts_health, data, ui
+from dashboard import format as fmt
+from dashboard.context import PageContext
+
+TITLE = "Data health"
+STRIP_DAYS = 364  # the analytics' year: today and the 364 days before
+RUNS = 20
+
+TRACK_COLUMNS = {
+    "track": st.column_config.TextColumn("Source", pinned=True),
+    "first_day": st.column_config.DateColumn("First day"),
+    "last_day": st.column_config.DateColumn("Last day"),
+    "reach": st.column_config.NumberColumn("OpenRouter keeps (days)"),
+    "scopes": st.column_config.NumberColumn("Keys / scopes"),
+    "rows_received": st.column_config.NumberColumn("Rows received", format="%,d"),
+    "fetched_at": st.column_config.DatetimeColumn("Last fetched (UTC)", format="YYYY-MM-DD HH:mm"),
+}
+GAP_COLUMNS = {
+    "track": st.column_config.TextColumn("Source", pinned=True),
+    "first": st.column_config.DateColumn("From"),
+    "last": st.column_config.DateColumn("To"),
+    "days": st.column_config.NumberColumn("Days"),
+    "partial": st.column_config.CheckboxColumn("Some keys stored"),
+    "reason": st.column_config.TextColumn("Why, and what to do", width="large"),
+}
+RUN_COLUMNS = {
+    "run_id": st.column_config.NumberColumn("Run"),
+    "state": st.column_config.TextColumn("Outcome"),
+    "command": st.column_config.TextColumn("Command"),
+    "started_at": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "seconds": st.column_config.NumberColumn("Took (s)", format="%.1f"),
+    "units_done": st.column_config.NumberColumn("Units"),
+    "rows_written": st.column_config.NumberColumn("Rows written", format="%,d"),
+    "message": st.column_config.TextColumn("Message", width="large"),
+}
+RUN_MARK = {"ok": "✓ ok", "failed": "✕ failed", "running": "… running"}
+
+
+def render(ctx: PageContext) -> None:
+    st.title(TITLE)
+    st.caption("What the store holds, per source and UTC day. The sidebar's filters do not apply on this page.")
+    tracks = data.coverage_tracks(ctx.store)
+    if tracks.empty:
+        st.info(
+            "No coverage recorded yet: `orusage ingest` records which days each fetch covered.", icon=":material/info:"
+        )
+    else:
+        last = ctx.today - timedelta(days=1)
+        first = last - timedelta(days=STRIP_DAYS - 1)
+        runs = data.coverage_runs(ctx.store, first, last)
+        ui.chart(
+            ctx,
+            charts_health.coverage_strip(runs, list(tracks["track"])),
+            runs,
+            "coverage_strip",
+            "A strip per source with one cell per UTC day",
+        )
+        st.caption(
+            "Activity is kept by OpenRouter for 30 days, analytics for 365 (31 for latency, throughput and "
+            "per-provider data): days are stored when an ingest fetched them while OpenRouter still had them."
+        )
+        _gaps(ctx)
+        st.markdown("#### Sources")
+        ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS)
+    _runs(ctx)
+
+
+def _gaps(ctx: PageContext) -> None:
+    st.markdown("#### Gaps")
+    gaps = data.coverage_gaps(ctx.store, ctx.today)
+    if gaps.empty:
+        st.success("No gaps: every source holds every day it should.", icon=":material/check_circle:")
+        return
+    ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS)
+
+
+def _runs(ctx: PageContext) -> None:
+    st.markdown("#### Last ingest runs")
+    runs = data.ingest_runs(ctx.store, RUNS)
+    if runs.empty:
+        st.info("No ingest has run yet.", icon=":material/info:")
+        return
+    runs = runs.assign(state=[RUN_MARK.get(str(s), str(s)) for s in runs["status"]])
+    newest = runs.iloc[0]
+    if newest["status"] == "failed":
+        st.error(f"The last ingest failed: {newest['message'] or 'no message'}", icon=":material/error:")
+    elif newest["status"] == "ok":
+        st.caption(f"Last ingest finished {fmt.utc_time(newest['finished_at'].to_pydatetime())}.")
+    ui.table(ctx, runs, "ingest_runs", RUN_COLUMNS)

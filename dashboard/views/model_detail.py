@@ -1,0 +1,273 @@
+"""Model detail (``/model?model=<permaslug>``): one model's tokens per day, the providers that served it
+(effective price, latency, throughput), the apps and keys using it, its list price and history, context
+length and the health of its endpoints. The sidebar's model filter does not apply here; the others do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, charts_rank, data, frames, ui, urlstate
+from dashboard import format as fmt
+from dashboard.context import PageContext
+from queries.reads_facts import Selection
+from queries.reads_routing import Dim, Need
+
+TITLE = "Model detail"
+PICK_KEY = "detail_pick"
+
+STATUS = {0: "OK"}
+
+PROVIDER_COLUMNS = {
+    "provider": st.column_config.TextColumn("Provider", pinned=True),
+    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
+    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+    "paid_per_m": st.column_config.NumberColumn(
+        "Paid / M tokens", format="$%.3f", help="Effective price: spend ÷ (prompt + completion tokens)."
+    ),
+    "p50_latency": st.column_config.NumberColumn("Latency p50 (ms)", format="%.0f"),
+    "p90_latency": st.column_config.NumberColumn("Latency p90 (ms)", format="%.0f"),
+    "p50_throughput": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
+    "p90_throughput": st.column_config.NumberColumn("Throughput p90 (tok/s)", format="%.1f"),
+}
+ENDPOINT_COLUMNS = {
+    "provider_name": st.column_config.TextColumn("Provider", pinned=True),
+    "tag": st.column_config.TextColumn("Endpoint"),
+    "state": st.column_config.TextColumn("Status"),
+    "uptime_last_5m": st.column_config.ProgressColumn(
+        "Uptime 5 min", format="%.2f%%", min_value=0, max_value=100, color="auto"
+    ),
+    "uptime_last_30m": st.column_config.ProgressColumn(
+        "Uptime 30 min", format="%.2f%%", min_value=0, max_value=100, color="auto"
+    ),
+    "uptime_last_1d": st.column_config.ProgressColumn(
+        "Uptime 1 day", format="%.2f%%", min_value=0, max_value=100, color="auto"
+    ),
+    "latency_p50": st.column_config.NumberColumn("Latency p50 (ms)", format="%.0f"),
+    "throughput_p50": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
+    "prompt_per_m": st.column_config.NumberColumn("Prompt $/M", format="$%.3f"),
+    "completion_per_m": st.column_config.NumberColumn("Completion $/M", format="$%.3f"),
+    "context_length": st.column_config.NumberColumn("Context", format="%,d"),
+    "quantization": st.column_config.TextColumn("Quantization"),
+}
+HISTORY_COLUMNS = {
+    "valid_from": st.column_config.DatetimeColumn("From (UTC)", format="YYYY-MM-DD HH:mm"),
+    "last_seen_at": st.column_config.DatetimeColumn("Last seen (UTC)", format="YYYY-MM-DD HH:mm"),
+    "prompt_per_m": st.column_config.NumberColumn("Prompt $/M", format="$%.4f"),
+    "completion_per_m": st.column_config.NumberColumn("Completion $/M", format="$%.4f"),
+    "cache_read_per_m": st.column_config.NumberColumn("Cache read $/M", format="$%.4f"),
+    "reasoning_per_m": st.column_config.NumberColumn("Reasoning $/M", format="$%.4f"),
+    "per_request": st.column_config.NumberColumn("Per request", format="$%.4f"),
+    "expiration_date": st.column_config.TextColumn("Expires"),
+}
+USE_COLUMNS = {
+    "label": st.column_config.TextColumn("Name", pinned=True),
+    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
+    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+}
+
+
+def _pick() -> None:
+    # The URL is where the page reads its model from: a choice here becomes a link like any other.
+    st.query_params[urlstate.MODEL] = st.session_state[PICK_KEY]
+
+
+def render(ctx: PageContext) -> None:
+    st.title(TITLE)
+    model = ctx.model
+    if model is None:
+        st.info("No model in the store yet.", icon=":material/info:")
+        return
+    options = list(dict.fromkeys([*ctx.meta.models, model]))
+    st.session_state[PICK_KEY] = model
+    st.selectbox(
+        "Model",
+        options,
+        format_func=ctx.meta.model_label,
+        key=PICK_KEY,
+        on_change=_pick,
+        help="Any chart or table naming a model links here too.",
+    )
+    info = data.model_info(ctx.store, model)
+    _facts_row(ctx, model, info)
+    st.caption(
+        f"`{model}` · {fmt.day_range(ctx.filters.start, ctx.filters.end)} (UTC) · "
+        f"filters: {ui.filter_summary(replace(ctx, filters=replace(ctx.filters, models=())))}"
+        + (" (the sidebar's model filter does not apply on this page)" if ctx.filters.models else "")
+    )
+    # This page's subject replaces the sidebar's model filter.
+    sel = replace(ctx.filters.selection, models=(model,))
+    _tokens(ctx, sel)
+    _providers(ctx, sel)
+    left, right = st.columns(2, gap="large")
+    with left:
+        _users(ctx, sel, Dim.APP, "app", "Apps using it", "detail_apps")
+    with right:
+        _users(ctx, sel, Dim.KEY, "key", "API keys using it", "detail_keys")
+    _prices(ctx, model)
+    _endpoints(ctx, model)
+
+
+def _facts_row(ctx: PageContext, model: str, info: dict[str, object] | None) -> None:
+    name = str(info["name"]) if info else ctx.meta.model_names.get(model, model)
+    st.subheader(name)
+    if info is None:
+        st.caption("Not in the stored `/models` list: no price or context length known.")
+        return
+    cols = st.columns(4)
+    context = _num(info.get("context_length"))
+    values = (
+        ("Context length (tokens)", "—" if context is None else fmt.tokens(context)),
+        ("Prompt price", fmt.per_million(_num(info.get("prompt_per_m")))),
+        ("Completion price", fmt.per_million(_num(info.get("completion_per_m")))),
+        ("Cache read price", fmt.per_million(_num(info.get("cache_read_per_m")))),
+    )
+    for col, (label, value) in zip(cols, values, strict=True):
+        col.metric(label, value, border=True)
+
+
+def _num(value: object) -> float | None:
+    """A number from a pandas row (numpy scalars, NaN for missing), or None."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _tokens(ctx: PageContext, sel: Selection) -> None:
+    r = ctx.route(selection=sel)
+    if not ui.route_notes(ctx, r, "Tokens per day"):
+        return
+    f = ctx.filters
+    per_day = data.facts(ctx.store, r, sel, ("date",))
+    per_day = frames.fill_days(per_day, f.start, f.end, ["prompt", "completion_only", "reasoning", "requests", "spend"])
+    spend, requests = float(per_day["spend"].sum()), int(per_day["requests"].sum())
+    st.caption(f"{fmt.usd(spend)} spend · {fmt.count(requests)} requests in {f.label}")
+    ui.chart(
+        ctx,
+        charts.tokens_per_day(per_day, f.start, f.end, name="detail_tokens"),
+        per_day,
+        "detail_tokens",
+        "Stacked bars of this model's tokens per UTC day",
+    )
+
+
+def _providers(ctx: PageContext, sel: Selection) -> None:
+    st.markdown("#### Providers that served it")
+    r = ctx.route([Dim.PROVIDER], selection=sel)
+    if not ui.route_notes(ctx, r, "Providers"):
+        return
+    per = data.facts(ctx.store, r, sel, ("provider",))
+    if per.empty:
+        st.info("No traffic for this model in this period.", icon=":material/info:")
+        return
+    per = per.assign(tokens=frames.tokens(per), paid_per_m=frames.per_million_tokens(per["spend"], frames.tokens(per)))
+    lat_route = ctx.route([Dim.PROVIDER], [Need.LATENCY], selection=sel)
+    if lat_route.answerable and lat_route.has_data_days:
+        lat = data.facts(ctx.store, lat_route, sel, ("provider",), latency=True)
+        per = per.merge(lat[["provider", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]], "left")
+    per = per.sort_values("spend", ascending=False)
+    ui.table(ctx, per, "detail_providers", PROVIDER_COLUMNS)
+    st.caption(
+        "Effective price = spend ÷ tokens at that provider. Latency and throughput: request-weighted means of "
+        "OpenRouter's daily p50/p90 (analytics keep them 31 days). " + ui.sources_caption(r)
+    )
+    left, right = st.columns(2, gap="large")
+    with left:
+        bars = per.assign(label=per["provider"]).dropna(subset=["paid_per_m"])
+        ui.chart(
+            ctx,
+            charts_rank.hbars(
+                bars,
+                label="label",
+                value="paid_per_m",
+                name="detail_provider_price",
+                heading="Effective price per provider",
+                subtitle="USD per million tokens actually paid",
+                tooltip=[alt.Tooltip("spend:Q", title="Spend", format="$,.4f")],
+                value_title="USD per million tokens",
+            ),
+            bars[["provider", "spend", "tokens", "paid_per_m"]],
+            "detail_provider_price",
+            "Effective price per provider",
+        )
+    with right:
+        lat = per.dropna(subset=["p50_latency"]) if "p50_latency" in per.columns else per.iloc[0:0]
+        if lat.empty:
+            st.info("No latency reported for this model in the last 31 days.", icon=":material/info:")
+        else:
+            lat = lat.assign(label=lat["provider"])
+            ui.chart(
+                ctx,
+                charts_rank.latency_bars(lat, label="label", name="detail_latency"),
+                lat[["provider", "requests", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]],
+                "detail_latency",
+                "Latency per provider",
+            )
+
+
+def _users(ctx: PageContext, sel: Selection, dim: Dim, column: str, heading: str, name: str) -> None:
+    r = ctx.route([dim], selection=sel)
+    if not ui.route_notes(ctx, r, heading):
+        return
+    per = data.facts(ctx.store, r, sel, (column,), top=(column, 10))
+    if per.empty:
+        st.info(f"{heading}: none in this period.", icon=":material/info:")
+        return
+    label = ctx.meta.key_label if dim is Dim.KEY else str
+    per = frames.with_other_count(frames.labelled(per, column, label, "other"), column, f"{column}s")
+    per = per.assign(tokens=frames.tokens(per)).sort_values("rank")
+    ui.chart(
+        ctx,
+        charts_rank.hbars(
+            per,
+            label="label",
+            value="spend",
+            name=name,
+            heading=heading,
+            subtitle="USD in this period",
+            tooltip=[alt.Tooltip("requests:Q", title="Requests", format=",")],
+            value_title="Spend (USD)",
+        ),
+        per[[column, "label", "spend", "requests", "tokens"]],
+        name,
+        heading,
+    )
+
+
+def _prices(ctx: PageContext, model: str) -> None:
+    st.markdown("#### List price history")
+    history = data.price_history(ctx.store, (model,))
+    if history.empty:
+        st.info("No `/models` prices stored for this model.", icon=":material/info:")
+        return
+    ui.table(ctx, history, "detail_price_history", HISTORY_COLUMNS)
+    st.caption("One row per price state seen by `orusage ingest`, in USD per million tokens.")
+
+
+def _endpoints(ctx: PageContext, model: str) -> None:
+    st.markdown("#### Endpoint health")
+    health = data.endpoint_health(ctx.store, model)
+    if health.empty:
+        st.info(
+            "No endpoint health stored: `orusage ingest` fetches it for models with traffic.", icon=":material/info:"
+        )
+        return
+    health = health.assign(state=[_status(s) for s in health["status"]])
+    ui.table(ctx, health, "detail_endpoints", ENDPOINT_COLUMNS)
+    st.caption(f"Snapshot of {fmt.utc_time(pd.Timestamp(health['fetched_at'].max()).to_pydatetime())} from OpenRouter.")
+
+
+def _status(code: object) -> str:
+    """OpenRouter's endpoint status: 0 is normal; its negative codes are undocumented degradations."""
+    number = _num(code)
+    if number is None:
+        return "unknown"
+    return STATUS.get(int(number), f"degraded ({int(number)})")

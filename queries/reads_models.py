@@ -1,0 +1,161 @@
+"""Reads for the Models and Model detail pages: list prices in force each day, cache savings, price
+history and changes, model facts and endpoint health.
+
+``models`` keeps one row per distinct price state of a model from ``valid_from``; the price "in force" on
+a UTC day is the newest state seen by the end of that day. Days before a model's first recorded state use
+its earliest known state (the store cannot know older prices), which the pages say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from queries.reads_facts import Selection, facts_sql
+from queries.reads_routing import Route
+
+PER_MILLION = 1_000_000
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+    frame: pd.DataFrame = con.sql(sql, params=list(params)).to_arrow_table().to_pandas()
+    return frame
+
+
+# The price in force per (day, model): ASOF picks the newest state with valid_from before the day's end;
+# `earliest` stands in for days before the first state.
+_PRICED = """
+    per_day AS ({facts}),
+    stamped AS (SELECT *, CAST(date AS TIMESTAMP) + INTERVAL 1 DAY AS day_end FROM per_day),
+    earliest AS (SELECT * FROM models QUALIFY row_number() OVER (PARTITION BY canonical_slug ORDER BY valid_from) = 1),
+    priced AS (
+        SELECT s.*,
+               coalesce(m.pricing_prompt, e.pricing_prompt) AS price_prompt,
+               coalesce(m.pricing_completion, e.pricing_completion) AS price_completion,
+               coalesce(m.pricing_request, e.pricing_request, 0) AS price_request,
+               coalesce(m.pricing_input_cache_read, e.pricing_input_cache_read) AS price_cache_read,
+               (m.canonical_slug IS NOT NULL OR e.canonical_slug IS NOT NULL) AS priced
+        FROM stamped s
+        ASOF LEFT JOIN models m ON m.canonical_slug = s.model AND s.day_end > m.valid_from
+        LEFT JOIN earliest e ON e.canonical_slug = s.model)
+"""
+
+
+def list_cost(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection) -> pd.DataFrame:
+    """Per model: what was paid and what the list prices in force each day would have charged.
+
+    Columns: model, spend, byok, requests, prompt, completion, reasoning, completion_only, list_cost (USD;
+    prompt × prompt price + completion × completion price + requests × request price; reasoning is billed
+    as completion), priced (whether the store has the model's list prices). Sorted by spend.
+    """
+    inner, params = facts_sql(route, selection, ("date", "model"))
+    sql = f"""WITH {_PRICED.format(facts=inner)}
+              SELECT model,
+                     CAST(sum(spend) AS DOUBLE) AS spend, CAST(sum(byok) AS DOUBLE) AS byok,
+                     CAST(sum(requests) AS BIGINT) AS requests, CAST(sum(prompt) AS BIGINT) AS prompt,
+                     CAST(sum(completion) AS BIGINT) AS completion, CAST(sum(reasoning) AS BIGINT) AS reasoning,
+                     CAST(sum(completion_only) AS BIGINT) AS completion_only,
+                     CAST(sum(prompt * price_prompt + completion * price_completion + requests * price_request)
+                          AS DOUBLE) AS list_cost,
+                     bool_and(priced AND price_prompt IS NOT NULL AND price_completion IS NOT NULL) AS priced
+              FROM priced GROUP BY model ORDER BY spend DESC, model"""  # noqa: S608 -- composed constants
+    return _frame(con, sql, params)
+
+
+def cache_savings(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection) -> pd.DataFrame:
+    """Per model: cached prompt tokens and the estimated saving, cached × (prompt − cache-read price) at
+    the prices in force each day. The route must read analytics (``Need.CACHED``): activity has no cache.
+
+    Columns: model, prompt, cached, savings (USD, NULL when the model has no cache-read price).
+    """
+    inner, params = facts_sql(route, selection, ("date", "model"))
+    sql = f"""WITH {_PRICED.format(facts=inner)}
+              SELECT model, CAST(sum(prompt) AS BIGINT) AS prompt, CAST(sum(cached) AS BIGINT) AS cached,
+                     CAST(sum(cached * (price_prompt - price_cache_read)) AS DOUBLE) AS savings
+              FROM priced GROUP BY model ORDER BY model"""  # noqa: S608 -- composed constants
+    return _frame(con, sql, params)
+
+
+def price_history(con: duckdb.DuckDBPyConnection, models: Sequence[str]) -> pd.DataFrame:
+    """Every recorded price state of the given permaslugs, oldest first, prices in USD per million tokens."""
+    return _frame(
+        con,
+        f"""SELECT canonical_slug AS model, valid_from, last_seen_at,
+                   pricing_prompt * {PER_MILLION} AS prompt_per_m,
+                   pricing_completion * {PER_MILLION} AS completion_per_m,
+                   pricing_input_cache_read * {PER_MILLION} AS cache_read_per_m,
+                   pricing_input_cache_write * {PER_MILLION} AS cache_write_per_m,
+                   pricing_internal_reasoning * {PER_MILLION} AS reasoning_per_m,
+                   pricing_request AS per_request, pricing_discount AS discount, expiration_date
+            FROM models WHERE list_contains(?::VARCHAR[], canonical_slug)
+            ORDER BY canonical_slug, valid_from""",  # noqa: S608 -- a numeric constant
+        [list(models)],
+    )
+
+
+def price_changes(con: duckdb.DuckDBPyConnection, start: date, end: date, models: Sequence[str]) -> pd.DataFrame:
+    """Price changes recorded on a UTC day in [start, end] for the given permaslugs (all when empty).
+
+    Columns: model, date (UTC day of the change), valid_from, old/new prompt and completion prices per
+    million tokens. A model's first recorded state is not a change.
+    """
+    return _frame(
+        con,
+        f"""WITH states AS (
+                SELECT canonical_slug AS model, valid_from, pricing_prompt, pricing_completion,
+                       lag(pricing_prompt) OVER w AS old_prompt, lag(pricing_completion) OVER w AS old_completion,
+                       row_number() OVER w AS n
+                FROM models WINDOW w AS (PARTITION BY canonical_slug ORDER BY valid_from))
+            SELECT model, CAST(valid_from AS DATE) AS date, valid_from,
+                   old_prompt * {PER_MILLION} AS old_prompt_per_m, pricing_prompt * {PER_MILLION} AS prompt_per_m,
+                   old_completion * {PER_MILLION} AS old_completion_per_m,
+                   pricing_completion * {PER_MILLION} AS completion_per_m
+            FROM states
+            WHERE n > 1 AND CAST(valid_from AS DATE) BETWEEN ? AND ?
+              AND (pricing_prompt IS DISTINCT FROM old_prompt OR pricing_completion IS DISTINCT FROM old_completion)
+              AND (? OR list_contains(?::VARCHAR[], model))
+            ORDER BY valid_from, model""",  # noqa: S608 -- a numeric constant
+        [start, end, not models, list(models)],
+    )
+
+
+def model_info(con: duckdb.DuckDBPyConnection, permaslug: str) -> dict[str, Any] | None:
+    """The newest ``/models`` state of one model (prices per million tokens), or ``None`` if unknown."""
+    frame = _frame(
+        con,
+        f"""SELECT canonical_slug, id, name, context_length, created, valid_from, last_seen_at,
+                   pricing_prompt * {PER_MILLION} AS prompt_per_m,
+                   pricing_completion * {PER_MILLION} AS completion_per_m,
+                   pricing_input_cache_read * {PER_MILLION} AS cache_read_per_m,
+                   pricing_internal_reasoning * {PER_MILLION} AS reasoning_per_m,
+                   pricing_request AS per_request, expiration_date, output_modalities
+            FROM models_current WHERE canonical_slug = ?""",  # noqa: S608 -- a numeric constant
+        [permaslug],
+    )
+    if frame.empty:
+        return None
+    return {str(k): v for k, v in frame.iloc[0].to_dict().items()}
+
+
+def endpoint_health(con: duckdb.DuckDBPyConnection, permaslug: str) -> pd.DataFrame:
+    """The newest health snapshot of each endpoint of one model (``model_endpoints_latest``).
+
+    Columns: provider_name, tag, status, uptime_last_5m/30m/1d (%), latency_p50/p90 (ms),
+    throughput_p50/p90 (tokens/s), prompt/completion price per million, context_length, quantization,
+    fetched_at.
+    """
+    return _frame(
+        con,
+        f"""SELECT provider_name, tag, status, uptime_last_5m, uptime_last_30m, uptime_last_1d,
+                   latency_p50, latency_p90, throughput_p50, throughput_p90,
+                   pricing_prompt * {PER_MILLION} AS prompt_per_m,
+                   pricing_completion * {PER_MILLION} AS completion_per_m,
+                   context_length, quantization, fetched_at
+            FROM model_endpoints_latest WHERE model_permaslug = ?
+            ORDER BY uptime_last_1d DESC NULLS LAST, provider_name, tag""",  # noqa: S608 -- a numeric constant
+        [permaslug],
+    )

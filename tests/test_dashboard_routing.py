@@ -1,0 +1,337 @@
+"""The routing rule (which stored table answers which filters and days) and the routed reads.
+
+The table below is written out by hand: every combination of the five filter dimensions, with the source
+expected for the activity window ("recent") and for older days within a year ("older"), or that no stored
+table can answer it. The routed reads are then checked against the tests' own SQL on the demo store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from itertools import combinations
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from queries import reads_facts
+from queries.reads_facts import GROUP_COLUMNS, Selection, facts, rows_sql, source_spans
+from queries.reads_routing import Dim, Need, Route, Span, explain, reach_note, route
+from queries.store import read_snapshot
+from tests.dashboard_fixtures import activity_window, expected_by, expected_totals
+
+TODAY = date(2026, 11, 20)
+ACT = (TODAY - timedelta(days=30), TODAY - timedelta(days=1))  # 30 completed days of /activity
+YEAR = (TODAY - timedelta(days=364), TODAY - timedelta(days=1))
+SHORT = ACT  # 31-day analytics hold the same completed days
+SPANS: dict[tuple[str, str], tuple[Span, ...]] = {
+    ("activity", "long"): (ACT,),
+    ("activity_by_key", "long"): (ACT,),
+    ("analytics:model", "long"): (YEAR,),
+    ("analytics:model", "short"): (SHORT,),
+    ("analytics:model,provider", "long"): (SHORT,),
+    ("analytics:model,provider", "short"): (SHORT,),
+    ("analytics:api_key_hash,model", "long"): (YEAR,),
+    ("analytics:api_key_hash,model", "short"): (SHORT,),
+    ("analytics:model,app", "long"): (YEAR,),
+    ("analytics:model,app", "short"): (SHORT,),
+    ("analytics:workspace", "long"): (YEAR,),
+    ("analytics:workspace", "short"): (SHORT,),
+}
+M, P, A, K, W = Dim.MODEL, Dim.PROVIDER, Dim.APP, Dim.KEY, Dim.WORKSPACE
+NO = "cannot answer"
+
+# frozenset(dims) -> (source of the activity window's days, source of older days or None: beyond reach).
+TABLE: dict[frozenset[Dim], tuple[str, str | None] | str] = {
+    frozenset(): ("activity", "analytics:model"),
+    frozenset({M}): ("activity", "analytics:model"),
+    frozenset({P}): ("activity", None),
+    frozenset({A}): ("analytics:model,app", "analytics:model,app"),
+    frozenset({K}): ("activity_by_key", "analytics:api_key_hash,model"),
+    frozenset({W}): ("analytics:workspace", "analytics:workspace"),
+    frozenset({M, P}): ("activity", None),
+    frozenset({M, A}): ("analytics:model,app", "analytics:model,app"),
+    frozenset({M, K}): ("activity_by_key", "analytics:api_key_hash,model"),
+    frozenset({M, W}): NO,
+    frozenset({P, A}): NO,
+    frozenset({P, K}): ("activity_by_key", None),
+    frozenset({P, W}): NO,
+    frozenset({A, K}): NO,
+    frozenset({A, W}): NO,
+    frozenset({K, W}): NO,
+    frozenset({M, P, A}): NO,
+    frozenset({M, P, K}): ("activity_by_key", None),
+    frozenset({M, P, W}): NO,
+    frozenset({M, A, K}): NO,
+    frozenset({M, A, W}): NO,
+    frozenset({M, K, W}): NO,
+    frozenset({P, A, K}): NO,
+    frozenset({P, A, W}): NO,
+    frozenset({P, K, W}): NO,
+    frozenset({A, K, W}): NO,
+    frozenset({M, P, A, K}): NO,
+    frozenset({M, P, A, W}): NO,
+    frozenset({M, P, K, W}): NO,
+    frozenset({M, A, K, W}): NO,
+    frozenset({P, A, K, W}): NO,
+    frozenset({M, P, A, K, W}): NO,
+}
+# The same for cached tokens (analytics only) and for latency (analytics, last 31 days only).
+CACHED: dict[frozenset[Dim], tuple[str, str | None] | str] = {
+    frozenset(): ("analytics:model", "analytics:model"),
+    frozenset({M}): ("analytics:model", "analytics:model"),
+    frozenset({P}): ("analytics:model,provider", None),
+    frozenset({M, P}): ("analytics:model,provider", None),
+    frozenset({A}): ("analytics:model,app", "analytics:model,app"),
+    frozenset({K}): ("analytics:api_key_hash,model", "analytics:api_key_hash,model"),
+    frozenset({W}): ("analytics:workspace", "analytics:workspace"),
+    frozenset({P, K}): NO,  # activity_by_key has the pair but no cached tokens
+}
+LATENCY: dict[frozenset[Dim], tuple[str, str | None] | str] = {
+    frozenset(): ("analytics:model", None),
+    frozenset({P}): ("analytics:model,provider", None),
+    frozenset({M, P}): ("analytics:model,provider", None),
+    frozenset({A}): ("analytics:model,app", None),
+    frozenset({K}): ("analytics:api_key_hash,model", None),
+    frozenset({W}): ("analytics:workspace", None),
+    frozenset({P, K}): NO,
+}
+
+
+def _subsets(dims: Iterable[Dim]) -> list[frozenset[Dim]]:
+    items = list(dims)
+    return [frozenset(c) for n in range(len(items) + 1) for c in combinations(items, n)]
+
+
+def test_the_table_names_every_combination() -> None:
+    assert set(TABLE) == set(_subsets(Dim))
+
+
+def _check(r: Route, want: tuple[str, str | None] | str, older: tuple[date, date]) -> None:
+    if want == NO:
+        assert not r.answerable and not r.segments and r.unanswerable
+        return
+    assert isinstance(want, tuple)
+    recent_source, older_source = want
+    by_day = {s.first + timedelta(days=i): s.source for s in r.segments for i in range((s.last - s.first).days + 1)}
+    assert {by_day.get(ACT[0] + timedelta(days=i)) for i in range(30)} == {recent_source}
+    if older_source is None:
+        assert older_source not in by_day or not any(older[0] <= d <= older[1] for d in by_day)
+        assert [(g.first, g.last, g.beyond_reach) for g in r.gaps] == [(older[0], older[1], True)]
+    else:
+        assert {by_day[older[0] + timedelta(days=i)] for i in range((older[1] - older[0]).days + 1)} == {older_source}
+        assert not r.gaps
+
+
+@pytest.mark.parametrize("dims", sorted(TABLE, key=lambda d: (len(d), sorted(d))), ids=lambda d: "+".join(sorted(d)))
+def test_routing_table(dims: frozenset[Dim]) -> None:
+    start = TODAY - timedelta(days=120)
+    r = route(dims, start, ACT[1], SPANS, TODAY)
+    _check(r, TABLE[dims], (start, ACT[0] - timedelta(days=1)))
+
+
+@pytest.mark.parametrize("needs,table", [(Need.CACHED, CACHED), (Need.LATENCY, LATENCY)], ids=["cached", "latency"])
+def test_routing_table_for_analytics_only_metrics(needs: Need, table: dict[frozenset[Dim], object]) -> None:
+    start = TODAY - timedelta(days=120)
+    for dims, want in table.items():
+        r = route(dims, start, ACT[1], SPANS, TODAY, [needs])
+        _check(r, want, (start, ACT[0] - timedelta(days=1)))  # type: ignore[arg-type]
+        assert not any(s.source.startswith("activity") for s in r.segments), "activity has no such metric"
+
+
+def test_every_day_is_read_from_exactly_one_source() -> None:
+    start, end = TODAY - timedelta(days=200), ACT[1]
+    for dims in TABLE:
+        r = route(dims, start, end, SPANS, TODAY)
+        days = [s.first + timedelta(days=i) for s in r.segments for i in range((s.last - s.first).days + 1)]
+        gaps = [g.first + timedelta(days=i) for g in r.gaps for i in range((g.last - g.first).days + 1)]
+        assert len(days) == len(set(days)), "a day read twice would be counted twice"
+        if r.answerable:
+            assert sorted(days + gaps) == [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def test_days_nothing_covers_are_told_apart() -> None:
+    # Activity lost a week inside its window (never ingested): those days fall back to analytics.
+    holed = {
+        **SPANS,
+        ("activity", "long"): ((ACT[0], ACT[0] + timedelta(days=9)), (ACT[0] + timedelta(days=17), ACT[1])),
+    }
+    r = route((), ACT[0], ACT[1], holed, TODAY)
+    assert [s.source for s in r.segments] == ["activity", "analytics:model", "activity"]
+    assert not r.gaps
+    # With a provider nothing else holds those days: a gap that an ingest could still fill.
+    r = route([P], ACT[0], ACT[1], {**holed, ("analytics:model,provider", "long"): ()}, TODAY)
+    assert [(g.first, g.last, g.beyond_reach) for g in r.gaps] == [
+        (ACT[0] + timedelta(days=10), ACT[0] + timedelta(days=16), False)
+    ]
+
+
+def test_unanswerable_combinations_say_why() -> None:
+    assert "app × API key" in explain(frozenset({A, K}), frozenset())
+    assert "provider × workspace" in explain(frozenset({P, W}), frozenset())
+    message = explain(frozenset({M, P, A}), frozenset())
+    assert "provider × app" in message and "Clear one" in message
+    assert "cached tokens" in explain(frozenset({P, K}), frozenset({Need.CACHED}))
+
+
+def test_reach_notes_name_the_limit() -> None:
+    start = TODAY - timedelta(days=90)
+    assert "provider data reaches back 31 days" in reach_note(route([P], start, ACT[1], SPANS, TODAY))
+    assert "30 days" in reach_note(route([P, K], start, ACT[1], SPANS, TODAY))
+    assert "31 days" in reach_note(route([], start, ACT[1], SPANS, TODAY, [Need.LATENCY]))
+
+
+# ---- routed reads against the tests' own SQL --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db: Path) -> tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date]:
+    with read_snapshot(demo_db) as con:
+        spans = source_spans(con)
+        (first, _last) = activity_window(con)
+        yield con, spans, first  # type: ignore[misc]
+
+
+def test_spans_come_from_coverage(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
+) -> None:
+    con, spans, first = demo
+    rows = con.execute(
+        "SELECT min(first_day), max(last_day) FROM coverage WHERE source = 'analytics' AND dimensions = 'model' "
+        "AND metrics = 'long'"
+    ).fetchall()[0]
+    assert rows is not None
+    assert spans[("analytics:model", "long")] == ((rows[0], rows[1]),)
+    assert spans[("activity", "long")][0][0] == first
+    # The 31-day grouping is fetched with every metric at once: its short fetches count for both.
+    assert spans[("analytics:model,provider", "long")] == spans[("analytics:model,provider", "short")]
+
+
+FILTER_CASES = {
+    "no filters": {},
+    "model": {"models": ("anthropic/claude-4.5-sonnet-20250929", "openai/gpt-5-2025-08-07")},
+    "provider": {"providers": ("OpenAI", "Anthropic")},
+    "provider+model": {"providers": ("Azure",), "models": ("openai/gpt-4.1-2025-04-14",)},
+    "app": {"apps": ("Cline", "unattributed")},
+    "app+model": {"apps": ("Cline",), "models": ("x-ai/grok-3-mini",)},
+    "workspace": {"workspace": "Research"},
+}
+
+
+def _key(con: duckdb.DuckDBPyConnection, n: int = 0) -> str:
+    row = con.execute("SELECT hash FROM api_keys WHERE NOT disabled ORDER BY usage DESC, hash").fetchall()[n]
+    return str(row[0])
+
+
+def _selection(filters: dict[str, object]) -> Selection:
+    workspace = filters.get("workspace")
+    return Selection(
+        models=tuple(filters.get("models", ())),  # type: ignore[arg-type]
+        providers=tuple(filters.get("providers", ())),  # type: ignore[arg-type]
+        apps=tuple(filters.get("apps", ())),  # type: ignore[arg-type]
+        keys=tuple(filters.get("keys", ())),  # type: ignore[arg-type]
+        workspaces=(str(workspace),) if workspace else (),
+    )
+
+
+@pytest.mark.parametrize("case", [*FILTER_CASES, "key", "key+provider"])
+@pytest.mark.parametrize("days", [7, 90, 365], ids=lambda d: f"{d}d")
+def test_routed_totals_match_sql(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date], case: str, days: int
+) -> None:
+    con, spans, _first = demo
+    filters: dict[str, object] = dict(FILTER_CASES.get(case, {}))
+    if case.startswith("key"):
+        filters["keys"] = (_key(con, 0), _key(con, 2))
+        if case == "key+provider":
+            filters["providers"] = ("OpenAI",)
+    sel = _selection(filters)
+    end = TODAY - timedelta(days=1)
+    start = end - timedelta(days=days - 1)
+    r = route(sel.dims, start, end, spans, TODAY)
+    got = facts(con, r, sel)
+    want = expected_totals(con, start, end, **filters)  # type: ignore[arg-type]
+    assert float(got["spend"].fillna(0).iloc[0]) == pytest.approx(want["spend"], rel=1e-9, abs=1e-9)
+    assert int(got["requests"].fillna(0).iloc[0]) == int(want["requests"])
+    assert int((got["prompt"] + got["completion"]).fillna(0).iloc[0]) == int(want["tokens"])
+
+
+def test_a_range_spanning_both_sources_counts_each_day_once(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
+) -> None:
+    con, spans, first = demo
+    start, end = first - timedelta(days=10), first + timedelta(days=9)
+    r = route([M], start, end, spans, TODAY)
+    assert [(s.source, s.first, s.last) for s in r.segments] == [
+        ("analytics:model", start, first - timedelta(days=1)),
+        ("activity", first, end),
+    ]
+    per_day = facts(con, r, Selection(), ("date",)).set_index("date")
+    want = expected_by(con, "date", start, end)
+    want = want.assign(value=[v.date() if hasattr(v, "date") else v for v in want["value"]]).set_index("value")
+    assert list(per_day.index) == sorted(want.index)
+    assert per_day["spend"].to_dict() == pytest.approx(want["spend"].to_dict())
+    # The overlap holds both tables' numbers for the same days: summing both would double them.
+    both = con.execute(
+        "SELECT (SELECT sum(usage + byok_usage_inference) FROM activity WHERE date BETWEEN ? AND ?) + "
+        "(SELECT sum(total_usage) FROM analytics_daily WHERE dimensions = 'model' AND date BETWEEN ? AND ?)",
+        [start, end, start, end],
+    ).fetchall()[0]
+    assert both is not None
+    assert float(per_day["spend"].sum()) < float(both[0]) * 0.75
+
+
+def test_breakdowns_and_top_n_match_sql(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
+) -> None:
+    con, spans, _first = demo
+    start, end = TODAY - timedelta(days=60), TODAY - timedelta(days=1)
+    r = route([M], start, end, spans, TODAY)
+    want = expected_by(con, "model", start, end)
+    top = facts(con, r, Selection(), ("model",), top=("model", 5)).sort_values("rank")
+    assert list(top["model"][:5]) == list(want["value"][:5])
+    assert top["spend"][:5].to_list() == pytest.approx(want["spend"][:5].to_list())
+    assert top.iloc[5]["model"] == reads_facts.OTHER
+    assert float(top.iloc[5]["spend"]) == pytest.approx(float(want["spend"][5:].sum()))
+    assert int(top.iloc[5]["members"]) == len(want) - 5
+
+
+def test_completion_only_never_goes_negative(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
+) -> None:
+    con, spans, _first = demo
+    r = route((), TODAY - timedelta(days=30), TODAY - timedelta(days=1), spans, TODAY)
+    per_day = facts(con, r, Selection(), ("date",))
+    want = con.execute(
+        "SELECT date, sum(greatest(completion_tokens - reasoning_tokens, 0)) FROM activity GROUP BY date ORDER BY date"
+    ).fetchall()
+    assert [int(v) for v in per_day["completion_only"]] == [int(v) for _, v in want]
+    assert (per_day["completion_only"] >= 0).all()
+
+
+def test_filter_values_are_bound_and_groupings_allowlisted(
+    demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
+) -> None:
+    con, spans, _first = demo
+    hostile = Selection(models=("x') OR TRUE OR ('", "a' --"), apps=("'; DROP TABLE activity; --",))
+    r = route(hostile.dims, TODAY - timedelta(days=30), TODAY - timedelta(days=1), spans, TODAY)
+    sql, params = rows_sql(r, hostile)
+    assert "DROP" not in sql and "OR TRUE" not in sql
+    assert ["x') OR TRUE OR ('", "a' --"] in params
+    assert facts(con, r, hostile)["requests"].fillna(0).iloc[0] == 0
+    for bad in ("date; DROP TABLE x", "spend", "model) --"):
+        assert bad not in GROUP_COLUMNS
+        with pytest.raises(ValueError):
+            facts(con, r, hostile, (bad,))
+    with pytest.raises(ValueError):
+        rows_sql(route([A, K], TODAY, TODAY, spans, TODAY), Selection(apps=("x",), keys=("y",)))
+
+
+def test_stores_without_coverage_fall_back_to_stored_days(synthetic_db: Path) -> None:
+    with read_snapshot(synthetic_db) as con:
+        spans = source_spans(con)
+        row = con.execute("SELECT min(date), max(date) FROM activity").fetchall()[0]
+    assert row is not None
+    assert spans[("activity", "long")] == ((row[0], row[1]),)
+    assert ("analytics:model", "long") not in spans
