@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import click
 
+from orusage.alerts.commands import alerts
 from queries.errors import EXIT_USAGE, OrusageError
 
 FC = TypeVar("FC", bound=Callable[..., object])
@@ -72,7 +73,10 @@ def _db_option() -> Callable[[FC], FC]:
     default=None,
     help="Keep running: ingest every INTERVAL (e.g. 1h, 30m), surviving transient errors.",
 )
-def ingest(db: Path | None, quiet: bool, watch_interval: str | None) -> None:
+@click.option(
+    "--alerts", "with_alerts", is_flag=True, help="Then check budgets and send alerts (as `orusage alerts check`)."
+)
+def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts: bool) -> None:
     """Pull activity, API keys, credits and models from OpenRouter into the DuckDB file.
 
     Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
@@ -86,10 +90,40 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None) -> None:
     from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
+    prepared = None
+    if with_alerts:  # the config is checked before the ingest, so a mistake in it fails fast
+        from orusage.alerts.runner import prepare
+
+        prepared = prepare(settings, click.echo)
+    after = prepared.after_ingest if prepared else None
     if watch_interval:
-        watch(settings, parse_interval(watch_interval), quiet=quiet, echo=click.echo)
+        watch(settings, parse_interval(watch_interval), quiet=quiet, echo=click.echo, after=after)
         return
-    summary = ingest_once(settings, quiet=quiet)
+    summary = ingest_once(settings, quiet=quiet, after=after)
+    if not quiet:
+        click.echo(summary)
+    if prepared:
+        prepared.raise_for_failures()
+
+
+@cli.command("import", context_settings=CONTEXT)
+@_db_option()
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(db: Path | None, quiet: bool, files: tuple[Path, ...]) -> None:
+    """Import website activity exports (CSV, one row per generation): FILE... from openrouter.ai.
+
+    Both layouts are understood (24 columns since 2026, 23 before), columns in any order. Rows are
+    merged with what /generation gave (API values win, the export fills in the rest); importing a
+    file twice changes nothing. Every file is checked whole first: a file that is not an export, is
+    cut short or is not UTF-8 is named with its line, exit status 2, and nothing is imported. The
+    files of one command are imported together, in one transaction: all of them or none.
+    """
+    from orusage.importer import import_once
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    summary = import_once(settings, list(files))
     if not quiet:
         click.echo(summary)
 
@@ -189,6 +223,94 @@ def fake_openrouter(host: str, port: int, now_text: str | None, quirks: bool, se
 
     now = _parse_now(now_text)
     serve(host, port, now, quirks, seed)
+
+
+cli.add_command(alerts)
+
+
+@cli.group(context_settings=CONTEXT)
+def report() -> None:
+    """Reports built from the stored usage: `orusage report weekly` reviews one ISO week's costs.
+
+    Reports read the latest snapshot only, so they are safe while an ingest runs.
+    """
+
+
+@report.command("weekly", context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--week",
+    "week_text",
+    metavar="YYYY-Www",
+    default=None,
+    help="The ISO week (Monday to Sunday, UTC), e.g. 2026-W47 (default: the last complete week).",
+)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["html", "md", "json"]),
+    default=None,
+    help="html (charts embedded), md (charts as PNG files beside it), json (default: --out's suffix, else html).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (default: print to stdout; Markdown then has no charts).",
+)
+@click.option(
+    "--send", is_flag=True, help="Also send it through the alerts config's channels (e-mail, webhook, Slack)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The alerts config whose [delivery] channels --send uses (default: $ORUSAGE_CONFIG).",
+)
+def report_weekly(
+    db: Path | None, week_text: str | None, kind: str | None, out: Path | None, send: bool, config_path: Path | None
+) -> None:
+    """Review one week's costs: why spend changed (volume, mix, price), top movers, efficiency, budgets, what-if.
+
+    The week is compared with the one before; the current week is reviewed up to yesterday against the
+    same weekdays of the week before. Writes HTML, Markdown or JSON (the same numbers as the dashboard's
+    Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown.
+    """
+    from orusage.review.report import run_weekly
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option("--format", "kind", type=click.Choice(["csv", "parquet"]), required=True, help="File format.")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The folder to write into."
+)
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First UTC day (YYYY-MM-DD) of dated tables.",
+)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last UTC day, included.")
+def export(db: Path | None, kind: str, out: Path, first: datetime | None, last: datetime | None) -> None:
+    """Export every table of the snapshot as CSV or Parquet, for finance and for other engines.
+
+    Parquet tables with a UTC day are partitioned by it (hive style: TABLE/date=2026-11-19/…);
+    --from/--to limit the tables that have a day, reference tables are exported whole. A manifest.json
+    lists each table's rows. Reads the latest snapshot only.
+    """
+    from orusage.export import export as run_export
+    from orusage.settings import load_settings
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    done = run_export(settings.orusage_db, out, kind, first.date() if first else None, last.date() if last else None)
+    click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
 
 
 def _parse_now(text: str | None) -> datetime:

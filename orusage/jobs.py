@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from ingest.client import OpenRouterClient
+from ingest.generations.job import GenerationOptions
 from ingest.job import IngestResult, run_ingest
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, reporter_for_terminal
@@ -24,6 +26,27 @@ def client_for(settings: Settings) -> OpenRouterClient:
     )
 
 
+def generation_options(settings: Settings) -> GenerationOptions | None:
+    """The per-generation step's settings; None when ORUSAGE_GENERATIONS_DAYS is 0 (the step is off)."""
+    if settings.orusage_generations_days == 0:
+        return None
+    return GenerationOptions(
+        days=settings.orusage_generations_days,
+        cap=settings.orusage_generations_cap,
+        concurrency=settings.orusage_generations_concurrency,
+        rate=settings.orusage_generations_rate,
+    )
+
+
+def _generations_summary(result: IngestResult) -> str:
+    gen = result.generations
+    if gen is None:
+        return ""
+    later = f", {gen.left_for_next_run} left for the next run" if gen.left_for_next_run else ""
+    differ = f"; sources differ on {result.differences} day×model×metric (orusage status)" if result.differences else ""
+    return f", {gen.fetched} new generations{later}{differ}"
+
+
 def summarize(result: IngestResult, settings: Settings) -> str:
     days = f"{result.days[0]}..{result.days[-1]}" if result.days else "no completed days"
     history = (
@@ -33,8 +56,8 @@ def summarize(result: IngestResult, settings: Settings) -> str:
     )
     warned = f"; {len(result.warnings)} warning(s), see -v" if result.warnings else ""
     return (
-        f"ingest ok: activity {days}, {history}, {result.keys} keys, {result.models} models "
-        f"({result.units} units, {result.rows} rows) into {settings.orusage_db}{warned}"
+        f"ingest ok: activity {days}, {history}, {result.keys} keys, {result.models} models"
+        f"{_generations_summary(result)} ({result.units} units, {result.rows} rows) into {settings.orusage_db}{warned}"
     )
 
 
@@ -44,25 +67,38 @@ def ingest_once(
     quiet: bool = False,
     clock: Callable[[], datetime] = utcnow,
     client: OpenRouterClient | None = None,
+    after: Callable[[Writer], str] | None = None,
 ) -> str:
-    """One full ingest; returns the summary line. Raises OrusageError with the exit code to use."""
+    """One full ingest; returns the summary line. Raises OrusageError with the exit code to use.
+
+    ``after`` (e.g. the alerts check of `ingest --alerts`) runs in the same writer session once the
+    ingest is done, and also after a failed one, so that a stale-data alert can still go out; its
+    summary is appended to the ingest's."""
     key_client = client or client_for(settings)
     reporter = QuietReporter() if quiet else reporter_for_terminal()
     pacer = Pacer(settings.orusage_analytics_rate)
     try:
         with Writer(settings.orusage_db) as writer:
-            result = run_ingest(
-                writer,
-                key_client,
-                clock=clock,
-                reporter=reporter,
-                pacer=pacer,
-                history_days=settings.orusage_history_days,
-            )
+            try:
+                result = run_ingest(
+                    writer,
+                    key_client,
+                    clock=clock,
+                    reporter=reporter,
+                    pacer=pacer,
+                    history_days=settings.orusage_history_days,
+                    generations=generation_options(settings),
+                )
+            except OrusageError:
+                if after is not None:
+                    with contextlib.suppress(OrusageError):
+                        after(writer)
+                raise
+            extra = f"; {after(writer)}" if after is not None else ""
     finally:
         if client is None:
             key_client.close()
-    return summarize(result, settings)
+    return summarize(result, settings) + extra
 
 
 def parse_interval(text: str) -> float:
@@ -87,15 +123,16 @@ def watch(
     echo: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
     runs: int | None = None,
+    after: Callable[[Writer], str] | None = None,
 ) -> None:
-    """Ingest every ``interval_s`` until interrupted. Transient failures (OpenRouter unavailable, the
-    database busy) are reported and retried at the next tick; a wrong key or setting stops the loop,
-    since waiting will not fix it."""
+    """Ingest every ``interval_s`` (then run ``after``, see ``ingest_once``) until interrupted. Transient
+    failures (OpenRouter unavailable, the database busy) are reported and retried at the next tick; a
+    wrong key or setting stops the loop, since waiting will not fix it."""
     done = 0
     while runs is None or done < runs:
         started = time.monotonic()
         try:
-            summary = ingest_once(settings, quiet=True)
+            summary = ingest_once(settings, quiet=True, after=after)
             if not quiet:
                 echo(f"{utcnow():%Y-%m-%d %H:%M} UTC {summary}")
         except OrusageError as exc:

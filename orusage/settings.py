@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -11,6 +12,12 @@ from ingest.client import DEFAULT_BASE_URL
 from ingest.errors import MANAGEMENT_KEYS_URL
 from queries.errors import ConfigError
 from queries.store import default_db_path
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/openrouter-usage/config.toml`` (default ``~/.config/…``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "openrouter-usage" / "config.toml"
 
 
 class Settings(BaseSettings):
@@ -30,6 +37,25 @@ class Settings(BaseSettings):
     orusage_analytics_rate: int = Field(
         default=60, ge=1, le=100_000, description="Analytics queries per minute (OpenRouter allows 64)."
     )
+    # Per-generation records (ingest.generations): one /generation call per generation, hence a window and
+    # a cap. 0 days turns the step off.
+    orusage_generations_days: int = Field(
+        default=2, ge=0, le=31, description="Fetch generations of the last N completed UTC days and today (0: off)."
+    )
+    orusage_generations_cap: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="At most this many new generations fetched per run."
+    )
+    orusage_generations_concurrency: int = Field(
+        default=8, ge=1, le=64, description="/generation requests in flight at once."
+    )
+    orusage_generations_rate: float = Field(
+        default=20.0, gt=0, le=10_000, description="/generation requests per second."
+    )
+    # Budgets and alerts (orusage.alerts). Webhook URLs carry tokens: SecretStr, like the keys.
+    orusage_config: Path = Field(default_factory=default_config_path, description="The alerts config (TOML).")
+    orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
+    orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
+    orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
 
     @field_validator("openrouter_base_url")
     @classmethod
@@ -39,7 +65,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
-    @field_validator("openrouter_management_key", "openrouter_api_key")
+    @field_validator(
+        "openrouter_management_key",
+        "openrouter_api_key",
+        "orusage_webhook_url",
+        "orusage_slack_webhook_url",
+        "orusage_smtp_password",
+    )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None

@@ -1,0 +1,200 @@
+"""Sending messages: a generic JSON webhook, a Slack-compatible incoming webhook, e-mail over SMTP, stdout.
+
+Reusable by anything that sends (alerts now, the weekly report later): build the channels with
+``channels_for`` and call ``send`` on each. A failed send raises ``DeliveryError`` with one line that never
+holds a secret (webhook URLs carry tokens; they are ``SecretStr`` and scrubbed from any error text).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from orusage.alerts.config import Config, EmailConfig
+from queries.errors import ConfigError
+
+USER_AGENT = "openrouter-usage alerts"
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    text: str
+    kind: str = ""  # the alert's kind (threshold, forecast, …) or e.g. 'report'
+    event: str = "raised"  # raised | cleared
+    budget: str = ""
+
+
+class DeliveryError(Exception):
+    """One line saying why a message was not delivered (no secrets)."""
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, message: Message) -> None: ...
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _scrub(text: str, *secrets: SecretStr | None) -> str:
+    for secret in secrets:
+        if secret is not None and secret.get_secret_value():
+            text = text.replace(secret.get_secret_value(), "<secret>")
+    return text
+
+
+def _post(url: SecretStr, payload: dict[str, Any], timeout: float) -> None:
+    try:
+        response = httpx.post(url.get_secret_value(), json=payload, timeout=timeout, headers={"User-Agent": USER_AGENT})
+    except httpx.TimeoutException:
+        raise DeliveryError(f"no answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(_scrub(f"{type(exc).__name__}: {_first_line(exc)}", url)) from None
+    if response.status_code >= 300:
+        body = _scrub(response.text.strip().replace("\n", " ")[:120], url)
+        raise DeliveryError(f"HTTP {response.status_code} {response.reason_phrase}{': ' + body if body else ''}")
+
+
+class WebhookChannel:
+    """POST ``{"title", "text", "kind", "event", "budget", "source"}`` as JSON."""
+
+    name = "webhook"
+
+    def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
+        self.url, self.timeout = url, timeout
+
+    def send(self, message: Message) -> None:
+        payload = {
+            "source": "openrouter-usage",
+            "title": message.title,
+            "text": message.text,
+            "kind": message.kind,
+            "event": message.event,
+            "budget": message.budget,
+        }
+        _post(self.url, payload, self.timeout)
+
+
+class SlackChannel:
+    """A Slack-compatible incoming webhook: ``{"text": ...}``, with Block Kit blocks unless turned off."""
+
+    name = "slack"
+
+    def __init__(self, url: SecretStr, timeout: float = 10.0, blocks: bool = True) -> None:
+        self.url, self.timeout, self.blocks = url, timeout, blocks
+
+    def send(self, message: Message) -> None:
+        payload: dict[str, Any] = {"text": f"*{message.title}*\n{message.text}"}
+        if self.blocks:
+            payload["blocks"] = [
+                {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": message.text[:3000]}},
+            ]
+        _post(self.url, payload, self.timeout)
+
+
+class EmailChannel:
+    """One plain-text e-mail per message over SMTP: STARTTLS (or implicit TLS) and AUTH when configured."""
+
+    name = "email"
+
+    def __init__(self, config: EmailConfig, password: SecretStr | None, timeout: float = 10.0) -> None:
+        self.config, self.password, self.timeout = config, password, timeout
+        ca_file = str(Path(config.ca_file).expanduser()) if config.ca_file else None
+        self.context = ssl.create_default_context(cafile=ca_file)
+
+    def send(self, message: Message) -> None:
+        cfg = self.config
+        mail = EmailMessage()
+        mail["Subject"] = f"[orusage] {message.title}"
+        mail["From"] = cfg.sender
+        mail["To"] = ", ".join(cfg.to)
+        mail.set_content(f"{message.text}\n\n-- \nopenrouter-usage alerts\n")
+        try:
+            smtp = (
+                smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self.context)
+                if cfg.ssl
+                else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
+            )
+            with smtp:
+                smtp.ehlo()
+                if cfg.starttls and not cfg.ssl:
+                    smtp.starttls(context=self.context)
+                    smtp.ehlo()
+                if cfg.username:
+                    smtp.login(cfg.username, self.password.get_secret_value() if self.password else "")
+                smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP authentication failed ({exc.smtp_code}); check ORUSAGE_SMTP_PASSWORD") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"SMTP server {cfg.host}: {_first_line(exc)}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            text = _scrub(_first_line(exc), self.password)
+            raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: {type(exc).__name__}: {text}") from None
+
+
+class StdoutChannel:
+    name = "stdout"
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo = echo
+
+    def send(self, message: Message) -> None:
+        self.echo(f"[{message.event}] {message.title}\n    {message.text}")
+
+
+@dataclass(frozen=True)
+class DeliverySecrets:
+    """Secrets from the environment (``orusage.settings``), used when the file does not hold them."""
+
+    webhook_url: SecretStr | None = None
+    slack_url: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+
+
+def channels_for(
+    config: Config, secrets: DeliverySecrets, echo: Callable[[str], None], timeout: float = 10.0
+) -> list[Channel]:
+    """The configured channels; stdout alone when none is, so an alert is never silently dropped."""
+    d = config.delivery
+    for name, env_url in (
+        ("ORUSAGE_WEBHOOK_URL", secrets.webhook_url),
+        ("ORUSAGE_SLACK_WEBHOOK_URL", secrets.slack_url),
+    ):
+        if env_url is not None and not env_url.get_secret_value().strip().startswith(("http://", "https://")):
+            raise ConfigError(f"{name} is invalid: expected an http:// or https:// URL.", f"Fix {name}.")
+    if d.email is not None and d.email.ca_file and not Path(d.email.ca_file).expanduser().is_file():
+        config.fail("[delivery.email]", "ca_file", f"{d.email.ca_file} is not a file")
+    channels: list[Channel] = []
+    webhook_url = d.webhook_url or secrets.webhook_url
+    if d.webhook or secrets.webhook_url:
+        if webhook_url is None:
+            config.fail("[delivery.webhook]", "url", "missing", "Set url, or ORUSAGE_WEBHOOK_URL.")
+        channels.append(WebhookChannel(webhook_url, timeout))
+    slack_url = d.slack_url or secrets.slack_url
+    if d.slack or secrets.slack_url:
+        if slack_url is None:
+            config.fail("[delivery.slack]", "url", "missing", "Set url, or ORUSAGE_SLACK_WEBHOOK_URL.")
+        channels.append(SlackChannel(slack_url, timeout, d.slack_blocks))
+    if d.email is not None:
+        if d.email.username and secrets.smtp_password is None:
+            raise ConfigError(
+                f"{config.path}: [delivery.email]: username: ORUSAGE_SMTP_PASSWORD is not set.",
+                "Export it (or put it in .env) for SMTP AUTH.",
+            )
+        channels.append(EmailChannel(d.email, secrets.smtp_password, timeout))
+    if d.stdout or not channels:
+        channels.append(StdoutChannel(echo))
+    return channels

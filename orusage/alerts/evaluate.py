@@ -1,0 +1,255 @@
+"""Read what the rules need from the store (through ``queries.budgets``) and run the rules: the thin I/O
+edge between the database and the pure ``rules``/``forecast`` functions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
+
+import duckdb
+
+from orusage.alerts import rules
+from orusage.alerts.config import Budget, Config
+from orusage.alerts.findings import AlertKey, Finding, Recovery
+from orusage.alerts.forecast import MAX_HISTORY_DAYS, Forecast, project
+from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
+from orusage.alerts.plan import ACTIVE, StoredAlert
+from queries import alert_facts as af
+from queries import budgets as q
+from queries.errors import ConfigError
+
+_KIND = {
+    "model": q.MODELS,
+    "provider": q.PROVIDERS,
+    "key": q.KEYS,
+    "workspace": q.KEYS,
+    "app": q.APPS,
+    "member": q.MEMBERS,
+}
+
+
+@dataclass
+class Evaluation:
+    facts: list[rules.BudgetFacts] = field(default_factory=list)
+    forecasts: dict[str, Forecast | None] = field(default_factory=dict)
+    outcomes: list[Finding | Recovery] = field(default_factory=list)
+    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member, value)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Resolver:
+    """Turns a config's scope entries into ``queries.budgets.Scope``; unknown keys/workspaces are errors."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config) -> None:
+        self.con, self.config = con, config
+        self.seen: dict[str, set[str]] = {}
+        self.warnings: list[str] = []
+
+    def entries(self, where: str, field_name: str | None, entries: Sequence[tuple[str, str]]) -> q.Scope:
+        """``field_name`` None: a team's entries, named by their own field (keys, workspaces, …)."""
+        if entries and entries[0][0] == "team":
+            team = self.config.teams[entries[0][1]]
+            return self.entries(f"team {team.name!r}", None, team.entries)
+        if not entries or entries[0][0] == "account":
+            return q.Scope(q.ACCOUNT)
+        kind = _KIND[entries[0][0]]
+        values: list[str] = []
+        for entry_kind, value in entries:
+            values.extend(self._values(where, field_name or f"{entry_kind}s", entry_kind, value))
+        return q.Scope(kind, tuple(dict.fromkeys(values)))
+
+    def _values(self, where: str, field_name: str, kind: str, value: str) -> list[str]:
+        if kind == "model":
+            found = af.matching_models(self.con, [value])
+            if not found:
+                self.warnings.append(f"{where}: no stored model matches {value!r}")
+            return found
+        if kind == "key":
+            hashes = af.key_hashes(self.con, value)
+            if not hashes:
+                self._unknown(where, field_name, f"no API key named {value!r} (or with that hash) is stored")
+            return hashes
+        if kind == "workspace":
+            in_workspace = af.workspace_key_hashes(self.con, value)
+            if in_workspace is None:
+                self._unknown(where, field_name, f"no workspace {value!r} (id, name or slug) is stored")
+            return in_workspace or []
+        plural = _KIND[kind]
+        if plural not in self.seen:
+            self.seen[plural] = af.seen_values(self.con, plural)
+        if value not in self.seen[plural]:
+            self.warnings.append(f"{where}: no stored traffic for {kind} {value!r}")
+        return [value]
+
+    def _unknown(self, where: str, field_name: str, problem: str) -> NoReturn:
+        raise ConfigError(
+            f"{self.config.path}: {where}: {field_name}: {problem}.",
+            "Check the name against `orusage status` or the dashboard, or run `orusage ingest` first.",
+        )
+
+
+def mirrored_budgets(con: duckdb.DuckDBPyConnection, taken: set[str]) -> list[Budget]:
+    """The limits OpenRouter enforces on keys, as budgets named 'key limit: NAME'."""
+    limits = af.key_limits(con)
+    names = [k.name for k in limits]
+    out = []
+    for key in limits:
+        name = f"key limit: {key.name}" + (f" ({key.hash[:8]})" if names.count(key.name) > 1 else "")
+        if name in taken:
+            continue
+        period = RESET_PERIODS.get(key.limit_reset or "", TOTAL)
+        out.append(
+            Budget(
+                name=name,
+                scope=f"key:{key.name}",
+                entries=(("key", key.hash),),
+                period=period,
+                limit_usd=key.limit,
+                include_byok=key.include_byok,
+                forecast=period != TOTAL,
+                spike=None,
+                mirrored=True,
+            )
+        )
+    return out
+
+
+def _budget_facts(
+    con: duckdb.DuckDBPyConnection, budget: Budget, scope: q.Scope, today: date, first_known: date | None
+) -> rules.BudgetFacts:
+    period = current_period(budget.period, today)
+    if period.kind == TOTAL:
+        lifetime = next((k.lifetime_usage for k in af.key_limits(con) if (("key", k.hash),) == budget.entries), 0.0)
+        return rules.BudgetFacts(budget, period, lifetime, None, None, False, {})
+    window = max(MAX_HISTORY_DAYS, (budget.spike.window_days + 1) if budget.spike else 0)
+    first = today - timedelta(days=window)
+    if first_known is not None:
+        first = max(first, first_known)
+    history = q.daily_spend(con, scope, first, today - timedelta(days=1), budget.include_byok) if first_known else {}
+    assert period.start is not None
+    completed = sum(v for d, v in history.items() if d >= period.start)
+    so_far = q.today_so_far(con, scope, today, budget.include_byok)
+    return rules.BudgetFacts(
+        budget,
+        period,
+        completed,
+        so_far.usd if so_far else None,
+        so_far.as_of if so_far else None,
+        scope.knows_today,
+        history,
+    )
+
+
+def _forecast(f: rules.BudgetFacts, now: datetime) -> Forecast | None:
+    if f.period.end is None:
+        return None
+    midnight = datetime(now.year, now.month, now.day)
+    fraction = (now - midnight).total_seconds() / 86400
+    return project(
+        f.history,
+        today=now.date(),
+        end=f.period.end,
+        spent=f.spend,
+        today_known=f.today is not None,
+        day_fraction=fraction,
+    )
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection, config: Config, now: datetime, stored: Sequence[StoredAlert]
+) -> Evaluation:
+    """Every budget's facts and forecast, and what every rule finds, as of ``now`` (naive UTC)."""
+    today = now.date()
+    result = Evaluation()
+    resolver = _Resolver(con, config)
+    active: list[AlertKey] = [s.key for s in stored if s.status == ACTIVE]
+    budgets = list(config.budgets)
+    if config.rules.mirror_key_limits:
+        budgets += mirrored_budgets(con, {b.name for b in budgets})
+    first_known = q.known_from(con)
+    for budget in budgets:
+        scope = resolver.entries(f"budget {budget.name!r}", "scope", budget.entries)
+        facts = _budget_facts(con, budget, scope, today, first_known)
+        forecast = _forecast(facts, now)  # shown on the Budgets page even when it does not alert
+        result.facts.append(facts)
+        result.forecasts[budget.name] = forecast
+        result.outcomes += rules.threshold_findings(facts, now)
+        outcome = rules.forecast_outcome(facts, forecast)
+        if outcome is not None:
+            result.outcomes.append(outcome)
+        result.outcomes += rules.spike_outcomes(facts, today, active)
+    for team in config.teams.values():
+        scope = resolver.entries(f"team {team.name!r}", None, team.entries)
+        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
+        result.teams += [(team.name, kind, value) for value in scope.values]
+
+    last7 = q.daily_spend(con, q.Scope(q.ACCOUNT), today - timedelta(days=7), today - timedelta(days=1), False)
+    usage = [v for d, v in sorted(last7.items()) if first_known is not None and d >= first_known]
+    found = rules.credits_finding(af.latest_credits(con), usage, today, config.rules.credits_days)
+    result.outcomes += [found] if found else []
+    result.outcomes += rules.stale_outcomes(af.last_good_ingest(con), now, config.rules.stale_hours, active)
+    states: dict[str, list[af.ModelState]] = defaultdict(list)
+    for state in af.model_states(con, af.models_in_use(con, today - timedelta(days=30))):
+        states[state.permaslug].append(state)
+    result.outcomes += rules.model_findings(states, now, config.rules.price_change_days, config.rules.expiry_days)
+    result.warnings = list(dict.fromkeys(resolver.warnings))
+    return result
+
+
+def page_rows(e: Evaluation, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Budgets page's rows: one per budget, and its period's cumulative line and forecast band."""
+    statuses: list[dict[str, Any]] = []
+    days: list[dict[str, Any]] = []
+    for f in e.facts:
+        b, fc = f.budget, e.forecasts.get(f.budget.name)
+        limit = b.limit_usd
+        statuses.append(
+            {
+                "budget": b.name,
+                "scope": b.scope,
+                "mirrored": b.mirrored,
+                "period": f.period.kind,
+                "period_label": f.period.label,
+                "period_start": f.period.start,
+                "period_end": f.period.end,
+                "limit_usd": limit,
+                "spend_usd": f.spend,
+                "today_usd": f.today,
+                "today_as_of": f.today_as_of,
+                "include_byok": b.include_byok,
+                "thresholds": ",".join(f"{t:g}" for t in b.thresholds),
+                "forecast_usd": fc.total if fc else None,
+                "forecast_low": fc.low if fc else None,
+                "forecast_high": fc.high if fc else None,
+                "forecast_cross": fc.crosses(limit) if fc else None,
+                "note": f.note(),
+                "evaluated_at": now,
+            }
+        )
+        if f.period.start is None:
+            continue
+        running = 0.0
+        day = f.period.start
+        while day < now.date():
+            running += f.history.get(day, 0.0)
+            days.append({"budget": b.name, "date": day, "actual_usd": running})
+            day += timedelta(days=1)
+        today_actual = running + f.today if f.today is not None else None
+        for fd in fc.days if fc else ():
+            actual = today_actual if fd.date == now.date() else None
+            days.append(
+                {
+                    "budget": b.name,
+                    "date": fd.date,
+                    "actual_usd": actual,
+                    "forecast_usd": fd.expected,
+                    "low_usd": fd.low,
+                    "high_usd": fd.high,
+                }
+            )
+        if fc is None and f.period.end is not None and now.date() < f.period.end:
+            days.append({"budget": b.name, "date": now.date(), "actual_usd": today_actual})
+    return statuses, days

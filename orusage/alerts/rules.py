@@ -1,0 +1,300 @@
+"""The alert rules: pure functions from facts (numbers already read from the store) to findings and
+recoveries. Nothing here reads a clock, a file or the database; ``now``/``today`` are arguments.
+
+Defaults (README, Budgets and alerts): thresholds 50/80/100 % of the current period only; forecast when
+the projection crosses the limit before the period ends (cleared below 90 % of it); spike when a day's
+spend exceeds 3 × the median of the 14 days before it and is at least $5; credits when they last 7 days
+or less at the last 7 days' burn; stale data after 26 h without a successful ingest; a price change of a
+model in use in the last 7 days; a model in use that expires within 14 days.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from orusage.alerts.config import Budget
+from orusage.alerts.findings import (
+    ACCOUNT_BUDGET,
+    CREDITS,
+    EXPIRY,
+    FORECAST,
+    PRICE_CHANGE,
+    SPIKE,
+    STALE,
+    THRESHOLD,
+    AlertKey,
+    Finding,
+    Recovery,
+    usd,
+)
+from orusage.alerts.forecast import Forecast
+from orusage.alerts.periods import TOTAL, Period, describe
+from queries.alert_facts import Credits, ModelState
+
+FORECAST_CLEAR_RATIO = 0.9  # a forecast alert clears when the projection falls below 90 % of the limit
+Outcome = Finding | Recovery
+
+
+@dataclass(frozen=True)
+class BudgetFacts:
+    """A budget's numbers for its current period, read by ``evaluate``."""
+
+    budget: Budget
+    period: Period
+    completed: float  # spend of the period's completed days (a never-resetting key limit: lifetime usage)
+    today: float | None  # today so far; None when the scope cannot know it or nothing was fetched today
+    today_as_of: datetime | None
+    today_knowable: bool
+    history: Mapping[date, float]  # completed days before today, known ones only
+
+    @property
+    def spend(self) -> float:
+        return self.completed + (self.today or 0.0)
+
+    def note(self) -> str:
+        if self.period.kind == TOTAL:
+            return "Usage as OpenRouter counted it at the last ingest."
+        if self.today is not None and self.today_as_of is not None:
+            return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
+        if not self.today_knowable:
+            return "Today's spend is not known for this scope until the day ends: completed days only."
+        return "No /keys fetch today yet: completed days only."
+
+
+def _where(f: BudgetFacts) -> str:
+    return f"Budget {f.budget.name!r} ({f.budget.scope}, {f.period.kind} {f.period.label})"
+
+
+def _resets(period: Period, now: datetime) -> str:
+    if period.end is None:
+        return "The limit never resets."
+    return f"Resets in {describe(period.resets_in(now))} ({period.end:%Y-%m-%d} 00:00 UTC)."
+
+
+def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
+    """Every threshold the current period's spend has reached (the plan sends only the highest new one)."""
+    limit, spend = f.budget.limit_usd, f.spend
+    out = []
+    for pct in f.budget.thresholds:
+        if spend >= limit * pct / 100:
+            out.append(
+                Finding(
+                    AlertKey(f.budget.name, THRESHOLD, "", f.period.label, pct),
+                    f"Budget {f.budget.name!r} reached {pct:g}% ({f.period.label})",
+                    f"{_where(f)}: {usd(spend)} of {usd(limit)} spent ({spend / limit:.0%}), past the {pct:g}% "
+                    f"threshold. {_resets(f.period, now)} {f.note()}",
+                    limit_usd=limit,
+                    spend_usd=spend,
+                )
+            )
+    return out
+
+
+def forecast_outcome(f: BudgetFacts, forecast: Forecast | None) -> Outcome | None:
+    """A forecast alert when the projection crosses the limit within the period; a recovery when it has
+    fallen clearly below it; nothing in between, or once the limit is already crossed."""
+    if not f.budget.forecast or forecast is None or f.period.kind == TOTAL or f.spend >= f.budget.limit_usd:
+        return None
+    limit = f.budget.limit_usd
+    key = AlertKey(f.budget.name, FORECAST, "", f.period.label, 100.0)
+    last = forecast.days[-1].date
+    cross = forecast.crosses(limit)
+    if cross is not None:
+        early, late = forecast.crosses_band(limit)
+        spread = f"; crossing between {early} and {late or 'after the period'}" if early != late else ""
+        band = f" (80% band {usd(forecast.low or 0)}–{usd(forecast.high or 0)}{spread})" if forecast.seasonal else ""
+        return Finding(
+            key,
+            f"Budget {f.budget.name!r} on course to cross its limit on {cross}",
+            f"{_where(f)}: at this pace the budget is crossed on {cross}: {usd(forecast.total)} projected by "
+            f"the end of {last}{band}, against {usd(limit)}; {usd(f.spend)} spent so far at "
+            f"{usd(forecast.pace)}/day. {f.note()}",
+            limit_usd=limit,
+            spend_usd=f.spend,
+        )
+    if forecast.total < limit * FORECAST_CLEAR_RATIO:
+        return Recovery(
+            key,
+            f"Budget {f.budget.name!r} no longer on course to cross its limit",
+            f"{_where(f)}: the forecast has cleared: {usd(forecast.total)} projected by the end of {last}, "
+            f"against {usd(limit)}; {usd(f.spend)} spent so far.",
+        )
+    return None
+
+
+def _spike(history: Mapping[date, float], day: date, value: float, budget: Budget) -> tuple[bool, float] | None:
+    """(is it a spike, the trailing median), or None when the window is not fully known."""
+    rule = budget.spike
+    assert rule is not None
+    window = [day - timedelta(days=i) for i in range(1, rule.window_days + 1)]
+    if not all(d in history for d in window):
+        return None
+    median = statistics.median(history[d] for d in window)
+    return value >= rule.min_usd and value > rule.factor * median, median
+
+
+def spike_outcomes(f: BudgetFacts, today: date, active: Sequence[AlertKey]) -> list[Outcome]:
+    """Spikes on yesterday (complete) and today (so far, when known); recoveries of the budget's open
+    spikes once a later completed day is back to normal."""
+    rule = f.budget.spike
+    if rule is None or f.period.kind == TOTAL:
+        return []
+    out: list[Outcome] = []
+    yesterday = today - timedelta(days=1)
+    days = [(yesterday, f.history.get(yesterday), "")]
+    if f.today is not None:
+        days.append((today, f.today, " so far"))
+    for day, value, so_far in days:
+        verdict = None if value is None else _spike(f.history, day, value, f.budget)
+        if value is None or verdict is None:
+            continue
+        spiking, median = verdict
+        if spiking:
+            ratio = f"{value / median:.1f}× the" if median > 0 else "against a"
+            out.append(
+                Finding(
+                    AlertKey(f.budget.name, SPIKE, "", day.isoformat(), rule.factor),
+                    f"Spend spike in budget {f.budget.name!r} on {day}",
+                    f"Budget {f.budget.name!r} ({f.budget.scope}): {day} spent {usd(value)}{so_far}, {ratio} "
+                    f"{rule.window_days}-day median of {usd(median)} (alerts above {rule.factor:g}× and at least "
+                    f"{usd(rule.min_usd)}).",
+                    spend_usd=value,
+                )
+            )
+        elif day == yesterday:
+            for key in active:
+                if key.budget == f.budget.name and key.kind == SPIKE and key.period < day.isoformat():
+                    out.append(
+                        Recovery(
+                            key,
+                            f"Spend in budget {f.budget.name!r} is back to normal",
+                            f"Budget {f.budget.name!r} ({f.budget.scope}): the spike of {key.period} is over; "
+                            f"{day} spent {usd(value)} (the {rule.window_days}-day median is {usd(median)}).",
+                        )
+                    )
+    return out
+
+
+def credits_finding(
+    credits: Credits | None, last_days_usage: Sequence[float], today: date, days: float
+) -> Finding | None:
+    """Credits that last ``days`` or less at the mean daily usage of the last days (7 by default)."""
+    if days <= 0 or credits is None or not last_days_usage:
+        return None
+    burn = statistics.fmean(last_days_usage)
+    remaining = credits.remaining
+    if burn <= 0 and remaining > 0:
+        return None
+    left = max(remaining, 0.0) / burn if burn > 0 else 0.0
+    if left > days:
+        return None
+    until = today + timedelta(days=int(left))
+    return Finding(
+        AlertKey(ACCOUNT_BUDGET, CREDITS, "", f"{credits.total_credits:.2f}", days),
+        f"Credits run out in about {left:.0f} days",
+        f"At the last {len(last_days_usage)} days' burn of {usd(burn)}/day the account's credits run out in about "
+        f"{left:.1f} days (around {until}): {usd(remaining)} left of {usd(credits.total_credits)} bought, as of "
+        f"{credits.fetched_at:%Y-%m-%d %H:%M} UTC. Top up at https://openrouter.ai/settings/credits.",
+        spend_usd=credits.total_usage,
+        limit_usd=credits.total_credits,
+    )
+
+
+def stale_outcomes(last_ok: datetime | None, now: datetime, hours: float, active: Sequence[AlertKey]) -> list[Outcome]:
+    """Stale data when no ingest succeeded for ``hours``: a dead cron job must not silence every alert."""
+    if hours <= 0:
+        return []
+    if last_ok is None or now - last_ok > timedelta(hours=hours):
+        since = (
+            "No successful `orusage ingest` ever"
+            if last_ok is None
+            else f"No successful `orusage ingest` for {describe(now - last_ok)} (the last finished "
+            f"{last_ok:%Y-%m-%d %H:%M} UTC)"
+        )
+        period = "never" if last_ok is None else f"{last_ok:%Y-%m-%dT%H:%M:%S}"
+        return [
+            Finding(
+                AlertKey(ACCOUNT_BUDGET, STALE, "", period, hours),
+                "Usage data is stale: ingest is not running",
+                f"{since}; alerts warn after {hours:g} h. Spend alerts are working from old data. Check the cron "
+                "job or systemd timer and run `orusage doctor`.",
+            )
+        ]
+    return [
+        Recovery(
+            key,
+            "Usage data is fresh again",
+            f"Ingest is running again: the last successful ingest finished {last_ok:%Y-%m-%d %H:%M} UTC.",
+        )
+        for key in active
+        if key.kind == STALE
+    ]
+
+
+_PER_TOKEN = {
+    "pricing_prompt": "prompt",
+    "pricing_completion": "completion",
+    "pricing_internal_reasoning": "reasoning",
+    "pricing_input_cache_read": "cache read",
+    "pricing_input_cache_write": "cache write",
+}
+
+
+def _price(column: str, value: float | None) -> str:
+    if value is None:
+        return "none"
+    if column in _PER_TOKEN:
+        return f"{usd(value * 1e6)}/M tokens"
+    if column == "pricing_discount":
+        return f"{value:.0%}"
+    return usd(value)
+
+
+def model_findings(
+    states: Mapping[str, Sequence[ModelState]], now: datetime, price_days: int, expiry_days: int
+) -> list[Finding]:
+    """Price changes (within ``price_days``) and expirations (within ``expiry_days``) of models in use.
+    ``states``: each model's stored states, oldest first."""
+    out: list[Finding] = []
+    for permaslug, history in sorted(states.items()):
+        for before, after in itertools.pairwise(history):
+            changed = [(c, a, b) for (c, a), (_, b) in zip(before.prices, after.prices, strict=True) if a != b]
+            if price_days <= 0 or not changed or after.valid_from < now - timedelta(days=price_days):
+                continue
+            parts = "; ".join(
+                f"{_PER_TOKEN.get(c, c.removeprefix('pricing_').replace('_', ' '))} {_price(c, a)} → {_price(c, b)}"
+                for c, a, b in changed
+            )
+            out.append(
+                Finding(
+                    AlertKey(ACCOUNT_BUDGET, PRICE_CHANGE, permaslug, f"{after.valid_from:%Y-%m-%dT%H:%M:%S}", 0.0),
+                    f"Price change for {after.slug}",
+                    f"{after.slug} (in use) changed price, seen {after.valid_from:%Y-%m-%d %H:%M} UTC: {parts}.",
+                )
+            )
+        expires = _expiration(history[-1].expiration_date) if history else None
+        if expiry_days > 0 and expires is not None and expires <= now.date() + timedelta(days=expiry_days):
+            left = (expires - now.date()).days
+            when = f"in {left} days" if left > 0 else ("today" if left == 0 else f"{-left} days ago")
+            out.append(
+                Finding(
+                    AlertKey(ACCOUNT_BUDGET, EXPIRY, permaslug, expires.isoformat(), 0.0),
+                    f"{history[-1].slug} expires on {expires}",
+                    f"{history[-1].slug} (in use) expires on {expires} ({when}): OpenRouter stops serving it then; "
+                    "move its traffic to another model.",
+                )
+            )
+    return out
+
+
+def _expiration(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
