@@ -1,0 +1,85 @@
+"""Efficiency, week over week: what a token and a request cost, how much reasoning and caching there was.
+
+* blended price = spend ÷ (prompt + completion tokens), per million tokens: every model's tokens together;
+* reasoning share = reasoning ÷ completion tokens (reasoning is billed as completion);
+* cache hit rate = cached ÷ prompt tokens, both from analytics (``/activity`` has no cached tokens), over the
+  days analytics covers;
+* cache savings = −Σ ``usage_cache``, OpenRouter's own cost component for caching (negative when caching
+  saved money), over the days that report it;
+* cost per request = spend ÷ requests.
+
+``None`` means unknown (no tokens, no analytics), never zero. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from queries.review_inputs import WeekFacts
+
+PER_MILLION = 1_000_000
+
+# (key, label, unit). Units tell renderers how to format: usd_per_m, share, usd, usd_fine (cents are too coarse).
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("price_per_m", "Blended price per million tokens", "usd_per_m"),
+    ("reasoning_share", "Reasoning share of completion tokens", "share"),
+    ("cache_hit_rate", "Cache hit rate (cached ÷ prompt tokens)", "share"),
+    ("cache_savings", "Cache savings (−Σ usage_cache)", "usd"),
+    ("cost_per_request", "Average cost per request", "usd_fine"),
+)
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    key: str
+    label: str
+    unit: str
+    current: float | None
+    previous: float | None
+    note: str
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def change_pct(self) -> float | None:
+        if self.change is None or not self.previous:
+            return None
+        return self.change / abs(self.previous)
+
+
+def _div(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
+    return numerator / denominator * scale if denominator > 0 else None
+
+
+def _values(week: WeekFacts) -> dict[str, float | None]:
+    models = week.by["model"]
+    spend = float(models["spend"].sum())
+    prompt = float(models["prompt"].sum())
+    completion = float(models["completion"].sum())
+    cache_prompt = float(week.cache["prompt"].fillna(0).sum())
+    return {
+        "price_per_m": _div(spend, prompt + completion, PER_MILLION),
+        "reasoning_share": _div(float(models["reasoning"].sum()), completion),
+        "cache_hit_rate": _div(float(week.cache["cached"].fillna(0).sum()), cache_prompt) if week.cache_days else None,
+        "cache_savings": -week.usage_cache if week.usage_cache is not None and week.usage_cache_days else None,
+        "cost_per_request": _div(spend, float(models["requests"].sum())),
+    }
+
+
+def _days(week: WeekFacts, known: int) -> str:
+    return f"{known} of {week.period.days} days" if known < week.period.days else f"all {known} days"
+
+
+def efficiency(current: WeekFacts, previous: WeekFacts | None) -> list[Efficiency]:
+    """One row per metric; ``previous`` None when the week before is not stored."""
+    now = _values(current)
+    before = _values(previous) if previous is not None else {}
+    notes = {
+        "cache_hit_rate": f"from OpenRouter's analytics ({_days(current, current.cache_days)} of this week)",
+        "cache_savings": f"as OpenRouter reports it ({_days(current, current.usage_cache_days)} of this week)",
+    }
+    return [Efficiency(key, label, unit, now[key], before.get(key), notes.get(key, "")) for key, label, unit in METRICS]
