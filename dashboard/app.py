@@ -29,6 +29,8 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("providers.py", "Providers", ":material/dns:", "providers"),
     ("apps.py", "Apps", ":material/apps:", "apps"),
     ("keys.py", "API keys", ":material/key:", "keys"),
+    ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
+    ("budgets.py", "Budgets", ":material/savings:", "budgets"),
     ("health.py", "Data health", ":material/monitor_heart:", "health"),
 )
 MODEL_PAGE = "model"
@@ -45,7 +47,8 @@ def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
     usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys")]
-    return st.navigation({"Usage": usage, "Store": [pages["health"]]})
+    review = [pages[url] for url in ("weekly", "budgets")]
+    return st.navigation({"Usage": usage, "Review": review, "Store": [pages["health"]]})
 
 
 def _subject(meta: data.Meta) -> tuple[str | None, str | None]:

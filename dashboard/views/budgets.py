@@ -1,0 +1,216 @@
+"""Budgets: each budget as the last ``orusage alerts check`` evaluated it (spend vs limit, the forecast line
+and its band, when the period resets, open alerts), the alerts sent and the deliveries that failed, and
+spend per team (chargeback). Read-only: the budgets live in the alerts config file (``ORUSAGE_CONFIG``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import format as fmt
+from dashboard import ui
+from dashboard.context import PageContext
+from dashboard.data import Store
+from queries import budgets as budget_reads
+
+TITLE = "Budgets"
+CONFIG_ENV = "ORUSAGE_CONFIG"
+EMPTY_TEXT = "No budget has been evaluated yet"
+
+_cached = st.cache_data(show_spinner=False, max_entries=64, ttl=3600, hash_funcs={Store: lambda s: (s.db, s.version)})
+
+HISTORY_COLUMNS = {
+    "raised_at": st.column_config.DatetimeColumn("Raised (UTC)", format="YYYY-MM-DD HH:mm"),
+    "budget": st.column_config.TextColumn("Budget"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "period": st.column_config.TextColumn("Period"),
+    "threshold": st.column_config.NumberColumn("Threshold %", format="%.0f"),
+    "status": st.column_config.TextColumn("Status"),
+    "spend_usd": st.column_config.NumberColumn("Spend", format="$%.2f"),
+    "limit_usd": st.column_config.NumberColumn("Limit", format="$%.2f"),
+    "title": st.column_config.TextColumn("Alert"),
+    "delivered_to": st.column_config.TextColumn("Delivered to"),
+    "undelivered_to": st.column_config.TextColumn("Not delivered to"),
+    "cleared_at": st.column_config.DatetimeColumn("Cleared (UTC)", format="YYYY-MM-DD HH:mm"),
+}
+FAILED_COLUMNS = {
+    "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
+    "budget": st.column_config.TextColumn("Budget"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "event": st.column_config.TextColumn("Event"),
+    "channel": st.column_config.TextColumn("Channel"),
+    "status": st.column_config.TextColumn("Status"),
+    "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+    "error": st.column_config.TextColumn("Last error"),
+    "title": st.column_config.TextColumn("Message"),
+}
+TEAM_COLUMNS = {
+    "team": st.column_config.TextColumn("Team", pinned=True),
+    "kind": st.column_config.TextColumn("Made of"),
+    "members": st.column_config.NumberColumn("Members", format="%d"),
+    "spend_usd": st.column_config.NumberColumn("Spend", format="$%.2f"),
+}
+
+
+@_cached
+def overview(store: Store, now: datetime) -> pd.DataFrame:
+    return store.reader.run(budget_reads.budget_overview, now)
+
+
+@_cached
+def forecast(store: Store, budget: str) -> pd.DataFrame:
+    return store.reader.run(budget_reads.budget_forecast, budget)
+
+
+@_cached
+def history(store: Store) -> pd.DataFrame:
+    return store.reader.run(budget_reads.alert_history)
+
+
+@_cached
+def failed(store: Store) -> pd.DataFrame:
+    return store.reader.run(budget_reads.failed_deliveries)
+
+
+@_cached
+def teams(store: Store, first: date, last: date) -> pd.DataFrame:
+    return store.reader.run(budget_reads.spend_by_team, first, last)
+
+
+def config_path() -> str:
+    """The alerts config as the CLI finds it: ``$ORUSAGE_CONFIG``, else the default place."""
+    chosen = os.environ.get(CONFIG_ENV, "").strip()
+    if chosen:
+        return chosen
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip() or "~/.config"
+    return f"{base}/openrouter-usage/config.toml"
+
+
+def _source_note() -> None:
+    where = f"`{config_path()}`" + ("" if os.environ.get(CONFIG_ENV, "").strip() else f" (or `${CONFIG_ENV}`)")
+    st.caption(
+        f"Read-only: the budgets and teams are defined in the alerts config file {where}, the one source of "
+        "truth. Edit it there and run `orusage alerts check` to see the change here."
+    )
+
+
+def render(ctx: PageContext) -> None:
+    st.title(TITLE)
+    _source_note()
+    rows = overview(ctx.store, datetime.combine(ctx.today, time.min))
+    if rows.empty:
+        st.info(
+            f"**{EMPTY_TEXT}.** Write a budget in the config file — see README, “Budgets and alerts” — and run "
+            "`orusage alerts check`.",
+            icon=":material/savings:",
+        )
+        st.code("orusage alerts check", language="bash")
+        _teams(ctx)
+        return
+    evaluated = max(rows["evaluated_at"])
+    st.caption(f"As the last `orusage alerts check` evaluated them, at {fmt.utc_time(evaluated)}. All days are UTC.")
+    for row in rows.to_dict("records"):
+        _budget(ctx, row)
+    st.divider()
+    _alerts(ctx)
+    st.divider()
+    _teams(ctx)
+
+
+def resets_text(period_end: Any, today: date) -> str:
+    if period_end is None or pd.isna(period_end):
+        return "never resets"
+    end = pd.Timestamp(period_end).date()
+    days = (end - today).days
+    return "resets today" if days <= 0 else f"resets in {days} day" + ("" if days == 1 else "s")
+
+
+def _budget(ctx: PageContext, r: Mapping[Hashable, Any]) -> None:
+    """One budget: a row of ``budget_overview``."""
+    name, limit, spend = str(r["budget"]), float(r["limit_usd"]), float(r["spend_usd"])
+    share = spend / limit if limit else 0.0
+    with st.container(border=True):
+        st.markdown(f"#### {name}")
+        st.caption(
+            f"{r['scope']} · {r['period']} {r['period_label']} · {resets_text(r['period_end'], ctx.today)}"
+            + (" · mirrors an OpenRouter key limit" if bool(r["mirrored"]) else "")
+        )
+        st.progress(
+            min(max(share, 0.0), 1.0),
+            text=f"{name}: {fmt.usd(spend)} of {fmt.usd(limit)} ({share:.0%})",
+        )
+        cols = st.columns(4)
+        cols[0].metric("Spent", fmt.usd(spend))
+        cols[1].metric("Remaining", fmt.usd(limit - spend))
+        projected = r["forecast_usd"]
+        cols[2].metric("Forecast at period end", "—" if pd.isna(projected) else fmt.usd(float(projected)))
+        cols[3].metric("Open alerts", int(r["open_alerts"]))
+        cross = r["forecast_cross"]
+        if cross is not None and not pd.isna(cross):
+            st.warning(
+                f"At this pace the limit is crossed on {pd.Timestamp(cross).date()}.", icon=":material/trending_up:"
+            )
+        if r["note"]:
+            st.caption(str(r["note"]))
+        frame = forecast(ctx.store, name)
+        if not frame.empty:
+            ui.chart(ctx, forecast_chart(frame, name), frame, f"budget_{_slug(name)}", f"Forecast of budget {name}")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_") or "budget"
+
+
+def forecast_chart(frame: pd.DataFrame, name: str) -> alt.LayerChart:
+    """Actual cumulative spend, the projection, its 80 % band and the limit as a rule."""
+    data = frame.assign(date=pd.to_datetime(frame["date"]))
+    base = alt.Chart(data).encode(x=alt.X("date:T", title="Day (UTC)"))
+    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low_usd:Q", title="Cumulative spend (USD)"), y2="high_usd:Q")
+    actual = base.mark_line(point=True).encode(
+        y="actual_usd:Q", tooltip=[alt.Tooltip("date:T"), alt.Tooltip("actual_usd:Q", title="Actual", format="$,.2f")]
+    )
+    projected = base.mark_line(strokeDash=[6, 4]).encode(
+        y="forecast_usd:Q",
+        tooltip=[alt.Tooltip("date:T"), alt.Tooltip("forecast_usd:Q", title="Forecast", format="$,.2f")],
+    )
+    limit = float(data["limit_usd"].iloc[0])
+    rule = alt.Chart(pd.DataFrame({"limit_usd": [limit]})).mark_rule(color="red").encode(y="limit_usd:Q")
+    return alt.LayerChart(layer=[band, actual, projected, rule]).properties(
+        title=f"{name}: spend, forecast and limit", height=240
+    )
+
+
+def _alerts(ctx: PageContext) -> None:
+    st.markdown("#### Alerts sent")
+    alerts = history(ctx.store)
+    if alerts.empty:
+        st.info("No alert raised yet.", icon=":material/notifications_off:")
+    else:
+        ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS)
+    st.markdown("#### Failed deliveries")
+    undelivered = failed(ctx.store)
+    if undelivered.empty:
+        st.caption("Every message was delivered.")
+    else:
+        st.warning(
+            f"{len(undelivered)} message(s) not delivered yet; they are retried at every alerts run.",
+            icon=":material/error:",
+        )
+        ui.table(ctx, undelivered, "failed_deliveries", FAILED_COLUMNS)
+
+
+def _teams(ctx: PageContext) -> None:
+    last = ctx.today - timedelta(days=1)
+    first = last.replace(day=1)
+    per_team = teams(ctx.store, first, last)
+    if per_team.empty:
+        return
+    st.markdown(f"#### Spend per team · {fmt.day_range(first, last)} (UTC)")
+    st.caption("Chargeback: the teams (cost centres) of the config file as the last alerts run resolved them.")
+    ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS)
