@@ -57,6 +57,10 @@ def activity(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> Js
     if workspace_id is not None:
         where.append("workspace_id = ?")
         params.append(workspace_id)
+    hidden = req.state.hidden_from_activity
+    if hidden:  # an injected discrepancy (ServerState.hide_from_activity)
+        where.append("NOT list_contains(?, id)")
+        params.append(sorted(hidden))
     by_ws = group_by == "workspace"
     ws_col = ", workspace_id" if by_ws else ""
     rows = cur.execute(

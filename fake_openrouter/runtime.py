@@ -5,6 +5,8 @@
   was made. A data set is fixed at ``now``; only time-dependent behaviour (freshness) moves with the clock.
 - Freshness: the real ``/generation`` answers 404 for a few seconds after a generation is made. Here a
   generation is fresh while ``created_at > now() - fresh_seconds``, or until the deadline ``make_fresh`` gave it.
+- A known discrepancy: ``hide_from_activity(ids)`` leaves those generations out of ``/activity`` only (every
+  other endpoint still has them), as a source that lost some traffic would; the reconciliation must say so.
 
 Tests pass a clock they advance by hand instead of sleeping.
 """
@@ -86,6 +88,17 @@ class ServerState:
         self.latency_s = latency_s
         self._lock = threading.Lock()
         self._fresh_until: dict[str, float] = {}
+        self._hidden_from_activity: frozenset[str] = frozenset()
+
+    def hide_from_activity(self, ids: Iterable[str]) -> None:
+        """Leave these generations out of /activity (and only there); an empty list shows everything again."""
+        with self._lock:
+            self._hidden_from_activity = frozenset(ids)
+
+    @property
+    def hidden_from_activity(self) -> frozenset[str]:
+        with self._lock:
+            return self._hidden_from_activity
 
     def now(self) -> datetime:
         """The fake's present: the data set's ``now`` plus the clock time elapsed since this state was made."""

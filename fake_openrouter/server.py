@@ -4,7 +4,8 @@
 Outside the API prefix, ``/__fake__/…`` lets a test drive a fake running in another process: ``POST
 /__fake__/faults`` queues a fault (JSON body like ``FakeServer.add_fault``'s arguments), ``GET
 /__fake__/requests`` lists what was called, ``POST /__fake__/fresh`` (``{"ids": [...], "seconds": 5}``) makes
-generations "fresh" (``FakeServer.make_fresh``).
+generations "fresh" (``FakeServer.make_fresh``), ``POST /__fake__/activity-hidden`` (``{"ids": [...]}``) leaves
+generations out of /activity only (``FakeServer.hide_from_activity``).
 
 Time-dependent behaviour runs on ``clock`` (default: the data set's, ``time.monotonic``): the analytics rate
 limit (``analytics_rate_per_minute``, default 64 per key, ``None`` = unlimited, settable while running) and
@@ -203,6 +204,14 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.make_fresh(ids, float(spec.get("seconds", FRESH_SECONDS)))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 status, answer = 400, error_body(400, f"bad fresh ids: {exc}")
+        elif path == "/activity-hidden" and method == "POST":
+            try:
+                ids = json.loads(body or b"{}")["ids"]
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    raise ValueError("'ids' must be a list of generation ids")
+                fake.hide_from_activity(ids)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                status, answer = 400, error_body(400, f"bad hidden ids: {exc}")
         else:
             status, answer = 404, error_body(404, "Not Found")
         payload = json.dumps(answer).encode()
@@ -340,6 +349,10 @@ class FakeServer:
     def now(self) -> datetime:
         """The fake's present: ``dataset.now`` advanced by the clock time elapsed since the server was made."""
         return self.state.now()
+
+    def hide_from_activity(self, ids: Iterable[str]) -> None:
+        """Inject a known discrepancy: /activity leaves these generations out; every other endpoint keeps them."""
+        self.state.hide_from_activity(ids)
 
     def make_fresh(self, ids: Iterable[str], seconds: float = FRESH_SECONDS) -> None:
         """Make GET /generation answer 404 for these ids until ``seconds`` have passed on the clock."""

@@ -18,9 +18,10 @@ from ingest.analytics.loader import AnalyticsLoader
 from ingest.analytics.plan import Covered, plan
 from ingest.client import OpenRouterClient
 from ingest.errors import MANAGEMENT_KEYS_URL, AuthError, NotFoundError
+from ingest.generations.job import GenerationOptions, GenerationsResult, run_generations
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, Reporter
-from queries import ingest_state, writes
+from queries import ingest_state, reconciliation, writes
 from queries.errors import OrusageError
 from queries.store import Writer, utcnow
 
@@ -43,6 +44,8 @@ class IngestResult:
     analytics_queries: int = 0
     analytics_days: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    generations: GenerationsResult | None = None
+    differences: int = 0  # (day, model, metric) where the sources disagree (table `reconciliation`)
 
 
 def check_management_key(client: OpenRouterClient) -> None:
@@ -65,16 +68,18 @@ def run_ingest(
     pacer: Pacer | None = None,
     analytics: bool = True,
     history_days: int = LONG_REACH_DAYS,
+    generations: GenerationOptions | None = None,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
-    completed units stay stored and the run is recorded as failed."""
+    completed units stay stored and the run is recorded as failed. With ``generations``, per-generation
+    records are fetched too, after analytics (their listing shares its pacer)."""
     report = reporter or QuietReporter()
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
+    pacer = pacer or Pacer(ANALYTICS_RATE_PER_MINUTE)  # one pacer for every analytics query of the run
     try:
-        _ingest(
-            writer, client, clock, report, result, pacer or Pacer(ANALYTICS_RATE_PER_MINUTE), analytics, history_days
-        )
+        _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
+        _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
         with writer.transaction() as con:
             writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, str(exc))
@@ -221,3 +226,25 @@ def _ingest(
         result.rows += writes.insert_model_endpoints(con, endpoint_rows, clock())
     result.units += 1
     report.step(f"endpoint health, {len(endpoint_rows)} endpoints")
+
+
+def _generations_and_reconciliation(
+    writer: Writer,
+    client: OpenRouterClient,
+    clock: Callable[[], datetime],
+    report: Reporter,
+    result: IngestResult,
+    pacer: Pacer,
+    generations: GenerationOptions | None,
+) -> None:
+    if generations is not None:
+        gen = run_generations(writer, client, generations, clock=clock, reporter=report, analytics_pacer=pacer)
+        result.generations = gen
+        result.units += gen.batches + 1
+        result.rows += gen.fetched
+        result.analytics_queries += gen.queries
+        result.warnings.extend(gen.warnings)
+    # Derived from what is stored, recomputed whole: it always describes the file as it now is.
+    with writer.transaction() as con:
+        result.differences = len(reconciliation.reconcile(con, clock().date(), clock()))
+    result.units += 1

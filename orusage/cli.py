@@ -115,9 +115,9 @@ def import_(db: Path | None, quiet: bool, files: tuple[Path, ...]) -> None:
 
     Both layouts are understood (24 columns since 2026, 23 before), columns in any order. Rows are
     merged with what /generation gave (API values win, the export fills in the rest); importing a
-    file twice changes nothing. Every file is checked whole first: a file that is not an export, is
-    cut short or is not UTF-8 is named with its line, exit status 2, and nothing is imported. The
-    files of one command are imported together, in one transaction: all of them or none.
+    file twice changes nothing. A file that is not an export, is cut short, is not UTF-8 or has a
+    value of the wrong type is named with its line, exit status 2, and nothing is imported: the files
+    of one command are imported together, in one transaction, all of them or none.
     """
     from orusage.importer import import_once
     from orusage.settings import load_settings

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # Per-generation records (ingest.generations): one /generation call per generation, hence a window and
     # a cap. 0 days turns the step off.
     orusage_generations_days: int = Field(
-        default=2, ge=0, le=31, description="Fetch generations of the last N completed UTC days and today (0: off)."
+        default=2, ge=0, le=30, description="Fetch generations of the last N completed UTC days and today (0: off)."
     )
     orusage_generations_cap: int = Field(
         default=20_000, ge=1, le=1_000_000, description="At most this many new generations fetched per run."

@@ -13,6 +13,8 @@ from typing import Any
 
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
+from queries import generations as gq
+from queries import reconciliation as rq
 from queries import status as q
 from queries.store import read_snapshot, snapshot_path
 
@@ -46,6 +48,68 @@ class SourceLine:
 
 
 @dataclass
+class GenerationsStatus:
+    """Per-generation records: how many, from which source, which days are held whole."""
+
+    rows: int
+    api: int
+    export: int
+    both: int
+    first: datetime | None
+    last: datetime | None
+    with_key: int
+    with_app: int
+    app_labels: int
+    complete_days: int
+    complete_first: date | None
+    complete_last: date | None
+
+
+@dataclass
+class Difference:
+    date: date
+    model: str
+    metric: str
+    activity: float | None
+    analytics: float | None
+    generations: float | None
+    difference: float
+
+    def sentence(self) -> str:
+        values = ", ".join(
+            f"{name} {_number(self.metric, value)}"
+            for name, value in (
+                ("activity", self.activity),
+                ("analytics", self.analytics),
+                ("generations", self.generations),
+            )
+            if value is not None
+        )
+        return f"{self.date} {self.model}: {self.metric} {values} (off by {_number(self.metric, self.difference)})"
+
+
+@dataclass
+class ReconciliationStatus:
+    compared: int
+    days: int
+    models: int
+    first_day: date | None
+    last_day: date | None
+    sources: list[str]
+    checked_at: datetime | None
+    differences: list[Difference] = field(default_factory=list)
+    tolerance: str = f"counts equal, money within ${rq.MONEY_TOLERANCE}"
+
+    @property
+    def agree(self) -> bool:
+        return not self.differences
+
+
+def _number(metric: str, value: float) -> str:
+    return f"${value:,.6f}" if metric in rq.MONEY_METRICS else f"{value:,.0f}"
+
+
+@dataclass
 class Report:
     database: str
     snapshot: str
@@ -56,10 +120,17 @@ class Report:
     sources: list[SourceLine] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     runs: list[q.RunRow] = field(default_factory=list)
+    generations: GenerationsStatus | None = None
+    reconciliation: ReconciliationStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["gaps"] = [{**asdict(g), "days": g.days, "text": g.sentence()} for g in self.gaps]
+        if self.reconciliation is not None:
+            data["reconciliation"]["agree"] = self.reconciliation.agree
+            data["reconciliation"]["differences"] = [
+                {**asdict(d), "text": d.sentence()} for d in self.reconciliation.differences
+            ]
         return data
 
 
@@ -78,8 +149,16 @@ def _line(source: str, covered: set[date], missing: int, detail: str = "") -> So
     return SourceLine(source, min(covered, default=None), max(covered, default=None), len(covered), missing, detail)
 
 
-def activity_gaps(source: str, missing: Sequence[date], today: date, analytics_model: set[date]) -> list[Gap]:
-    """Why each run of missing activity days is missing, in words a user can act on."""
+def activity_gaps(
+    source: str,
+    missing: Sequence[date],
+    today: date,
+    analytics_model: set[date],
+    generation_days: Iterable[date] = (),
+) -> list[Gap]:
+    """Why each run of missing activity days is missing, in words a user can act on. ``generation_days``:
+    days held whole by per-generation records (an imported export, or /generation)."""
+    whole = set(generation_days)
     window_start = today - timedelta(days=ACTIVITY_WINDOW_DAYS)
     gaps: list[Gap] = []
     for first, last in contiguous(missing):
@@ -94,6 +173,8 @@ def activity_gaps(source: str, missing: Sequence[date], today: date, analytics_m
                 reason = "not ingested yet: run `orusage ingest` (OpenRouter still serves these days)"
             elif _days(part_first, part_last) <= analytics_model:
                 reason = "left the 30-day window before they were ingested; they are covered by analytics"
+            elif _days(part_first, part_last) <= whole:
+                reason = "left the 30-day window before they were ingested; imported per-generation records hold them"
             else:
                 reason = "are missing: import a website export, or they stay unknown"
             gaps.append(Gap(source, part_first, part_last, reason))
@@ -130,7 +211,8 @@ def build_report(
     # Days before the first ingest are not gaps: they predate the store (analytics holds them).
     missing = sorted(_days(min(account), yesterday) - account) if account else []
     report.sources.append(_line("activity (account)", account, len(missing)))
-    report.gaps.extend(activity_gaps("activity", missing, today, analytics_model))
+    generation_days = covered_days(r for r in coverage if r.source == "generations")
+    report.gaps.extend(activity_gaps("activity", missing, today, analytics_model, generation_days))
 
     key_scopes = sorted({r.scope for r in coverage if r.source == "activity" and r.scope})
     key_missing = 0
@@ -140,7 +222,7 @@ def build_report(
         lost = sorted(window - days)
         key_missing += len(lost)
         name = key_names.get(scope, scope[:12])
-        report.gaps.extend(activity_gaps(f"activity of key {name}", lost, today, analytics_model))
+        report.gaps.extend(activity_gaps(f"activity of key {name}", lost, today, analytics_model, generation_days))
     all_keys = covered_days(r for r in coverage if r.source == "activity" and r.scope)
     report.sources.append(_line(f"activity (per key, {len(key_scopes)} keys)", all_keys, key_missing))
 
@@ -169,17 +251,56 @@ def build_report(
     return report
 
 
+def generations_status(facts: gq.GenerationFacts, coverage: Sequence[q.CoverageRow]) -> GenerationsStatus:
+    whole = covered_days(r for r in coverage if r.source == "generations")
+    return GenerationsStatus(
+        rows=facts.rows,
+        api=facts.api,
+        export=facts.export,
+        both=facts.both,
+        first=facts.first,
+        last=facts.last,
+        with_key=facts.with_key,
+        with_app=facts.with_app,
+        app_labels=facts.app_labels,
+        complete_days=len(whole),
+        complete_first=min(whole, default=None),
+        complete_last=max(whole, default=None),
+    )
+
+
+def reconciliation_status(summary: rq.Summary) -> ReconciliationStatus:
+    return ReconciliationStatus(
+        compared=summary.compared,
+        days=summary.days,
+        models=summary.models,
+        first_day=summary.first_day,
+        last_day=summary.last_day,
+        sources=list(summary.sources),
+        checked_at=summary.checked_at,
+        differences=[
+            Difference(c.date, c.model_permaslug, c.metric, c.activity, c.analytics, c.generations, c.difference)
+            for c in summary.differences
+        ],
+    )
+
+
 def load_report(database: Path, today: date) -> Report:
     with read_snapshot(database) as con:
-        return build_report(
+        coverage = q.coverage(con)
+        report = build_report(
             database=database,
             facts=q.store_facts(con),
-            coverage=q.coverage(con),
+            coverage=coverage,
             runs=q.last_runs(con),
             data_as_of=q.last_successful_run(con),
             key_names=q.key_names(con),
             today=today,
         )
+        if gq.has_generations(con):  # a snapshot from before migration 0003 has none of this
+            report.generations = generations_status(gq.generation_facts(con), coverage)
+            report.reconciliation = reconciliation_status(rq.summary(con))
+        return report
 
 
 def _when(value: datetime | None) -> str:
@@ -208,6 +329,7 @@ def render_text(report: Report) -> str:
                 lines.append(f"  … and {len(report.gaps) - 40} more (see --json)")
         else:
             lines.append("Nothing missing.")
+    lines.extend(_generation_lines(report))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")
@@ -219,3 +341,40 @@ def render_text(report: Report) -> str:
                 f"{run.units_done} units, {run.rows_written} rows{message}"
             )
     return "\n".join(lines)
+
+
+def _generation_lines(report: Report) -> list[str]:
+    lines: list[str] = []
+    g = report.generations
+    if g is not None and g.rows:
+        span = f"{g.first:%Y-%m-%d %H:%M}..{g.last:%Y-%m-%d %H:%M} UTC" if g.first and g.last else ""
+        whole = (
+            f"{g.complete_days} whole day(s) {g.complete_first}..{g.complete_last}"
+            if g.complete_days
+            else "no whole day yet"
+        )
+        lines += [
+            "",
+            f"Generations: {g.rows:,} records {span} ({g.api:,} from the API, {g.export:,} from exports, "
+            f"{g.both:,} from both); {whole}; {g.with_key:,} linked to a key, {g.with_app:,} to an app",
+        ]
+    r = report.reconciliation
+    if r is None:
+        return lines
+    lines.append("")
+    if not r.compared:
+        lines.append("Sources compared: none yet (it takes two sources holding the same days).")
+    elif r.agree:
+        lines.append(
+            f"Sources agree: {', '.join(r.sources)} on {r.days} day(s) × {r.models} model(s) "
+            f"{r.first_day}..{r.last_day} ({r.compared:,} comparisons; {r.tolerance})."
+        )
+    else:
+        lines.append(
+            f"Sources differ: {len(r.differences)} of {r.compared:,} comparisons ({', '.join(r.sources)}, "
+            f"{r.first_day}..{r.last_day}; {r.tolerance}):"
+        )
+        lines.extend(f"  {d.sentence()}" for d in r.differences[:40])
+        if len(r.differences) > 40:
+            lines.append(f"  … and {len(r.differences) - 40} more (see --json, or the view reconciliation_differences)")
+    return lines

@@ -1,0 +1,192 @@
+"""`orusage import FILE...`: website exports → ``generations``, all files of one command or none.
+
+Every file is read whole before anything is committed: its header must be an export's (either layout,
+any column order), it must end with a line break (a file cut mid-row does not), every row must be
+complete with an id and a time (a first read, before any write, checks that), and every value must be
+UTF-8 and of its column's type (checked as the files are streamed into the table, all in one transaction:
+the first problem rolls it back). A bad file therefore leaves the store exactly as it was, and one line
+names the file, the line and the problem. Reading twice costs less than staging a copy: the first read
+converts two columns only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from ingest.export.layout import Layout, LayoutError, detect, explain_csv_error, interior_days
+from queries import generations as store
+from queries import generations_export as export_sql
+from queries import reconciliation, writes
+from queries.errors import EXIT_USAGE, OrusageError
+from queries.store import Writer
+
+HEADER_LIMIT = 1 << 16  # an export's header is a few hundred bytes
+HINT = "Nothing was imported. Export the activity again on openrouter.ai and import the complete file."
+
+
+class ExportFileError(OrusageError):
+    """A file that is not a complete, readable activity export."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    path: Path
+    layout: Layout
+    scan: export_sql.ExportScan
+
+    @property
+    def first_day(self) -> date | None:
+        return self.scan.first_day
+
+    @property
+    def last_day(self) -> date | None:
+        return self.scan.last_day
+
+
+@dataclass
+class ImportResult:
+    files: list[CheckedFile] = field(default_factory=list)
+    rows: int = 0  # rows in the files
+    new: int = 0  # generations stored now that were not before
+    with_api: int = 0  # merged into records /generation had already given
+    keys_linked: int = 0
+    apps_linked: int = 0
+    differences: int = 0
+
+
+def _fail(path: Path, line: int | None, reason: str) -> ExportFileError:
+    where = f"line {line}: " if line is not None else ""
+    return ExportFileError(f"{path}: {where}{reason}.", HINT)
+
+
+def _line_count(path: Path) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
+
+
+def read_header(path: Path) -> Layout:
+    """The file's layout, from its first line; the cheap checks that need no full read."""
+    tail = b""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_LIMIT)
+            size = fh.seek(0, io.SEEK_END)
+            fh.seek(max(0, size - HEADER_LIMIT))
+            tail = fh.read()
+    except OSError as exc:
+        raise ExportFileError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+    if not head:
+        raise _fail(path, 1, "the file is empty, not an OpenRouter activity export")
+    first, newline, _ = head.partition(b"\n")
+    if not newline and size > len(head):
+        raise _fail(path, 1, "no line break in the first 64 KB: not an OpenRouter activity export")
+    try:
+        text = first.decode("utf-8").removeprefix("\ufeff").rstrip("\r")
+    except UnicodeDecodeError:
+        raise _fail(path, 1, "bytes that are not UTF-8: not an OpenRouter activity export (a CSV in UTF-8)") from None
+    try:
+        header = next(csv.reader([text]))
+        layout = detect(header)
+    except (csv.Error, StopIteration, LayoutError) as exc:
+        raise _fail(path, 1, str(exc) or "not an OpenRouter activity export") from None
+    if not tail.endswith(b"\n"):
+        # Every CSV writer ends each row with a line break; a file without one at its end was cut short.
+        line = _line_count(path) + 1
+        if tail.rpartition(b"\n")[2].count(b'"') % 2:
+            raise _fail(path, line, "a quoted value is never closed: the file looks cut short")
+        raise ExportFileError(
+            f"{path}: line {line}: the file ends in the middle of a row: it looks cut short.",
+            HINT + " (If it is complete, end it with a line break.)",
+        )
+    return layout
+
+
+def _first_bad_line(path: Path, layout: Layout) -> int | None:
+    """The line of the first row without an id or a time (rare: only then is the file read again)."""
+    names = list(layout.csv_types)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row in reader:
+            values = dict(zip(names, row, strict=False))
+            if not values.get("generation_id", "").strip() or not values.get("created_at", "").strip():
+                return reader.line_num
+    return None
+
+
+def check_file(con: duckdb.DuckDBPyConnection, path: Path) -> CheckedFile:
+    """Read one file whole for its shape, ids and times (nothing is written); raises ExportFileError naming
+    the file and line."""
+    layout = read_header(path)
+    try:
+        scan = export_sql.scan_export(con, path, layout.csv_types, layout.mapping)
+    except duckdb.Error as exc:
+        line, reason = explain_csv_error(str(exc))
+        raise _fail(path, line, reason) from None
+    if scan.without_id or scan.without_time:
+        what = "a row without a generation_id" if scan.without_id else "a row without a created_at"
+        raise _fail(path, _first_bad_line(path, layout), what)
+    return CheckedFile(path, layout, scan)
+
+
+def import_files(
+    writer: Writer, paths: Sequence[Path], *, clock: Callable[[], datetime], today: date | None = None
+) -> ImportResult:
+    """Check every file, then load them all in one transaction (a bad value, or a kill, loses the whole
+    import and nothing else), then refresh the reconciliation."""
+    with export_sql.utc_session(writer.con):
+        return _import(writer, paths, clock, today)
+
+
+def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None) -> ImportResult:
+    result = ImportResult()
+    result.files = [check_file(writer.con, path) for path in dict.fromkeys(p.resolve() for p in paths)]
+    result.rows = sum(f.scan.rows for f in result.files)
+    result.with_api = sum(f.scan.with_api for f in result.files)
+    with writer.transaction() as con:
+        before = export_sql.generation_count(con)
+        for f in result.files:
+            try:
+                export_sql.load_export(
+                    con,
+                    f.path,
+                    f.layout.csv_types,
+                    f.layout.mapping,
+                    imported_at=clock(),
+                    dedupe=f.scan.repeated_ids > 0,
+                    merge=f.scan.stored > 0,
+                )
+            except duckdb.Error as exc:  # the transaction is rolled back: nothing of any file is stored
+                line, reason = explain_csv_error(str(exc))
+                raise _fail(f.path, line, reason) from None
+            inside = interior_days(f.first_day, f.last_day) if f.first_day and f.last_day else None
+            if inside:
+                writes.record_coverage(
+                    con,
+                    source="generations",
+                    dimensions="",
+                    scope="export",
+                    metrics="",
+                    first_day=inside[0],
+                    last_day=inside[1],
+                    fetched_at=clock(),
+                    rows_received=f.scan.rows,
+                )
+        result.new = export_sql.generation_count(con) - before
+        links = store.link_identities(con)
+    result.keys_linked, result.apps_linked = links.keys, links.apps
+    with writer.transaction() as con:
+        result.differences = len(reconciliation.reconcile(con, today or clock().date(), clock()))
+    return result

@@ -1,0 +1,269 @@
+"""Named writes and reads for per-generation records: `generations`, `app_labels` and their coverage.
+
+One row per generation id, whichever sources have it. The merge rule (README, "Per-generation records"):
+
+* **API fields win.** A /generation answer sets every column it has; where it has no value, a value an
+  export brought earlier stays.
+* **The export fills in.** An export row sets its export-only columns (``app_name``, ``api_key_name``, …)
+  and fills the columns it shares with the API only where they are still empty.
+* ``source`` says which sources contributed: ``api``, ``export`` or ``api+export``.
+
+Rows are never written one by one: a batch arrives as an Arrow table or a staged CSV, and is merged with
+what is stored in one statement, then its ids are deleted and re-inserted (no VARCHAR primary key: its
+index makes bulk loads several times slower, verified-here.md). All of it runs in the caller's
+transaction, so a batch is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+Row = Mapping[str, Any]
+
+# Every column a /generation answer fills (some derived from it: see ingest.generations.transform).
+API_COLUMNS: dict[str, str] = {
+    "created_at": "TIMESTAMP",
+    "model": "VARCHAR",
+    "model_permaslug": "VARCHAR",
+    "provider_name": "VARCHAR",
+    "endpoint_id": "VARCHAR",
+    "workspace_id": "VARCHAR",
+    "app_id": "BIGINT",
+    "origin": "VARCHAR",
+    "http_referer": "VARCHAR",
+    "external_user": "VARCHAR",
+    "user_agent": "VARCHAR",
+    "api_type": "VARCHAR",
+    "router": "VARCHAR",
+    "preset_id": "VARCHAR",
+    "service_tier": "VARCHAR",
+    "data_region": "VARCHAR",
+    "web_search_engine": "VARCHAR",
+    "upstream_id": "VARCHAR",
+    "request_id": "VARCHAR",
+    "session_id": "VARCHAR",
+    "response_cache_source_id": "VARCHAR",
+    "tokens_prompt": "BIGINT",
+    "tokens_completion": "BIGINT",
+    "native_tokens_prompt": "BIGINT",
+    "native_tokens_completion": "BIGINT",
+    "native_tokens_completion_images": "BIGINT",
+    "native_tokens_reasoning": "BIGINT",
+    "native_tokens_cached": "BIGINT",
+    "num_media_prompt": "BIGINT",
+    "num_input_audio_prompt": "BIGINT",
+    "num_media_completion": "BIGINT",
+    "num_search_results": "BIGINT",
+    "num_fetches": "BIGINT",
+    "usage": "DOUBLE",
+    "total_cost": "DOUBLE",
+    "cache_discount": "DOUBLE",
+    "upstream_inference_cost": "DOUBLE",
+    "byok_usage_inference": "DOUBLE",
+    "is_byok": "BOOLEAN",
+    "latency": "DOUBLE",
+    "generation_time": "DOUBLE",
+    "moderation_latency": "DOUBLE",
+    "finish_reason": "VARCHAR",
+    "native_finish_reason": "VARCHAR",
+    "streamed": "BOOLEAN",
+    "cancelled": "BOOLEAN",
+    "provider_responses": "VARCHAR",
+}
+# Columns only the website export has.
+EXPORT_ONLY_COLUMNS: dict[str, str] = {
+    "app_name": "VARCHAR",
+    "api_key_name": "VARCHAR",
+    "api_key_disabled": "BOOLEAN",
+    "variant": "VARCHAR",
+    "time_to_first_token_ms": "DOUBLE",
+    "cost_web_search": "DOUBLE",
+    "cost_cache": "DOUBLE",
+    "cost_file_processing": "DOUBLE",
+}
+ALL_COLUMNS: dict[str, str] = {"id": "VARCHAR", **API_COLUMNS, "api_key_hash": "VARCHAR", **EXPORT_ONLY_COLUMNS}
+
+API = "api"
+EXPORT = "export"
+BOTH = "api+export"
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """A column name from this module's constants (or a caller's, checked): safe to put into SQL."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a column name: {name!r}")
+    return f'"{name}"'
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, merged: str) -> None:
+    """Delete the merged rows' ids, insert the merged rows: a batch's whole upsert, without a key index."""
+    con.execute(f"DELETE FROM generations WHERE id IN (SELECT id FROM {ident(merged)})")  # noqa: S608
+    con.execute(f"INSERT INTO generations BY NAME SELECT * FROM {ident(merged)}")  # noqa: S608
+    con.execute(f"DROP TABLE {ident(merged)}")
+
+
+# ---- /generation batches ---------------------------------------------------------------------------------
+
+
+def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_at: datetime) -> int:
+    """Store /generation answers (dicts keyed by ``API_COLUMNS`` plus ``id``, ``api_key_hash``)."""
+    if not rows:
+        return 0
+    names = ["id", *API_COLUMNS, "api_key_hash"]
+    table = pa.Table.from_pylist([{c: row.get(c) for c in names} for row in rows])
+    con.register("incoming_api", table)
+    typed = ", ".join(f"CAST(i.{ident(c)} AS {ALL_COLUMNS[c]}) AS {ident(c)}" for c in names)
+    # API wins; where it has nothing, keep what an export brought. Export-only columns stay as they are.
+    api = ", ".join(f"coalesce(i.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in (*API_COLUMNS, "api_key_hash"))
+    kept = ", ".join(f"g.{ident(c)}" for c in EXPORT_ONLY_COLUMNS)
+    con.execute(
+        f"""CREATE TEMP TABLE merged_api AS
+            WITH i AS (SELECT DISTINCT ON (id) {typed} FROM incoming_api i)
+            SELECT i.id, {api}, {kept},
+                   CASE WHEN g.source IN ('{EXPORT}', '{BOTH}') THEN '{BOTH}' ELSE '{API}' END AS source,
+                   CAST(? AS TIMESTAMP) AS fetched_at, g.imported_at
+            FROM i LEFT JOIN generations g ON g.id = i.id""",  # noqa: S608 - identifiers from API_COLUMNS
+        [fetched_at],
+    )
+    replace_rows(con, "merged_api")
+    con.unregister("incoming_api")
+    return len(rows)
+
+
+def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` already have a /generation answer stored (those are never fetched again)."""
+    if not ids:
+        return set()
+    con.register("wanted_ids", pa.table({"id": pa.array(list(ids), pa.string())}))
+    try:
+        rows = con.execute(
+            f"SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id WHERE g.source <> '{EXPORT}'"  # noqa: S608
+        ).fetchall()
+    finally:
+        con.unregister("wanted_ids")
+    return {r[0] for r in rows}
+
+
+# ---- identity links ----------------------------------------------------------------------------------------
+
+
+def upsert_app_labels(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[int, str, datetime]], source: str) -> int:
+    """Remember (app_id, label, seen at) pairs; per app, the label of the newest generation wins."""
+    if not pairs:
+        return 0
+    con.register(
+        "incoming_labels",
+        pa.table(
+            {
+                "app_id": pa.array([p[0] for p in pairs], pa.int64()),
+                "label": pa.array([p[1] for p in pairs], pa.string()),
+                "seen_at": pa.array([p[2] for p in pairs], pa.timestamp("us")),
+            }
+        ),
+    )
+    _upsert_labels(con, "SELECT app_id, label, seen_at FROM incoming_labels", source)
+    con.unregister("incoming_labels")
+    return len(pairs)
+
+
+def _upsert_labels(con: duckdb.DuckDBPyConnection, pairs_sql: str, source: str) -> None:
+    con.execute(
+        f"""INSERT INTO app_labels
+            SELECT app_id, arg_max(label, seen_at), ?, max(seen_at) FROM ({pairs_sql}) GROUP BY app_id
+            ON CONFLICT (app_id) DO UPDATE SET label = excluded.label, learned_from = excluded.learned_from,
+                seen_at = excluded.seen_at
+            WHERE excluded.seen_at >= app_labels.seen_at""",  # noqa: S608 - pairs_sql is this module's own
+        [source],
+    )
+
+
+@dataclass(frozen=True)
+class Links:
+    keys: int  # rows given a key hash now
+    apps: int  # rows given an app id now
+
+
+def link_identities(con: duckdb.DuckDBPyConnection) -> Links:
+    """Learn what the sources allow, so per-app and per-key figures agree across sources:
+
+    * app id ↔ label from rows that have both (an API answer merged with an export row);
+    * export rows get the app id of their ``app_name`` when exactly one app has that label;
+    * export rows get the key hash of their ``api_key_name`` when exactly one key (deleted ones
+      included) has that name: a shared name stays unattributed rather than guessed.
+    """
+    _upsert_labels(
+        con,
+        f"""SELECT app_id, app_name AS label, created_at AS seen_at FROM generations
+            WHERE source = '{BOTH}' AND app_id IS NOT NULL AND coalesce(app_name, '') <> ''""",  # noqa: S608
+        EXPORT,
+    )
+    apps = con.execute(
+        """UPDATE generations SET app_id = l.app_id
+           FROM (SELECT label, any_value(app_id) AS app_id FROM app_labels GROUP BY label HAVING count(*) = 1) l
+           WHERE generations.app_id IS NULL AND generations.app_name = l.label"""
+    ).fetchone()
+    keys = con.execute(
+        """UPDATE generations SET api_key_hash = k.hash
+           FROM (SELECT name, any_value(hash) AS hash FROM api_keys GROUP BY name HAVING count(*) = 1) k
+           WHERE generations.api_key_hash IS NULL AND generations.api_key_name = k.name"""
+    ).fetchone()
+    return Links(keys=int(keys[0]) if keys else 0, apps=int(apps[0]) if apps else 0)
+
+
+def key_hashes_by_name(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every name or label a key is known by → the hashes of the keys carrying it (deleted keys included)."""
+    rows = con.execute(
+        """SELECT n, list(DISTINCT hash ORDER BY hash) FROM (
+               SELECT name AS n, hash FROM api_keys UNION ALL SELECT label, hash FROM api_keys WHERE label <> ''
+           ) GROUP BY n"""
+    ).fetchall()
+    return {r[0]: list(r[1]) for r in rows}
+
+
+# ---- reads -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GenerationFacts:
+    rows: int
+    api: int
+    export: int
+    both: int
+    first: datetime | None
+    last: datetime | None
+    with_key: int
+    with_app: int
+    app_labels: int
+
+
+def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file has this module's tables (a snapshot written before migration 0003 has not)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('generations', 'app_labels', 'reconciliation')"
+    ).fetchone()
+    return bool(row and row[0] == 3)
+
+
+def generation_facts(con: duckdb.DuckDBPyConnection) -> GenerationFacts:
+    row = con.execute(
+        f"""SELECT count(*), count(*) FILTER (WHERE source = '{API}'), count(*) FILTER (WHERE source = '{EXPORT}'),
+                   count(*) FILTER (WHERE source = '{BOTH}'), min(created_at), max(created_at),
+                   count(api_key_hash), count(app_id), (SELECT count(*) FROM app_labels)
+            FROM generations"""  # noqa: S608
+    ).fetchone()
+    assert row is not None
+    return GenerationFacts(*row)
+
+
+def model_permaslugs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Model slug → permaslug, for answers that do not say which endpoint served them."""
+    return {r[0]: r[1] for r in con.execute("SELECT id, canonical_slug FROM models_current").fetchall()}

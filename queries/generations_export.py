@@ -1,0 +1,155 @@
+"""Named SQL for importing the website export into ``generations``: DuckDB's own CSV reader, never a row at
+a time and never the whole file in memory.
+
+1. ``scan_export`` (read-only, before any write): reads the whole file for its shape (every row complete,
+   every quote closed) and its ids and times, keeping only counts: rows, rows without id or time,
+   repeated ids, first and last day, and how many ids the store already holds. Only those two columns
+   are converted, so this pass costs a fraction of a full read.
+2. ``load_export`` (inside the caller's transaction): streams the file into the table, converting every
+   column to its type: a value of the wrong type or a non-UTF-8 byte raises here, with its line, and the
+   transaction is rolled back, so nothing is stored. Ids not stored yet are inserted as they are read;
+   ids already stored are merged (the rule in ``queries.generations``), and only the rows the merge
+   changes are rewritten, so importing a file again writes nothing.
+
+Timestamps are read as TIMESTAMPTZ in a UTC session: a value without an offset is UTC, one with an offset
+is converted; they are stored naive (UTC) like every TIMESTAMP here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from queries.generations import ALL_COLUMNS, API, API_COLUMNS, BOTH, EXPORT, EXPORT_ONLY_COLUMNS, ident, replace_rows
+
+_READ = (
+    "read_csv($path, header = true, columns = $columns, auto_detect = false, delim = ',', quote = '\"', "
+    "escape = '\"', strict_mode = true, encoding = 'utf-8', null_padding = false)"
+)
+
+
+@contextlib.contextmanager
+def utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Naive timestamps read as UTC for the duration (nested uses keep the outer one)."""
+    row = con.execute("SELECT current_setting('TimeZone')").fetchone()
+    if row and row[0] == "UTC":
+        yield
+        return
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        # After a failed statement the transaction is aborted and refuses even this: the caller's
+        # rollback matters more than the setting of a connection about to end its unit of work.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET TimeZone")
+
+
+def _source(csv_types: Mapping[str, str], mapping: Sequence[tuple[str, str]], dedupe: bool = False) -> str:
+    """The file's rows under ``generations`` names and types (``mapping``: generations column ← export column)."""
+    select = []
+    for target, source in mapping:
+        expr = f"e.{ident(source)}"
+        if csv_types[source] == "TIMESTAMPTZ":
+            expr = f"timezone('UTC', {expr})"
+        select.append(f"CAST({expr} AS {ALL_COLUMNS[target]}) AS {ident(target)}")
+    sql = f"SELECT {', '.join(select)} FROM {_READ} e"  # noqa: S608 - identifiers from the column lists
+    if dedupe:  # an id twice in one file: keep one row (only then, as it costs a sort)
+        sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY created_at) = 1"  # noqa: S608
+    return sql
+
+
+@dataclass(frozen=True)
+class ExportScan:
+    rows: int
+    without_id: int
+    without_time: int
+    repeated_ids: int  # rows whose id (hash) an earlier row of the file has
+    first_day: date | None
+    last_day: date | None
+    stored: int  # ids the store already holds
+    with_api: int  # … of which with a /generation answer
+
+
+def scan_export(
+    con: duckdb.DuckDBPyConnection, path: Path, csv_types: Mapping[str, str], mapping: Sequence[tuple[str, str]]
+) -> ExportScan:
+    """Read the whole file's shape, ids and times without keeping it. Raises duckdb errors as they come (with
+    the line). Repeated ids are counted by hash (much cheaper than the strings): a collision can only make
+    the load take the dedupe path for nothing, never keep two rows of one id."""
+    keys = [(t, s) for t, s in mapping if t in ("id", "created_at")]
+    with utc_session(con):
+        row = con.execute(
+            f"""SELECT count(*), count(*) FILTER (WHERE e.id IS NULL OR trim(e.id) = ''),
+                       count(*) FILTER (WHERE e.created_at IS NULL), count(*) - count(DISTINCT hash(e.id)),
+                       min(e.created_at)::DATE, max(e.created_at)::DATE,
+                       count(g.id), count(*) FILTER (WHERE g.source IN ('{API}', '{BOTH}'))
+                FROM ({_source(csv_types, keys)}) e LEFT JOIN generations g ON g.id = e.id""",  # noqa: S608
+            {"path": str(path), "columns": dict(csv_types)},
+        ).fetchone()
+    assert row is not None
+    rows, without_id, without_time, repeated = (int(v) for v in row[:4])
+    return ExportScan(rows, without_id, without_time, repeated, row[4], row[5], int(row[6]), int(row[7]))
+
+
+def load_export(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    csv_types: Mapping[str, str],
+    mapping: Sequence[tuple[str, str]],
+    *,
+    imported_at: datetime,
+    dedupe: bool,
+    merge: bool,
+) -> None:
+    """Stream one scanned file into ``generations`` (in the caller's transaction). ``merge``: the scan saw
+    ids the store holds (rows of files earlier in the same import are not merged: the first file's row
+    stays, as its id is then stored)."""
+    params = {"path": str(path), "columns": dict(csv_types), "imported_at": imported_at}
+    source = _source(csv_types, mapping, dedupe)
+    present = {t for t, _ in mapping}
+    with utc_session(con):
+        if merge:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE merged_export AS {_merged(source, present)}", params)
+        # New ids, as they are read. (Ids just merged are still stored at this point, so they are skipped.)
+        con.execute(
+            f"""INSERT INTO generations BY NAME
+                SELECT e.*, '{EXPORT}' AS source, CAST($imported_at AS TIMESTAMP) AS imported_at
+                FROM ({source}) e ANTI JOIN generations g ON g.id = e.id""",  # noqa: S608
+            params,
+        )
+    if merge:
+        replace_rows(con, "merged_export")
+
+
+def _merged(source: str, present: set[str]) -> str:
+    """The stored rows this file changes, merged: stored values win (API fields above all), the export
+    fills what is empty, and its export-only columns take the export's values."""
+    shared = [c for c in API_COLUMNS if c in present]
+    export_only = [c for c in EXPORT_ONLY_COLUMNS if c in present]
+    parts = [f"coalesce(g.{ident(c)}, e.{ident(c)}) AS {ident(c)}" for c in shared]
+    parts += [f"g.{ident(c)}" for c in API_COLUMNS if c not in present]
+    parts += [
+        f"coalesce(e.{ident(c)}, g.{ident(c)}) AS {ident(c)}" if c in present else f"g.{ident(c)}"
+        for c in EXPORT_ONLY_COLUMNS
+    ]
+    changes = [f"(g.{ident(c)} IS NULL AND e.{ident(c)} IS NOT NULL)" for c in shared]
+    changes += [f"(e.{ident(c)} IS NOT NULL AND e.{ident(c)} IS DISTINCT FROM g.{ident(c)})" for c in export_only]
+    changed = " OR ".join([f"g.source = '{API}'", "g.imported_at IS NULL", *changes])
+    return f"""SELECT * EXCLUDE (_changed) FROM (
+                   SELECT e.id, {", ".join(parts)}, g.api_key_hash,
+                          CASE WHEN g.source IN ('{API}', '{BOTH}') THEN '{BOTH}' ELSE '{EXPORT}' END AS source,
+                          g.fetched_at, coalesce(g.imported_at, CAST($imported_at AS TIMESTAMP)) AS imported_at,
+                          {changed} AS _changed
+                   FROM ({source}) e JOIN generations g ON g.id = e.id)
+               WHERE _changed"""  # noqa: S608 - identifiers from the column lists of queries.generations
+
+
+def generation_count(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM generations").fetchone()
+    return int(row[0]) if row else 0
