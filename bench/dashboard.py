@@ -1,0 +1,142 @@
+"""Every dashboard page's full script run under ``streamlit.testing.v1.AppTest``, cold and warm, per filter set.
+
+Run by the runner in a child process (so its peak RSS is the dashboard's own)::
+
+    ORUSAGE_DB=… ORUSAGE_TODAY=… python -m bench.dashboard OUT.json
+
+Pages come from ``dashboard/app.py``'s ``PAGES`` (read with ``ast``: importing the entry script runs it).
+A page is opened as a browser opens a link: the filters in the query string, the first run on the default
+page, then a switch. *Cold* = ``st.cache_data.clear()`` and a new snapshot version (the snapshot's mtime
+moves, as after an ingest), so every read goes to DuckDB; *warm* = the same run again, from the caches.
+Cold is the best of two (the machine may be shared with other work).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "dashboard" / "app.py"
+
+
+def pages() -> list[tuple[str, str]]:
+    """(url_path, page file relative to app.py) for every page of the app, in menu order."""
+    tree = ast.parse(APP.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign):
+            target: ast.expr | None = node.target
+            value = node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == "PAGES" and value is not None:
+            found = ast.literal_eval(value)
+            return [(str(url), f"nav/{file}") for file, _title, _icon, url in found]
+    raise RuntimeError("dashboard/app.py has no PAGES")
+
+
+def scenarios(snapshot: Path, today: date) -> tuple[dict[str, dict[str, Any]], str]:
+    """Filter sets, each as the query string a link would carry (the default, the longest ranges, filters),
+    and the biggest model (the Model detail page's subject)."""
+    import duckdb
+
+    from queries import reads
+
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        models = [str(m) for m in reads.model_options(con)["model_permaslug"]][:3]
+        providers = list(reads.provider_options(con))[:2]
+        apps = [a for a in reads.app_options(con) if a != "unattributed"][:2]
+        keys = [str(k) for k in reads.key_options(con)["hash"]][:2]
+    finally:
+        con.close()
+    old_to = today - timedelta(days=100)
+    return {
+        "default (30d)": {},
+        "range year": {"range": "year"},
+        "custom, analytics only": {
+            "range": "custom",
+            "from": (old_to - timedelta(days=99)).isoformat(),
+            "to": old_to.isoformat(),
+        },
+        "2 providers": {"providers": providers},
+        "2 apps": {"apps": apps},
+        "90d + 2 models + 2 keys": {"range": "90d", "models": models[:2], "keys": keys},
+    }, models[0]
+
+
+def _bump(snapshot: Path) -> None:
+    """A new snapshot version (``snapshot_version`` includes the mtime), as after an ingest."""
+    now = time.time_ns()
+    os.utime(snapshot, ns=(now, now))
+
+
+def _run_timed(at: Any) -> tuple[float, str | None]:
+    started = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - started
+    error = "; ".join(str(e.value)[:200] for e in at.exception) if at.exception else None
+    return seconds, error
+
+
+def main(out: Path) -> None:
+    import streamlit as st
+    from streamlit.logger import set_log_level
+    from streamlit.testing.v1 import AppTest
+
+    set_log_level("error")  # AppTest's bare-mode warnings, once per run
+
+    from queries.store import snapshot_path
+
+    db = Path(os.environ["ORUSAGE_DB"])
+    today = date.fromisoformat(os.environ["ORUSAGE_TODAY"])
+    snapshot = snapshot_path(db)
+    found, top_model = scenarios(snapshot, today)
+    results: list[dict[str, Any]] = []
+
+    # The process's first AppTest run imports Streamlit's script machinery: measured apart, not counted.
+    first = AppTest.from_file(str(APP), default_timeout=300)
+    process_first, _ = _run_timed(first)
+
+    for url, file in pages():
+        for name, params in found.items():
+            at = AppTest.from_file(str(APP), default_timeout=300)
+            for key, value in params.items():
+                at.query_params[key] = value
+            at.run()  # the link opens on the default page, which seeds the filters from the query string
+            if url != "overview":
+                kept = dict(at.query_params)
+                at.switch_page(file)
+                at.query_params.clear()
+                at.query_params.update({**kept, **params, **({"model": top_model} if url == "model" else {})})
+            # Cold is the best of two (the machine may be shared): caches cleared and a new snapshot each time.
+            colds, errors = [], []
+            for _ in range(2):
+                st.cache_data.clear()
+                _bump(snapshot)
+                seconds, error = _run_timed(at)
+                colds.append(seconds)
+                errors.append(error)
+            warm, warm_error = _run_timed(at)
+            cold = min(colds)
+            error = next((e for e in [*errors, warm_error] if e), None)
+            results.append({"page": url, "scenario": name, "cold": cold, "warm": warm, "error": error})
+            print(f"  {url:10} {name:26} cold {cold:6.3f} s  warm {warm:6.3f} s{'  ERROR' if error else ''}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    hwm_kb = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm_kb = int(line.split()[1])
+    out.write_text(json.dumps({"process_first_run": process_first, "runs": results, "vm_hwm_kb": hwm_kb}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
