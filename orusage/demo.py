@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import SecretStr
+
 from fake_openrouter.dataset import build
 from fake_openrouter.keys import DEMO_MANAGEMENT_KEY
 from fake_openrouter.server import FakeServer
-from pydantic import SecretStr
-
 from orusage.jobs import ingest_once
 from orusage.serve import serve_dashboard
 from orusage.settings import load_settings
@@ -35,6 +35,8 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
             openrouter_management_key=SecretStr(DEMO_MANAGEMENT_KEY),
             openrouter_base_url=fake.base_url,
             orusage_db=db_path,
+            # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai.
+            orusage_generations_rate=1000.0,
         )
         click.echo(f"Ingesting it over HTTP from the fake OpenRouter at {fake.base_url} …", err=True)
         click.echo(ingest_once(settings), err=True)

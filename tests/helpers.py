@@ -65,6 +65,10 @@ def run_cli(
     """Run `orusage` as a user would, in a child process, with a clean environment (no stray .env)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
     base["HOME"] = os.environ.get("HOME", "/tmp")
+    # One /generation call per generation: keep the per-generation step short in tests that are about
+    # something else (its own tests set these as they need).
+    base["ORUSAGE_GENERATIONS_CAP"] = "200"
+    base["ORUSAGE_GENERATIONS_RATE"] = "1000"
     full = {**base, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "orusage.cli", *args],

@@ -108,7 +108,8 @@ def test_analytics_rows_become_numbers_or_a_clear_error(rows: list[dict[str, obj
 
 def _env(server: FakeServer, db: Path, **more: str) -> dict[str, str]:
     return {"OPENROUTER_BASE_URL": server.base_url, "OPENROUTER_MANAGEMENT_KEY": MANAGEMENT_KEY,
-            "ORUSAGE_DB": str(db), "ORUSAGE_HISTORY_DAYS": "31", **more}  # fmt: skip
+            "ORUSAGE_DB": str(db), "ORUSAGE_HISTORY_DAYS": "31",
+            "ORUSAGE_GENERATIONS_CAP": "200", "ORUSAGE_GENERATIONS_RATE": "1000", **more}  # fmt: skip
 
 
 def _one_line(stderr: str) -> str:

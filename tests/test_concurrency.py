@@ -23,7 +23,13 @@ def test_dashboard_reads_while_ingest_writes_in_another_process(
 ) -> None:
     db = tmp_path / "orusage.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
-    env.update(OPENROUTER_BASE_URL=fresh_fake.base_url, OPENROUTER_MANAGEMENT_KEY=MANAGEMENT_KEY, ORUSAGE_DB=str(db))
+    env.update(
+        OPENROUTER_BASE_URL=fresh_fake.base_url,
+        OPENROUTER_MANAGEMENT_KEY=MANAGEMENT_KEY,
+        ORUSAGE_DB=str(db),
+        ORUSAGE_GENERATIONS_CAP="200",
+        ORUSAGE_GENERATIONS_RATE="1000",
+    )
     command = [sys.executable, "-m", "orusage.cli", "ingest", "--quiet"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert first.returncode == 0, first.stderr

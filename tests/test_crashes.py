@@ -48,6 +48,8 @@ def _env(server: FakeServer, db: Path, **more: str) -> dict[str, str]:
         "OPENROUTER_MANAGEMENT_KEY": MANAGEMENT_KEY,
         "ORUSAGE_DB": str(db),
         "ORUSAGE_ANALYTICS_RATE": "1000",
+        "ORUSAGE_GENERATIONS_CAP": "200",
+        "ORUSAGE_GENERATIONS_RATE": "1000",
         "ORUSAGE_HISTORY_DAYS": "60",  # the full year is tested elsewhere; crash recovery needs no more
         **more,
     }

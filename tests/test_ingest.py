@@ -22,8 +22,8 @@ from tests.helpers import fact_tables, query, same_rows
 CLOCK = datetime(2026, 11, 20, 15, 30)
 
 
-def client(server: FakeServer, key: str = MANAGEMENT_KEY, retries: int = 3) -> OpenRouterClient:
-    return OpenRouterClient(server.base_url, SecretStr(key), retries=retries, backoff=0.01, timeout=5)
+def client(server: FakeServer, key: str = MANAGEMENT_KEY, retries: int = 3, timeout: float = 5.0) -> OpenRouterClient:
+    return OpenRouterClient(server.base_url, SecretStr(key), retries=retries, backoff=0.01, timeout=timeout)
 
 
 def ingest(db: Path, server: FakeServer, **kw: object) -> None:
@@ -164,6 +164,10 @@ def fault_fake(fake_dataset: Dataset) -> Iterator[FakeServer]:
         ("status", {"code": 500}),
         ("status", {"code": 502}),
         ("status", {"code": 408}),
+        ("status", {"code": 503, "retry_after": 0}),
+        ("status", {"code": 524}),
+        ("status", {"code": 529}),
+        ("delay", {"seconds": 2}),  # longer than the client's read timeout in the test: a read timeout
         ("malformed_json", {}),
         ("truncated", {}),
         ("html", {}),
@@ -177,7 +181,7 @@ def test_a_transient_fault_is_retried_to_success(
 ) -> None:
     db = tmp_path / "retry.duckdb"
     fault_fake.add_fault("/activity", kind, times=2, **params)
-    ingest(db, fault_fake)
+    ingest(db, fault_fake, timeout=1.0 if kind == "delay" else 5.0)
     assert fact_tables(db) == fact_tables(ingested)
 
 
