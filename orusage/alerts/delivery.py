@@ -122,6 +122,11 @@ class EmailChannel:
         mail["From"] = cfg.sender
         mail["To"] = ", ".join(cfg.to)
         mail.set_content(f"{message.text}\n\n-- \nopenrouter-usage alerts\n")
+        self.send_message(mail)
+
+    def send_message(self, mail: EmailMessage) -> None:
+        """Send a prepared message (an alert's, or the weekly report's) with this server, TLS and login."""
+        cfg = self.config
         try:
             smtp = (
                 smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self.context)

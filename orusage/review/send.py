@@ -9,7 +9,6 @@ Every configured channel is tried; failures are named together at the end (exit 
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,36 +19,6 @@ from orusage.review.document import summary_text
 from orusage.review.mail import build_email
 from orusage.review.rendered import Report
 from orusage.settings import Settings
-
-
-def _smtp_send(channel: EmailChannel, mail: EmailMessage) -> None:
-    """Send a prepared message with the e-mail channel's server, TLS and login.
-
-    The alerts' ``EmailChannel.send`` builds its own plain-text message; this is its transport for a message
-    built elsewhere. Once the channel offers sending a prepared message, call that instead.
-    """
-    cfg = channel.config
-    try:
-        smtp = (
-            smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=channel.timeout, context=channel.context)
-            if cfg.ssl
-            else smtplib.SMTP(cfg.host, cfg.port, timeout=channel.timeout)
-        )
-        with smtp:
-            smtp.ehlo()
-            if cfg.starttls and not cfg.ssl:
-                smtp.starttls(context=channel.context)
-                smtp.ehlo()
-            if cfg.username:
-                smtp.login(cfg.username, channel.password.get_secret_value() if channel.password else "")
-            smtp.send_message(mail)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(f"SMTP authentication failed ({exc.smtp_code}); check ORUSAGE_SMTP_PASSWORD") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if channel.password is not None and channel.password.get_secret_value():
-            text = text.replace(channel.password.get_secret_value(), "<secret>")
-        raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: {type(exc).__name__}: {text}") from None
 
 
 def email_for(report: Report, channel: EmailChannel) -> EmailMessage:
@@ -72,7 +41,7 @@ def deliver(report: Report, channels: list[Channel]) -> tuple[list[str], list[st
     for channel in channels:
         try:
             if isinstance(channel, EmailChannel):
-                _smtp_send(channel, email_for(report, channel))
+                channel.send_message(email_for(report, channel))
             elif isinstance(channel, WebhookChannel):
                 channel.send(Message(report.title, report.markdown(None), kind="report", event="report"))
             else:
