@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, filters, gate, ui, urlstate
+from dashboard import data, filters, gate, gen_state, gen_url, ui, urlstate
 from dashboard.context import PageContext, RunState, set_run
 from queries import reads
 from queries.errors import OrusageError
@@ -29,11 +29,13 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("providers.py", "Providers", ":material/dns:", "providers"),
     ("apps.py", "Apps", ":material/apps:", "apps"),
     ("keys.py", "API keys", ":material/key:", "keys"),
+    ("generations.py", "Generations", ":material/table_rows:", "generations"),
     ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
     ("budgets.py", "Budgets", ":material/savings:", "budgets"),
     ("health.py", "Data health", ":material/monitor_heart:", "health"),
 )
 MODEL_PAGE = "model"
+GENERATIONS_PAGE = "generations"
 
 
 def _pages() -> dict[str, st.Page]:
@@ -46,7 +48,7 @@ def _pages() -> dict[str, st.Page]:
 def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
-    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys")]
+    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "generations")]
     review = [pages[url] for url in ("weekly", "budgets")]
     return st.navigation({"Usage": usage, "Review": review, "Store": [pages["health"]]})
 
@@ -73,7 +75,10 @@ def _context(nav: st.Page, pages: dict[str, st.Page], store: data.Store, meta: d
         filters.reseed_from_url()
         st.switch_page(pages[MODEL_PAGE], query_params={**chosen.params(), urlstate.MODEL: target})
     model, note = _subject(meta) if nav.url_path == MODEL_PAGE else (None, None)
-    filters.write_url(chosen, {urlstate.MODEL: model} if model else None)
+    extra: dict[str, str | list[str]] = {urlstate.MODEL: model} if model else {}
+    if nav.url_path == GENERATIONS_PAGE:
+        extra.update(gen_url.encode(gen_state.current(chosen)))
+    filters.write_url(chosen, extra)
     if note:
         st.warning(f"Ignored from the link: {note}.", icon=":material/link_off:")
     return PageContext(store=store, today=today, meta=meta, filters=chosen, model=model)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import urlstate
-from queries import reads, reads_health, reads_keys, reads_models, reads_overview
+from queries import generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
 from queries.reads_facts import Selection, source_spans
 from queries.reads_facts import facts as _facts
 from queries.reads_routing import Route, Span
@@ -194,3 +195,39 @@ def coverage_gaps(store: Store, today: date) -> pd.DataFrame:
 @_cached
 def ingest_runs(store: Store, limit: int) -> pd.DataFrame:
     return store.reader.run(reads_health.ingest_runs, limit)
+
+
+# ---- the Generations page ------------------------------------------------------------------------------
+
+
+@_cached
+def generations_stored(store: Store) -> tuple[int, datetime | None, datetime | None]:
+    return store.reader.run(generations_reads.stored_span)
+
+
+@_cached
+def generation_totals(store: Store, query: generations_reads.GenerationQuery) -> generations_reads.GenerationTotals:
+    return store.reader.run(generations_reads.totals, query)
+
+
+@_cached
+def generation_page(store: Store, query: generations_reads.GenerationQuery, offset: int, limit: int) -> pd.DataFrame:
+    return store.reader.run(generations_reads.page, query, offset, limit)
+
+
+@_cached
+def generation_detail(store: Store, generation_id: str) -> dict[str, Any] | None:
+    return store.reader.run(generations_reads.detail, generation_id)
+
+
+@_cached
+def finish_reasons(store: Store, start: date, end: date) -> tuple[str, ...]:
+    return store.reader.run(generations_reads.finish_reasons, start, end)
+
+
+def generations_file(db: str, query: generations_reads.GenerationQuery, cap: int, kind: str) -> bytes:
+    """A download's file, built when the user clicks (on Streamlit's download thread, after the run that
+    drew the button has closed its reader): so it opens, and closes, its own read-only connection."""
+    with reads.PageReader(Path(db)) as reader:
+        content, _rows = reader.run(generations_reads.download, query, cap, kind)
+    return content

@@ -225,7 +225,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
     )
 
 
-def write_url(filters: Filters, extra: Mapping[str, str] | None = None) -> None:
+def write_url(filters: Filters, extra: Mapping[str, str | list[str]] | None = None) -> None:
     """Make the address bar show exactly these filters (plus a page's own parameters)."""
     wanted: dict[str, str | list[str]] = {**filters.params(), **(extra or {})}
     current = url_params()

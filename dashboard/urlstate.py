@@ -7,6 +7,7 @@ Format (repeated keys for several values; order as below; only what is set)::
     &models=<permaslug>&models=<permaslug>
     &providers=<name>&apps=<name>&keys=<hash>&workspace=<name>
     &model=<permaslug>                           the Model detail page's subject
+    &sort=spend&order=asc&q=<text>&finish=stop&page=3&rows=100    the Generations page's (gen_url)
 
 Every value from a URL is checked against an allowlist (the store's own models, providers, apps, keys,
 workspaces; the preset names; dates in a sane window). Anything else is dropped and reported in
@@ -28,10 +29,17 @@ APPS = "apps"
 KEYS = "keys"
 WORKSPACE = "workspace"
 MODEL = "model"  # the Model detail page's subject, not a filter
+# The Generations page's own parameters (read by ``dashboard.gen_url``), not filters either.
+SORT = "sort"
+ORDER = "order"
+SEARCH = "q"
+FINISH = "finish"
+PAGE = "page"
+ROWS = "rows"
 
 LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS)
 FILTER_PARAMS = (RANGE, FROM, TO, *LIST_PARAMS, WORKSPACE)
-PAGE_PARAMS = (MODEL,)
+PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, PAGE, ROWS)
 # Streamlit's own parameters: not ours to judge.
 STREAMLIT_PARAMS = ("embed", "embed_options")
 

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
+from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
 from queries import writes
 from queries.store import Writer, snapshot_path, utcnow
@@ -200,7 +201,8 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
         Writer(db) as writer,
         OpenRouterClient(fake.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client,
     ):
-        run_ingest(writer, client, clock=lambda: clock)
+        # As `orusage demo` does: per-generation records too (the fake is on loopback: no need to pace).
+        run_ingest(writer, client, clock=lambda: clock, generations=GenerationOptions(rate=1000.0, concurrency=16))
     return db
 
 
@@ -263,6 +265,7 @@ PAGE_FILES = {
     "providers": "nav/providers.py",
     "apps": "nav/apps.py",
     "keys": "nav/keys.py",
+    "generations": "nav/generations.py",
     "health": "nav/health.py",
 }
 PAGE_TITLES = {
@@ -272,6 +275,7 @@ PAGE_TITLES = {
     "providers": "Providers",
     "apps": "Apps",
     "keys": "API keys",
+    "generations": "Generations",
     "health": "Data health",
 }
 

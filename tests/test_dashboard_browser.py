@@ -30,6 +30,9 @@ PAGES: dict[str, tuple[str, int]] = {
     "providers": ("Providers", 6),
     "apps": ("Apps", 3),
     "keys": ("API keys", 2),
+    "generations": ("Generations", 0),
+    "weekly": ("Weekly review", 5),
+    "budgets": ("Budgets", 0),
     "health": ("Data health", 1),
 }
 CHART = '[data-testid="stVegaLiteChart"]'
@@ -89,6 +92,23 @@ def test_every_page_draws_every_chart(demo_page: tuple[str, Page], path: str) ->
     assert "range=30d" in page.url, "the address bar holds the filters"
     screenshot(page, f"{path or 'overview'}.png")
     page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_generations_table_pages_on_the_server_and_a_row_opens_its_details(demo_page: tuple[str, Page]) -> None:
+    url, page = demo_page
+    _open(page, f"{url}/generations?sort=spend&rows=25", "Generations", 0)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("generations match").first).to_be_visible()
+    assert parse_qs(urlparse(page.url).query) == {"range": ["30d"], "sort": ["spend"], "rows": ["25"]}
+    # The grid is a canvas: click the first data row's selection cell (left edge, below the header row).
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+    expect(page.locator('[data-testid="stMain"] h4').filter(has_text="gen-").first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Who and where").first).to_be_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "generations-detail.png")
 
 
 def test_the_menu_keeps_the_filters(demo_page: tuple[str, Page]) -> None:

@@ -91,7 +91,7 @@ HOSTILE: list[tuple[dict[str, list[str]], str]] = [
     ({"range": ["custom"], "from": ["1900-01-01"], "to": ["2026-11-01"]}, "days must lie between"),
     ({"range": ["custom"], "from": ["20261001"], "to": ["2026-10-02"]}, "YYYY-MM-DD"),
     ({"range": ["7d"], "from": ["2026-10-01"]}, "only used with range=custom"),
-    ({"sort": ["spend; DROP TABLE x"]}, "unknown parameter `sort`"),
+    ({"order_by": ["spend; DROP TABLE x"]}, "unknown parameter `order_by`"),
     ({"workspace": ["Research", "Other"]}, "only one value allowed"),
 ]
 
