@@ -67,7 +67,8 @@ def test_totals_match_sql_for_every_filter(snapshot_sql: duckdb.DuckDBPyConnecti
     key = one(f"SELECT api_key_hash FROM generations g WHERE {day} GROUP BY 1 ORDER BY count(*) DESC", start, end)
     app = one("SELECT label FROM app_labels l JOIN generations g USING (app_id) GROUP BY 1 ORDER BY count(*) DESC")
     model_provider = one(
-        f"SELECT provider_name FROM generations g WHERE {day} AND model_permaslug = ? GROUP BY 1 ORDER BY count(*) DESC",
+        f"SELECT provider_name FROM generations g WHERE {day} AND model_permaslug = ? "
+        "GROUP BY 1 ORDER BY count(*) DESC",
         start,
         end,
         model,
