@@ -266,6 +266,8 @@ PAGE_FILES = {
     "apps": "nav/apps.py",
     "keys": "nav/keys.py",
     "generations": "nav/generations.py",
+    "weekly": "nav/weekly.py",
+    "budgets": "nav/budgets.py",
     "health": "nav/health.py",
 }
 PAGE_TITLES = {
@@ -276,6 +278,8 @@ PAGE_TITLES = {
     "apps": "Apps",
     "keys": "API keys",
     "generations": "Generations",
+    "weekly": "Weekly review",
+    "budgets": "Budgets",
     "health": "Data health",
 }
 
