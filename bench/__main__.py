@@ -271,11 +271,12 @@ def bench_http(report: Report) -> None:
         Row(
             f"HTTP: {capped.name}",
             "—",
-            f"{capped.per_second:.1f} req/s ({capped.requests} requests)",
+            f"{capped.per_second:.1f} req/s ({capped.requests} requests; at most {capped.most_in_a_second} "
+            "in any one second)",
             baseline=f"{seq.per_second:.1f} req/s sequential",
             ratio=f"{ratio:.1f}×",
-            goal="≥ 10× sequential (cap = 10×)",
-            met=_met(ratio >= 10),
+            goal="≥ 10× sequential (cap = 10×), never over the cap in a second",
+            met=_met(ratio >= 10 and capped.most_in_a_second <= (capped.cap or 0)),
         )
     )
     report.add(

@@ -11,6 +11,7 @@ A generation younger than a few seconds answers 404; each such id is asked again
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +22,8 @@ from ingest.errors import NotFoundError
 from ingest.generations.schema import Generation, GenerationResponse
 from ingest.pacing import Pacer
 
+BURST_S = 0.1  # the requests of this many seconds may go at once, never more than the rate in any second
+
 
 def rate_pacer(
     per_second: float,
@@ -28,10 +31,19 @@ def rate_pacer(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Pacer:
-    """At most ``per_second`` requests a second, spaced evenly (one per 1/rate s): no bursts."""
+    """``per_second`` requests a second, spread out. Never more than ⌊rate⌋ in any ⌊rate⌋/rate seconds (for
+    a whole rate: never more than the rate in any second); a tenth of a second's worth may go at once, to
+    make up for slots nobody was ready for (see ``ingest.pacing``)."""
     if per_second <= 0:
         raise ValueError("the rate must be positive")
-    return Pacer(1, 1.0 / per_second, clock=clock, sleep=sleep)
+    per_window = max(1, math.floor(per_second))
+    return Pacer(
+        per_window,
+        per_window / per_second,
+        burst=max(1, math.ceil(per_second * BURST_S)),
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 class Fetcher:
