@@ -167,6 +167,7 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     imported_at=clock(),
                     dedupe=f.scan.repeated_ids > 0,
                     merge=f.scan.stored > 0,
+                    new=f.scan.stored < f.scan.rows,
                 )
             except duckdb.Error as exc:  # the transaction is rolled back: nothing of any file is stored
                 line, reason = explain_csv_error(str(exc))
