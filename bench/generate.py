@@ -41,7 +41,7 @@ import duckdb
 
 from queries.store import Writer, snapshot_path
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 CACHE = Path(__file__).resolve().parent / ".cache"
 ANCHOR = datetime(2026, 11, 20, 12, 0)  # "now" of every built store: a Friday, naive UTC
 TODAY = ANCHOR.date()
@@ -65,7 +65,9 @@ assert len(PROVIDERS) == N_PROVIDERS and len(WORKSPACES) == N_WORKSPACES
 
 @dataclass(frozen=True)
 class Built:
-    """A cached store: ``db`` (its snapshot beside it), the generation rows as Parquet, and counts."""
+    """A cached store: ``db`` (its snapshot beside it), the generation rows as Parquet, and counts.
+    ``build_seconds`` is the store's (drawn, written, checkpointed, snapshot published); the Parquet copy
+    for the pandas baseline is timed apart, in ``parquet_seconds``."""
 
     rows: int
     seed: int
@@ -76,6 +78,7 @@ class Built:
     tables: dict[str, int]
     today: str
     defaulted_columns: list[str]
+    parquet_seconds: float = 0.0
 
     @property
     def db_path(self) -> Path:
@@ -123,6 +126,8 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
     started = time.perf_counter()
     with Writer(db) as writer:
         con = writer.con
+        # The writer's memory limit is for users' runs; drawing 10 M rows under it would spill them to disk.
+        con.execute("RESET memory_limit")
         _dimensions(con, seed)
         t = time.perf_counter()
         _generations(con, rows, seed)
@@ -144,7 +149,8 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
             log(f"  generations in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         _export_parquet(con, parquet)
-        log(f"  Parquet for the pandas baseline in {time.perf_counter() - t:.1f} s")
+        parquet_seconds = time.perf_counter() - t
+        log(f"  Parquet for the pandas baseline in {parquet_seconds:.1f} s (not part of the store's time)")
         tables = _counts(con)
         for temp in ("bg", "b_models", "b_endpoints", "b_providers", "b_apps", "b_keys"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -154,14 +160,15 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
         seed=seed,
         db=str(db),
         parquet=str(parquet),
-        build_seconds=round(seconds, 1),
+        build_seconds=round(seconds - parquet_seconds, 1),
         file_mb=round(db.stat().st_size / 2**20, 1),
         tables=tables,
         today=TODAY.isoformat(),
         defaulted_columns=defaulted or [],
+        parquet_seconds=round(parquet_seconds, 1),
     )
     meta.write_text(json.dumps(asdict(built), indent=2))
-    log(f"  built in {seconds:.1f} s, {built.file_mb:,.0f} MB (snapshot published)")
+    log(f"  store built in {built.build_seconds:.1f} s ({seconds:.1f} s with the Parquet), {built.file_mb:,.0f} MB")
     return built
 
 
