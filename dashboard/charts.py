@@ -1,4 +1,9 @@
-"""Altair chart builders, shared parts and charts over UTC days: DataFrames in, charts out. No Streamlit.
+"""Chart builders, shared parts and charts over UTC days: DataFrames in, Vega-Lite specs out. No Streamlit.
+
+The pages' charts are written as Vega-Lite dicts (``Spec``), their data as named ``datasets`` that
+``st.vega_lite_chart`` sends as Arrow: building the same charts with Altair's objects cost a page up to
+0.15 s, validation aside. The JSON is the one Altair produced for them. ``vega_spec`` turns the one Altair
+chart left (the budgets' forecast) into the same kind of dict.
 
 Each chart carries ``usermeta.orusage_chart`` (its name) so tests and tooling can find it in the page
 without relying on titles or order. Days travel as ``YYYY-MM-DD`` strings on a band axis whose domain is
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -19,7 +25,8 @@ USD_TOOLTIP = "$,.4f"
 TOKENS_AXIS = "datum.value == 0 ? '0' : format(datum.value, '~s')"
 # Streamlit's default ("fit") squeezes title, legend and axes into `height`; fit-x keeps the plot area
 # at `height` and still stretches to the column's width.
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+FIT = {"type": "fit-x", "contains": "padding"}
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")  # FIT, for the weekly review's Altair charts
 OTHER_COLOR = "#B8BEC9"
 # Distinct, colour-blind-friendly enough, and readable on white (Tableau 10, "other" kept grey).
 PALETTE = (
@@ -43,6 +50,97 @@ TOKEN_PARTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+Spec = dict[str, Any]  # a Vega-Lite spec, as ``st.vega_lite_chart`` takes it
+# Dataset names are "orusage-<n>": Vega-Lite calls its own data sources data_0, data_1…, and a dataset of the
+# same name fails to compile.
+_TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
+
+
+def field(shorthand: str, **props: Any) -> dict[str, Any]:
+    """``"spend:Q"`` → ``{"field": "spend", "type": "quantitative"}``, plus ``props``."""
+    name, kind = shorthand.rsplit(":", 1)
+    return {"field": name, "type": _TYPES[kind], **props}
+
+
+def tip(shorthand: str, title: str | None = None, format: str | None = None) -> dict[str, Any]:
+    """A tooltip line: the field, its title and its number format."""
+    line = field(shorthand)
+    if title is not None:
+        line["title"] = title
+    if format is not None:
+        line["format"] = format
+    return line
+
+
+def condition(test: str, yes: Any, no: Any) -> dict[str, Any]:
+    """A constant channel value that depends on the datum (``test`` is a Vega expression)."""
+    return {"condition": {"test": test, "value": yes}, "value": no}
+
+
+def pick(field_name: str, view: str) -> dict[str, Any]:
+    """A click selection named ``PICK`` on ``field_name`` in the layer named ``view``."""
+    select = {"type": "point", "clear": "dblclick", "fields": [field_name], "on": "click", "toggle": False}
+    return {"name": PICK, "select": select, "views": [view]}
+
+
+PICK = "pick"  # the selection that opens a model's page (dashboard.ui.model_chart)
+PICK_VIEW = "view_1"  # the name Streamlit gives the first view of a layered chart with a selection
+
+
+def spec_title(text: str, subtitle: str | None = None) -> dict[str, Any]:
+    return {"text": text, "subtitle": subtitle or "", "anchor": "start", "fontSize": 15,
+            "subtitleColor": "#5B6270", "offset": 6}  # fmt: skip
+
+
+def title(text: str, subtitle: str | None = None) -> alt.Title:
+    """``spec_title`` for the weekly review's Altair charts."""
+    return alt.Title(**spec_title(text, subtitle))
+
+
+def chart(name: str, heading: str, subtitle: str, height: int, body: dict[str, Any],
+          datasets: dict[str, pd.DataFrame]) -> Spec:  # fmt: skip
+    """The top level every chart shares: title, height, name, width fitting the column, data."""
+    return {
+        **body,
+        "autosize": dict(FIT),
+        "height": height,
+        "title": spec_title(heading, subtitle),
+        "usermeta": {"orusage_chart": name},
+        "$schema": alt.SCHEMA_URL,
+        "datasets": datasets,
+    }
+
+
+def vega_spec(spec: Spec | alt.Chart | alt.LayerChart) -> Spec:
+    """A spec for ``st.vega_lite_chart``: dicts as they are; an Altair chart converted with its data as named
+    ``datasets``, skipping Altair's JSON-schema validation (the charts are fixed in code and tested; validating
+    them took about a third of drawing a page). No global Altair setting (data transformer, theme) is
+    touched, so concurrent page runs cannot disturb each other."""
+    if isinstance(spec, dict):
+        return spec
+    datasets: dict[str, pd.DataFrame] = {}
+    named = _named_data(spec, datasets, {})
+    # Not top-level: no theme is merged in (Streamlit draws Altair charts with none) and no data transformer runs.
+    converted: Spec = named.to_dict(validate=False, context={"top_level": False})
+    converted["$schema"] = alt.SCHEMA_URL
+    converted["datasets"] = datasets
+    return converted
+
+
+def _named_data(chart_: Any, datasets: dict[str, pd.DataFrame], names: dict[int, str]) -> Any:
+    """A shallow copy of ``chart_`` (and its layers) with each DataFrame swapped for a reference by name."""
+    copy = chart_.copy(deep=False)
+    data = getattr(copy, "data", alt.Undefined)
+    if isinstance(data, pd.DataFrame):
+        name = names.setdefault(id(data), f"orusage-{len(names)}")
+        datasets[name] = data
+        copy.data = alt.NamedData(name=name)
+    layers = getattr(copy, "layer", alt.Undefined)
+    if isinstance(layers, list):
+        copy.layer = [_named_data(layer, datasets, names) for layer in layers]
+    return copy
+
+
 def days_of(start: date, end: date) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
@@ -52,41 +150,28 @@ def with_day(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(day=pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")).drop(columns="date")
 
 
-def title(text: str, subtitle: str | None = None) -> alt.Title:
-    return alt.Title(text, subtitle=subtitle or "", anchor="start", fontSize=15, subtitleColor="#5B6270", offset=6)
-
-
-def legend(columns: int | None = None) -> alt.Legend:
+def legend(columns: int | None = None) -> dict[str, Any]:
     """On top; with ``columns``, wrapped into a grid so long model names never run off the chart."""
-    return alt.Legend(
-        orient="top",
-        direction="horizontal",
-        title=None,
-        labelLimit=210,
-        symbolType="square",
-        columns=columns if columns is not None else alt.Undefined,
-        columnPadding=14,
-        offset=4,
-    )
+    found: dict[str, Any] = {"orient": "top", "direction": "horizontal", "title": None, "labelLimit": 210,
+                             "symbolType": "square", "columnPadding": 14, "offset": 4}  # fmt: skip
+    if columns is not None:
+        found["columns"] = columns
+    return found
 
 
-def day_axis(days: Sequence[str]) -> alt.X:
+def day_axis(days: Sequence[str]) -> dict[str, Any]:
     # Few labels whatever the range: one every ~week for a month, one a month for a year.
     step = max(1, len(days) // 10)
-    return alt.X(
-        "day:O",
-        title=DAY_TITLE,
-        scale=alt.Scale(domain=list(days), paddingInner=0.15),
-        axis=alt.Axis(
-            labelExpr="utcFormat(toDate(datum.value), '%d %b')",
-            values=list(days[::step]),
-            labelAngle=0,
-            labelOverlap="greedy",
-            labelSeparation=8,
-            labelBound=True,
-            ticks=False,
-        ),
-    )
+    axis = {
+        "labelExpr": "utcFormat(toDate(datum.value), '%d %b')",
+        "values": list(days[::step]),
+        "labelAngle": 0,
+        "labelOverlap": "greedy",
+        "labelSeparation": 8,
+        "labelBound": True,
+        "ticks": False,
+    }
+    return field("day:O", title=DAY_TITLE, scale={"domain": list(days), "paddingInner": 0.15}, axis=axis)
 
 
 def long_parts(frame: pd.DataFrame, parts: Sequence[tuple[str, str, str]], value: str) -> pd.DataFrame:
@@ -95,46 +180,41 @@ def long_parts(frame: pd.DataFrame, parts: Sequence[tuple[str, str, str]], value
     return pd.concat(pieces, ignore_index=True)
 
 
-def series_colors(labels: Sequence[str], other: str | None) -> alt.Scale:
+def series_colors(labels: Sequence[str], other: str | None) -> dict[str, Any]:
     """The palette in rank order; the ``other`` bucket always grey."""
     colors = [OTHER_COLOR if label == other else PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)]
-    return alt.Scale(domain=list(labels), range=colors)
+    return {"domain": list(labels), "range": colors}
 
 
-def tokens_per_day(frame: pd.DataFrame, start: date, end: date, name: str = "tokens_per_day") -> alt.Chart:
+def token_colors() -> dict[str, Any]:
+    """Prompt / completion-only / reasoning in their fixed colours and stacking order."""
+    labels = [p[1] for p in TOKEN_PARTS]
+    return field("part:N", scale={"domain": labels, "range": [p[2] for p in TOKEN_PARTS]}, legend=legend(), sort=labels)
+
+
+def tokens_per_day(frame: pd.DataFrame, start: date, end: date, name: str = "tokens_per_day") -> Spec:
     """Stacked bars per UTC day: prompt, completion-only and reasoning add up to all tokens."""
     data = with_day(frame).assign(total=frame["prompt"] + frame["completion_only"] + frame["reasoning"])
     long = long_parts(data, TOKEN_PARTS, "tokens")
-    chart: alt.Chart = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            x=day_axis(days_of(start, end)),
-            y=alt.Y("tokens:Q", title="Tokens", stack="zero", axis=alt.Axis(labelExpr=TOKENS_AXIS)),
-            color=alt.Color(
-                "part:N",
-                scale=alt.Scale(domain=[p[1] for p in TOKEN_PARTS], range=[p[2] for p in TOKEN_PARTS]),
-                legend=legend(),
-                sort=[p[1] for p in TOKEN_PARTS],
-            ),
-            order=alt.Order("part_order:Q", sort="ascending"),
-            tooltip=[
-                alt.Tooltip("day:N", title=DAY_TITLE),
-                *(alt.Tooltip(f"{col}:Q", title=label, format=",") for col, label, _ in TOKEN_PARTS),
-                alt.Tooltip("total:Q", title="All tokens", format=","),
-            ],
-        )
-        .properties(
-            title=title(
-                "Tokens per day",
-                "Prompt, completion without reasoning, and reasoning: the parts add up to all tokens",
-            ),
-            height=260,
-            usermeta={"orusage_chart": name},
-            autosize=FIT_WIDTH,
-        )
+    encoding = {
+        "x": day_axis(days_of(start, end)),
+        "y": field("tokens:Q", title="Tokens", stack="zero", axis={"labelExpr": TOKENS_AXIS}),
+        "color": token_colors(),
+        "order": field("part_order:Q", sort="ascending"),
+        "tooltip": [
+            tip("day:N", DAY_TITLE),
+            *(tip(f"{col}:Q", label, ",") for col, label, _ in TOKEN_PARTS),
+            tip("total:Q", "All tokens", ","),
+        ],
+    }
+    return chart(
+        name,
+        "Tokens per day",
+        "Prompt, completion without reasoning, and reasoning: the parts add up to all tokens",
+        260,
+        {"data": {"name": "orusage-0"}, "mark": {"type": "bar"}, "encoding": encoding},
+        {"orusage-0": long},
     )
-    return chart
 
 
 def stacked_per_day(
@@ -153,7 +233,7 @@ def stacked_per_day(
     height: int = 260,
     price_changes: pd.DataFrame | None = None,
     legend_columns: int = 4,
-) -> alt.Chart | alt.LayerChart:
+) -> Spec:
     """Bars per UTC day stacked by ``series`` (already labelled, ranked by ``rank``: biggest at the bottom).
 
     ``frame`` needs date, ``series``, ``value``, ``requests`` and ``rank``; tooltips show the day's part
@@ -165,56 +245,48 @@ def stacked_per_day(
     order = list(data.sort_values(["rank", series])[series].drop_duplicates())
     fmt = USD_TOOLTIP if usd else ","
     x = day_axis(days_of(start, end))
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=x,
-            y=alt.Y(
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": x,
+            "y": field(
                 f"{value}:Q",
                 title="Spend (USD)" if usd else "Tokens",
                 stack="zero",
-                axis=alt.Axis(format=USD_AXIS) if usd else alt.Axis(labelExpr=TOKENS_AXIS),
+                axis={"format": USD_AXIS} if usd else {"labelExpr": TOKENS_AXIS},
             ),
-            color=alt.Color(
+            "color": field(
                 f"{series}:N",
                 scale=series_colors(order, other),
                 legend=legend(min(legend_columns, len(order))),
                 sort=order,
             ),
-            order=alt.Order("rank:Q", sort="ascending"),
-            tooltip=[
-                alt.Tooltip("day:N", title=DAY_TITLE),
-                alt.Tooltip(f"{series}:N", title=series_title),
-                alt.Tooltip(f"{value}:Q", title="Spend" if usd else "Tokens", format=fmt),
-                alt.Tooltip("day_total:Q", title="Day total", format=fmt),
-                alt.Tooltip("requests:Q", title="Requests", format=","),
+            "order": field("rank:Q", sort="ascending"),
+            "tooltip": [
+                tip("day:N", DAY_TITLE),
+                tip(f"{series}:N", series_title),
+                tip(f"{value}:Q", "Spend" if usd else "Tokens", fmt),
+                tip("day_total:Q", "Day total", fmt),
+                tip("requests:Q", "Requests", ","),
             ],
-        )
-    )
-    props = {
-        "title": title(heading, subtitle),
-        "height": height,
-        "usermeta": {"orusage_chart": name},
-        "autosize": FIT_WIDTH,
+        },
     }
     if price_changes is None:
-        chart: alt.Chart = bars.properties(**props)
-        return chart
-    rules = (
-        alt.Chart(with_day(price_changes))
-        .mark_rule(color="#111827", strokeDash=[4, 3], strokeWidth=2)
-        .encode(
-            x=x,
-            tooltip=[
-                alt.Tooltip("day:N", title="Price change (UTC)"),
-                alt.Tooltip("label:N", title="Model"),
-                alt.Tooltip("old_prompt_per_m:Q", title="Prompt before ($/M)", format="$,.4~f"),
-                alt.Tooltip("prompt_per_m:Q", title="Prompt after ($/M)", format="$,.4~f"),
-                alt.Tooltip("old_completion_per_m:Q", title="Completion before ($/M)", format="$,.4~f"),
-                alt.Tooltip("completion_per_m:Q", title="Completion after ($/M)", format="$,.4~f"),
+        return chart(name, heading, subtitle, height, {"data": {"name": "orusage-0"}, **bars}, {"orusage-0": data})
+    rules = {
+        "data": {"name": "orusage-1"},
+        "mark": {"type": "rule", "color": "#111827", "strokeDash": [4, 3], "strokeWidth": 2},
+        "encoding": {
+            "x": x,
+            "tooltip": [
+                tip("day:N", "Price change (UTC)"),
+                tip("label:N", "Model"),
+                tip("old_prompt_per_m:Q", "Prompt before ($/M)", "$,.4~f"),
+                tip("prompt_per_m:Q", "Prompt after ($/M)", "$,.4~f"),
+                tip("old_completion_per_m:Q", "Completion before ($/M)", "$,.4~f"),
+                tip("completion_per_m:Q", "Completion after ($/M)", "$,.4~f"),
             ],
-        )
-    )
-    layered: alt.LayerChart = alt.LayerChart(layer=[bars, rules]).properties(**props)
-    return layered
+        },
+    }
+    layers = {"layer": [{"data": {"name": "orusage-0"}, **bars}, rules]}
+    return chart(name, heading, subtitle, height, layers, {"orusage-0": data, "orusage-1": with_day(price_changes)})

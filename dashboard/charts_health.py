@@ -6,10 +6,9 @@ cells make the browser's layout crawl.
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 
-from dashboard.charts import DAY_TITLE, FIT_WIDTH, title
+from dashboard.charts import DAY_TITLE, Spec, chart, field, tip
 
 # (state, colour): the order of the legend.
 STATES: tuple[tuple[str, str], ...] = (
@@ -20,7 +19,7 @@ STATES: tuple[tuple[str, str], ...] = (
 )
 
 
-def coverage_strip(runs: pd.DataFrame, track_order: list[str]) -> alt.Chart:
+def coverage_strip(runs: pd.DataFrame, track_order: list[str]) -> Spec:
     """``runs``: track, state, first, last (inclusive UTC days), days, as ``reads_health.coverage_runs``."""
     data = runs.assign(
         start=pd.to_datetime(runs["first"]).dt.strftime("%Y-%m-%d"),
@@ -29,36 +28,33 @@ def coverage_strip(runs: pd.DataFrame, track_order: list[str]) -> alt.Chart:
         first_day=pd.to_datetime(runs["first"]).dt.strftime("%Y-%m-%d"),
         last_day=pd.to_datetime(runs["last"]).dt.strftime("%Y-%m-%d"),
     ).drop(columns=["first", "last"])
-    chart: alt.Chart = (
-        alt.Chart(data)
-        .mark_rect(height={"band": 0.7})
-        .encode(
-            x=alt.X(
-                "start:T",
-                title=DAY_TITLE,
-                scale=alt.Scale(type="utc", nice=False),
-                axis=alt.Axis(labelExpr="utcFormat(datum.value, '%b %Y')", labelOverlap="greedy", tickCount=12),
-            ),
-            x2="stop:T",
-            y=alt.Y("track:N", title=None, sort=track_order, axis=alt.Axis(labelLimit=320, labelFontSize=12)),
-            color=alt.Color(
-                "state:N",
-                scale=alt.Scale(domain=[s for s, _ in STATES], range=[c for _, c in STATES]),
-                legend=alt.Legend(orient="top", title=None, symbolType="square"),
-            ),
-            tooltip=[
-                alt.Tooltip("track:N", title="Source"),
-                alt.Tooltip("state:N", title="State"),
-                alt.Tooltip("first_day:N", title="From (UTC)"),
-                alt.Tooltip("last_day:N", title="To (UTC)"),
-                alt.Tooltip("days:Q", title="Days", format=","),
-            ],
-        )
-        .properties(
-            title=title("Stored days per source", "UTC days; per-key sources count as stored when every key is"),
-            height=max(120, 24 * len(track_order)),
-            usermeta={"orusage_chart": "coverage_strip"},
-            autosize=FIT_WIDTH,
-        )
+    encoding = {
+        "x": field(
+            "start:T",
+            title=DAY_TITLE,
+            scale={"type": "utc", "nice": False},
+            axis={"labelExpr": "utcFormat(datum.value, '%b %Y')", "labelOverlap": "greedy", "tickCount": 12},
+        ),
+        "x2": {"field": "stop"},
+        "y": field("track:N", title=None, sort=track_order, axis={"labelLimit": 320, "labelFontSize": 12}),
+        "color": field(
+            "state:N",
+            scale={"domain": [s for s, _ in STATES], "range": [c for _, c in STATES]},
+            legend={"orient": "top", "title": None, "symbolType": "square"},
+        ),
+        "tooltip": [
+            tip("track:N", "Source"),
+            tip("state:N", "State"),
+            tip("first_day:N", "From (UTC)"),
+            tip("last_day:N", "To (UTC)"),
+            tip("days:Q", "Days", ","),
+        ],
+    }
+    return chart(
+        "coverage_strip",
+        "Stored days per source",
+        "UTC days; per-key sources count as stored when every key is",
+        max(120, 24 * len(track_order)),
+        {"data": {"name": "orusage-0"}, "mark": {"type": "rect", "height": {"band": 0.7}}, "encoding": encoding},
+        {"orusage-0": data},
     )
-    return chart

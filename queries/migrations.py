@@ -9,7 +9,10 @@ from importlib import resources
 
 import duckdb
 
+from queries import rollups
+
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+ROLLUPS_VERSION = 5  # the migration that created queries.rollups' tables
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             "Upgrade openrouter-usage, or point ORUSAGE_DB at another file.",
         )
     now_applied: list[int] = []
-    for migration in available():
-        if migration.version in done:
-            continue
+    pending = [m for m in available() if m.version not in done]
+    for migration in pending:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(migration.sql)
+            if migration is pending[-1] and migration.version >= ROLLUPS_VERSION:
+                # The rollups are derived from the facts: whenever the schema moves they are rebuilt, in the
+                # newest migration's transaction, so a crash leaves that migration to be redone, rebuild and all.
+                rollups.refresh_all(con)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP, ?)",
                 [migration.version, migration.name, duckdb.__version__],

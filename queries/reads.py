@@ -30,6 +30,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 import pandas as pd
 
+from queries import rollups
 from queries.errors import ConfigError
 from queries.store import NoSnapshotError, default_db_path, read_snapshot, snapshot_version
 
@@ -154,13 +155,13 @@ class DataAsOf:
 def data_as_of(con: duckdb.DuckDBPyConnection) -> DataAsOf:
     newest = _row(
         con,
-        """SELECT finished_at, status, command, message FROM ingest_runs
-           WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, run_id DESC LIMIT 1""",
+        """SELECT finished_at, status, command, message,
+                  (SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok')
+           FROM ingest_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, run_id DESC LIMIT 1""",
     )
-    last_ok = _row(con, "SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok'")
     if newest is None:
         return DataAsOf(None, None, None, None, None)
-    return DataAsOf(newest[0], newest[1], newest[2], newest[3], last_ok[0] if last_ok else None)
+    return DataAsOf(newest[0], newest[1], newest[2], newest[3], newest[4])
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,15 @@ class DateBounds:
     last: date | None
 
 
+# The filters' options and bounds come from ``rollup_values`` (``queries.rollups``), which the writer keeps
+# per dimension and source: a few hundred rows, where the facts they sum are millions.
+
+
 def date_bounds(con: duckdb.DuckDBPyConnection) -> DateBounds:
-    row = _row(con, "SELECT min(date), max(date) FROM activity")
+    rollups.ensure(con)
+    row = _row(
+        con, "SELECT min(first_day), max(last_day) FROM rollup_values WHERE kind = 'model' AND source = 'activity'"
+    )
     return DateBounds(row[0], row[1]) if row else DateBounds(None, None)
 
 
@@ -184,15 +192,13 @@ def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     label is that slug unless two permaslugs share it (versions of one model), then the permaslug, so a
     label always names exactly one permaslug.
     """
+    rollups.ensure(con)
     return _frame(
         con,
-        """WITH act AS (SELECT model_permaslug, arg_max(model, date) AS model,
-                               sum(usage + byok_usage_inference) AS spend
-                        FROM activity GROUP BY model_permaslug),
-                an AS (SELECT model AS model_permaslug, sum(total_usage) AS spend
-                       FROM analytics_daily WHERE dimensions = 'model' GROUP BY model),
-                seen AS (SELECT model_permaslug FROM act UNION SELECT model_permaslug FROM an
-                         UNION SELECT DISTINCT model FROM analytics_daily WHERE model IS NOT NULL),
+        """WITH v AS (SELECT source, value, spend, display FROM rollup_values WHERE kind = 'model'),
+                act AS (SELECT value AS model_permaslug, display AS model, spend FROM v WHERE source = 'activity'),
+                an AS (SELECT value AS model_permaslug, spend FROM v WHERE source = 'analytics:model'),
+                seen AS (SELECT DISTINCT value AS model_permaslug FROM v),
                 cur AS (SELECT canonical_slug, id, name FROM models_current),
                 named AS (
                     SELECT seen.model_permaslug,
@@ -212,41 +218,35 @@ def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def catalog_models(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Every permaslug the store knows (traffic or ``/models``): what a model page may be opened for."""
+    rollups.ensure(con)
     rows = con.sql(
-        """SELECT canonical_slug FROM models UNION SELECT model_permaslug FROM activity
-           UNION SELECT DISTINCT model FROM analytics_daily WHERE model IS NOT NULL ORDER BY 1"""
+        "SELECT canonical_slug FROM models UNION SELECT value FROM rollup_values WHERE kind = 'model' ORDER BY 1"
     ).fetchall()
     return tuple(str(r[0]) for r in rows)
 
 
 def provider_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Provider names seen in activity or analytics, biggest spenders first."""
+    rollups.ensure(con)
     rows = con.sql(
-        """SELECT provider, sum(spend) AS spend FROM (
-               SELECT provider_name AS provider, usage + byok_usage_inference AS spend FROM activity
-               UNION ALL
-               SELECT provider, total_usage FROM analytics_daily
-               WHERE dimensions = 'model,provider' AND provider IS NOT NULL)
-           GROUP BY provider ORDER BY spend DESC, provider"""
+        "SELECT value FROM rollup_values WHERE kind = 'provider' GROUP BY value ORDER BY sum(spend) DESC, value"
     ).fetchall()
     return tuple(str(r[0]) for r in rows)
 
 
 def app_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """App names (or origins) in analytics, biggest spenders first; ``unattributed`` included."""
-    rows = con.sql(
-        """SELECT app FROM analytics_daily WHERE dimensions = 'model,app' AND app IS NOT NULL
-           GROUP BY app ORDER BY sum(total_usage) DESC, app"""
-    ).fetchall()
+    rollups.ensure(con)
+    rows = con.sql("SELECT value FROM rollup_values WHERE kind = 'app' ORDER BY spend DESC, value").fetchall()
     return tuple(str(r[0]) for r in rows)
 
 
 def workspace_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Workspace names as analytics reports them (its rows carry names, not ids), then known ones."""
+    rollups.ensure(con)
     rows = con.sql(
         """SELECT workspace FROM (
-               SELECT workspace, total_usage AS spend FROM analytics_daily
-               WHERE dimensions = 'workspace' AND workspace IS NOT NULL
+               SELECT value AS workspace, spend FROM rollup_values WHERE kind = 'workspace'
                UNION ALL SELECT name, 0 FROM workspaces)
            GROUP BY workspace ORDER BY sum(spend) DESC, workspace"""
     ).fetchall()
@@ -259,13 +259,10 @@ def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Columns: ``hash``, ``name`` (as last seen; the hash's first 10 characters for a key never listed),
     ``label``, ``workspace`` (name), ``disabled``, ``expires_at``, ``deleted_at``, ``spend`` (for order).
     """
+    rollups.ensure(con)
     return _frame(
         con,
-        """WITH traffic AS (
-               SELECT api_key_hash AS hash, sum(total_usage) AS spend FROM analytics_daily
-               WHERE dimensions = 'api_key_hash,model' GROUP BY api_key_hash
-               UNION ALL
-               SELECT api_key_hash, sum(usage + byok_usage_inference) FROM activity_by_key GROUP BY api_key_hash),
+        """WITH traffic AS (SELECT value AS hash, spend FROM rollup_values WHERE kind = 'key'),
                 hashes AS (SELECT hash FROM traffic UNION SELECT hash FROM api_keys),
                 spent AS (SELECT hash, max(spend) AS spend FROM traffic GROUP BY hash)
            SELECT hashes.hash,

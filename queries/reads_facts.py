@@ -1,89 +1,28 @@
 """Routed reads: usage numbers for any filter set, each day read from the one source the route gives it.
 
 ``rows_sql`` turns a ``Route`` into one ``UNION ALL`` of its segments, every source mapped onto the same
-columns (``date, model, provider, app, key, workspace`` and the metrics), and ``facts`` aggregates it in
-SQL by an allowlisted set of columns. Filter values are bound parameters (``VARCHAR[]``); the only text
-put into a statement comes from this module's constants.
-
-Metric definitions (README): spend = ``usage + byok_usage_inference`` in activity, ``total_usage`` in
-analytics (the same number); completion-only = max(completion − reasoning, 0) per stored row.
+columns (``date, model, provider, app, key, workspace`` and the metrics, see ``fact_columns``), and ``facts``
+aggregates it in SQL by an allowlisted set of columns. A segment whose question needs no dimension beyond
+one a daily rollup keeps (``rollups.DAILY``: per app, per key, or none) reads that rollup instead of the
+source's rows: the same sums from up to 45× fewer rows. Filter values are bound parameters
+(``VARCHAR[]``); the only text put into a statement comes from constants.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from queries.reads_routing import SHORT_REACH, SOURCES, SOURCES_BY_NAME, Dim, Route, Span
+from queries import rollups
+from queries.fact_columns import ACTIVITY, COLUMNS, DIMENSIONS, SUMMED, TABLE_COLUMNS
+from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
 
 OTHER = "other"
-
-# Column expressions per source table, in ``_COLUMNS`` order. NULL where a table lacks the column.
-_COLUMNS = (
-    "model",
-    "provider",
-    "app",
-    "key",
-    "workspace",
-    "requests",
-    "prompt",
-    "completion",
-    "reasoning",
-    "completion_only",
-    "cached",
-    "spend",
-    "byok",
-    "p50_latency",
-    "p90_latency",
-    "p50_throughput",
-    "p90_throughput",
-)
-_ACTIVITY = {
-    "model": "model_permaslug",
-    "provider": "provider_name",
-    "app": "NULL::VARCHAR",
-    "key": "NULL::VARCHAR",
-    "workspace": "NULL::VARCHAR",
-    "requests": "requests",
-    "prompt": "prompt_tokens",
-    "completion": "completion_tokens",
-    "reasoning": "reasoning_tokens",
-    "completion_only": "greatest(completion_tokens - reasoning_tokens, 0)",
-    "cached": "NULL::BIGINT",
-    "spend": "usage + byok_usage_inference",
-    "byok": "byok_usage_inference",
-    "p50_latency": "NULL::DOUBLE",
-    "p90_latency": "NULL::DOUBLE",
-    "p50_throughput": "NULL::DOUBLE",
-    "p90_throughput": "NULL::DOUBLE",
-}
-_ACTIVITY_BY_KEY = {**_ACTIVITY, "key": "api_key_hash"}
-_ANALYTICS = {
-    "model": "model",
-    "provider": "provider",
-    "app": "app",
-    "key": "api_key_hash",
-    "workspace": "workspace",
-    "requests": "coalesce(request_count, 0)",
-    "prompt": "coalesce(tokens_prompt, 0)",
-    "completion": "coalesce(tokens_completion, 0)",
-    "reasoning": "coalesce(reasoning_tokens, 0)",
-    "completion_only": "greatest(coalesce(tokens_completion, 0) - coalesce(reasoning_tokens, 0), 0)",
-    "cached": "coalesce(cached_tokens, 0)",
-    "spend": "coalesce(total_usage, 0)",
-    "byok": "coalesce(byok_usage, 0)",
-    "p50_latency": "p50_latency",
-    "p90_latency": "p90_latency",
-    "p50_throughput": "p50_throughput",
-    "p90_throughput": "p90_throughput",
-}
-_TABLE_COLUMNS = {"activity": _ACTIVITY, "activity_by_key": _ACTIVITY_BY_KEY, "analytics_daily": _ANALYTICS}
 
 # What a read may group by: the only identifiers that ever reach a statement from a caller.
 GROUP_COLUMNS: tuple[str, ...] = ("date", "model", "provider", "app", "key", "workspace")
@@ -148,22 +87,62 @@ def _check_by(by: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(by))
 
 
-def rows_sql(route: Route, selection: Selection) -> tuple[str, list[Any]]:
+def _rollup_kind(source: str, needed: Collection[str] | None) -> str | None:
+    """The daily rollup of ``source`` that holds every column ``needed`` (None: use the source's rows)."""
+    if needed is None:
+        return None
+    for kind in rollups.DAILY.get(source, ()):
+        if set(needed) <= (set() if kind == rollups.TOTAL else {kind}):
+            return kind
+    return None
+
+
+def _rollup_select(kind: str) -> str:
+    summed = {m for m, _ in SUMMED}
+
+    def column(name: str) -> str:
+        if name == kind:
+            return "value"
+        if name in summed:
+            return name
+        return "NULL::VARCHAR" if name in DIMENSIONS else "NULL::DOUBLE"  # another dimension; a percentile
+
+    return ", ".join(f"{column(c)} AS {c}" for c in COLUMNS)
+
+
+def rows_sql(route: Route, selection: Selection, needed: Collection[str] | None = None) -> tuple[str, list[Any]]:
     """One row per stored row of the route's segments, on common columns, filtered by ``selection``.
 
-    Raises ``ValueError`` for a route that cannot answer the selection: callers check ``route`` first.
+    ``needed``: the dimension columns the caller will read (``selection``'s are added); when given, a
+    segment may read a daily rollup whose rows hold only those (and NULL in the other dimensions). Leave it
+    None for rows with every column. Raises ``ValueError`` for a route that cannot answer the selection:
+    callers check ``route`` first.
     """
     if not route.answerable:
         raise ValueError(route.unanswerable)
     missing = selection.dims - frozenset(route.dims)
     if missing:
         raise ValueError(f"the route was made without {sorted(missing)}, which the selection filters on")
+    if needed is not None:
+        needed = {*needed, *(DIM_COLUMN[d] for d in selection.dims)}
     parts: list[str] = []
     params: list[Any] = []
     for segment in route.segments:
         source = SOURCES_BY_NAME[segment.source]
-        columns = _TABLE_COLUMNS[source.table]
-        select = ", ".join(f"{columns[c]} AS {c}" for c in _COLUMNS)
+        kind = _rollup_kind(source.name, needed)
+        if kind is not None:
+            where = "source = ? AND kind = ? AND date BETWEEN ? AND ?"
+            params += [source.name, kind, segment.first, segment.last]
+            for dim in Dim:
+                chosen = selection.values(dim)
+                if chosen:  # only the rollup's own dimension can be chosen here (it is in ``needed``)
+                    where += " AND list_contains(?::VARCHAR[], value)"
+                    params.append(list(chosen))
+            select = _rollup_select(kind)
+            parts.append(f"SELECT date, {select} FROM rollup_daily WHERE {where}")  # noqa: S608 -- constants only
+            continue
+        columns = TABLE_COLUMNS[source.table]
+        select = ", ".join(f"{columns[c]} AS {c}" for c in COLUMNS)
         where = "date BETWEEN ? AND ?"
         params += [segment.first, segment.last]
         if source.grouping is not None:
@@ -177,7 +156,7 @@ def rows_sql(route: Route, selection: Selection) -> tuple[str, list[Any]]:
         parts.append(f"SELECT date, {select} FROM {source.table} WHERE {where}")  # noqa: S608 -- constants only
     if not parts:
         # No covered day: an empty relation with the right columns keeps every caller's SQL valid.
-        empty = ", ".join(f"{_ACTIVITY[c]} AS {c}" for c in _COLUMNS)
+        empty = ", ".join(f"{ACTIVITY[c]} AS {c}" for c in COLUMNS)
         parts.append(f"SELECT date, {empty} FROM activity WHERE false")  # noqa: S608 -- constants only
     return "\nUNION ALL\n".join(parts), params
 
@@ -185,7 +164,9 @@ def rows_sql(route: Route, selection: Selection) -> tuple[str, list[Any]]:
 def facts_sql(route: Route, selection: Selection, by: Sequence[str], latency: bool = False) -> tuple[str, list[Any]]:
     """Sums per ``by`` group (allowlisted columns), as SQL to compose with: see ``facts``."""
     groups = _check_by(by)
-    rows, params = rows_sql(route, selection)
+    # Percentiles live in the sources' own rows only; otherwise a rollup may answer.
+    needed = None if latency else [g for g in groups if g != "date"]
+    rows, params = rows_sql(route, selection, needed)
     metrics = ", ".join(_SUMS + (_LATENCY if latency else ()))
     keys = ", ".join(groups)
     head = f"{keys}, " if groups else ""
@@ -215,6 +196,7 @@ def facts(
     the daily p50/p90 latency (ms) and throughput (tokens/s).
     """
     groups = _check_by(by)
+    rollups.ensure(con)
     inner, params = facts_sql(route, selection, groups, latency)
     if top is None:
         order = f" ORDER BY {', '.join(groups)}" if groups else ""
@@ -224,64 +206,39 @@ def facts(
         raise ValueError(f"top column {column!r} must be one of by={groups}")
     others = [g for g in groups if g != column]
     sums = ", ".join(f"CAST(sum({m}) AS {'DOUBLE' if m in ('spend', 'byok') else 'BIGINT'}) AS {m}" for m in METRICS)
+    keys = "".join(f"f.{o}, " for o in others)
+    if not others:
+        # One row per value once summed: sum first, then rank and fold the tail into "other".
+        source, params = inner, params
+    else:
+        # Summed per (others, value) first, a year per day and model is ~90 k groups, most of the cost. The
+        # stored rows go straight into (others, rank bucket) groups instead; ranks, being one per value, also
+        # count the values a bucket holds far cheaper than the values themselves.
+        source, params = rows_sql(route, selection, [g for g in groups if g != "date"])
     # Latency means cannot be re-averaged without weights; a top-n frame never carries them.
-    sql = f"""WITH f AS ({inner}),
-                   ranked AS (SELECT {column}, row_number() OVER (ORDER BY sum(spend) DESC, {column}) AS rank
-                              FROM f GROUP BY {column})
-              SELECT CASE WHEN rank <= ? THEN f.{column} ELSE ? END AS {column},
-                     {"".join(f"f.{o}, " for o in others)}{sums},
-                     CAST(least(min(rank), ? + 1) AS BIGINT) AS rank,
-                     CAST(count(DISTINCT f.{column}) AS BIGINT) AS members
-              FROM f JOIN ranked USING ({column})
-              GROUP BY ALL
-              ORDER BY {"".join(f"{o}, " for o in others)}rank"""  # noqa: S608 -- allowlisted names
-    return _frame(con, sql, [*params, n, OTHER, n])
+    sql = f"""WITH ranked AS (SELECT {column}, row_number() OVER (ORDER BY sum(spend) DESC, {column}) AS rank
+                              FROM ({source}) f GROUP BY {column})
+              SELECT CASE WHEN bucket <= ? THEN any_value(f.{column}) ELSE ? END AS {column}, {keys}{sums},
+                     CAST(bucket AS BIGINT) AS rank, CAST(count(DISTINCT rank) AS BIGINT) AS members
+              FROM (SELECT f.*, rank, least(rank, ? + 1) AS bucket FROM ({source}) f JOIN ranked USING ({column})) f
+              GROUP BY {keys}bucket
+              ORDER BY {keys}rank"""  # noqa: S608 -- allowlisted names
+    return _frame(con, sql, [*params, n, OTHER, n, *params])
 
 
 # ---- covered days -----------------------------------------------------------------------------------------
 
 
-def _merge(spans: list[Span]) -> tuple[Span, ...]:
-    merged: list[Span] = []
-    for first, last in sorted(spans):
-        if merged and first <= merged[-1][1] + timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return tuple(merged)
-
-
 def source_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[Span, ...]]:
-    """Covered days of every routed source, from ``coverage`` (merged, inclusive intervals).
+    """Covered days of every routed source (merged, inclusive intervals), as the writer keeps them in
+    ``rollup_spans``: from ``coverage``; a source no fetch was recorded for (a store written by hand) has its
+    first..last stored day instead.
 
-    Keyed by (source name, "long"/"short"): see ``reads_routing.Spans``. A store written before coverage
-    was recorded (or by hand) has no coverage rows for a table: its first..last stored day stands in.
+    Keyed by (source name, "long"/"short"): see ``reads_routing.Spans``.
     """
-    rows = con.sql(
-        "SELECT source, dimensions, scope, metrics, first_day, last_day FROM coverage ORDER BY first_day"
-    ).fetchall()
+    rollups.ensure(con)
+    rows = con.sql("SELECT source, metrics, first_day, last_day FROM rollup_spans ORDER BY first_day").fetchall()
     found: dict[tuple[str, str], list[Span]] = defaultdict(list)
-    for source, dimensions, scope, metrics, first, last in rows:
-        if source == "activity":
-            found[("activity" if scope == "" else "activity_by_key", "long")].append((first, last))
-            continue
-        name = f"analytics:{dimensions}"
-        if name not in SOURCES_BY_NAME:
-            continue
-        found[(name, metrics)].append((first, last))
-        # A grouping with a 31-day reach is asked for every metric at once: its short fetches hold all.
-        if metrics == "short" and SOURCES_BY_NAME[name].reach == SHORT_REACH:
-            found[(name, "long")].append((first, last))
-    for source in SOURCES:
-        if (source.name, "long") in found:
-            continue
-        if source.grouping is None:
-            rows = con.sql(f"SELECT min(date), max(date) FROM {source.table}").fetchall()  # noqa: S608 -- constant
-        else:
-            rows = con.sql(
-                "SELECT min(date), max(date) FROM analytics_daily WHERE dimensions = ?", params=[source.grouping]
-            ).fetchall()
-        row = rows[0] if rows else None
-        if row and row[0] is not None:
-            found[(source.name, "long")].append((row[0], row[1]))
-    return {key: _merge(spans) for key, spans in found.items()}
+    for source, metrics, first, last in rows:
+        found[(str(source), str(metrics))].append((first, last))
+    return {key: tuple(spans) for key, spans in found.items()}

@@ -15,7 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from queries.reads_facts import Selection, facts_sql
+from queries import rollups
+from queries.reads_facts import Selection, rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
@@ -26,22 +27,26 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
     return frame
 
 
-# The price in force per (day, model): ASOF picks the newest state with valid_from before the day's end;
-# `earliest` stands in for days before the first state.
+# The price in force on a UTC day is the newest state seen by the day's end, i.e. the newest whose
+# valid_from falls on that day or before; the earliest state also stands in for the days before it (and
+# for any price a later state lacks). So each state holds for [from_day, to_day), and every stored row is
+# priced by an equi-join on the model plus a range test: no per-day aggregate, no ASOF join.
 _PRICED = """
-    per_day AS ({facts}),
-    stamped AS (SELECT *, CAST(date AS TIMESTAMP) + INTERVAL 1 DAY AS day_end FROM per_day),
-    earliest AS (SELECT * FROM models QUALIFY row_number() OVER (PARTITION BY canonical_slug ORDER BY valid_from) = 1),
+    stored AS ({rows}),
+    states AS (
+        SELECT canonical_slug,
+               CASE WHEN row_number() OVER w = 1 THEN DATE '0001-01-01' ELSE CAST(valid_from AS DATE) END AS from_day,
+               coalesce(CAST(lead(valid_from) OVER w AS DATE), DATE '9999-12-31') AS to_day,
+               coalesce(pricing_prompt, first_value(pricing_prompt) OVER w) AS price_prompt,
+               coalesce(pricing_completion, first_value(pricing_completion) OVER w) AS price_completion,
+               coalesce(pricing_request, first_value(pricing_request) OVER w, 0) AS price_request,
+               coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read
+        FROM models WINDOW w AS (PARTITION BY canonical_slug ORDER BY valid_from)),
     priced AS (
-        SELECT s.*,
-               coalesce(m.pricing_prompt, e.pricing_prompt) AS price_prompt,
-               coalesce(m.pricing_completion, e.pricing_completion) AS price_completion,
-               coalesce(m.pricing_request, e.pricing_request, 0) AS price_request,
-               coalesce(m.pricing_input_cache_read, e.pricing_input_cache_read) AS price_cache_read,
-               (m.canonical_slug IS NOT NULL OR e.canonical_slug IS NOT NULL) AS priced
-        FROM stamped s
-        ASOF LEFT JOIN models m ON m.canonical_slug = s.model AND s.day_end > m.valid_from
-        LEFT JOIN earliest e ON e.canonical_slug = s.model)
+        SELECT stored.*, s.price_prompt, s.price_completion, coalesce(s.price_request, 0) AS price_request,
+               s.price_cache_read, s.canonical_slug IS NOT NULL AS priced
+        FROM stored LEFT JOIN states s
+             ON s.canonical_slug = stored.model AND stored.date >= s.from_day AND stored.date < s.to_day)
 """
 
 
@@ -52,8 +57,9 @@ def list_cost(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection
     prompt × prompt price + completion × completion price + requests × request price; reasoning is billed
     as completion), priced (whether the store has the model's list prices). Sorted by spend.
     """
-    inner, params = facts_sql(route, selection, ("date", "model"))
-    sql = f"""WITH {_PRICED.format(facts=inner)}
+    rollups.ensure(con)
+    rows, params = rows_sql(route, selection, ("model",))
+    sql = f"""WITH {_PRICED.format(rows=rows)}
               SELECT model,
                      CAST(sum(spend) AS DOUBLE) AS spend, CAST(sum(byok) AS DOUBLE) AS byok,
                      CAST(sum(requests) AS BIGINT) AS requests, CAST(sum(prompt) AS BIGINT) AS prompt,
@@ -72,8 +78,9 @@ def cache_savings(con: duckdb.DuckDBPyConnection, route: Route, selection: Selec
 
     Columns: model, prompt, cached, savings (USD, NULL when the model has no cache-read price).
     """
-    inner, params = facts_sql(route, selection, ("date", "model"))
-    sql = f"""WITH {_PRICED.format(facts=inner)}
+    rollups.ensure(con)
+    rows, params = rows_sql(route, selection, ("model",))
+    sql = f"""WITH {_PRICED.format(rows=rows)}
               SELECT model, CAST(sum(prompt) AS BIGINT) AS prompt, CAST(sum(cached) AS BIGINT) AS cached,
                      CAST(sum(cached * (price_prompt - price_cache_read)) AS DOUBLE) AS savings
               FROM priced GROUP BY model ORDER BY model"""  # noqa: S608 -- composed constants

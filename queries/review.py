@@ -13,15 +13,15 @@ uses); this module only reads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from queries import budgets, reads, reads_overview
-from queries.reads_facts import Selection, facts, source_spans
+from queries import budgets, reads, reads_overview, rollups
+from queries.reads_facts import Selection, facts_sql, source_spans
 from queries.reads_routing import Dim, Need, Route, Spans, route
 from queries.review_inputs import KINDS, ReviewInputs, WeekFacts
 from queries.review_model import Review, assemble
@@ -30,17 +30,13 @@ from queries.review_weeks import IsoWeek, Period, periods
 # The dimension each mover kind is read by, and its column in ``facts`` frames.
 KIND_DIMS: dict[str, Dim] = {"model": Dim.MODEL, "app": Dim.APP, "key": Dim.KEY, "provider": Dim.PROVIDER}
 
-# Where each kind's first day of traffic is found (for "new this week"): every table holding it.
-_FIRST_SEEN: dict[str, str] = {
-    "model": """SELECT model_permaslug AS value, min(date) AS first_day FROM activity GROUP BY 1
-                UNION ALL SELECT model, min(date) FROM analytics_daily WHERE dimensions = 'model' GROUP BY 1""",
-    "app": "SELECT app AS value, min(date) AS first_day FROM analytics_daily WHERE dimensions = 'model,app' GROUP BY 1",
-    "key": """SELECT api_key_hash AS value, min(date) AS first_day FROM activity_by_key GROUP BY 1
-              UNION ALL SELECT api_key_hash, min(date) FROM analytics_daily
-              WHERE dimensions = 'api_key_hash,model' GROUP BY 1""",
-    "provider": """SELECT provider_name AS value, min(date) AS first_day FROM activity GROUP BY 1
-                   UNION ALL SELECT provider, min(date) FROM analytics_daily
-                   WHERE dimensions = 'model,provider' GROUP BY 1""",
+# Where each kind's first day of traffic is found (for "new this week"): every table holding it, as
+# ``rollup_values`` keeps their first days.
+_FIRST_SEEN: dict[str, tuple[str, ...]] = {
+    "model": ("activity", "analytics:model"),
+    "app": ("analytics:model,app",),
+    "key": ("activity_by_key", "analytics:api_key_hash,model"),
+    "provider": ("activity", "analytics:model,provider"),
 }
 
 
@@ -61,51 +57,102 @@ def _used(frame: pd.DataFrame) -> pd.DataFrame:
     return kept.reset_index(drop=True)
 
 
-def week_facts(con: duckdb.DuckDBPyConnection, period: Period, spans: Spans, today: date) -> WeekFacts:
-    by: dict[str, pd.DataFrame] = {}
-    routes: dict[str, Route] = {}
-    everything = Selection()
-    for kind, dim in KIND_DIMS.items():
-        r = route([dim], period.first, period.last, spans, today)
-        routes[kind] = r
-        columns = [kind, "requests", "prompt", "completion", "reasoning", "spend", "byok"]
-        frame = facts(con, r, everything, (kind,))[columns] if r.answerable else _empty(columns)
-        by[kind] = _used(frame.astype({kind: str}).fillna(0)) if not frame.empty else _empty(columns)
-    cached_route = route([Dim.MODEL], period.first, period.last, spans, today, [Need.CACHED])
-    routes["cache"] = cached_route
-    cache = facts(con, cached_route, everything, ("model",))[["model", "prompt", "cached"]]
-    cache = cache.astype({"model": str}) if not cache.empty else _empty(["model", "prompt", "cached"])
-    cache_days = sum((s.last - s.first).days + 1 for s in cached_route.segments)
+_METRICS = ("requests", "prompt", "completion", "reasoning", "cached", "spend", "byok")
+
+
+def _part(name: str, r: Route, by: str) -> tuple[str, list[Any]]:
+    """One question of a week as rows of the union ``weeks_facts`` reads: (part, value, date, metrics)."""
+    inner, params = facts_sql(r, Selection(), (by,))
+    value, day = ("NULL::VARCHAR", by) if by == "date" else (f"CAST({by} AS VARCHAR)", "NULL::DATE")
+    metrics = ", ".join(_METRICS)
+    return f"SELECT ? AS part, {value} AS value, {day} AS date, {metrics} FROM ({inner})", [name, *params]  # noqa: S608
+
+
+def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans: Spans, today: date) -> list[WeekFacts]:
+    """Each period's facts, all read in one statement (a dozen small questions cost more in round trips)."""
+    rollups.ensure(con)
+    parts: list[str] = []
+    params: list[Any] = []
+    all_routes: list[dict[str, Route]] = []
+    for i, period in enumerate(chosen):
+        routes: dict[str, Route] = {}
+        for kind, dim in KIND_DIMS.items():
+            routes[kind] = route([dim], period.first, period.last, spans, today)
+        routes["cache"] = route([Dim.MODEL], period.first, period.last, spans, today, [Need.CACHED])
+        questions = [(kind, routes[kind], kind) for kind in KIND_DIMS]
+        questions += [("cache", routes["cache"], "model"), ("daily", routes["model"], "date")]
+        for name, r, column in questions:
+            if r.answerable:
+                sql, values = _part(f"{i}:{name}", r, column)
+                parts.append(sql)
+                params += values
+        all_routes.append(routes)
     # usage_cache is OpenRouter's own cost component for caching (negative when it saved money). The model
     # grouping alone covers all traffic, so summing it there counts each request once.
-    row = con.sql(
-        """SELECT CAST(sum(usage_cache) AS DOUBLE), count(DISTINCT date) FILTER (WHERE usage_cache IS NOT NULL)
-           FROM analytics_daily WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
-        params=[period.first, period.last],
-    ).fetchall()[0]
-    daily = facts(con, routes["model"], everything, ("date",))[["date", "spend"]]
-    return WeekFacts(
-        period=period,
-        by=by,
-        cache=cache.fillna({"cached": 0}),
-        cache_days=cache_days,
-        usage_cache=None if row[0] is None else float(row[0]),
-        usage_cache_days=int(row[1] or 0),
-        daily=daily,
-        routes=routes,
-    )
+    usage = [
+        con.sql(
+            """SELECT CAST(sum(usage_cache) AS DOUBLE), count(DISTINCT date) FILTER (WHERE usage_cache IS NOT NULL)
+               FROM analytics_daily WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
+            params=[period.first, period.last],
+        ).fetchall()[0]
+        for period in chosen
+    ]
+    found = _frame(con, " UNION ALL ".join(parts) + " ORDER BY part, value, date", params) if parts else None
+
+    def answer(part: str, columns: list[str], rename: str | None = None) -> pd.DataFrame:
+        if found is None:
+            return pd.DataFrame(columns=columns)
+        rows = found.loc[found["part"] == part].rename(columns={"value": rename} if rename else {})
+        return rows[columns].reset_index(drop=True)
+
+    weeks: list[WeekFacts] = []
+    for i, period in enumerate(chosen):
+        routes = all_routes[i]
+        by: dict[str, pd.DataFrame] = {}
+        for kind in KIND_DIMS:
+            columns = [kind, "requests", "prompt", "completion", "reasoning", "spend", "byok"]
+            frame = answer(f"{i}:{kind}", columns, kind) if routes[kind].answerable else _empty(columns)
+            by[kind] = _used(frame.astype({kind: str}).fillna(0)) if not frame.empty else _empty(columns)
+        cache = answer(f"{i}:cache", ["model", "prompt", "cached"], "model")
+        # Analytics always has cached tokens (0 when none); the union's other parts made the column nullable.
+        cache = (
+            cache.astype({"model": str, "cached": "int64"})
+            if not cache.empty
+            else _empty(["model", "prompt", "cached"])
+        )
+        row = usage[i]
+        weeks.append(
+            WeekFacts(
+                period=period,
+                by=by,
+                cache=cache.fillna({"cached": 0}),
+                cache_days=sum((s.last - s.first).days + 1 for s in routes["cache"].segments),
+                usage_cache=None if row[0] is None else float(row[0]),
+                usage_cache_days=int(row[1] or 0),
+                daily=answer(f"{i}:daily", ["date", "spend"]),
+                routes=routes,
+            )
+        )
+    return weeks
 
 
-def first_seen(con: duckdb.DuckDBPyConnection, kind: str, values: Sequence[str]) -> dict[str, date]:
-    """The first stored day of traffic of each value (over the whole history, every table holding it)."""
-    if not values:
-        return {}
+def first_seen(con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[str]]) -> dict[str, dict[str, date]]:
+    """Per kind, the first stored day of traffic of each value (over the whole history, every table holding it)."""
+    rollups.ensure(con)
+    asked = [(kind, source, list(values[kind])) for kind in values for source in _FIRST_SEEN[kind] if values[kind]]
+    found: dict[str, dict[str, date]] = {kind: {} for kind in values}
+    if not asked:
+        return found
     rows = con.sql(
-        f"SELECT value, min(first_day) FROM ({_FIRST_SEEN[kind]}) "  # noqa: S608 -- module constants only
-        "WHERE list_contains(?::VARCHAR[], value) GROUP BY value",
-        params=[list(values)],
+        """WITH asked AS (SELECT unnest(?::VARCHAR[]) AS kind, unnest(?::VARCHAR[]) AS source,
+                                 unnest(?::VARCHAR[][]) AS wanted)
+           SELECT v.kind, v.value, min(v.first_day) FROM rollup_values v JOIN asked USING (kind, source)
+           WHERE list_contains(asked.wanted, v.value) GROUP BY v.kind, v.value""",
+        params=[[a[0] for a in asked], [a[1] for a in asked], [a[2] for a in asked]],
     ).fetchall()
-    return {str(r[0]): r[1] for r in rows}
+    for kind, value, day in rows:
+        found[str(kind)][str(value)] = day
+    return found
 
 
 def list_prices(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -122,9 +169,8 @@ def list_prices(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def load_inputs(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> ReviewInputs:
     chosen = periods(week, today)
     spans = source_spans(con)
-    current = week_facts(con, chosen.current, spans, today)
-    previous = week_facts(con, chosen.previous, spans, today)
-    seen = {kind: first_seen(con, kind, [str(v) for v in current.by[kind][kind]]) for kind in KINDS}
+    current, previous = weeks_facts(con, [chosen.current, chosen.previous], spans, today)
+    seen = first_seen(con, {kind: [str(v) for v in current.by[kind][kind]] for kind in KINDS})
     options = reads.model_options(con)
     keys = reads.key_options(con)
     return ReviewInputs(

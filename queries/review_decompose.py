@@ -57,10 +57,26 @@ def _shapley3(a0: Fraction, a1: Fraction, b0: Fraction, b1: Fraction, c0: Fracti
     return (a1 - a0) * ((b0 * c0 + b1 * c1) / 3 + (b0 * c1 + b1 * c0) / 6)
 
 
+def _parts(v0: Fraction, v1: Fraction, t0: Fraction, t1: Fraction, x0: Fraction, x1: Fraction) -> tuple[Fraction, ...]:
+    """``_shapley3`` for volume, mix and price of one model (tokens t, spend x, total tokens v), exactly.
+
+    With s = t/v and p = x/t the three values share the denominator 6·v0·v1·t0·t1, so they are worked out
+    on integers (every input is a float, hence a dyadic fraction: scaled by the largest denominator, all are
+    integers) and reduced once each, rather than through some thirty Fraction operations.
+    """
+    q = max(f.denominator for f in (v0, v1, t0, t1, x0, x1))
+    V0, V1, T0, T1, X0, X1 = (f.numerator * (q // f.denominator) for f in (v0, v1, t0, t1, x0, x1))
+    den = 6 * V0 * V1 * T0 * T1 * q
+    volume = (V1 - V0) * (2 * (X0 * V1 + X1 * V0) * T0 * T1 + T0 * T0 * X1 * V1 + T1 * T1 * X0 * V0)
+    mix = (T1 * V0 - T0 * V1) * (2 * (V0 * X0 * T1 + V1 * X1 * T0) + V0 * X1 * T0 + V1 * X0 * T1)
+    price = (X1 * T0 - X0 * T1) * (2 * (T0 + T1) * V0 * V1 + V0 * V0 * T1 + V1 * V1 * T0)
+    return Fraction(volume, den), Fraction(mix, den), Fraction(price, den)
+
+
 def decompose(before: Mapping[str, ModelWeek], after: Mapping[str, ModelWeek]) -> Decomposition:
     v0 = sum((Fraction(m.tokens) for m in before.values()), Fraction(0))
     v1 = sum((Fraction(m.tokens) for m in after.values()), Fraction(0))
-    exact: dict[str, tuple[Fraction, Fraction, Fraction]] = {}
+    exact: dict[str, tuple[Fraction, ...]] = {}
     for model in sorted(set(before) | set(after)):
         w0, w1 = before.get(model), after.get(model)
         spend0 = w0.spend if w0 else 0.0
@@ -69,13 +85,7 @@ def decompose(before: Mapping[str, ModelWeek], after: Mapping[str, ModelWeek]) -
             # Appeared, vanished, or no tokens on one side (no price per token to compare): all mix.
             exact[model] = (Fraction(0), Fraction(spend1) - Fraction(spend0), Fraction(0))
             continue
-        s0, s1 = Fraction(w0.tokens) / v0, Fraction(w1.tokens) / v1
-        p0, p1 = Fraction(w0.spend) / Fraction(w0.tokens), Fraction(w1.spend) / Fraction(w1.tokens)
-        exact[model] = (
-            _shapley3(v0, v1, s0, s1, p0, p1),
-            _shapley3(s0, s1, v0, v1, p0, p1),
-            _shapley3(p0, p1, v0, v1, s0, s1),
-        )
+        exact[model] = _parts(v0, v1, Fraction(w0.tokens), Fraction(w1.tokens), Fraction(w0.spend), Fraction(w1.spend))
     by_model = {model: Parts(float(v), float(m), float(p)) for model, (v, m, p) in exact.items()}
     totals = (
         sum((e[0] for e in exact.values()), Fraction(0)),

@@ -23,7 +23,7 @@ from queries.reads_routing import Route, reach_note
 # module is moved under queries/ so that the dashboard page (which may not import orusage) can use it.
 from queries.review_decompose import ModelWeek, decompose, to_cents
 from queries.review_efficiency import Efficiency, efficiency
-from queries.review_inputs import KINDS, ReviewInputs, WeekFacts, rows
+from queries.review_inputs import KINDS, ReviewInputs, WeekFacts
 from queries.review_movers import Movers, compare, movers
 from queries.review_whatif import suggestions, volumes
 
@@ -188,9 +188,10 @@ def _totals(cur: WeekFacts, prev: WeekFacts, comparable: bool) -> Totals:
 
 
 def _model_weeks(frame: pd.DataFrame) -> dict[str, ModelWeek]:
+    columns = (frame["model"].tolist(), frame["prompt"].tolist(), frame["completion"].tolist(), frame["spend"].tolist())
     return {
-        str(r["model"]): ModelWeek(tokens=float(r["prompt"] + r["completion"]), spend=float(r["spend"]))
-        for r in rows(frame)
+        str(model): ModelWeek(tokens=float(prompt + completion), spend=float(spend))
+        for model, prompt, completion, spend in zip(*columns, strict=True)
     }
 
 

@@ -1,4 +1,4 @@
-"""Top movers: which models, apps, API keys and providers changed most since the week before. Pure pandas.
+"""Top movers: which models, apps, API keys and providers changed most since the week before.
 
 * absolute: the largest increases and decreases of spend, in USD;
 * relative: the largest changes in percent, only for values that spent at least ``MIN_RELATIVE_USD`` in
@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,16 +57,20 @@ class Movers:
     silent: pd.DataFrame
 
 
-def _totals(frame: pd.DataFrame, kind: str, suffix: str) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            "value": frame[kind].astype(str),
-            f"spend{suffix}": frame["spend"].astype(float),
-            f"requests{suffix}": frame["requests"].astype("int64"),
-            f"tokens{suffix}": (frame["prompt"] + frame["completion"]).astype("int64"),
-        }
-    )
-    return out
+def _totals(frame: pd.DataFrame, kind: str) -> dict[str, tuple[float, int, int]]:
+    """value -> (spend, requests, tokens). Plain Python: a few hundred rows, where each pandas step on string
+    columns costs a millisecond or more."""
+    tokens = (frame["prompt"] + frame["completion"]).astype("int64").tolist()
+    return {
+        str(v): (float(s), int(r), int(t))
+        for v, s, r, t in zip(
+            frame[kind].astype(str).tolist(),
+            frame["spend"].astype(float).tolist(),
+            frame["requests"].astype("int64").tolist(),
+            tokens,
+            strict=True,
+        )
+    }
 
 
 def compare(
@@ -77,56 +82,81 @@ def compare(
     label: Mapping[str, str],
 ) -> pd.DataFrame:
     """Both weeks side by side per value, with change, change_pct (NaN when not meaningful) and status."""
-    now = _totals(current, kind, "")
-    before = _totals(previous, kind, "_prev")
-    merged = before.merge(now, on="value", how="outer")
-    for column in ("spend", "spend_prev"):
-        merged[column] = merged[column].fillna(0.0).astype(float)
-    for column in ("requests", "requests_prev", "tokens", "tokens_prev"):
-        merged[column] = merged[column].fillna(0).astype("int64")
-    present_now = merged["value"].isin(now["value"])
-    present_before = merged["value"].isin(before["value"])
-    merged["change"] = merged["spend"] - merged["spend_prev"]
-    big_enough = (merged[["spend", "spend_prev"]].max(axis=1) >= MIN_RELATIVE_USD) & (merged["spend_prev"] > 0)
-    merged["change_pct"] = (merged["change"] / merged["spend_prev"]).where(big_enough & present_before)
-    status = []
-    for value, is_now, was_before in zip(merged["value"], present_now, present_before, strict=True):
+    now = _totals(current, kind)
+    before = _totals(previous, kind)
+    absent = (0.0, 0, 0)
+    rows: list[tuple[str, float, float, int, int, int, int]] = []
+    for value in now.keys() | before.keys():
+        spend, requests, tokens = now.get(value, absent)
+        spend_prev, requests_prev, tokens_prev = before.get(value, absent)
+        rows.append((value, spend_prev, spend, requests_prev, requests, tokens_prev, tokens))
+    rows.sort(key=lambda r: (-r[2], -r[1], r[0]))
+    columns: dict[str, list[object]] = {c: [] for c in COLUMNS}
+    for value, spend_prev, spend, requests_prev, requests, tokens_prev, tokens in rows:
+        is_now, was_before = value in now, value in before
+        change = spend - spend_prev
+        big_enough = max(spend, spend_prev) >= MIN_RELATIVE_USD and spend_prev > 0
         if is_now and not was_before:
-            first = first_seen.get(str(value))
-            status.append(NEW if first is None or first >= period.first else BACK)
-        elif was_before and not is_now:
-            status.append(SILENT)
+            first = first_seen.get(value)
+            status = NEW if first is None or first >= period.first else BACK
         else:
-            status.append("")
-    merged["status"] = status
-    merged["label"] = [label.get(str(v), str(v)) for v in merged["value"]]
-    ordered = merged.sort_values(["spend", "spend_prev", "value"], ascending=[False, False, True])
-    return ordered[COLUMNS].reset_index(drop=True)
+            status = SILENT if was_before and not is_now else ""
+        for column, cell in (
+            ("value", value),
+            ("label", label.get(value, value)),
+            ("spend_prev", spend_prev),
+            ("spend", spend),
+            ("change", change),
+            ("change_pct", change / spend_prev if big_enough and was_before else math.nan),
+            ("requests_prev", requests_prev),
+            ("requests", requests),
+            ("tokens_prev", tokens_prev),
+            ("tokens", tokens),
+            ("status", status),
+        ):
+            columns[column].append(cell)
+    # An empty table keeps the dtypes pandas gave it before (computed columns of no rows are float).
+    dtypes = _DTYPES if rows else {**_DTYPES, "label": "float64", "status": "float64"}
+    return pd.DataFrame({c: pd.Series(columns[c], dtype=dtypes[c]) for c in COLUMNS})
+
+
+_DTYPES = {
+    "value": "str",
+    "label": "str",
+    "spend_prev": "float64",
+    "spend": "float64",
+    "change": "float64",
+    "change_pct": "float64",
+    "requests_prev": "int64",
+    "requests": "int64",
+    "tokens_prev": "int64",
+    "tokens": "int64",
+    "status": "str",
+}
 
 
 def movers(table: pd.DataFrame, kind: str, comparable: bool, top: int = TOP) -> Movers:
     empty = table.iloc[0:0]
     if not comparable:
         return Movers(kind, False, table, empty, empty, empty, empty, empty)
-    by_change = table.sort_values(["change", "value"], ascending=[False, True])
-    increases = by_change.loc[by_change["change"] > 0].head(top)
-    decreases = table.sort_values(["change", "value"]).loc[lambda f: f["change"] < 0].head(top)
-    relative = (
-        table.loc[table["change_pct"].notna() & (table["change_pct"] != 0)]
-        .assign(_size=lambda f: f["change_pct"].abs())
-        .sort_values(["_size", "value"], ascending=[False, True])
-        .drop(columns="_size")
-        .head(top)
-    )
-    appeared = table.loc[table["status"].isin([NEW, BACK])].sort_values(["spend", "value"], ascending=[False, True])
-    silent = table.loc[table["status"] == SILENT].sort_values(["spend_prev", "value"], ascending=[False, True])
+    value = table["value"].tolist()
+    change = table["change"].tolist()
+    pct = table["change_pct"].tolist()
+    status = table["status"].tolist()
+    spend, spend_prev = table["spend"].tolist(), table["spend_prev"].tolist()
+    every = range(len(value))
+
+    def pick(keep: list[int], key: Callable[[int], tuple[float, str]], limit: int | None = None) -> pd.DataFrame:
+        chosen = sorted(keep, key=key)[:limit]
+        return table.iloc[chosen].reset_index(drop=True)
+
     return Movers(
         kind,
         True,
         table,
-        increases.reset_index(drop=True),
-        decreases.reset_index(drop=True),
-        relative.reset_index(drop=True),
-        appeared.reset_index(drop=True),
-        silent.reset_index(drop=True),
+        pick([i for i in every if change[i] > 0], lambda i: (-change[i], value[i]), top),
+        pick([i for i in every if change[i] < 0], lambda i: (change[i], value[i]), top),
+        pick([i for i in every if not math.isnan(pct[i]) and pct[i] != 0], lambda i: (-abs(pct[i]), value[i]), top),
+        pick([i for i in every if status[i] in (NEW, BACK)], lambda i: (-spend[i], value[i])),
+        pick([i for i in every if status[i] == SILENT], lambda i: (-spend_prev[i], value[i])),
     )

@@ -2,7 +2,8 @@
 
 Every write is idempotent: replaying the same input leaves the same rows. Units are replaced whole
 (delete the unit's rows, insert the new ones) inside the caller's transaction, so a crash never leaves
-half a unit and a re-run never doubles one.
+half a unit and a re-run never doubles one. Writes of daily facts and coverage also refresh what
+``queries.rollups`` derives from them, in that same transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from queries import rollups
 
 Row = Mapping[str, Any]
 
@@ -106,15 +109,15 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Row], colum
 def replace_activity_day(con: duckdb.DuckDBPyConnection, day: date, rows: Sequence[Row], ingested_at: datetime) -> int:
     """Make the account-wide activity of ``day`` exactly ``rows``."""
     con.execute("DELETE FROM activity WHERE date = ?", [day])
-    if not rows:
-        return 0
-    _stage(con, "incoming_activity", rows, ACTIVITY_COLUMNS)
-    con.execute(
-        f"INSERT INTO activity ({_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
-        f"SELECT {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_activity",
-        [ingested_at],
-    )
-    con.unregister("incoming_activity")
+    if rows:
+        _stage(con, "incoming_activity", rows, ACTIVITY_COLUMNS)
+        con.execute(
+            f"INSERT INTO activity ({_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
+            f"SELECT {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_activity",
+            [ingested_at],
+        )
+        con.unregister("incoming_activity")
+    rollups.activity_changed(con, sorted({day} | {row["date"] for row in rows}))
     return len(rows)
 
 
@@ -132,15 +135,17 @@ def replace_activity_for_key(
         "DELETE FROM activity_by_key WHERE api_key_hash = ? AND list_contains(?, date)",
         [api_key_hash, list(days)],
     )
-    if not rows:
-        return 0
-    _stage(con, "incoming_key_activity", rows, ACTIVITY_COLUMNS)
-    con.execute(
-        f"INSERT INTO activity_by_key (api_key_hash, {_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
-        f"SELECT ?, {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_key_activity",
-        [api_key_hash, ingested_at],
-    )
-    con.unregister("incoming_key_activity")
+    if rows:
+        _stage(con, "incoming_key_activity", rows, ACTIVITY_COLUMNS)
+        con.execute(
+            f"INSERT INTO activity_by_key (api_key_hash, {_quoted(ACTIVITY_COLUMNS)}, ingested_at) "
+            f"SELECT ?, {_quoted(ACTIVITY_COLUMNS)}, ? FROM incoming_key_activity",
+            [api_key_hash, ingested_at],
+        )
+        con.unregister("incoming_key_activity")
+    # Rows may fall outside ``days``; every day the key now has or had rows on is refreshed.
+    written = {row["date"] for row in rows} | set(days)
+    rollups.key_activity_changed(con, api_key_hash, sorted(written))
     return len(rows)
 
 
@@ -280,7 +285,12 @@ def upsert_analytics(
         f"ON CONFLICT (dimensions, date, dim_key) DO UPDATE SET {updates}, ingested_at = excluded.ingested_at",
         [ingested_at],
     )
+    touched = con.execute(
+        "SELECT dimensions, list(DISTINCT date) FROM incoming_analytics GROUP BY dimensions"
+    ).fetchall()
     con.unregister("incoming_analytics")
+    for grouping, days in touched:
+        rollups.analytics_changed(con, str(grouping), list(days))
     return len(rows)
 
 
@@ -300,6 +310,8 @@ def record_coverage(
         "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [source, dimensions, scope, metrics, first_day, last_day, fetched_at, rows_received],
     )
+    if source in ("activity", "analytics"):
+        rollups.coverage_changed(con)
 
 
 MEMBER_COLUMNS = ("id", "first_name", "last_name", "email", "role")

@@ -4,7 +4,6 @@ Apps come only from OpenRouter's analytics (grouped by model and app), which rea
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -58,8 +57,8 @@ def render(ctx: PageContext) -> None:
                 heading="Top apps",
                 subtitle=f"USD, top {TOP}; “unattributed” in grey",
                 tooltip=[
-                    alt.Tooltip("requests:Q", title="Requests", format=","),
-                    alt.Tooltip("share:Q", title="Share of spend", format=".1%"),
+                    charts.tip("requests:Q", "Requests", ","),
+                    charts.tip("share:Q", "Share of spend", ".1%"),
                 ],
                 value_title="Spend (USD)",
             ),

@@ -4,7 +4,6 @@ deleted keys keep their history."""
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -75,7 +74,7 @@ def render(ctx: PageContext) -> None:
                 name="key_spend",
                 heading="Spend per key",
                 subtitle=f"USD, top {TOP}",
-                tooltip=[alt.Tooltip("requests:Q", title="Requests", format=",")],
+                tooltip=[charts.tip("requests:Q", "Requests", ",")],
                 value_title="Spend (USD)",
             ),
             per.drop(columns=["is_other"]),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -191,7 +190,7 @@ def _providers(ctx: PageContext, sel: Selection) -> None:
                 name="detail_provider_price",
                 heading="Effective price per provider",
                 subtitle="USD per million tokens actually paid",
-                tooltip=[alt.Tooltip("spend:Q", title="Spend", format="$,.4f")],
+                tooltip=[charts.tip("spend:Q", "Spend", "$,.4f")],
                 value_title="USD per million tokens",
             ),
             bars[["provider", "spend", "tokens", "paid_per_m"]],
@@ -233,7 +232,7 @@ def _users(ctx: PageContext, sel: Selection, dim: Dim, column: str, heading: str
             name=name,
             heading=heading,
             subtitle="USD in this period",
-            tooltip=[alt.Tooltip("requests:Q", title="Requests", format=",")],
+            tooltip=[charts.tip("requests:Q", "Requests", ",")],
             value_title="Spend (USD)",
         ),
         per[[column, "label", "spend", "requests", "tokens"]],

@@ -4,7 +4,6 @@ in force each day; reasoning and cache shares with estimated cache savings; pric
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -69,8 +68,8 @@ def render(ctx: PageContext) -> None:
                 heading="Spend per model",
                 subtitle=f"USD, top {TOP}; click a bar for the model's page",
                 tooltip=[
-                    alt.Tooltip("requests:Q", title="Requests", format=","),
-                    alt.Tooltip("paid_per_m:Q", title="Paid per M tokens", format="$,.3f"),
+                    charts.tip("requests:Q", "Requests", ","),
+                    charts.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
                 ],
                 pick_field="model",
                 value_title="Spend (USD)",
@@ -152,8 +151,8 @@ def _cache_chart(ctx: PageContext, top: pd.DataFrame) -> None:
             heading="Cache savings (estimated)",
             subtitle="cached tokens × (prompt − cache-read price); top models by spend",
             tooltip=[
-                alt.Tooltip("cached:Q", title="Cached tokens", format=","),
-                alt.Tooltip("cached_share:Q", title="Cached share of prompt", format=".1%"),
+                charts.tip("cached:Q", "Cached tokens", ","),
+                charts.tip("cached_share:Q", "Cached share of prompt", ".1%"),
             ],
             pick_field="model",
             value_title="Estimated savings (USD)",

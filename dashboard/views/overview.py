@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -208,9 +207,9 @@ def _spend_per_model(ctx: PageContext) -> None:
         heading="Spend per model",
         subtitle=f"USD, top {TOP_MODELS}; click a bar for the model's page",
         tooltip=[
-            alt.Tooltip("requests:Q", title="Requests", format=","),
-            alt.Tooltip("tokens:Q", title="Tokens", format=","),
-            alt.Tooltip("byok:Q", title="of which BYOK", format=charts.USD_TOOLTIP),
+            charts.tip("requests:Q", "Requests", ","),
+            charts.tip("tokens:Q", "Tokens", ","),
+            charts.tip("byok:Q", "of which BYOK", charts.USD_TOOLTIP),
         ],
         pick_field="model",
         value_title="Spend (USD)",

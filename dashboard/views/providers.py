@@ -3,7 +3,6 @@ OpenRouter's analytics have them (the last 31 days)."""
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -56,8 +55,8 @@ def render(ctx: PageContext) -> None:
                 heading="Spend per provider",
                 subtitle=f"USD, top {TOP}",
                 tooltip=[
-                    alt.Tooltip("requests:Q", title="Requests", format=","),
-                    alt.Tooltip("paid_per_m:Q", title="Paid per M tokens", format="$,.3f"),
+                    charts.tip("requests:Q", "Requests", ","),
+                    charts.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
                 ],
                 value_title="Spend (USD)",
             ),

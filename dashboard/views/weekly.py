@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard import charts_weekly, ui
 from dashboard import format as fmt
+from dashboard.charts import vega_spec
 from dashboard.context import PageContext
 from dashboard.data import Store
 from queries import review as review_reads
@@ -132,7 +133,7 @@ def _table(r: Review, frame: pd.DataFrame, name: str, columns: dict[str, Any]) -
 
 def _chart(r: Review, chart: charts_weekly.AnyChart | None, frame: pd.DataFrame, name: str) -> None:
     if chart is not None:
-        st.altair_chart(chart, width="stretch", key=f"chart_{name}")
+        st.vega_lite_chart(spec=vega_spec(chart), width="stretch", key=f"chart_{name}")
         _download(r, frame, name)
 
 
@@ -173,14 +174,16 @@ def _change(ctx: PageContext, r: Review) -> None:
                 st.metric(label, _signed(amount), border=True, help=help_text + " The three add up to the change.")
         bridge = charts_weekly.bridge(r)
         if bridge is not None:
-            st.altair_chart(bridge, width="stretch", key=f"chart_{charts_weekly.BRIDGE}")
+            st.vega_lite_chart(spec=vega_spec(bridge), width="stretch", key=f"chart_{charts_weekly.BRIDGE}")
         left, right = st.columns([3, 2], gap="large")
         with left:
             _table(r, r.by_model, "weekly_models", _MODEL_COLUMNS)
         with right:
             parts_chart = charts_weekly.model_parts(r)
             if parts_chart is not None:
-                st.altair_chart(parts_chart, width="stretch", key=f"chart_{charts_weekly.MODEL_PARTS}")
+                st.vega_lite_chart(
+                    spec=vega_spec(parts_chart), width="stretch", key=f"chart_{charts_weekly.MODEL_PARTS}"
+                )
     _chart(r, charts_weekly.daily(r), r.daily, charts_weekly.DAILY)
 
 

@@ -1,0 +1,86 @@
+"""How each routed table's rows map onto the common fact columns: one definition for the routed reads
+(``reads_facts``) and for the rollups the writer keeps of them (``rollups``), so both sum the same thing.
+
+Metric definitions (README): spend = ``usage + byok_usage_inference`` in activity, ``total_usage`` in
+analytics (the same number); completion-only = max(completion − reasoning, 0) per stored row.
+"""
+
+from __future__ import annotations
+
+# Column expressions per source table, in ``COLUMNS`` order. NULL where a table lacks the column.
+COLUMNS: tuple[str, ...] = (
+    "model",
+    "provider",
+    "app",
+    "key",
+    "workspace",
+    "requests",
+    "prompt",
+    "completion",
+    "reasoning",
+    "completion_only",
+    "cached",
+    "spend",
+    "byok",
+    "p50_latency",
+    "p90_latency",
+    "p50_throughput",
+    "p90_throughput",
+)
+DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace")
+# The summable metrics and their SQL types: what a rollup can hold (latency percentiles cannot be summed).
+SUMMED: tuple[tuple[str, str], ...] = (
+    ("requests", "BIGINT"),
+    ("prompt", "BIGINT"),
+    ("completion", "BIGINT"),
+    ("reasoning", "BIGINT"),
+    ("completion_only", "BIGINT"),
+    ("cached", "BIGINT"),
+    ("spend", "DOUBLE"),
+    ("byok", "DOUBLE"),
+)
+
+ACTIVITY = {
+    "model": "model_permaslug",
+    "provider": "provider_name",
+    "app": "NULL::VARCHAR",
+    "key": "NULL::VARCHAR",
+    "workspace": "NULL::VARCHAR",
+    "requests": "requests",
+    "prompt": "prompt_tokens",
+    "completion": "completion_tokens",
+    "reasoning": "reasoning_tokens",
+    "completion_only": "greatest(completion_tokens - reasoning_tokens, 0)",
+    "cached": "NULL::BIGINT",
+    "spend": "usage + byok_usage_inference",
+    "byok": "byok_usage_inference",
+    "p50_latency": "NULL::DOUBLE",
+    "p90_latency": "NULL::DOUBLE",
+    "p50_throughput": "NULL::DOUBLE",
+    "p90_throughput": "NULL::DOUBLE",
+}
+ACTIVITY_BY_KEY = {**ACTIVITY, "key": "api_key_hash"}
+ANALYTICS = {
+    "model": "model",
+    "provider": "provider",
+    "app": "app",
+    "key": "api_key_hash",
+    "workspace": "workspace",
+    "requests": "coalesce(request_count, 0)",
+    "prompt": "coalesce(tokens_prompt, 0)",
+    "completion": "coalesce(tokens_completion, 0)",
+    "reasoning": "coalesce(reasoning_tokens, 0)",
+    "completion_only": "greatest(coalesce(tokens_completion, 0) - coalesce(reasoning_tokens, 0), 0)",
+    "cached": "coalesce(cached_tokens, 0)",
+    "spend": "coalesce(total_usage, 0)",
+    "byok": "coalesce(byok_usage, 0)",
+    "p50_latency": "p50_latency",
+    "p90_latency": "p90_latency",
+    "p50_throughput": "p50_throughput",
+    "p90_throughput": "p90_throughput",
+}
+TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "activity": ACTIVITY,
+    "activity_by_key": ACTIVITY_BY_KEY,
+    "analytics_daily": ANALYTICS,
+}
