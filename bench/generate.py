@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -39,7 +40,6 @@ from typing import Any
 
 import duckdb
 
-from queries import rollups
 from queries.store import Writer, snapshot_path
 
 GENERATOR_VERSION = 4
@@ -107,23 +107,42 @@ def label(rows: int) -> str:
     return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
 
 
-def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) -> Built:
-    """The store for (rows, seed), built once and then taken from the cache."""
-    folder = cache_dir(rows, seed)
+def _cached(folder: Path) -> Built | None:
     meta = folder / "meta.json"
-    if meta.exists() and not force:
-        built = Built(**json.loads(meta.read_text()))
-        if built.snapshot.exists() and Path(built.parquet).exists():
-            return built
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    for stale in CACHE.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
-        if stale != folder:
-            shutil.rmtree(stale, ignore_errors=True)
-    db = folder / "orusage.duckdb"
-    parquet = folder / "generations.parquet"
-    log(f"building the {label(rows)} store (seed {seed}) in {folder} …")
+    if not meta.exists():
+        return None
+    built = Built(**json.loads(meta.read_text()))
+    return built if built.snapshot.exists() and Path(built.parquet).exists() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) -> Built:
+    """The store for (rows, seed), built once and then taken from the cache.
+
+    Several people's benchmarks share ``bench/.cache``: a store is built in a folder of its own and renamed
+    into place when complete, so a second build of the same store never deletes one in progress (which
+    left a snapshot without rows) and the first to finish is the one kept."""
+    folder = cache_dir(rows, seed)
+    if not force and (cached := _cached(folder)) is not None:
+        return cached
+    for old in CACHE.glob(f"store-{rows}-s{seed}-*.building-*"):  # builds whose process is gone
+        if not _alive(int(old.name.rpartition("-")[2])):
+            shutil.rmtree(old, ignore_errors=True)
+    work = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db = work / "orusage.duckdb"
+    parquet = work / "generations.parquet"
+    log(f"building the {label(rows)} store (seed {seed}) in {work} …")
     started = time.perf_counter()
     with Writer(db) as writer:
         con = writer.con
@@ -149,10 +168,6 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
         if defaulted is not None:
             log(f"  generations in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        with writer.transaction() as tx:
-            rollups.refresh_all(tx)  # the facts above were written with plain SQL, not through queries.writes
-        log(f"  rollups in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
         _export_parquet(con, parquet)
         parquet_seconds = time.perf_counter() - t
         log(f"  Parquet for the pandas baseline in {parquet_seconds:.1f} s (not part of the store's time)")
@@ -163,8 +178,8 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
     built = Built(
         rows=rows,
         seed=seed,
-        db=str(db),
-        parquet=str(parquet),
+        db=str(folder / db.name),
+        parquet=str(folder / parquet.name),
         build_seconds=round(seconds - parquet_seconds, 1),
         file_mb=round(db.stat().st_size / 2**20, 1),
         tables=tables,
@@ -172,8 +187,20 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
         defaulted_columns=defaulted or [],
         parquet_seconds=round(parquet_seconds, 1),
     )
-    meta.write_text(json.dumps(asdict(built), indent=2))
+    (work / "meta.json").write_text(json.dumps(asdict(built), indent=2))
     log(f"  store built in {built.build_seconds:.1f} s ({seconds:.1f} s with the Parquet), {built.file_mb:,.0f} MB")
+    if folder.exists() and (force or _cached(folder) is None):
+        shutil.rmtree(folder, ignore_errors=True)  # replaced, or left incomplete by a build of an older version
+    try:
+        work.rename(folder)
+    except OSError:  # another build of the same store finished first: keep that one
+        shutil.rmtree(work, ignore_errors=True)
+        if (cached := _cached(folder)) is None:
+            raise
+        return cached
+    for stale in CACHE.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
+        if stale != folder and ".building-" not in stale.name:
+            shutil.rmtree(stale, ignore_errors=True)
     return built
 
 
