@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from queries import rollups
 from queries.errors import ConfigError, StoreError
 from queries.store import read_snapshot, snapshot_path, utcnow
 
@@ -52,7 +53,8 @@ class Exported:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Every base table of the snapshot (views are derived: not exported) and its columns, in order."""
+    """Every base table of the snapshot and its columns, in order. Views and rollups are derived from the
+    tables: not exported."""
     rows = con.sql(
         """SELECT table_name, column_name FROM duckdb_columns()
            WHERE database_name = current_database() AND schema_name = 'main'
@@ -62,7 +64,8 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     ).fetchall()
     found: dict[str, list[str]] = {}
     for table, column in rows:
-        found.setdefault(str(table), []).append(str(column))
+        if str(table) not in rollups.TABLES:  # the writer's pre-aggregations: derived, like the views
+            found.setdefault(str(table), []).append(str(column))
     return found
 
 

@@ -19,6 +19,7 @@ POINTS = (
     "unit-uncommitted",  # inside a unit's transaction, its rows written, COMMIT not yet run
     "unit-committed",  # right after a unit's COMMIT
     "snapshot-copied",  # snapshot copied to its temporary name, not yet renamed over the old one
+    "import-file-loaded",  # `orusage import`: a file's rows inserted and merged, the import not committed
 )
 
 _passes: Counter[str] = Counter()

@@ -1,7 +1,8 @@
-"""Counts what the fault, crash, fuzz, bad-input and secrets suites tried, and prints it at the end of
-the run (the README's reliability table is this summary). Mark a test with
-``@pytest.mark.reliability("fault")`` (or crash, fuzz, bad-input, secret); fuzz tests also say how
-many examples each runs."""
+"""Counts what the fault, crash, fuzz, bad-input, secrets and concurrency suites tried, and prints it at the
+end of the run (the README's reliability table is this summary). Mark a test with
+``@pytest.mark.reliability("fault")`` (or crash, fuzz, bad-input, secret, concurrency); fuzz tests also say
+how many examples each runs. A test whose counts are only known once it has run (page runs, say) also
+calls ``tried(kind, line)``: the line is printed under its kind's count."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import pytest
 _passed: Counter[str] = Counter()
 _failed: Counter[str] = Counter()
 _examples: Counter[str] = Counter()
-KINDS = ("fault", "crash", "fuzz", "bad-input", "secret")
+_lines: dict[str, list[str]] = {}
+KINDS = ("fault", "crash", "fuzz", "bad-input", "secret", "concurrency")
+
+
+def tried(kind: str, line: str) -> None:
+    """Say what a test did, in numbers it measured, for the summary."""
+    _lines.setdefault(kind, []).append(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,4 +50,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if _passed[kind] or _failed[kind]:
             examples = f" ({_examples[kind]} generated inputs)" if _examples[kind] else ""
             verdict = "nothing lost" if not _failed[kind] else f"{_failed[kind]} FAILED"
-            terminalreporter.write_line(f"{kind:>10}: {_passed[kind] + _failed[kind]} cases{examples}: {verdict}")
+            terminalreporter.write_line(f"{kind:>11}: {_passed[kind] + _failed[kind]} cases{examples}: {verdict}")
+            for line in _lines.get(kind, []):
+                terminalreporter.write_line(f"{'':>13}{line}")

@@ -24,6 +24,7 @@ from ingest.export.layout import Layout, LayoutError, detect, explain_csv_error,
 from queries import generations as store
 from queries import generations_export as export_sql
 from queries import reconciliation, writes
+from queries.crashpoints import crashpoint
 from queries.errors import EXIT_USAGE, OrusageError
 from queries.store import Writer
 
@@ -185,6 +186,7 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     fetched_at=clock(),
                     rows_received=f.scan.rows,
                 )
+            crashpoint("import-file-loaded")
         result.new = export_sql.generation_count(con) - before
         links = store.link_identities(con)
     result.keys_linked, result.apps_linked = links.keys, links.apps
