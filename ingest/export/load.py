@@ -98,9 +98,13 @@ def read_header(path: Path) -> Layout:
     except UnicodeDecodeError:
         raise _fail(path, 1, "bytes that are not UTF-8: not an OpenRouter activity export (a CSV in UTF-8)") from None
     try:
-        header = next(csv.reader([text]))
+        # Strictly: DuckDB reads the header as CSV too, and a stray quote there would make it swallow the
+        # lines below as part of the header, importing the file as one of 0 rows.
+        header = next(csv.reader([text], strict=True))
         layout = detect(header)
-    except (csv.Error, StopIteration, LayoutError) as exc:
+    except csv.Error as exc:
+        raise _fail(path, 1, f"the header is not valid CSV ({exc}): not an OpenRouter activity export") from None
+    except (StopIteration, LayoutError) as exc:
         raise _fail(path, 1, str(exc) or "not an OpenRouter activity export") from None
     if not tail.endswith(b"\n"):
         # Every CSV writer ends each row with a line break; a file without one at its end was cut short.
