@@ -61,12 +61,12 @@ class Pacer:
         with self._lock:
             while True:
                 now = self._clock()
-                # The tolerance keeps float rounding from turning a full wait into an endless tiny one.
-                while self._sent and now - self._sent[0] >= self.window_s - 1e-6:
+                while self._sent and now - self._sent[0] >= self.window_s:
                     self._sent.popleft()
                 pause = self._bucket_pause(now)
                 if len(self._sent) >= self.per_window:
-                    pause = max(pause, self.window_s - (now - self._sent[0]))
+                    # At least a microsecond: float rounding must not turn a full wait into endless tiny ones.
+                    pause = max(pause, self.window_s - (now - self._sent[0]), 1e-6)
                 if pause <= 0:
                     self._take(now)
                     return
