@@ -191,8 +191,9 @@ def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
                 entry[f"pandas {scenario}"] = theirs
                 entry[f"speedup {scenario}"] = theirs / mine["cold"]
                 entry[f"speedup warm {scenario}"] = theirs / mine["warm"]
-                # What the cache saves: the reads themselves (open the snapshot, SQL, Arrow → pandas).
-                reads = max(mine["cold"] - mine["warm"], 0.005)
+                # The answers alone: the cold run's time inside the reads (opening the snapshot, SQL, Arrow →
+                # pandas), measured by bench.dashboard.ReadClock; drawing the page is not pandas' work either.
+                reads = max(mine["cold_reads"], 0.001)
                 entry[f"reads {scenario}"] = reads
                 entry[f"reads speedup {scenario}"] = theirs / reads
         report.pages.append(entry)
@@ -237,12 +238,13 @@ def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
         if reads:
             report.add(
                 Row(
-                    "dashboard reads alone (cold − warm) vs pandas, per page (default, year)",
+                    "dashboard answers (the reads of a cold run, measured) vs pandas, per page (default, year)",
                     size,
                     f"min {min(reads):.1f}×, median {statistics.median(reads):.1f}×",
                     baseline="pandas over the same rows",
-                    ratio=f"{statistics.median(reads):.1f}×",
-                    goal="(indicative)",
+                    ratio=f"{min(reads):.1f}×",
+                    goal=f"≥ {SPEEDUP_GOAL:.0f}×",
+                    met=_met(min(reads) >= SPEEDUP_GOAL),
                 )
             )
         report.grow("pandas: median page (s)", size, statistics.median(pandas_runs.values()))
@@ -447,11 +449,12 @@ def render(info: dict[str, str], report: Report, seconds: float) -> str:
                 [e["page"], e["size"], cell("cold_p50"), f"{e['cold_max']:.3f} ({e['cold_max_scenario']})",
                  cell("warm_max"), cell("pandas default (30d)"), cell("speedup default (30d)", "{:.1f}×"),
                  cell("pandas range year"), cell("speedup range year", "{:.1f}×"),
+                 cell("reads default (30d)"), cell("reads speedup default (30d)", "{:.1f}×"),
                  cell("reads range year"), cell("reads speedup range year", "{:.1f}×"), cold_goal]
             )  # fmt: skip
         out += [
-            "## Dashboard pages (seconds per full script run; speedup = pandas ÷ dashboard cold; reads = cold − warm,"
-            " the time the cached reads take)",
+            "## Dashboard pages (seconds per full script run; speedup = pandas ÷ dashboard cold; reads = the cold"
+            " run's time inside its reads, the answers without the drawing)",
             _table(
                 [
                     "page",
@@ -463,6 +466,8 @@ def render(info: dict[str, str], report: Report, seconds: float) -> str:
                     "speedup 30d",
                     "pandas year",
                     "speedup year",
+                    "reads 30d",
+                    "reads speedup 30d",
                     "reads year",
                     "reads speedup year",
                     "cold < 0.5 s",
