@@ -38,17 +38,19 @@ def dashboard_command(host: str, port: int) -> list[str]:
     ]
 
 
-def dashboard_env(db_path: Path) -> dict[str, str]:
-    """The dashboard only reads the store: it never gets a key."""
+def dashboard_env(db_path: Path, config: Path | None = None) -> dict[str, str]:
+    """The dashboard only reads the store: it never gets a key. ``config``: the alerts config it names."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_SETTINGS}
     env["ORUSAGE_DB"] = str(db_path)
+    if config is not None:
+        env["ORUSAGE_CONFIG"] = str(config)
     return env
 
 
-def serve_dashboard(db_path: Path, *, host: str, port: int) -> int:
+def serve_dashboard(db_path: Path, *, host: str, port: int, config: Path | None = None) -> int:
     """Run Streamlit in the foreground until Ctrl-C; return its exit status."""
     print(f"Dashboard: http://{host}:{port}  (data: {db_path}; Ctrl-C to stop)", flush=True)
-    child = subprocess.Popen(dashboard_command(host, port), env=dashboard_env(db_path))
+    child = subprocess.Popen(dashboard_command(host, port), env=dashboard_env(db_path, config))
     try:
         return child.wait()
     except KeyboardInterrupt:

@@ -52,6 +52,10 @@ def test_demo_serves_a_drawn_dashboard_within_two_minutes(tmp_path: Path) -> Non
         assert "ingest ok" in text and "Demo data ready" in text
         db = tmp_path / "data" / "openrouter-usage" / "demo.duckdb"
         assert query(db, "SELECT count(DISTINCT date) FROM activity")[0][0] == 30
+        # The demo's budgets were checked by the real `alerts check` and are what the Budgets page shows.
+        assert "alerts ok: 4 budgets checked" in text
+        budgets = dict(query(db, "SELECT budget, spend_usd FROM budget_status"))
+        assert set(budgets) == {"account", "claude", "research", "support"} and budgets["account"] > 0
         with browser_page(url) as page:
             wait_finished(page)
             page.wait_for_function(
@@ -63,6 +67,11 @@ def test_demo_serves_a_drawn_dashboard_within_two_minutes(tmp_path: Path) -> Non
                 assert charts.nth(i).locator("svg.marks .mark-rect path").count() > 0
             assert page.locator('[data-testid="stException"]').count() == 0
             screenshot(page, "demo-overview.png")
+            page.goto(f"{url}/budgets")
+            wait_finished(page)
+            page.get_by_text("research: $", exact=False).first.wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            screenshot(page, "demo-budgets.png")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
