@@ -12,11 +12,27 @@ from streamlit.testing.v1 import AppTest
 
 from fake_openrouter.server import FakeServer
 from queries.store import snapshot_path
+from tests.dashboard_session import pages
 from tests.fake_fixtures import API_KEY, MANAGEMENT_KEY
 from tests.helpers import REPO, run_cli
 
 WRONG_SENTINEL = "sk-or-v1-SENTINEL-wrong-0123456789abcdef"
-SENTINELS = (MANAGEMENT_KEY, API_KEY, WRONG_SENTINEL)
+# Webhook URLs carry tokens: secrets too. Port 9 on loopback refuses, so their deliveries fail (and say so).
+WEBHOOK_SENTINEL = "SENTINEL-webhook-token-0123456789abcdef"
+SLACK_SENTINEL = "SENTINEL-slack-token-0123456789abcdef"
+SENTINELS = (MANAGEMENT_KEY, API_KEY, WRONG_SENTINEL, WEBHOOK_SENTINEL, SLACK_SENTINEL)
+ALERTS_CONFIG = f"""
+[[budget]]
+name = "tiny"
+scope = "account"
+period = "month"
+limit_usd = 0.01
+
+[delivery.webhook]
+url = "http://127.0.0.1:9/hooks/{WEBHOOK_SENTINEL}"
+
+[delivery.slack]
+"""
 
 
 def _env(server: FakeServer, db: Path, key: str = MANAGEMENT_KEY) -> dict[str, str]:
@@ -40,6 +56,23 @@ def run_output(fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> tu
     wrong = run_cli(["-v", "ingest"], _env(fake, db, WRONG_SENTINEL))
     assert wrong.returncode == 3
     outputs.append(wrong.stdout + wrong.stderr)
+    # Alerts through webhooks that fail, and the weekly report in every format (files beside the store,
+    # which test_no_key_in_the_files reads byte by byte).
+    config = tmp_path_factory.mktemp("config") / "alerts.toml"  # where the user keeps it: not beside the store
+    config.write_text(ALERTS_CONFIG)
+    env = {
+        **_env(fake, db),
+        "ORUSAGE_CONFIG": str(config),
+        "ORUSAGE_SLACK_WEBHOOK_URL": f"http://127.0.0.1:9/{SLACK_SENTINEL}",
+    }
+    alerts = run_cli(["-v", "alerts", "check"], env)
+    assert alerts.returncode == 4 and "failed" in alerts.stderr, alerts.stderr  # delivered nowhere, and said so
+    outputs.append(alerts.stdout + alerts.stderr)
+    for kind in ("html", "md", "json"):
+        report = run_cli(["-v", "report", "weekly", "--out", str(db.parent / f"weekly.{kind}"), "--send"], env)
+        assert report.returncode == 4, report.stderr  # written, then not delivered: the webhooks refuse
+        assert (db.parent / f"weekly.{kind}").stat().st_size > 1000
+        outputs.append(report.stdout + report.stderr)
     return db, "\n".join(outputs)
 
 
@@ -89,11 +122,13 @@ def test_the_dashboard_never_shows_a_key(run_output: tuple[Path, str], monkeypat
     monkeypatch.setenv("ORUSAGE_DB", str(db))
     monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", MANAGEMENT_KEY)  # even if it leaks into its environment
     at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=60).run()
-    assert not at.exception
-    rendered = repr([el for el in at.main]) + repr([el for el in at.sidebar])
-    assert len(rendered) > 1000
-    for sentinel in SENTINELS:
-        assert sentinel not in rendered
+    for file, _title in pages():
+        at.switch_page(file).run()
+        assert not at.exception, file
+        rendered = repr([el for el in at.main]) + repr([el for el in at.sidebar])
+        assert len(rendered) > 1000, file
+        for sentinel in SENTINELS:
+            assert sentinel not in rendered and sentinel[-16:] not in rendered, file
 
 
 @pytest.mark.reliability("secret")
