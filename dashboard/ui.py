@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -200,6 +200,41 @@ def model_table(
         selection_mode="single-row",
     )
     download(ctx, frame, name)
+
+
+PAID_PER_M_HELP = "Spend ÷ (prompt + completion tokens), per million: the blended price actually paid."
+LATENCY_COLUMNS: dict[str, Any] = {
+    "p50_latency": st.column_config.NumberColumn("Latency p50 (ms)", format="%.0f"),
+    "p90_latency": st.column_config.NumberColumn("Latency p90 (ms)", format="%.0f"),
+    "p50_throughput": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
+    "p90_throughput": st.column_config.NumberColumn("Throughput p90 (tok/s)", format="%.1f"),
+}
+
+
+def usage_columns(
+    label: str,
+    title: str,
+    *,
+    paid: bool = True,
+    paid_help: str = PAID_PER_M_HELP,
+    width: Literal["small", "medium", "large"] | None = None,
+) -> dict[str, Any]:
+    """The columns every breakdown table starts with, in order: its label (pinned), spend, requests, tokens
+    and, with ``paid``, the price paid per million tokens."""
+    columns: dict[str, Any] = {
+        label: st.column_config.TextColumn(title, pinned=True, width=width),
+        "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
+        "requests": st.column_config.NumberColumn("Requests", format="%,d"),
+        "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+    }
+    if paid:
+        columns["paid_per_m"] = st.column_config.NumberColumn("Paid / M tokens", format="$%.3f", help=paid_help)
+    return columns
+
+
+def no_usage(ctx: PageContext) -> None:
+    """The empty state of a breakdown whose route is answerable but holds nothing for these filters."""
+    st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
 
 
 def table(ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any]) -> None:

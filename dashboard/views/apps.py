@@ -20,12 +20,8 @@ UNATTRIBUTED = "unattributed"
 METRIC_KEY = "apps_per_day_metric"
 
 COLUMNS = {
-    "app": st.column_config.TextColumn("App", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
+    **ui.usage_columns("app", "App"),
     "share": st.column_config.NumberColumn("Share of spend", format="percent"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-    "paid_per_m": st.column_config.NumberColumn("Paid / M tokens", format="$%.3f"),
 }
 
 
@@ -37,7 +33,7 @@ def render(ctx: PageContext) -> None:
         return
     per = data.facts(ctx.store, r, sel, ("app",))
     if per.empty:
-        st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
+        ui.no_usage(ctx)
         return
     per = per.assign(label=per["app"], tokens=frames.tokens(per), share=per["spend"] / per["spend"].sum()).sort_values(
         "spend", ascending=False, ignore_index=True

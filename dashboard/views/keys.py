@@ -38,10 +38,7 @@ LIMIT_COLUMNS = {
     "deleted_at": st.column_config.DatetimeColumn("Deleted (UTC)", format="YYYY-MM-DD"),
 }
 SPEND_COLUMNS = {
-    "label": st.column_config.TextColumn("Key", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+    **ui.usage_columns("label", "Key", paid=False),
     "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
     "key": st.column_config.TextColumn("Hash"),
 }
@@ -59,7 +56,7 @@ def render(ctx: PageContext) -> None:
         return
     per = data.facts(ctx.store, r, ctx.filters.selection, ("key",), top=("key", TOP))
     if per.empty:
-        st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
+        ui.no_usage(ctx)
         return
     per = frames.with_other_count(frames.labelled(per, "key", ctx.meta.key_label, "other"), "key", "keys")
     per = per.assign(tokens=frames.tokens(per)).sort_values("rank")

@@ -22,17 +22,10 @@ PICK_KEY = "detail_pick"
 STATUS = {0: "OK"}
 
 PROVIDER_COLUMNS = {
-    "provider": st.column_config.TextColumn("Provider", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-    "paid_per_m": st.column_config.NumberColumn(
-        "Paid / M tokens", format="$%.3f", help="Effective price: spend ÷ (prompt + completion tokens)."
+    **ui.usage_columns(
+        "provider", "Provider", paid_help="Effective price at this provider: spend ÷ (prompt + completion tokens)."
     ),
-    "p50_latency": st.column_config.NumberColumn("Latency p50 (ms)", format="%.0f"),
-    "p90_latency": st.column_config.NumberColumn("Latency p90 (ms)", format="%.0f"),
-    "p50_throughput": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
-    "p90_throughput": st.column_config.NumberColumn("Throughput p90 (tok/s)", format="%.1f"),
+    **ui.LATENCY_COLUMNS,
 }
 ENDPOINT_COLUMNS = {
     "provider_name": st.column_config.TextColumn("Provider", pinned=True),
@@ -64,12 +57,7 @@ HISTORY_COLUMNS = {
     "per_request": st.column_config.NumberColumn("Per request", format="$%.4f"),
     "expiration_date": st.column_config.TextColumn("Expires"),
 }
-USE_COLUMNS = {
-    "label": st.column_config.TextColumn("Name", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-}
+USE_COLUMNS = ui.usage_columns("label", "Name", paid=False)
 
 
 def _pick() -> None:

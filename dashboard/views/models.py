@@ -16,13 +16,7 @@ TOP = 15
 TOP_PER_DAY = 6
 
 COLUMNS = {
-    "label": st.column_config.TextColumn("Model", width="medium", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-    "paid_per_m": st.column_config.NumberColumn(
-        "Paid / M tokens", format="$%.3f", help="Spend ÷ (prompt + completion tokens), per million: the blended price."
-    ),
+    **ui.usage_columns("label", "Model", width="medium"),
     "list_cost": st.column_config.NumberColumn(
         "At list prices", format="$%.2f", help="What the /models prices in force each day would have charged."
     ),
@@ -50,7 +44,7 @@ def render(ctx: PageContext) -> None:
         return
     costs = data.list_cost(ctx.store, r, sel)
     if costs.empty or (costs["requests"].sum() == 0 and costs["spend"].sum() == 0):
-        st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
+        ui.no_usage(ctx)
         return
     table = _with_cache(ctx, _per_model(ctx, costs))
     top = table.head(TOP)

@@ -16,16 +16,9 @@ TOP_PER_DAY = 6
 TOP_MODELS = 12
 
 COLUMNS = {
-    "provider": st.column_config.TextColumn("Provider", pinned=True),
-    "spend": st.column_config.NumberColumn("Spend", format="$%.2f"),
-    "requests": st.column_config.NumberColumn("Requests", format="%,d"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-    "paid_per_m": st.column_config.NumberColumn("Paid / M tokens", format="$%.3f"),
+    **ui.usage_columns("provider", "Provider"),
     "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
-    "p50_latency": st.column_config.NumberColumn("Latency p50 (ms)", format="%.0f"),
-    "p90_latency": st.column_config.NumberColumn("Latency p90 (ms)", format="%.0f"),
-    "p50_throughput": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
-    "p90_throughput": st.column_config.NumberColumn("Throughput p90 (tok/s)", format="%.1f"),
+    **ui.LATENCY_COLUMNS,
 }
 
 
@@ -37,7 +30,7 @@ def render(ctx: PageContext) -> None:
         return
     per = data.facts(ctx.store, r, sel, ("provider",))
     if per.empty:
-        st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
+        ui.no_usage(ctx)
         return
     per = per.assign(label=per["provider"], tokens=frames.tokens(per))
     per = per.assign(paid_per_m=frames.per_million_tokens(per["spend"], per["tokens"]))
