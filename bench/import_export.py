@@ -1,5 +1,7 @@
-"""``python -m bench.import_export [--rows 1000000] [--baseline-rows 100000] [--runs 3]``: `orusage import` of a
-website activity export, against two ways people usually load a CSV.
+"""``python -m bench.import_export [--rows 1000000] [--baseline-rows 100000] [--runs 3] [--only STEP]``:
+`orusage import` of a website activity export, against two ways people usually load a CSV. ``--only`` runs one
+step: ``prepare`` (write the export file), ``import`` or ``baselines``; ``make bench`` runs each in a process of
+its own, so the import's peak RSS is its own.
 
 * the export: the fake's own data written by ``fake_openrouter.export.write_export`` (~107 k rows, every
   column realistic), repeated with suffixed ids up to ``--rows`` by a DuckDB ``COPY`` (cached under
@@ -158,7 +160,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--baseline-rows", type=int, default=100_000, help="rows for the csv + row-insert baseline")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--only", choices=("prepare", "import", "baselines"), help="one step (the runner's children)")
     args = parser.parse_args()
     path = make_export(args.rows)
@@ -166,7 +167,7 @@ def main() -> None:
     if args.only == "prepare":
         return
     best = _imports(path, args.rows, args.runs) if args.only != "baselines" else None
-    if not (args.skip_baselines or args.only == "import"):
+    if args.only != "import":
         _baselines(path, args.rows, args.baseline_rows, best)
 
 
