@@ -30,6 +30,8 @@ COLD_GOAL_S = 0.5
 SPEEDUP_GOAL = 20.0
 RSS_GOAL_MB = GIB
 BUILD_GOAL_S = 60.0
+RESULTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+RESULTS_START, RESULTS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 
 @dataclass
@@ -339,16 +341,16 @@ def bench_ingest(report: Report, built: generate.Built, work: Path) -> None:
 
 
 def bench_import(report: Report, built: generate.Built, work: Path) -> None:
-    """``bench.import_export`` (owned by the import's author): one run, in a child, for its time and peak RSS.
+    """``bench.import_website_csv`` (owned by the import's author): one run, in a child, for its time and peak RSS.
     At 10M its slow baselines and the import into a copy of the big store are skipped (1M has them)."""
     import re
 
     size = generate.label(built.rows)
-    script = Path(__file__).resolve().parent / "import_export.py"
+    script = Path(__file__).resolve().parent / "import_website_csv.py"
     if not script.exists():
-        report.notes.append(f"{size}: import of an export skipped: bench/import_export.py does not exist yet")
+        report.notes.append(f"{size}: import of an export skipped: bench/import_website_csv.py does not exist yet")
         return
-    print(f"import of a {size}-row export (bench.import_export, child processes) …", flush=True)
+    print(f"import of a {size}-row export (bench.import_website_csv, child processes) …", flush=True)
     big = built.rows >= 10_000_000
     rows = ["--rows", str(built.rows)]
     log_path = work / f"import-{size}.log"
@@ -368,14 +370,14 @@ def bench_import(report: Report, built: generate.Built, work: Path) -> None:
     with open(log_path, "w") as log:
         for step, args, env in steps:
             log.flush()
-            children[step] = proc.run("bench.import_export", *args, env=env, stdout=log)
+            children[step] = proc.run("bench.import_website_csv", *args, env=env, stdout=log)
             if children[step].returncode != 0:
                 break
     text = log_path.read_text()
     print(text, end="", flush=True)
     failed = [step for step, child in children.items() if child.returncode != 0]
     if failed:
-        report.notes.append(f"{size}: bench.import_export --only {failed[0]} failed; see {log_path}")
+        report.notes.append(f"{size}: bench.import_website_csv --only {failed[0]} failed; see {log_path}")
         return
     child = children["import"]
     found = re.search(r"orusage import, fresh store:\s+([0-9.]+) s", text)
@@ -383,7 +385,7 @@ def bench_import(report: Report, built: generate.Built, work: Path) -> None:
     seconds = float(found.group(1)) if found else float("nan")
     report.add(
         Row(
-            "orusage import of an export (bench.import_export; best of 3 at 1M, 1 run at 10M): time",
+            "orusage import of an export (bench.import_website_csv; best of 3 at 1M, 1 run at 10M): time",
             size,
             f"{seconds:.1f} s",
             baseline=f"pandas read_csv + insert {float(pandas.group(1)):.1f} s" if pandas else "—",
@@ -491,6 +493,24 @@ def render(info: dict[str, str], report: Report, seconds: float) -> str:
     return "\n".join(out)
 
 
+def publish(text: str, doc: Path = RESULTS_DOC) -> None:
+    """Put a full run's tables between the results markers of docs/performance.md, under a dated line."""
+    page = doc.read_text(encoding="utf-8")
+    head, start, rest = page.partition(RESULTS_START)
+    _, end, tail = rest.partition(RESULTS_END)
+    if not (start and end):
+        print(f"\n({doc.name} has no {RESULTS_START} … {RESULTS_END} markers: not updated)")
+        return
+    stamp = (
+        f"Measured on {time.strftime('%Y-%m-%d', time.gmtime())} (UTC) by a full `make bench` run on a machine"
+        f" with {len(os.sched_getaffinity(0))} CPUs (nproc) and Python {platform.python_version()}."
+    )
+    # One level down: the tables' sections sit under the page's "## Results".
+    tables = "\n".join("#" + line if line.startswith("## ") else line for line in text.splitlines())
+    doc.write_text(f"{head}{start}\n{stamp}\n\n{tables}\n{end}{tail}", encoding="utf-8")
+    print(f"(and into docs/{doc.name})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="1 M rows only")
@@ -528,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     print(f"\n(also written to {args.out})")
+    if args.only is None and not args.quick:
+        publish(text)
     return 0
 
 

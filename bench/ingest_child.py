@@ -8,8 +8,8 @@ import sys
 from datetime import datetime, timedelta
 
 from bench.generate import ANCHOR
+from core.settings import load_settings
 from orusage.jobs import ingest_once
-from orusage.settings import load_settings
 
 
 def main(minutes_after_anchor: int) -> None:

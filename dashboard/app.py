@@ -12,10 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import clock
+from core.errors import OrusageError
 from dashboard import data, filters, gate, gen_state, gen_url, ui, urlstate
 from dashboard.context import PageContext, RunState, set_run
 from queries import reads
-from queries.errors import OrusageError
 
 APP_TITLE = "openrouter-usage"
 NAV = Path(__file__).resolve().parent / "nav"
@@ -66,14 +67,14 @@ def _subject(meta: data.Meta) -> tuple[str | None, str | None]:
 
 def _context(nav: st.Page, pages: dict[str, st.Page], store: data.Store, meta: data.Meta) -> PageContext:
     """The sidebar, a pending click on a model, the address bar: everything between the data and the page."""
-    today = reads.today_utc()
+    today = clock.today_utc()
     chosen = filters.sidebar(meta, today)
     ui.data_as_of(meta.as_of)
     target = st.session_state.pop(ui.GOTO_MODEL, None)
     if target in meta.allowed().catalog:
         # switch_page drops widget state: the filters travel in the query string and are read back from it.
         filters.reseed_from_url()
-        st.switch_page(pages[MODEL_PAGE], query_params={**chosen.params(), urlstate.MODEL: target})
+        st.switch_page(pages[MODEL_PAGE], query_params={**urlstate.encode(chosen), urlstate.MODEL: target})
     model, note = _subject(meta) if nav.url_path == MODEL_PAGE else (None, None)
     extra: dict[str, str | list[str]] = {urlstate.MODEL: model} if model else {}
     if nav.url_path == GENERATIONS_PAGE:

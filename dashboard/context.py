@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from core.errors import OrusageError
 from dashboard.data import Meta, Store
-from dashboard.filters import Filters
-from queries.errors import OrusageError
-from queries.reads_facts import Selection
+from queries.filters import Filters
 from queries.reads_routing import Dim, Need, Route, route
 
 
@@ -33,20 +32,11 @@ class PageContext:
         extra: Iterable[Dim] = (),
         needs: Iterable[Need] = (),
         *,
-        start: date | None = None,
-        end: date | None = None,
-        selection: Selection | None = None,
+        filters: Filters | None = None,
     ) -> Route:
-        """The route for the sidebar's filters (or ``selection``) plus ``extra`` breakdown dimensions."""
-        chosen = self.filters.selection if selection is None else selection
-        return route(
-            chosen.dims | frozenset(extra),
-            self.filters.start if start is None else start,
-            self.filters.end if end is None else end,
-            self.meta.spans,
-            self.today,
-            needs,
-        )
+        """The route for the sidebar's filters (or other ``filters``) plus ``extra`` breakdown dimensions."""
+        chosen = self.filters if filters is None else filters
+        return route(chosen.dims | frozenset(extra), chosen.start, chosen.end, self.meta.spans, self.today, needs)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import urlstate
-from queries import generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
-from queries.reads_facts import Selection, source_spans
+from queries import budgets, generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
+from queries import review as review_reads
+from queries.filters import Filters
 from queries.reads_facts import facts as _facts
+from queries.reads_facts import source_spans
 from queries.reads_routing import Route, Span
+from review import load
+from review.model import Review
+from review.weeks import IsoWeek
 
 
 @dataclass(frozen=True)
@@ -134,22 +139,22 @@ def outlook(store: Store, today: date) -> reads_overview.Outlook:
 def facts(
     store: Store,
     route: Route,
-    selection: Selection,
+    filters: Filters,
     by: tuple[str, ...] = (),
     top: tuple[str, int] | None = None,
     latency: bool = False,
 ) -> pd.DataFrame:
-    return store.reader.run(_facts, route, selection, by, top=top, latency=latency)
+    return store.reader.run(_facts, route, filters, by, top=top, latency=latency)
 
 
 @_cached
-def list_cost(store: Store, route: Route, selection: Selection) -> pd.DataFrame:
-    return store.reader.run(reads_models.list_cost, route, selection)
+def list_cost(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.list_cost, route, filters)
 
 
 @_cached
-def cache_savings(store: Store, route: Route, selection: Selection) -> pd.DataFrame:
-    return store.reader.run(reads_models.cache_savings, route, selection)
+def cache_savings(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.cache_savings, route, filters)
 
 
 @_cached
@@ -195,6 +200,44 @@ def coverage_gaps(store: Store, today: date) -> pd.DataFrame:
 @_cached
 def ingest_runs(store: Store, limit: int) -> pd.DataFrame:
     return store.reader.run(reads_health.ingest_runs, limit)
+
+
+# ---- the Budgets and Weekly review pages ----------------------------------------------------------------
+
+
+@_cached
+def budget_overview(store: Store, now: datetime) -> pd.DataFrame:
+    return store.reader.run(budgets.budget_overview, now)
+
+
+@_cached
+def budget_forecast(store: Store, budget: str) -> pd.DataFrame:
+    return store.reader.run(budgets.budget_forecast, budget)
+
+
+@_cached
+def alert_history(store: Store) -> pd.DataFrame:
+    return store.reader.run(budgets.alert_history)
+
+
+@_cached
+def failed_deliveries(store: Store) -> pd.DataFrame:
+    return store.reader.run(budgets.failed_deliveries)
+
+
+@_cached
+def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
+    return store.reader.run(budgets.spend_by_team, first, last)
+
+
+@_cached
+def weekly_review(store: Store, week: str, today: date) -> Review:
+    return store.reader.run(load.weekly_review, IsoWeek.parse(week), today)
+
+
+@_cached
+def review_first_day(store: Store) -> date | None:
+    return store.reader.run(review_reads.first_day)
 
 
 # ---- the Generations page ------------------------------------------------------------------------------

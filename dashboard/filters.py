@@ -8,16 +8,16 @@ rewritten after every run, because Streamlit clears it when the user switches pa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import streamlit as st
 
-from dashboard import format as fmt
 from dashboard import urlstate
 from dashboard.data import Meta
-from queries.reads_facts import Selection
+from queries.filters import CUSTOM, DEFAULT_RANGE, RANGES, Filters, range_days
+
+__all__ = ["Filters", "clear", "reseed_from_url", "sidebar", "write_url"]
 
 # Widget keys: stable, so the choice survives page switches and tests can find the widgets.
 RANGE_KEY = "f_range"
@@ -31,45 +31,13 @@ _SEEDED = "f_seeded"  # the URL has been read into the widgets for this session
 NOTES_KEY = "f_notes"  # what the URL held that was dropped, shown once
 
 
-@dataclass(frozen=True)
-class Filters:
-    range_key: str
-    start: date
-    end: date
-    models: tuple[str, ...] = ()  # permaslugs; empty = all
-    providers: tuple[str, ...] = ()
-    apps: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()  # key hashes
-    workspace: str | None = None
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def label(self) -> str:
-        if self.range_key == urlstate.CUSTOM:
-            return fmt.day_range(self.start, self.end)
-        return urlstate.RANGES[self.range_key].lower()
-
-    @property
-    def selection(self) -> Selection:
-        return Selection(
-            models=self.models,
-            providers=self.providers,
-            apps=self.apps,
-            keys=self.keys,
-            workspaces=(self.workspace,) if self.workspace else (),
-        )
-
-    def previous(self) -> tuple[date, date]:
-        """The period of equal length just before this one."""
-        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
-
-    def params(self) -> dict[str, str | list[str]]:
-        return urlstate.encode(
-            self.range_key, self.start, self.end, self.models, self.providers, self.apps, self.keys, self.workspace
-        )
+# The list widgets, each under its field's (and URL parameter's) name.
+LIST_KEYS: dict[str, str] = {
+    urlstate.MODELS: MODELS_KEY,
+    urlstate.PROVIDERS: PROVIDERS_KEY,
+    urlstate.APPS: APPS_KEY,
+    urlstate.KEYS: KEYS_KEY,
+}
 
 
 def custom_range(picked: Any, fallback: tuple[date, date]) -> tuple[date, date]:
@@ -90,17 +58,15 @@ def url_params() -> dict[str, list[str]]:
 
 def _seed(meta: Meta, today: date) -> None:
     """Once per session: the URL's filters into the widgets (what is not allowed is dropped, noted)."""
-    parsed = urlstate.parse(url_params(), meta.allowed(), today)
+    chosen, notes = urlstate.parse(url_params(), meta.allowed(), today)
     state = st.session_state
-    state[RANGE_KEY] = parsed.range
-    if parsed.start is not None and parsed.end is not None:
-        state[CUSTOM_KEY] = (parsed.start, parsed.end)
-    state[MODELS_KEY] = list(parsed.models)
-    state[PROVIDERS_KEY] = list(parsed.providers)
-    state[APPS_KEY] = list(parsed.apps)
-    state[KEYS_KEY] = list(parsed.keys)
-    state[WORKSPACE_KEY] = parsed.workspace or ""
-    state[NOTES_KEY] = list(parsed.notes)
+    state[RANGE_KEY] = chosen.range
+    if chosen.range == CUSTOM:
+        state[CUSTOM_KEY] = (chosen.start, chosen.end)
+    for name, key in LIST_KEYS.items():
+        state[key] = list(getattr(chosen, name))
+    state[WORKSPACE_KEY] = chosen.workspace or ""
+    state[NOTES_KEY] = list(notes)
     state[_SEEDED] = True
 
 
@@ -122,9 +88,9 @@ def _keep_known(key: str, allowed: Sequence[str]) -> None:
 
 def clear() -> None:
     """Back to the defaults (a button callback)."""
-    st.session_state[RANGE_KEY] = urlstate.DEFAULT_RANGE
+    st.session_state[RANGE_KEY] = DEFAULT_RANGE
     st.session_state.pop(CUSTOM_KEY, None)
-    for key in (MODELS_KEY, PROVIDERS_KEY, APPS_KEY, KEYS_KEY):
+    for key in LIST_KEYS.values():
         st.session_state[key] = []
     st.session_state[WORKSPACE_KEY] = ""
 
@@ -146,8 +112,8 @@ def sidebar(meta: Meta, today: date) -> Filters:
         _keep_known(key, allowed)
     if st.session_state.get(WORKSPACE_KEY) not in ("", *meta.workspaces):
         st.session_state[WORKSPACE_KEY] = ""
-    if st.session_state.get(RANGE_KEY) not in urlstate.RANGES:
-        st.session_state[RANGE_KEY] = urlstate.DEFAULT_RANGE
+    if st.session_state.get(RANGE_KEY) not in RANGES:
+        st.session_state[RANGE_KEY] = DEFAULT_RANGE
 
     side = st.sidebar
     side.markdown("#### Filters")
@@ -160,15 +126,15 @@ def sidebar(meta: Meta, today: date) -> Filters:
     range_key = str(
         side.selectbox(
             "Date range (UTC)",
-            list(urlstate.RANGES),
-            format_func=urlstate.RANGES.__getitem__,
+            list(RANGES),
+            format_func=RANGES.__getitem__,
             key=RANGE_KEY,
             help="Completed UTC days. Today is still running: it counts only in the “so far” figures.",
         )
     )
     yesterday = today - timedelta(days=1)
-    if range_key == urlstate.CUSTOM:
-        default = urlstate.range_days(urlstate.DEFAULT_RANGE, today)
+    if range_key == CUSTOM:
+        default = range_days(DEFAULT_RANGE, today)
         if CUSTOM_KEY not in st.session_state:
             st.session_state[CUSTOM_KEY] = default
         picked = side.date_input(
@@ -183,7 +149,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
         )
         start, end = custom_range(picked, default)
     else:
-        start, end = urlstate.range_days(range_key, today)
+        start, end = range_days(range_key, today)
     models = side.multiselect(
         "Models",
         list(meta.models),
@@ -214,9 +180,9 @@ def sidebar(meta: Meta, today: date) -> Filters:
     )
     side.button("Clear filters", on_click=clear, icon=":material/filter_alt_off:", type="tertiary")
     return Filters(
-        range_key=range_key,
-        start=start,
-        end=end,
+        start,
+        end,
+        range_key,
         models=tuple(models),
         providers=tuple(providers),
         apps=tuple(apps),
@@ -227,7 +193,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
 
 def write_url(filters: Filters, extra: Mapping[str, str | list[str]] | None = None) -> None:
     """Make the address bar show exactly these filters (plus a page's own parameters)."""
-    wanted: dict[str, str | list[str]] = {**filters.params(), **(extra or {})}
+    wanted: dict[str, str | list[str]] = {**urlstate.encode(filters), **(extra or {})}
     current = url_params()
     normal = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}
     if current != normal:

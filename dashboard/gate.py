@@ -7,31 +7,21 @@ nothing, downloads included, is rendered for a session that has not passed it.
 
 from __future__ import annotations
 
-import hmac
-import os
 import time
 
 import streamlit as st
 
-PASSWORD_ENV = "ORUSAGE_DASHBOARD_PASSWORD"
+from core import settings
+
 PASSED_KEY = "gate_passed"
 INPUT_KEY = "gate_password"
 WRONG_DELAY = 0.5  # seconds: slows guessing down without bothering a person who mistyped
 TITLE = "Password required"
 
 
-def _password() -> str:
-    return os.environ.get(PASSWORD_ENV, "")
-
-
-def check(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
 def passed() -> bool:
     """True when there is no password or this session entered it; else draw the form and return False."""
-    expected = _password()
-    if not expected or st.session_state.get(PASSED_KEY) is True:
+    if not settings.dashboard_view().password_required or st.session_state.get(PASSED_KEY) is True:
         return True
     st.title(TITLE)
     st.caption("This openrouter-usage dashboard is protected by a password.")
@@ -39,7 +29,7 @@ def passed() -> bool:
         given = st.text_input("Password", type="password", key=INPUT_KEY)
         submitted = st.form_submit_button("Open the dashboard", type="primary")
     if submitted:
-        if check(given or "", expected):
+        if settings.dashboard_password_matches(given or ""):
             st.session_state[PASSED_KEY] = True
             st.rerun()
         time.sleep(WRONG_DELAY)

@@ -12,7 +12,8 @@ from dataclasses import replace
 import streamlit as st
 
 from dashboard import gen_url
-from dashboard.filters import Filters, url_params
+from dashboard.filters import url_params
+from queries.filters import Filters
 
 SORT_KEY = "g_sort"
 ORDER_KEY = "g_desc"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core.errors import OrusageError
 from dashboard import ui
 from dashboard.context import PageContext, current_run
-from queries.errors import OrusageError
 from queries.reads import NoSnapshotError
 
 

@@ -12,10 +12,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import format as fmt
-from dashboard.charts import PICK, Spec, vega_spec
+from charts.base import PICK, Spec, vega_spec
+from core import fmt
+from core.errors import OrusageError
 from dashboard.context import PageContext
-from queries.errors import OrusageError
 from queries.reads import DataAsOf
 from queries.reads_facts import OTHER
 from queries.reads_routing import SOURCES_BY_NAME, Route, reach_note

@@ -10,15 +10,18 @@ Format (repeated keys for several values; order as below; only what is set)::
     &sort=spend&order=asc&q=<text>&finish=stop&page=3&rows=100    the Generations page's (gen_url)
 
 Every value from a URL is checked against an allowlist (the store's own models, providers, apps, keys,
-workspaces; the preset names; dates in a sane window). Anything else is dropped and reported in
-``Parsed.notes``, so a hostile or stale link can neither break a page nor change a query.
+workspaces; the preset names; dates in a sane window). Anything else is dropped and reported in the notes
+``parse`` returns beside the ``queries.filters.Filters`` it makes, so a hostile or stale link can neither
+break a page nor change a query. Parameter names are the ``Filters`` field names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
+
+from queries.filters import CUSTOM, DEFAULT_RANGE, RANGES, Filters, range_days
 
 RANGE = "range"
 FROM = "from"
@@ -43,35 +46,9 @@ PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, PAGE, ROWS)
 # Streamlit's own parameters: not ours to judge.
 STREAMLIT_PARAMS = ("embed", "embed_options")
 
-CUSTOM = "custom"
-DEFAULT_RANGE = "30d"
-RANGES: dict[str, str] = {
-    "7d": "Last 7 days",
-    "30d": "Last 30 days",
-    "90d": "Last 90 days",
-    "month": "This month",
-    "last-month": "Last month",
-    "year": "This year",
-    CUSTOM: "Custom",
-}
 MAX_VALUES = 50  # per parameter: more than any real selection, few enough to keep statements small
 OLDEST_YEARS = 10  # custom ranges reach back this far at most
 SHOWN_CHARS = 40  # of a rejected value, in the note
-
-
-def range_days(key: str, today: date) -> tuple[date, date]:
-    """A preset's completed UTC days. "This month" on the 1st has none: (start, start - 1 day)."""
-    yesterday = today - timedelta(days=1)
-    if key in ("7d", "30d", "90d"):
-        return yesterday - timedelta(days=int(key[:-1]) - 1), yesterday
-    if key == "month":
-        return today.replace(day=1), yesterday
-    if key == "last-month":
-        last = today.replace(day=1) - timedelta(days=1)
-        return last.replace(day=1), last
-    if key == "year":
-        return today.replace(month=1, day=1), yesterday
-    raise ValueError(f"not a preset: {key!r}")
 
 
 def oldest_day(today: date) -> date:
@@ -88,19 +65,6 @@ class Allowed:
     keys: Collection[str] = ()
     workspaces: Collection[str] = ()
     catalog: Collection[str] = ()  # models a detail page may show (traffic or /models)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    range: str = DEFAULT_RANGE
-    start: date | None = None  # custom range only
-    end: date | None = None
-    models: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    apps: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    workspace: str | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def shown(value: str) -> str:
@@ -128,7 +92,7 @@ def _pick(name: str, values: Sequence[str], allowed: Collection[str], notes: lis
     return tuple(chosen)
 
 
-def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) -> Parsed:
+def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) -> tuple[Filters, tuple[str, ...]]:
     """Read a query string (every key with all its values) into filters; drop and note what is wrong."""
     notes: list[str] = []
     for name in params:
@@ -169,17 +133,19 @@ def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) ->
     if workspace is not None and workspace not in allowed.workspaces:
         notes.append(f"workspace: `{shown(workspace)}` is not known in this store")
         workspace = None
-    return Parsed(
-        range=range_key,
-        start=start,
-        end=end,
+    if start is None or end is None:
+        start, end = range_days(range_key, today)
+    chosen = Filters(
+        start,
+        end,
+        range_key,
         models=_pick(MODELS, params.get(MODELS, ()), allowed.models, notes),
         providers=_pick(PROVIDERS, params.get(PROVIDERS, ()), allowed.providers, notes),
         apps=_pick(APPS, params.get(APPS, ()), allowed.apps, notes),
         keys=_pick(KEYS, params.get(KEYS, ()), allowed.keys, notes),
         workspace=workspace,
-        notes=tuple(notes),
     )
+    return chosen, tuple(notes)
 
 
 def subject(values: Sequence[str], allowed: Allowed) -> tuple[str | None, str | None]:
@@ -191,23 +157,15 @@ def subject(values: Sequence[str], allowed: Allowed) -> tuple[str | None, str | 
     return None, f"model `{shown(values[0])}` is not known in this store"
 
 
-def encode(
-    range_key: str,
-    start: date,
-    end: date,
-    models: Sequence[str] = (),
-    providers: Sequence[str] = (),
-    apps: Sequence[str] = (),
-    keys: Sequence[str] = (),
-    workspace: str | None = None,
-) -> dict[str, str | list[str]]:
+def encode(filters: Filters) -> dict[str, str | list[str]]:
     """The filters as query parameters, in a fixed order; lists stay lists (repeated keys)."""
-    out: dict[str, str | list[str]] = {RANGE: range_key}
-    if range_key == CUSTOM:
-        out[FROM], out[TO] = start.isoformat(), end.isoformat()
-    for name, values in ((MODELS, models), (PROVIDERS, providers), (APPS, apps), (KEYS, keys)):
+    out: dict[str, str | list[str]] = {RANGE: filters.range}
+    if filters.range == CUSTOM:
+        out[FROM], out[TO] = filters.start.isoformat(), filters.end.isoformat()
+    for name in LIST_PARAMS:
+        values = getattr(filters, name)
         if values:
             out[name] = list(values)
-    if workspace:
-        out[WORKSPACE] = workspace
+    if filters.workspace:
+        out[WORKSPACE] = filters.workspace
     return out

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas
 from ingest.errors import (
-    MANAGEMENT_KEYS_URL,
     AuthError,
     BadResponseError,
     NotFoundError,
@@ -29,7 +29,6 @@ from ingest.errors import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 KEYS_PAGE_SIZE = 100
 RETRY_AFTER_CAP_S = 120.0
 

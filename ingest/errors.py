@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from queries.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE, OrusageError
-
-MANAGEMENT_KEYS_URL = "https://openrouter.ai/settings/management-keys"
+from core.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE, OrusageError
 
 
 class OpenRouterError(OrusageError):

@@ -12,18 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.clock import utcnow
+from core.errors import OrusageError
+from core.settings import MANAGEMENT_KEYS_URL
 from ingest import transform
 from ingest.analytics.catalog import LONG_REACH_DAYS
 from ingest.analytics.loader import AnalyticsLoader
 from ingest.analytics.plan import Covered, plan
 from ingest.client import OpenRouterClient
-from ingest.errors import MANAGEMENT_KEYS_URL, AuthError, NotFoundError
+from ingest.errors import AuthError, NotFoundError
 from ingest.generations.job import GenerationOptions, GenerationsResult, run_generations
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, Reporter
 from queries import ingest_state, reconciliation, writes
-from queries.errors import OrusageError
-from queries.store import Writer, utcnow
+from queries.store import Writer
 
 log = logging.getLogger("orusage.ingest")
 

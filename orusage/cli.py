@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,8 +15,9 @@ from typing import TypeVar
 
 import click
 
+from core.errors import EXIT_USAGE, OrusageError
+from core.settings import debug_enabled
 from orusage.alerts.commands import alerts
-from queries.errors import EXIT_USAGE, OrusageError
 
 FC = TypeVar("FC", bound=Callable[..., object])
 
@@ -86,8 +86,8 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
     hourly from cron); a run that is killed loses nothing, and the next run completes it. OpenRouter
     keeps only the last 30 days of activity, so run it at least weekly.
     """
+    from core.settings import load_settings
     from orusage.jobs import ingest_once, parse_interval, watch
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     prepared = None
@@ -119,8 +119,8 @@ def import_(db: Path | None, quiet: bool, files: tuple[Path, ...]) -> None:
     value of the wrong type is named with its line, exit status 2, and nothing is imported: the files
     of one command are imported together, in one transaction, all of them or none.
     """
+    from core.settings import load_settings
     from orusage.importer import import_once
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     summary = import_once(settings, list(files))
@@ -139,9 +139,9 @@ def status(db: Path | None, as_json: bool) -> None:
     """
     import json
 
-    from orusage.settings import load_settings
+    from core.clock import today_utc
+    from core.settings import load_settings
     from orusage.status import load_report, render_text
-    from queries.reads import today_utc
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     report = load_report(settings.orusage_db, today_utc())
@@ -154,11 +154,11 @@ def doctor(db: Path | None) -> None:
     """Check the key, OpenRouter, the database, the snapshot and the schedule; say what to fix.
 
     Run it before putting `orusage ingest` into cron. Exits 0 when everything needed works
-    (warnings included), else with the code of the first failure (see the README's table).
+    (warnings included), else with the code of the first failure (see docs/commands.md, “Exit codes”).
     """
+    from core.settings import load_settings
     from orusage.doctor import run_doctor
     from orusage.jobs import client_for
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     checks, code = run_doctor(settings, client_for)
@@ -177,8 +177,8 @@ def dashboard(db: Path | None, host: str, port: int) -> None:
 
     It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default.
     """
+    from core.settings import load_settings
     from orusage.serve import serve_dashboard
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     sys.exit(serve_dashboard(settings.orusage_db, host=host, port=port))
@@ -277,8 +277,8 @@ def report_weekly(
     same weekdays of the week before. Writes HTML, Markdown or JSON (the same numbers as the dashboard's
     Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown.
     """
+    from core.settings import load_settings
     from orusage.review.report import run_weekly
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
@@ -305,8 +305,8 @@ def export(db: Path | None, kind: str, out: Path, first: datetime | None, last: 
     --from/--to limit the tables that have a day, reference tables are exported whole. A manifest.json
     lists each table's rows. Reads the latest snapshot only.
     """
+    from core.settings import load_settings
     from orusage.export import export as run_export
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     done = run_export(settings.orusage_db, out, kind, first.date() if first else None, last.date() if last else None)
@@ -349,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:
-        if os.environ.get("ORUSAGE_DEBUG"):
+        if debug_enabled():
             raise
         click.echo(
             f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "

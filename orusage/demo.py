@@ -14,20 +14,20 @@ from pathlib import Path
 import click
 from pydantic import SecretStr
 
+from core.clock import utcnow
+from core.settings import data_dir, load_settings
 from fake_openrouter.dataset import build
 from fake_openrouter.keys import DEMO_MANAGEMENT_KEY
 from fake_openrouter.server import FakeServer
 from orusage.alerts.runner import run_check
 from orusage.jobs import ingest_once
 from orusage.serve import serve_dashboard
-from orusage.settings import load_settings
-from queries.store import data_dir, utcnow
 
 # Budgets sized for the demo account (about $6 a day), so that some are crossed and some forecast to be.
 # Names are the demo account's own keys, workspaces and apps.
 DEMO_CONFIG = """\
 # The demo account's budgets, written by `orusage demo` (rewritten at each run). Yours go in
-# ~/.config/openrouter-usage/config.toml: see README, "Budgets and alerts".
+# ~/.config/openrouter-usage/config.toml: see docs/budgets-and-alerts.md.
 [teams.research]
 keys = ["notebooks", "eval-harness"]
 workspaces = ["Research"]

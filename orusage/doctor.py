@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from core.clock import utcnow
+from core.errors import EXIT_OK, EXIT_STORE, OrusageError
+from core.settings import Settings
 from ingest.analytics.catalog import GROUPINGS
 from ingest.analytics.loader import query_body
 from ingest.analytics.plan import Request
 from ingest.client import OpenRouterClient
 from ingest.job import check_management_key
-from orusage.settings import Settings
 from queries import status as q
-from queries.errors import EXIT_OK, EXIT_STORE, OrusageError
 from queries.migrations import available
-from queries.store import lock_path, read_snapshot, snapshot_path, utcnow
+from queries.store import lock_path, read_snapshot, snapshot_path
 
 STALE_AFTER = timedelta(hours=26)  # an hourly or daily schedule has missed at least one run
 LOSING_AFTER = timedelta(days=25)  # /activity forgets after 30 days: act before it does

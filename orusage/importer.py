@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ingest.export.load import ImportResult, import_files
-from orusage.settings import Settings
-from queries.store import Writer, utcnow
+from core.clock import utcnow
+from core.settings import Settings
+from ingest.website_csv.load import ImportResult, import_files
+from queries.store import Writer
 
 
 def summarize(result: ImportResult, settings: Settings) -> str:

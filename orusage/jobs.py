@@ -7,14 +7,15 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from core.clock import utcnow
+from core.errors import EXIT_AUTH, EXIT_USAGE, ConfigError, OrusageError
+from core.settings import Settings
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import IngestResult, run_ingest
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, reporter_for_terminal
-from orusage.settings import Settings
-from queries.errors import EXIT_AUTH, EXIT_USAGE, ConfigError, OrusageError
-from queries.store import Writer, utcnow
+from queries.store import Writer
 
 
 def client_for(settings: Settings) -> OpenRouterClient:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
 
-SECRET_SETTINGS = ("OPENROUTER_MANAGEMENT_KEY", "OPENROUTER_API_KEY")
+from core.settings import CONFIG_ENV, DB_ENV, child_environment
 
 
 def dashboard_script() -> Path:
@@ -40,11 +39,10 @@ def dashboard_command(host: str, port: int) -> list[str]:
 
 def dashboard_env(db_path: Path, config: Path | None = None) -> dict[str, str]:
     """The dashboard only reads the store: it never gets a key. ``config``: the alerts config it names."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_SETTINGS}
-    env["ORUSAGE_DB"] = str(db_path)
+    overrides = {DB_ENV: str(db_path)}
     if config is not None:
-        env["ORUSAGE_CONFIG"] = str(config)
-    return env
+        overrides[CONFIG_ENV] = str(config)
+    return child_environment(overrides)
 
 
 def serve_dashboard(db_path: Path, *, host: str, port: int, config: Path | None = None) -> int:

@@ -1,6 +1,6 @@
 """The SQL budgets and alerts need: spend per day and period for a scope, from the stored facts.
 
-Sources, so that no day is ever counted twice (README, Definitions):
+Sources, so that no day is ever counted twice (docs/definitions.md):
 
 * a completed day comes from ``activity`` (or ``activity_by_key`` for keys) when that source covers it
   (a ``coverage`` record, or stored rows), otherwise from ``analytics_daily`` in the one grouping that

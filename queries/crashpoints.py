@@ -11,7 +11,9 @@ import os
 import signal
 from collections import Counter
 
-ENV = "ORUSAGE_CRASHPOINT"
+from core import settings
+
+ENV = settings.CRASHPOINT_ENV
 
 # Every crashpoint the code has, for the tests to iterate over (and to keep names honest).
 POINTS = (
@@ -26,7 +28,7 @@ _passes: Counter[str] = Counter()
 
 
 def crashpoint(name: str) -> None:
-    wanted = os.environ.get(ENV)
+    wanted = settings.crashpoint()
     if not wanted:
         return
     target, _, nth = wanted.partition("#")

@@ -1,7 +1,7 @@
 """How each routed table's rows map onto the common fact columns: one definition for the routed reads
 (``reads_facts``) and for the rollups the writer keeps of them (``rollups``), so both sum the same thing.
 
-Metric definitions (README): spend = ``usage + byok_usage_inference`` in activity, ``total_usage`` in
+Metric definitions (docs/definitions.md): spend = ``usage + byok_usage_inference`` in activity, ``total_usage`` in
 analytics (the same number); completion-only = max(completion − reasoning, 0) per stored row.
 """
 

@@ -1,6 +1,6 @@
 """Named writes and reads for per-generation records: `generations`, `app_labels` and their coverage.
 
-One row per generation id, whichever sources have it. The merge rule (README, "Per-generation records"):
+One row per generation id, whichever sources have it. The merge rule (docs/history-and-generations.md):
 
 * **API fields win.** A /generation answer sets every column it has; where it has no value, a value an
   export brought earlier stays.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from queries.reads_facts import Selection
+from queries.filters import Filters
 
 UNATTRIBUTED = "unattributed"
 NO_FINISH_REASON = "(none)"
@@ -80,9 +80,7 @@ _PAGE_COLUMNS = (
 class GenerationQuery:
     """Which generation records: the sidebar's days and filters, plus the page's own search and sort."""
 
-    start: date  # UTC days, both included
-    end: date
-    selection: Selection = field(default_factory=Selection)
+    filters: Filters  # the days (UTC, both included) and values
     search: str = ""  # part of an id, request id, session id or external user (case-sensitive)
     finish_reasons: tuple[str, ...] = ()
     sort: str = DEFAULT_SORT
@@ -96,8 +94,8 @@ class GenerationQuery:
 def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
     """The WHERE clause, its parameters, and whether it needs the app label join."""
     clauses = ["g.created_at >= ?", "g.created_at < ?"]
-    params: list[Any] = [datetime.combine(q.start, time()), datetime.combine(q.end + timedelta(days=1), time())]
-    s = q.selection
+    s = q.filters
+    params: list[Any] = [datetime.combine(s.start, time()), datetime.combine(s.end + timedelta(days=1), time())]
     for values, column in (
         (s.models, MODEL),
         (s.providers, "g.provider_name"),
@@ -108,9 +106,9 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
         if values:
             clauses.append(f"list_contains(?::VARCHAR[], {column})")
             params.append(list(values))
-    if s.workspaces:
-        clauses.append("g.workspace_id IN (SELECT id FROM workspaces WHERE list_contains(?::VARCHAR[], name))")
-        params.append(list(s.workspaces))
+    if s.workspace:
+        clauses.append("g.workspace_id IN (SELECT id FROM workspaces WHERE name = ?)")
+        params.append(s.workspace)
     needle = q.search.strip()[:SEARCH_MAX]
     if needle.startswith(ID_PREFIX):
         clauses.append("contains(g.id, ?)")  # a generation id: its column alone, a quarter of the work

@@ -50,7 +50,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     done = applied_versions(con)
     newest_known = max((m.version for m in available()), default=0)
     if done and max(done) > newest_known:
-        from queries.errors import StoreError
+        from core.errors import StoreError
 
         raise StoreError(
             f"the database was written by a newer openrouter-usage (schema {max(done)}, this one knows "

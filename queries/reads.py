@@ -7,7 +7,7 @@ Each function takes a read-only DuckDB connection plus typed parameters and retu
 a small dataclass. Parameters are always bound (`?`), never formatted into the SQL text: a filter is a
 bound ``VARCHAR[]``, so nothing a user types can change a statement.
 
-Definitions shared with the README:
+Definitions shared with docs/definitions.md:
 
 * spend = ``usage + byok_usage_inference`` (OpenRouter's ``total_usage``); BYOK is also reported apart;
 * completion-only tokens = ``max(completion - reasoning, 0)``: reasoning is part of completion;
@@ -19,10 +19,9 @@ Definitions shared with the README:
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -30,12 +29,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 import pandas as pd
 
-from queries import rollups
-from queries.errors import ConfigError
 from queries.store import NoSnapshotError, default_db_path, read_snapshot, snapshot_version
 
 __all__ = [
-    "TODAY_ENV",
     "DataAsOf",
     "DateBounds",
     "Kpis",
@@ -51,29 +47,13 @@ __all__ = [
     "model_options",
     "provider_options",
     "snapshot_version",
-    "today_utc",
     "with_snapshot",
     "workspace_options",
 ]
 
-# Tests pin "today" with this (an ISO date); in normal use it is unset and today is the UTC date now.
-TODAY_ENV = "ORUSAGE_TODAY"
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def today_utc() -> date:
-    """The current UTC day, or ``$ORUSAGE_TODAY`` when set (tests only: the data's own day)."""
-    pinned = os.environ.get(TODAY_ENV, "").strip()
-    if pinned:
-        try:
-            return date.fromisoformat(pinned)
-        except ValueError:
-            raise ConfigError(
-                f"{TODAY_ENV}={pinned!r} is not a date.", f"Use YYYY-MM-DD, or unset {TODAY_ENV}."
-            ) from None
-    return datetime.now(UTC).date()
 
 
 # ---- connection handling for pages ------------------------------------------------------------------
@@ -177,7 +157,6 @@ class DateBounds:
 
 
 def date_bounds(con: duckdb.DuckDBPyConnection) -> DateBounds:
-    rollups.ensure(con)
     row = _row(
         con, "SELECT min(first_day), max(last_day) FROM rollup_values WHERE kind = 'model' AND source = 'activity'"
     )
@@ -192,7 +171,6 @@ def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     label is that slug unless two permaslugs share it (versions of one model), then the permaslug, so a
     label always names exactly one permaslug.
     """
-    rollups.ensure(con)
     return _frame(
         con,
         """WITH v AS (SELECT source, value, spend, display FROM rollup_values WHERE kind = 'model'),
@@ -218,7 +196,6 @@ def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def catalog_models(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Every permaslug the store knows (traffic or ``/models``): what a model page may be opened for."""
-    rollups.ensure(con)
     rows = con.sql(
         "SELECT canonical_slug FROM models UNION SELECT value FROM rollup_values WHERE kind = 'model' ORDER BY 1"
     ).fetchall()
@@ -227,7 +204,6 @@ def catalog_models(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
 def provider_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Provider names seen in activity or analytics, biggest spenders first."""
-    rollups.ensure(con)
     rows = con.sql(
         "SELECT value FROM rollup_values WHERE kind = 'provider' GROUP BY value ORDER BY sum(spend) DESC, value"
     ).fetchall()
@@ -236,14 +212,12 @@ def provider_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
 
 def app_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """App names (or origins) in analytics, biggest spenders first; ``unattributed`` included."""
-    rollups.ensure(con)
     rows = con.sql("SELECT value FROM rollup_values WHERE kind = 'app' ORDER BY spend DESC, value").fetchall()
     return tuple(str(r[0]) for r in rows)
 
 
 def workspace_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Workspace names as analytics reports them (its rows carry names, not ids), then known ones."""
-    rollups.ensure(con)
     rows = con.sql(
         """SELECT workspace FROM (
                SELECT value AS workspace, spend FROM rollup_values WHERE kind = 'workspace'
@@ -259,7 +233,6 @@ def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Columns: ``hash``, ``name`` (as last seen; the hash's first 10 characters for a key never listed),
     ``label``, ``workspace`` (name), ``disabled``, ``expires_at``, ``deleted_at``, ``spend`` (for order).
     """
-    rollups.ensure(con)
     return _frame(
         con,
         """WITH traffic AS (SELECT value AS hash, spend FROM rollup_values WHERE kind = 'key'),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -20,6 +19,7 @@ import pandas as pd
 
 from queries import rollups
 from queries.fact_columns import ACTIVITY, COLUMNS, DIMENSIONS, SUMMED, TABLE_COLUMNS
+from queries.filters import Filters
 from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
 
 OTHER = "other"
@@ -55,31 +55,6 @@ METRICS: tuple[str, ...] = tuple(s.rsplit(" AS ", 1)[1] for s in _SUMS)
 LATENCY_METRICS: tuple[str, ...] = tuple(s.rsplit(" AS ", 1)[1] for s in _LATENCY)
 
 
-@dataclass(frozen=True)
-class Selection:
-    """The sidebar's filter values; an empty tuple means "all"."""
-
-    models: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    apps: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()
-    workspaces: tuple[str, ...] = ()
-
-    def values(self, dim: Dim) -> tuple[str, ...]:
-        return {
-            Dim.MODEL: self.models,
-            Dim.PROVIDER: self.providers,
-            Dim.APP: self.apps,
-            Dim.KEY: self.keys,
-            Dim.WORKSPACE: self.workspaces,
-        }[dim]
-
-    @property
-    def dims(self) -> frozenset[Dim]:
-        """The dimensions this selection filters on."""
-        return frozenset(d for d in Dim if self.values(d))
-
-
 def _check_by(by: Sequence[str]) -> tuple[str, ...]:
     unknown = [c for c in by if c not in GROUP_COLUMNS]
     if unknown:
@@ -110,21 +85,21 @@ def _rollup_select(kind: str) -> str:
     return ", ".join(f"{column(c)} AS {c}" for c in COLUMNS)
 
 
-def rows_sql(route: Route, selection: Selection, needed: Collection[str] | None = None) -> tuple[str, list[Any]]:
-    """One row per stored row of the route's segments, on common columns, filtered by ``selection``.
+def rows_sql(route: Route, filters: Filters, needed: Collection[str] | None = None) -> tuple[str, list[Any]]:
+    """One row per stored row of the route's segments, on common columns, filtered by ``filters``.
 
-    ``needed``: the dimension columns the caller will read (``selection``'s are added); when given, a
+    ``needed``: the dimension columns the caller will read (``filters``'s are added); when given, a
     segment may read a daily rollup whose rows hold only those (and NULL in the other dimensions). Leave it
-    None for rows with every column. Raises ``ValueError`` for a route that cannot answer the selection:
+    None for rows with every column. Raises ``ValueError`` for a route that cannot answer the filters:
     callers check ``route`` first.
     """
     if not route.answerable:
         raise ValueError(route.unanswerable)
-    missing = selection.dims - frozenset(route.dims)
+    missing = filters.dims - frozenset(route.dims)
     if missing:
-        raise ValueError(f"the route was made without {sorted(missing)}, which the selection filters on")
+        raise ValueError(f"the route was made without {sorted(missing)}, which the filters limit")
     if needed is not None:
-        needed = {*needed, *(DIM_COLUMN[d] for d in selection.dims)}
+        needed = {*needed, *(DIM_COLUMN[d] for d in filters.dims)}
     parts: list[str] = []
     params: list[Any] = []
     for segment in route.segments:
@@ -134,7 +109,7 @@ def rows_sql(route: Route, selection: Selection, needed: Collection[str] | None 
             where = "source = ? AND kind = ? AND date BETWEEN ? AND ?"
             params += [source.name, kind, segment.first, segment.last]
             for dim in Dim:
-                chosen = selection.values(dim)
+                chosen = filters.values(dim)
                 if chosen:  # only the rollup's own dimension can be chosen here (it is in ``needed``)
                     where += " AND list_contains(?::VARCHAR[], value)"
                     params.append(list(chosen))
@@ -149,7 +124,7 @@ def rows_sql(route: Route, selection: Selection, needed: Collection[str] | None 
             where += " AND dimensions = ?"
             params.append(source.grouping)
         for dim in Dim:
-            chosen = selection.values(dim)
+            chosen = filters.values(dim)
             if chosen:
                 where += f" AND list_contains(?::VARCHAR[], {columns[DIM_COLUMN[dim]]})"
                 params.append(list(chosen))
@@ -161,12 +136,12 @@ def rows_sql(route: Route, selection: Selection, needed: Collection[str] | None 
     return "\nUNION ALL\n".join(parts), params
 
 
-def facts_sql(route: Route, selection: Selection, by: Sequence[str], latency: bool = False) -> tuple[str, list[Any]]:
+def facts_sql(route: Route, filters: Filters, by: Sequence[str], latency: bool = False) -> tuple[str, list[Any]]:
     """Sums per ``by`` group (allowlisted columns), as SQL to compose with: see ``facts``."""
     groups = _check_by(by)
     # Percentiles live in the sources' own rows only; otherwise a rollup may answer.
     needed = None if latency else [g for g in groups if g != "date"]
-    rows, params = rows_sql(route, selection, needed)
+    rows, params = rows_sql(route, filters, needed)
     metrics = ", ".join(_SUMS + (_LATENCY if latency else ()))
     keys = ", ".join(groups)
     head = f"{keys}, " if groups else ""
@@ -182,7 +157,7 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
 def facts(
     con: duckdb.DuckDBPyConnection,
     route: Route,
-    selection: Selection,
+    filters: Filters,
     by: Sequence[str] = (),
     *,
     top: tuple[str, int] | None = None,
@@ -196,8 +171,7 @@ def facts(
     the daily p50/p90 latency (ms) and throughput (tokens/s).
     """
     groups = _check_by(by)
-    rollups.ensure(con)
-    inner, params = facts_sql(route, selection, groups, latency)
+    inner, params = facts_sql(route, filters, groups, latency)
     if top is None:
         order = f" ORDER BY {', '.join(groups)}" if groups else ""
         return _frame(con, f"SELECT * FROM ({inner}) f{order}", params)  # noqa: S608 -- allowlisted names
@@ -214,7 +188,7 @@ def facts(
         # Summed per (others, value) first, a year per day and model is ~90 k groups, most of the cost. The
         # stored rows go straight into (others, rank bucket) groups instead; ranks, being one per value, also
         # count the values a bucket holds far cheaper than the values themselves.
-        source, params = rows_sql(route, selection, [g for g in groups if g != "date"])
+        source, params = rows_sql(route, filters, [g for g in groups if g != "date"])
     # Latency means cannot be re-averaged without weights; a top-n frame never carries them.
     sql = f"""WITH ranked AS (SELECT {column}, row_number() OVER (ORDER BY sum(spend) DESC, {column}) AS rank
                               FROM ({source}) f GROUP BY {column})
@@ -236,7 +210,6 @@ def source_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[
 
     Keyed by (source name, "long"/"short"): see ``reads_routing.Spans``.
     """
-    rollups.ensure(con)
     rows = con.sql("SELECT source, metrics, first_day, last_day FROM rollup_spans ORDER BY first_day").fetchall()
     found: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for source, metrics, first, last in rows:

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from queries import rollups
-from queries.reads_facts import Selection, rows_sql
+from queries.filters import Filters
+from queries.reads_facts import rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
@@ -50,15 +50,14 @@ _PRICED = """
 """
 
 
-def list_cost(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection) -> pd.DataFrame:
+def list_cost(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
     """Per model: what was paid and what the list prices in force each day would have charged.
 
     Columns: model, spend, byok, requests, prompt, completion, reasoning, completion_only, list_cost (USD;
     prompt × prompt price + completion × completion price + requests × request price; reasoning is billed
     as completion), priced (whether the store has the model's list prices). Sorted by spend.
     """
-    rollups.ensure(con)
-    rows, params = rows_sql(route, selection, ("model",))
+    rows, params = rows_sql(route, filters, ("model",))
     sql = f"""WITH {_PRICED.format(rows=rows)}
               SELECT model,
                      CAST(sum(spend) AS DOUBLE) AS spend, CAST(sum(byok) AS DOUBLE) AS byok,
@@ -72,14 +71,13 @@ def list_cost(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection
     return _frame(con, sql, params)
 
 
-def cache_savings(con: duckdb.DuckDBPyConnection, route: Route, selection: Selection) -> pd.DataFrame:
+def cache_savings(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
     """Per model: cached prompt tokens and the estimated saving, cached × (prompt − cache-read price) at
     the prices in force each day. The route must read analytics (``Need.CACHED``): activity has no cache.
 
     Columns: model, prompt, cached, savings (USD, NULL when the model has no cache-read price).
     """
-    rollups.ensure(con)
-    rows, params = rows_sql(route, selection, ("model",))
+    rows, params = rows_sql(route, filters, ("model",))
     sql = f"""WITH {_PRICED.format(rows=rows)}
               SELECT model, CAST(sum(prompt) AS BIGINT) AS prompt, CAST(sum(cached) AS BIGINT) AS cached,
                      CAST(sum(cached * (price_prompt - price_cache_read)) AS DOUBLE) AS savings

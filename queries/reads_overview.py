@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 import duckdb
 
+from queries.filters import everything
 from queries.reads import kpis
-from queries.reads_facts import Selection, facts, source_spans
+from queries.reads_facts import facts, source_spans
 from queries.reads_routing import Route, route
 
 BURN_DAYS = 7
@@ -43,7 +44,7 @@ def _spend(con: duckdb.DuckDBPyConnection, r: Route) -> tuple[float, float, int]
     days = sum((s.last - s.first).days + 1 for s in r.segments)
     if not days:
         return 0.0, 0.0, 0
-    frame = facts(con, r, Selection())
+    frame = facts(con, r, everything(r.start, r.end))
     spend = float(frame["spend"].fillna(0).iloc[0]) if len(frame) else 0.0
     byok = float(frame["byok"].fillna(0).iloc[0]) if len(frame) else 0.0
     return spend, byok, days

@@ -9,7 +9,7 @@ single table holds every combination: ``activity`` has model × provider endpoin
   extra metric (``Source.needs``); per-key sources only questions about keys (they hold known keys only);
 * each day goes to the *first* such source, in ``SOURCES`` order, that covers the day: ``activity``
   wherever it does, analytics for older days. One source per day, so a range spanning both never counts
-  a day twice (each grouping alone covers all traffic, see the README);
+  a day twice (each grouping alone covers all traffic, see docs/definitions.md);
 * days no candidate covers are reported as gaps, told apart into "older than OpenRouter keeps for this
   question" and "not ingested";
 * when no source holds the combination at all (app × key, app × provider, workspace × anything), the

@@ -115,7 +115,7 @@ class Comparison:
 
 
 def within_tolerance(metric: str, difference: float) -> bool:
-    """The README's rule: counts equal, money within MONEY_TOLERANCE."""
+    """The documented rule (docs/history-and-generations.md): counts equal, money within MONEY_TOLERANCE."""
     return abs(difference) <= (MONEY_TOLERANCE if metric in MONEY_METRICS else 0.0)
 
 

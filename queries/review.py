@@ -6,29 +6,68 @@ models from ``activity`` where it covers the day and analytics ``model`` before;
 ``activity`` and analytics ``model,provider`` (31 days). Cached tokens and ``usage_cache`` exist only in
 analytics. Account-wide: the dashboard's filters do not apply to the review.
 
-``weekly_review`` is the one entry point both the dashboard page and ``orusage report weekly`` call, so the
-page and the report cannot disagree. The arithmetic lives in pure modules (``review_model`` and the ones it
-uses); this module only reads.
+Days come as plain ``(first, last)`` pairs: which days a review compares is ``review.weeks``' business.
+``review.load.weekly_review`` is the one entry point both the dashboard page and ``orusage report weekly``
+call (it reads through here, then assembles with ``review.model``), so the page and the report cannot
+disagree; this module only reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from queries import budgets, reads, reads_overview, rollups
-from queries.reads_facts import Selection, facts_sql, source_spans
+from queries import budgets, reads, reads_overview
+from queries.filters import everything
+from queries.reads import DataAsOf
+from queries.reads_facts import facts_sql, source_spans
+from queries.reads_overview import Outlook
 from queries.reads_routing import Dim, Need, Route, Spans, route
-from queries.review_inputs import KINDS, ReviewInputs, WeekFacts
-from queries.review_model import Review, assemble
-from queries.review_weeks import IsoWeek, Period, periods
 
 # The dimension each mover kind is read by, and its column in ``facts`` frames.
 KIND_DIMS: dict[str, Dim] = {"model": Dim.MODEL, "app": Dim.APP, "key": Dim.KEY, "provider": Dim.PROVIDER}
+# The four things the review ranks, each read from the table that holds it.
+KINDS: tuple[str, ...] = tuple(KIND_DIMS)
+Days = tuple[date, date]  # first, last: UTC days, both included
+
+
+@dataclass(frozen=True)
+class WeekRead:
+    """One period's facts. Frames hold one row per value with traffic; ``routes`` say which days each
+    question could be answered for (gaps are days no table covers)."""
+
+    first: date
+    last: date
+    by: dict[str, pd.DataFrame]  # kind -> [kind, requests, prompt, completion, reasoning, spend, byok]
+    cache: pd.DataFrame  # model, prompt, cached: analytics days only
+    cache_days: int  # days whose cached tokens are known (answered from analytics)
+    usage_cache: float | None  # Σ usage_cache (negative: what caching saved); None when never reported
+    usage_cache_days: int  # days with a usage_cache figure
+    daily: pd.DataFrame  # date, spend (days with traffic)
+    routes: dict[str, Route]  # kind (and "cache") -> its route
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """Everything the review is computed from, as read from the store."""
+
+    current: WeekRead
+    previous: WeekRead
+    first_seen: dict[str, dict[str, date]]  # kind -> value -> first day of traffic ever stored
+    prices: pd.DataFrame  # models_current: model, id, name, prompt, completion, request, cache_read (USD/token),
+    # context_length, output_modalities, expiration_date
+    model_labels: dict[str, str]  # permaslug -> label
+    key_names: dict[str, str]  # hash -> name
+    outlook: Outlook
+    budgets: pd.DataFrame  # queries.budgets.budget_overview (empty without a config or an alerts run)
+    known_from: date | None  # the first day any source covers
+    as_of: DataAsOf
+
 
 # Where each kind's first day of traffic is found (for "new this week"): every table holding it, as
 # ``rollup_values`` keeps their first days.
@@ -62,23 +101,22 @@ _METRICS = ("requests", "prompt", "completion", "reasoning", "cached", "spend", 
 
 def _part(name: str, r: Route, by: str) -> tuple[str, list[Any]]:
     """One question of a week as rows of the union ``weeks_facts`` reads: (part, value, date, metrics)."""
-    inner, params = facts_sql(r, Selection(), (by,))
+    inner, params = facts_sql(r, everything(r.start, r.end), (by,))
     value, day = ("NULL::VARCHAR", by) if by == "date" else (f"CAST({by} AS VARCHAR)", "NULL::DATE")
     metrics = ", ".join(_METRICS)
     return f"SELECT ? AS part, {value} AS value, {day} AS date, {metrics} FROM ({inner})", [name, *params]  # noqa: S608
 
 
-def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans: Spans, today: date) -> list[WeekFacts]:
+def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: Spans, today: date) -> list[WeekRead]:
     """Each period's facts, all read in one statement (a dozen small questions cost more in round trips)."""
-    rollups.ensure(con)
     parts: list[str] = []
     params: list[Any] = []
     all_routes: list[dict[str, Route]] = []
     for i, period in enumerate(chosen):
         routes: dict[str, Route] = {}
         for kind, dim in KIND_DIMS.items():
-            routes[kind] = route([dim], period.first, period.last, spans, today)
-        routes["cache"] = route([Dim.MODEL], period.first, period.last, spans, today, [Need.CACHED])
+            routes[kind] = route([dim], period[0], period[1], spans, today)
+        routes["cache"] = route([Dim.MODEL], period[0], period[1], spans, today, [Need.CACHED])
         questions = [(kind, routes[kind], kind) for kind in KIND_DIMS]
         questions += [("cache", routes["cache"], "model"), ("daily", routes["model"], "date")]
         for name, r, column in questions:
@@ -93,7 +131,7 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans:
         con.sql(
             """SELECT CAST(sum(usage_cache) AS DOUBLE), count(DISTINCT date) FILTER (WHERE usage_cache IS NOT NULL)
                FROM analytics_daily WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
-            params=[period.first, period.last],
+            params=[period[0], period[1]],
         ).fetchall()[0]
         for period in chosen
     ]
@@ -105,7 +143,7 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans:
         rows = found.loc[found["part"] == part].rename(columns={"value": rename} if rename else {})
         return rows[columns].reset_index(drop=True)
 
-    weeks: list[WeekFacts] = []
+    weeks: list[WeekRead] = []
     for i, period in enumerate(chosen):
         routes = all_routes[i]
         by: dict[str, pd.DataFrame] = {}
@@ -122,8 +160,9 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans:
         )
         row = usage[i]
         weeks.append(
-            WeekFacts(
-                period=period,
+            WeekRead(
+                first=period[0],
+                last=period[1],
                 by=by,
                 cache=cache.fillna({"cached": 0}),
                 cache_days=sum((s.last - s.first).days + 1 for s in routes["cache"].segments),
@@ -138,7 +177,6 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Period], spans:
 
 def first_seen(con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[str]]) -> dict[str, dict[str, date]]:
     """Per kind, the first stored day of traffic of each value (over the whole history, every table holding it)."""
-    rollups.ensure(con)
     asked = [(kind, source, list(values[kind])) for kind in values for source in _FIRST_SEEN[kind] if values[kind]]
     found: dict[str, dict[str, date]] = {kind: {} for kind in values}
     if not asked:
@@ -166,18 +204,16 @@ def list_prices(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> ReviewInputs:
-    chosen = periods(week, today)
+def review_data(con: duckdb.DuckDBPyConnection, current: Days, previous: Days, today: date) -> ReviewData:
+    """The facts of ``current`` and ``previous`` (as of ``today``, UTC) and what the review needs beside them."""
     spans = source_spans(con)
-    current, previous = weeks_facts(con, [chosen.current, chosen.previous], spans, today)
-    seen = first_seen(con, {kind: [str(v) for v in current.by[kind][kind]] for kind in KINDS})
+    this, before = weeks_facts(con, [current, previous], spans, today)
+    seen = first_seen(con, {kind: [str(v) for v in this.by[kind][kind]] for kind in KINDS})
     options = reads.model_options(con)
     keys = reads.key_options(con)
-    return ReviewInputs(
-        periods=chosen,
-        today=today,
-        current=current,
-        previous=previous,
+    return ReviewData(
+        current=this,
+        previous=before,
         first_seen=seen,
         prices=list_prices(con),
         model_labels=dict(zip(options["model_permaslug"].astype(str), options["label"].astype(str), strict=True)),
@@ -188,12 +224,6 @@ def load_inputs(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> R
         known_from=first_day(con),
         as_of=reads.data_as_of(con),
     )
-
-
-def weekly_review(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> Review:
-    """The review of ``week`` as of ``today`` (UTC). Raises ``review_weeks.NoCompletedDayError`` for a
-    week with no completed day."""
-    return assemble(load_inputs(con, week, today))
 
 
 def first_day(con: duckdb.DuckDBPyConnection) -> date | None:

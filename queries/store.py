@@ -20,37 +20,27 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import duckdb
 
+from core import settings
+from core.errors import StoreError, StoreLockedError
+from core.settings import DB_ENV
+from queries import rollups
 from queries.crashpoints import crashpoint
-from queries.errors import StoreError, StoreLockedError
 from queries.migrations import migrate
 
-DB_ENV = "ORUSAGE_DB"
 # DuckDB's default is 80 % of the machine's memory, which a writer takes when it can: importing a 10 M-row
 # export peaked at 4.5 GB, most of it hash tables and cached blocks. Under a limit, joins, aggregates and
 # sorts spill to ``<db>.tmp`` instead and fewer blocks stay cached; the same import peaks under 0.8 GB.
 WRITER_MEMORY_LIMIT = "512MB"
 
 
-def utcnow() -> datetime:
-    """Naive UTC, as every TIMESTAMP in the store is."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "openrouter-usage"
-
-
 def default_db_path() -> Path:
-    """``$ORUSAGE_DB``, else ``$XDG_DATA_HOME/openrouter-usage/orusage.duckdb``."""
-    configured = os.environ.get(DB_ENV, "").strip()
-    return Path(configured).expanduser() if configured else data_dir() / "orusage.duckdb"
+    """``$ORUSAGE_DB``, else ``$XDG_DATA_HOME/openrouter-usage/orusage.duckdb`` (``core.settings``)."""
+    return settings.current().orusage_db
 
 
 def snapshot_path(db_path: Path) -> Path:
@@ -252,6 +242,8 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
         except duckdb.Error as exc:
             raise _store_error(snap, exc) from None
     try:
+        # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
+        rollups.ensure(con)
         yield con
     finally:
         con.close()

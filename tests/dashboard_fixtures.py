@@ -26,12 +26,13 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
+from core.clock import utcnow
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
 from queries import writes
-from queries.store import Writer, snapshot_path, utcnow
+from queries.store import Writer, snapshot_path
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY
 
 # (display slug, permaslug, provider/endpoint pairs, share of completion that is reasoning, BYOK share)

@@ -1,5 +1,5 @@
 """Counts what the fault, crash, fuzz, bad-input, secrets and concurrency suites tried, and prints it at the
-end of the run (the README's reliability table is this summary). Mark a test with
+end of the run (the docs' reliability table is this summary). Mark a test with
 ``@pytest.mark.reliability("fault")`` (or crash, fuzz, bad-input, secret, concurrency); fuzz tests also say
 how many examples each runs. A test whose counts are only known once it has run (page runs, say) also
 calls ``tried(kind, line)``: the line is printed under its kind's count."""

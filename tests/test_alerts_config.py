@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from orusage.alerts.config import DEFAULT_THRESHOLDS, load_config, parse_config
-from queries.errors import ConfigError
 from tests.helpers import REPO, run_cli
 
 FIVE_LINES = """[[budget]]
@@ -42,11 +42,10 @@ def test_a_five_line_budget_parses_with_defaults(tmp_path: Path) -> None:
     assert not config.delivery.webhook and config.delivery.email is None
 
 
-def test_the_readme_example_parses() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Budgets and alerts", 1)[1].split("\n## ", 1)[0]
-    example = re.search(r"```toml\n(.*?)```", section, re.S)
-    assert example, "the README's Budgets and alerts section needs a ```toml example"
+def test_the_documented_example_parses() -> None:
+    doc = (REPO / "docs" / "budgets-and-alerts.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert example, "docs/budgets-and-alerts.md needs a ```toml example of the config"
     config = parse_config(tomllib.loads(example.group(1)), Path("config.toml"))
     assert len(config.budgets) >= 4 and config.teams and config.rules.mirror_key_limits
     assert {b.entries[0][0] for b in config.budgets} >= {"account", "team", "model", "app"}

@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
+from core.errors import OrusageError
+from core.settings import Settings, load_settings
 from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
@@ -20,9 +22,7 @@ from ingest.job import run_ingest
 from orusage.alerts.runner import DeliveryFailedError, prepare, run_check
 from orusage.cli import cli
 from orusage.jobs import ingest_once
-from orusage.settings import Settings, load_settings
 from queries import budgets as q
-from queries.errors import OrusageError
 from queries.store import NoSnapshotError, Writer, read_snapshot, snapshot_path
 from tests.alert_endpoints import (
     SMTP_PASSWORD,

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from core.forecast import Z_80, project
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import Finding, Recovery
-from orusage.alerts.forecast import Z_80, project
 from orusage.alerts.periods import MONTH, current_period
 from orusage.alerts.rules import BudgetFacts, forecast_outcome
 

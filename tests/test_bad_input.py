@@ -1,4 +1,4 @@
-"""Bad input and hostile environments: each gives one clear line, the README's exit code, and nothing
+"""Bad input and hostile environments: each gives one clear line, the docs' exit code, and nothing
 stored is lost. (Faults from OpenRouter are in test_cli_errors.py, crashes in test_crashes.py.)"""
 
 from __future__ import annotations

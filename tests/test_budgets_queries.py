@@ -12,13 +12,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from core.errors import ConfigError
 from orusage.alerts.config import Config, parse_config
 from orusage.alerts.delivery import Message
 from orusage.alerts.runner import check
 from queries import budgets as q
 from queries import writes
 from queries.alert_facts import key_hashes, matching_models, workspace_key_hashes
-from queries.errors import ConfigError
 from queries.store import Writer, read_snapshot
 
 TODAY = date(2026, 11, 20)  # a Friday

@@ -17,15 +17,16 @@ import duckdb
 import pytest
 from pydantic import SecretStr
 
+from core.clock import utcnow
 from fake_openrouter.dataset import Dataset, build
-from fake_openrouter.export import write_export
 from fake_openrouter.server import FakeServer
+from fake_openrouter.website_csv import write_website_csv
 from ingest.client import OpenRouterClient
-from ingest.export.load import import_files
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.website_csv.load import import_files
 from queries.crashpoints import ENV, POINTS
-from queries.store import Writer, snapshot_path, utcnow
+from queries.store import Writer, snapshot_path
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY, start_fake
 from tests.helpers import fact_tables, query, run_cli, same_rows
 
@@ -155,7 +156,7 @@ def exports(fake_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> 
     folder = tmp_path_factory.mktemp("exports")
     paths = [folder / "first.csv", folder / "second.csv"]
     for path, (start, end) in zip(paths, (FIRST_FILE, SECOND_FILE), strict=True):
-        write_export(fake_dataset, path, start, end)
+        write_website_csv(fake_dataset, path, start, end)
     return paths
 
 

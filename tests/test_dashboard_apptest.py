@@ -20,9 +20,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import format as fmt
-from dashboard import urlstate
+from core import fmt
 from queries import reads
+from queries.filters import range_days
 from queries.store import snapshot_path
 from tests.dashboard_fixtures import (
     APP,
@@ -234,7 +234,7 @@ def test_presets_change_the_range(
     app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date, preset: str
 ) -> None:
     _set(app, range=preset)
-    start, end = urlstate.range_days(preset, demo_today)
+    start, end = range_days(preset, demo_today)
     _check_period(app, snapshot_sql, start, end)
     spec = charts(app)["tokens_per_day"][0]
     assert spec["encoding"]["x"]["scale"]["domain"][0] == start.isoformat()

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import gen_url
 from queries import generations_reads as gr
-from queries.reads_facts import Selection
+from queries.filters import Filters
 from tests.dashboard_fixtures import downloads, open_app, run_app, texts
 
 SPEND = "coalesce(usage, total_cost, 0) + coalesce(byok_usage_inference, 0)"
@@ -74,21 +74,21 @@ def test_totals_match_sql_for_every_filter(snapshot_sql: duckdb.DuckDBPyConnecti
         model,
     )
     workspace = one("SELECT w.name FROM workspaces w JOIN generations g ON g.workspace_id = w.id GROUP BY 1")
-    cases: list[tuple[Selection, tuple[str, ...], str, list[Any]]] = [
-        (Selection(), (), "true", []),
-        (Selection(models=(model,)), (), "g.model_permaslug = ?", [model]),
-        (Selection(providers=(provider,)), (), "g.provider_name = ?", [provider]),
-        (Selection(keys=(key,)), (), "g.api_key_hash = ?", [key]),
-        (Selection(apps=(app,)), (), "l.label = ?", [app]),
-        (Selection(apps=("unattributed",)), (), "l.label IS NULL AND g.app_name IS NULL", []),
-        (Selection(workspaces=(workspace,)), (), "w.name = ?", [workspace]),
-        (Selection(), ("stop",), "g.finish_reason = 'stop'", []),
-        (Selection(models=(model,), providers=(model_provider,)), ("stop", "length"),
+    cases: list[tuple[Filters, tuple[str, ...], str, list[Any]]] = [
+        (Filters(start, end), (), "true", []),
+        (Filters(start, end, models=(model,)), (), "g.model_permaslug = ?", [model]),
+        (Filters(start, end, providers=(provider,)), (), "g.provider_name = ?", [provider]),
+        (Filters(start, end, keys=(key,)), (), "g.api_key_hash = ?", [key]),
+        (Filters(start, end, apps=(app,)), (), "l.label = ?", [app]),
+        (Filters(start, end, apps=("unattributed",)), (), "l.label IS NULL AND g.app_name IS NULL", []),
+        (Filters(start, end, workspace=workspace), (), "w.name = ?", [workspace]),
+        (Filters(start, end), ("stop",), "g.finish_reason = 'stop'", []),
+        (Filters(start, end, models=(model,), providers=(model_provider,)), ("stop", "length"),
          "g.model_permaslug = ? AND g.provider_name = ? AND g.finish_reason IN ('stop', 'length')",
          [model, model_provider]),
     ]  # fmt: skip
     for selection, finish, where, params in cases:
-        q = gr.GenerationQuery(start, end, selection=selection, finish_reasons=finish)
+        q = gr.GenerationQuery(selection, finish_reasons=finish)
         want = _ids(con, f"{day} AND {where}", [start, end, *params])
         assert want, f"{selection} {finish}: the case should match some records"
         totals = gr.totals(con, q)
@@ -105,7 +105,7 @@ def test_totals_match_sql_for_every_filter(snapshot_sql: duckdb.DuckDBPyConnecti
 def test_pages_cover_every_row_once_in_order(
     snapshot_sql: duckdb.DuckDBPyConnection, period: tuple[date, date], sort: str, descending: bool
 ) -> None:
-    q = gr.GenerationQuery(*period, sort=sort, descending=descending)
+    q = gr.GenerationQuery(Filters(*period), sort=sort, descending=descending)
     rows = _all_pages(snapshot_sql, q, 37)  # a page size that does not divide the count
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)) == gr.totals(snapshot_sql, q).rows, "no row repeated or skipped"
@@ -125,9 +125,9 @@ def test_search_finds_by_part_of_an_id_and_binds_hostile_text(
     snapshot_sql: duckdb.DuckDBPyConnection, period: tuple[date, date]
 ) -> None:
     con = snapshot_sql
-    some = gr.page(con, gr.GenerationQuery(*period), 0, 5)["id"].tolist()
+    some = gr.page(con, gr.GenerationQuery(Filters(*period)), 0, 5)["id"].tolist()
     for text in (some[0], some[1][-9:], f"  {some[2][4:]}  "):
-        found = gr.page(con, gr.GenerationQuery(*period, search=text), 0, 50)["id"].tolist()
+        found = gr.page(con, gr.GenerationQuery(Filters(*period), search=text), 0, 50)["id"].tolist()
         assert found and all(text.strip() in i for i in found)
     before = con.execute("SELECT count(*) FROM generations").fetchall()[0][0]
     stored = con.execute(
@@ -135,10 +135,10 @@ def test_search_finds_by_part_of_an_id_and_binds_hostile_text(
         list(period),
     ).fetchall()
     for hostile in ("'; DROP TABLE generations; --", "%", "_", "gen-%", "\\", "' OR '1'='1"):
-        q = gr.GenerationQuery(*period, search=hostile)
+        q = gr.GenerationQuery(Filters(*period), search=hostile)
         literal = sum(any(hostile in (v or "") for v in row) for row in stored)
         assert gr.totals(con, q).rows == literal, f"{hostile!r} is text to find, never SQL or a wildcard"
-    assert gr.totals(con, gr.GenerationQuery(*period, search="%")).rows == 0
+    assert gr.totals(con, gr.GenerationQuery(Filters(*period), search="%")).rows == 0
     assert con.execute("SELECT count(*) FROM generations").fetchall()[0][0] == before
 
 
@@ -147,8 +147,8 @@ def test_only_allowlisted_sorts_and_sane_pages(
 ) -> None:
     for bad in ("id; DROP TABLE generations", "created_at", "random()", ""):
         with pytest.raises(ValueError, match="cannot sort"):
-            gr.GenerationQuery(*period, sort=bad)
-    q = gr.GenerationQuery(*period)
+            gr.GenerationQuery(Filters(*period), sort=bad)
+    q = gr.GenerationQuery(Filters(*period))
     for offset, limit in ((-1, 10), (0, 0), (0, 5000)):
         with pytest.raises(ValueError, match="bad page"):
             gr.page(snapshot_sql, q, offset, limit)
@@ -156,7 +156,7 @@ def test_only_allowlisted_sorts_and_sane_pages(
 
 def test_detail_has_every_stored_column(snapshot_sql: duckdb.DuckDBPyConnection, period: tuple[date, date]) -> None:
     con = snapshot_sql
-    gid = gr.page(con, gr.GenerationQuery(*period, sort="spend"), 0, 1)["id"][0]
+    gid = gr.page(con, gr.GenerationQuery(Filters(*period), sort="spend"), 0, 1)["id"][0]
     record = gr.detail(con, gid)
     assert record is not None
     stored = dict(
@@ -173,7 +173,7 @@ def test_downloads_hold_the_filtered_rows_in_order_and_respect_the_cap(
     snapshot_sql: duckdb.DuckDBPyConnection, period: tuple[date, date]
 ) -> None:
     con = snapshot_sql
-    q = gr.GenerationQuery(*period, sort="tokens", finish_reasons=("stop",))
+    q = gr.GenerationQuery(Filters(*period), sort="tokens", finish_reasons=("stop",))
     expected = [r["id"] for r in _all_pages(con, q, 100)]
     content, rows = gr.download(con, q, 10_000, "parquet")
     table = pq.read_table(io.BytesIO(content))
@@ -261,7 +261,7 @@ def test_link_opens_the_view_and_the_controls_write_it_back(
 ) -> None:
     at = _page(monkeypatch, demo_db, demo_today, sort="spend", order="asc", rows="25", page="2", finish="stop")
     start, end = _period(demo_today)
-    q = gr.GenerationQuery(start, end, finish_reasons=("stop",), sort="spend", descending=False)
+    q = gr.GenerationQuery(Filters(start, end), finish_reasons=("stop",), sort="spend", descending=False)
     expected = gr.page(snapshot_sql, q, 25, 25)["id"].tolist()
     assert _table(at)["id"].tolist() == expected
     assert at.query_params["page"] == "2" and at.query_params["sort"] == "spend"
@@ -270,7 +270,7 @@ def test_link_opens_the_view_and_the_controls_write_it_back(
     run_app(at)
     assert "page" not in at.query_params and at.query_params["sort"] == "latency"
     assert _table(at)["id"].tolist() == gr.page(snapshot_sql, q.__class__(
-        start, end, finish_reasons=("stop",), sort="latency", descending=False), 0, 25)["id"].tolist()  # fmt: skip
+        Filters(start, end), finish_reasons=("stop",), sort="latency", descending=False), 0, 25)["id"].tolist()  # fmt: skip
     at.number_input(key="g_page").set_value(3)
     run_app(at)
     assert at.query_params["page"] == "3"

@@ -295,7 +295,7 @@ def test_providers_with_a_year_say_what_is_missing(
 
 
 def urlstate_range(key: str, today: date) -> tuple[date, date]:
-    from dashboard.urlstate import range_days
+    from queries.filters import range_days
 
     return range_days(key, today)
 

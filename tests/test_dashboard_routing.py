@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from queries import reads_facts
-from queries.reads_facts import GROUP_COLUMNS, Selection, facts, rows_sql, source_spans
+from queries.filters import Filters
+from queries.reads_facts import GROUP_COLUMNS, facts, rows_sql, source_spans
 from queries.reads_routing import Dim, Need, Route, Span, explain, reach_note, route
 from queries.store import read_snapshot
 from tests.dashboard_fixtures import activity_window, expected_by, expected_totals
@@ -224,14 +225,16 @@ def _key(con: duckdb.DuckDBPyConnection, n: int = 0) -> str:
     return str(row[0])
 
 
-def _selection(filters: dict[str, object]) -> Selection:
-    workspace = filters.get("workspace")
-    return Selection(
-        models=tuple(filters.get("models", ())),  # type: ignore[arg-type]
-        providers=tuple(filters.get("providers", ())),  # type: ignore[arg-type]
-        apps=tuple(filters.get("apps", ())),  # type: ignore[arg-type]
-        keys=tuple(filters.get("keys", ())),  # type: ignore[arg-type]
-        workspaces=(str(workspace),) if workspace else (),
+def _filters(start: date, end: date, values: dict[str, object]) -> Filters:
+    workspace = values.get("workspace")
+    return Filters(
+        start,
+        end,
+        models=tuple(values.get("models", ())),  # type: ignore[arg-type]
+        providers=tuple(values.get("providers", ())),  # type: ignore[arg-type]
+        apps=tuple(values.get("apps", ())),  # type: ignore[arg-type]
+        keys=tuple(values.get("keys", ())),  # type: ignore[arg-type]
+        workspace=str(workspace) if workspace else None,
     )
 
 
@@ -246,9 +249,9 @@ def test_routed_totals_match_sql(
         filters["keys"] = (_key(con, 0), _key(con, 2))
         if case == "key+provider":
             filters["providers"] = ("OpenAI",)
-    sel = _selection(filters)
     end = TODAY - timedelta(days=1)
     start = end - timedelta(days=days - 1)
+    sel = _filters(start, end, filters)
     r = route(sel.dims, start, end, spans, TODAY)
     got = facts(con, r, sel)
     want = expected_totals(con, start, end, **filters)  # type: ignore[arg-type]
@@ -267,7 +270,7 @@ def test_a_range_spanning_both_sources_counts_each_day_once(
         ("analytics:model", start, first - timedelta(days=1)),
         ("activity", first, end),
     ]
-    per_day = facts(con, r, Selection(), ("date",)).set_index("date")
+    per_day = facts(con, r, Filters(r.start, r.end), ("date",)).set_index("date")
     want = expected_by(con, "date", start, end)
     want = want.assign(value=[v.date() if hasattr(v, "date") else v for v in want["value"]]).set_index("value")
     assert list(per_day.index) == sorted(want.index)
@@ -289,7 +292,7 @@ def test_breakdowns_and_top_n_match_sql(
     start, end = TODAY - timedelta(days=60), TODAY - timedelta(days=1)
     r = route([M], start, end, spans, TODAY)
     want = expected_by(con, "model", start, end)
-    top = facts(con, r, Selection(), ("model",), top=("model", 5)).sort_values("rank")
+    top = facts(con, r, Filters(r.start, r.end), ("model",), top=("model", 5)).sort_values("rank")
     assert list(top["model"][:5]) == list(want["value"][:5])
     assert top["spend"][:5].to_list() == pytest.approx(want["spend"][:5].to_list())
     assert top.iloc[5]["model"] == reads_facts.OTHER
@@ -302,7 +305,7 @@ def test_completion_only_never_goes_negative(
 ) -> None:
     con, spans, _first = demo
     r = route((), TODAY - timedelta(days=30), TODAY - timedelta(days=1), spans, TODAY)
-    per_day = facts(con, r, Selection(), ("date",))
+    per_day = facts(con, r, Filters(r.start, r.end), ("date",))
     want = con.execute(
         "SELECT date, sum(greatest(completion_tokens - reasoning_tokens, 0)) FROM activity GROUP BY date ORDER BY date"
     ).fetchall()
@@ -314,8 +317,13 @@ def test_filter_values_are_bound_and_groupings_allowlisted(
     demo: tuple[duckdb.DuckDBPyConnection, dict[tuple[str, str], tuple[Span, ...]], date],
 ) -> None:
     con, spans, _first = demo
-    hostile = Selection(models=("x') OR TRUE OR ('", "a' --"), apps=("'; DROP TABLE activity; --",))
-    r = route(hostile.dims, TODAY - timedelta(days=30), TODAY - timedelta(days=1), spans, TODAY)
+    hostile = Filters(
+        TODAY - timedelta(days=30),
+        TODAY - timedelta(days=1),
+        models=("x') OR TRUE OR ('", "a' --"),
+        apps=("'; DROP TABLE activity; --",),
+    )
+    r = route(hostile.dims, hostile.start, hostile.end, spans, TODAY)
     sql, params = rows_sql(r, hostile)
     assert "DROP" not in sql and "OR TRUE" not in sql
     assert ["x') OR TRUE OR ('", "a' --"] in params
@@ -325,7 +333,7 @@ def test_filter_values_are_bound_and_groupings_allowlisted(
         with pytest.raises(ValueError):
             facts(con, r, hostile, (bad,))
     with pytest.raises(ValueError):
-        rows_sql(route([A, K], TODAY, TODAY, spans, TODAY), Selection(apps=("x",), keys=("y",)))
+        rows_sql(route([A, K], TODAY, TODAY, spans, TODAY), Filters(TODAY, TODAY, apps=("x",), keys=("y",)))
 
 
 def test_stores_without_coverage_fall_back_to_stored_days(synthetic_db: Path) -> None:

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from dashboard import urlstate
-from dashboard.urlstate import Allowed, encode, parse, range_days, subject
+from dashboard.urlstate import Allowed, encode, parse, subject
+from queries.filters import RANGES, Filters, range_days
 
 TODAY = date(2026, 11, 20)
 ALLOWED = Allowed(
@@ -42,20 +43,21 @@ def test_this_month_on_the_first_has_no_completed_day() -> None:
 
 
 def test_round_trip() -> None:
-    params = encode(
-        "custom",
+    chosen = Filters(
         date(2026, 9, 1),
         date(2026, 9, 30),
-        models=["x-ai/grok-3-mini", "openai/gpt-5-2025-08-07"],
-        providers=["Azure"],
-        apps=["Cline"],
-        keys=["b" * 64],
+        "custom",
+        models=("x-ai/grok-3-mini", "openai/gpt-5-2025-08-07"),
+        providers=("Azure",),
+        apps=("Cline",),
+        keys=("b" * 64,),
         workspace="Research",
     )
+    params = encode(chosen)
     assert list(params) == ["range", "from", "to", "models", "providers", "apps", "keys", "workspace"]
     as_lists = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    parsed = parse(as_lists, ALLOWED, TODAY)
-    assert parsed.notes == ()
+    parsed, notes = parse(as_lists, ALLOWED, TODAY)
+    assert notes == () and parsed == chosen  # the same value, from the link back to the link
     assert (parsed.range, parsed.start, parsed.end) == ("custom", date(2026, 9, 1), date(2026, 9, 30))
     assert parsed.models == ("x-ai/grok-3-mini", "openai/gpt-5-2025-08-07")  # order kept
     assert (parsed.providers, parsed.apps, parsed.keys, parsed.workspace) == (
@@ -64,17 +66,17 @@ def test_round_trip() -> None:
         ("b" * 64,),
         "Research",
     )
-    assert encode("30d", date(2026, 1, 1), date(2026, 1, 2)) == {"range": "30d"}
+    assert encode(Filters(date(2026, 1, 1), date(2026, 1, 2), "30d")) == {"range": "30d"}
 
 
 def test_an_empty_query_string_is_the_default() -> None:
-    parsed = parse({}, ALLOWED, TODAY)
-    assert parsed == urlstate.Parsed()
+    parsed, notes = parse({}, ALLOWED, TODAY)
+    assert parsed == Filters.preset("30d", TODAY) and notes == ()
 
 
 def test_from_and_to_alone_mean_custom() -> None:
-    parsed = parse({"from": ["2026-09-01"], "to": ["2026-09-02"]}, ALLOWED, TODAY)
-    assert (parsed.range, parsed.start, parsed.end, parsed.notes) == ("custom", date(2026, 9, 1), date(2026, 9, 2), ())
+    parsed, notes = parse({"from": ["2026-09-01"], "to": ["2026-09-02"]}, ALLOWED, TODAY)
+    assert (parsed.range, parsed.start, parsed.end, notes) == ("custom", date(2026, 9, 1), date(2026, 9, 2), ())
 
 
 HOSTILE: list[tuple[dict[str, list[str]], str]] = [
@@ -98,34 +100,34 @@ HOSTILE: list[tuple[dict[str, list[str]], str]] = [
 
 @pytest.mark.parametrize("params,note", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])
 def test_hostile_values_are_dropped_with_a_note(params: dict[str, list[str]], note: str) -> None:
-    parsed = parse(params, ALLOWED, TODAY)
-    assert any(note in n for n in parsed.notes), parsed.notes
+    parsed, notes = parse(params, ALLOWED, TODAY)
+    assert any(note in n for n in notes), notes
     # Nothing that is not allowed survives: the query runs as without it.
     assert set(parsed.models) <= set(ALLOWED.models)
     assert set(parsed.providers) <= set(ALLOWED.providers)
     assert set(parsed.apps) <= set(ALLOWED.apps)
     assert set(parsed.keys) <= set(ALLOWED.keys)
     assert parsed.workspace in (None, *ALLOWED.workspaces)
-    assert parsed.range in urlstate.RANGES
+    assert parsed.range in RANGES
     if parsed.range != "custom":
-        assert parsed.start is None and parsed.end is None
+        assert (parsed.start, parsed.end) == range_days(parsed.range, TODAY)
 
 
 def test_good_values_survive_next_to_bad_ones() -> None:
-    parsed = parse({"models": ["nope", "x-ai/grok-3-mini", "x-ai/grok-3-mini"]}, ALLOWED, TODAY)
+    parsed, notes = parse({"models": ["nope", "x-ai/grok-3-mini", "x-ai/grok-3-mini"]}, ALLOWED, TODAY)
     assert parsed.models == ("x-ai/grok-3-mini",)
-    assert len(parsed.notes) == 1
+    assert len(notes) == 1
 
 
 def test_notes_are_safe_to_print() -> None:
-    parsed = parse({"apps": ["a`b\nc" + "x" * 100]}, ALLOWED, TODAY)
-    (note,) = parsed.notes
+    _parsed, notes = parse({"apps": ["a`b\nc" + "x" * 100]}, ALLOWED, TODAY)
+    (note,) = notes
     assert "\n" not in note and "`b" not in note and "…" in note and len(note) < 100
 
 
 def test_too_many_values_are_cut() -> None:
     many = Allowed(models={f"m/{i}" for i in range(200)})
-    parsed = parse({"models": [f"m/{i}" for i in range(200)]}, many, TODAY)
+    parsed, _notes = parse({"models": [f"m/{i}" for i in range(200)]}, many, TODAY)
     assert len(parsed.models) == urlstate.MAX_VALUES
 
 

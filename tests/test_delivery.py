@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from core.errors import ConfigError
 from orusage.alerts.config import Config, EmailConfig, parse_config
 from orusage.alerts.delivery import (
     DeliveryError,
@@ -21,7 +22,6 @@ from orusage.alerts.delivery import (
     WebhookChannel,
     channels_for,
 )
-from queries.errors import ConfigError
 from tests.alert_endpoints import (
     SMTP_PASSWORD,
     SMTP_USER,

@@ -15,12 +15,12 @@ import pytest
 from pydantic import SecretStr
 
 from fake_openrouter.dataset import Dataset
-from fake_openrouter.export import write_export
 from fake_openrouter.server import FakeServer
+from fake_openrouter.website_csv import write_website_csv
 from ingest.client import OpenRouterClient
-from ingest.export.load import ImportResult, import_files
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.website_csv.load import ImportResult, import_files
 from orusage.status import activity_gaps
 from queries.crashpoints import ENV as CRASHPOINT
 from queries.store import Writer, snapshot_path
@@ -62,7 +62,7 @@ def files(fake_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> di
     out = {}
     for layout in ("2026", "older"):
         out[layout] = folder / f"activity-{layout}.csv"
-        write_export(fake_dataset, out[layout], FIRST, END, layout=layout)
+        write_website_csv(fake_dataset, out[layout], FIRST, END, layout=layout)
     return out
 
 

@@ -7,7 +7,7 @@ offset). Most are then damaged: cut short, a stray quote, bytes that are not UTF
 type, a row with a value too many or too few, a header without a column or with one twice, a row without
 its id or time.
 
-Each file is judged by an oracle written from the README's rules alone (Python's csv module, the column
+Each file is judged by an oracle written from the docs' rules alone (Python's csv module, the column
 types of the export): it holds these exact rows, or it must be refused. The importer must then have stored
 exactly those rows (every mapped column compared) or, for a damaged file, may refuse it; and a refused file
 gives one line naming the file, raised as the importer's user-facing error (never another exception), with
@@ -30,8 +30,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ingest.export.layout import CSV_TYPES, LAYOUT_2026, LAYOUT_OLDER, MAPPING
-from ingest.export.load import ExportFileError, import_files
+from ingest.website_csv.layout import CSV_TYPES, LAYOUT_2026, LAYOUT_OLDER, MAPPING
+from ingest.website_csv.load import WebsiteCsvError, import_files
 from queries.generations import ident
 from queries.store import Writer
 
@@ -187,13 +187,13 @@ def _insert(data: bytes, what: bytes, at: int) -> bytes:
     return data[:at] + what + data[at:]
 
 
-# ---- the oracle: the README's rules, with Python's csv module ----------------------------------------------
+# ---- the oracle: the docs' rules, with Python's csv module ----------------------------------------------
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]\d+)?")
 
 
 class Refuse(Exception):
-    """The file breaks one of the README's rules: it must not be imported."""
+    """The file breaks one of the docs' rules: it must not be imported."""
 
 
 def _typed(kind: str, text: str) -> Any:
@@ -301,7 +301,7 @@ def test_an_export_is_imported_exactly_or_refused_with_one_line(
     before = _stored(writer, ids)
     try:
         result = import_files(writer, [path], clock=lambda: NOW, today=NOW.date())
-    except ExportFileError as exc:
+    except WebsiteCsvError as exc:
         event(f"{export.damage or 'valid'}: refused")
         message = str(exc)
         assert "\n" not in message and message.startswith(f"{path}: "), message
@@ -344,7 +344,7 @@ def test_a_stray_quote_in_the_header_refuses_the_file(writer: Writer, folder: Pa
     path.write_text(_export_text(list(LAYOUT_2026), 2).replace('"api_key_disabled"', '""api_key_disabled"'))
     try:
         result = import_files(writer, [path], clock=lambda: NOW, today=NOW.date())
-    except ExportFileError:
+    except WebsiteCsvError:
         return
     assert result.rows == 2, f"imported as a file of {result.rows} rows: the file's 2 rows were dropped"
 
@@ -352,5 +352,5 @@ def test_a_stray_quote_in_the_header_refuses_the_file(writer: Writer, folder: Pa
 def test_bytes_not_utf8_in_an_ignored_column_refuse_the_file(writer: Writer, folder: Path) -> None:
     path = folder / "not-utf8-in-an-ignored-column.csv"
     path.write_bytes(_export_text([*LAYOUT_2026, "note"], 1).encode().replace(b",\n", b",\xff\n"))
-    with pytest.raises(ExportFileError, match="not UTF-8"):
+    with pytest.raises(WebsiteCsvError, match="not UTF-8"):
         import_files(writer, [path], clock=lambda: NOW, today=NOW.date())

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from queries.review_decompose import ModelWeek, Parts, decompose, to_cents
+from review.decompose import ModelWeek, Parts, decompose, to_cents
 
 BASE = {"a": ModelWeek(tokens=1_000_000, spend=10.0), "b": ModelWeek(tokens=3_000_000, spend=6.0)}
 

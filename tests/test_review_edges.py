@@ -10,12 +10,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from queries.review import weekly_review
-from queries.review_json import to_json
-from queries.review_model import NO_DATA, OK
-from queries.review_movers import BACK, NEW, SILENT, compare, movers
-from queries.review_weeks import IsoWeek, NoCompletedDayError, Period, last_complete_week, periods, weeks_between
 from queries.store import read_snapshot
+from review.as_json import to_json
+from review.load import weekly_review
+from review.model import NO_DATA, OK
+from review.movers import BACK, NEW, SILENT, compare, movers
+from review.weeks import IsoWeek, NoCompletedDayError, Period, last_complete_week, periods, weeks_between
 from tests.dashboard_fixtures import expected_totals, sql_one
 
 # ---- ISO weeks ---------------------------------------------------------------------------------------------

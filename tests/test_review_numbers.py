@@ -13,12 +13,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from queries.review import weekly_review
-from queries.review_model import Review
-from queries.review_movers import MIN_RELATIVE_USD
-from queries.review_weeks import IsoWeek, last_complete_week
-from queries.review_whatif import MIN_SAVING
 from queries.store import read_snapshot
+from review.load import weekly_review
+from review.model import Review
+from review.movers import MIN_RELATIVE_USD
+from review.weeks import IsoWeek, last_complete_week
+from review.whatif import MIN_SAVING
 from tests.dashboard_fixtures import activity_window, expected_by, expected_totals, sql, sql_one
 
 WEEK = IsoWeek(2026, 46)
@@ -215,7 +215,7 @@ def test_what_if_matches_independent_sql(snapshot_sql: duckdb.DuckDBPyConnection
 
 
 def test_reprice_the_whole_week_at_one_model(snapshot_sql: duckdb.DuckDBPyConnection, review: Review) -> None:
-    from queries.review_whatif import reprice
+    from review.whatif import reprice
 
     target = "openai/gpt-4o-mini-2024-07-18"
     result = reprice(review.what_if.volume, review.prices, target)

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts_weekly
-from dashboard import format as fmt
+from charts import weekly as weekly_charts
+from core import fmt
 from dashboard.views import weekly
-from queries.review_weeks import IsoWeek, last_complete_week
+from review.weeks import IsoWeek, last_complete_week
 from tests.dashboard_fixtures import metrics, run_app, texts
 from tests.helpers import run_cli
 
@@ -29,6 +29,7 @@ from dashboard import data, filters
 from dashboard.context import PageContext, RunState, set_run
 from dashboard.page import show
 from dashboard.views import weekly
+from core import clock
 from queries import reads
 
 st.set_page_config(layout="wide")
@@ -36,7 +37,7 @@ db = reads.default_db_path()
 with reads.PageReader(db) as reader:
     store = data.Store(reader, str(db), reads.snapshot_version(db))
     meta = data.meta(store)
-    today = reads.today_utc()
+    today = clock.today_utc()
     chosen = filters.sidebar(meta, today)
     set_run(RunState(db=db, ctx=PageContext(store=store, today=today, meta=meta, filters=chosen)))
     show(weekly.render)
@@ -107,9 +108,9 @@ def test_the_page_shows_the_reports_numbers(
     (efficiency,) = _table(at, {"metric", "this_week", "week_before", "change"})
     for row, e in zip(efficiency.itertuples(), report_json["efficiency"], strict=True):
         assert row.metric == e["label"]
-        assert row.this_week == charts_weekly.efficiency_text(e["unit"], e["current"])
-        assert row.week_before == charts_weekly.efficiency_text(e["unit"], e["previous"])
-        assert row.change == charts_weekly.efficiency_change(e["unit"], e["change"])
+        assert row.this_week == weekly_charts.efficiency_text(e["unit"], e["current"])
+        assert row.week_before == weekly_charts.efficiency_text(e["unit"], e["previous"])
+        assert row.change == weekly_charts.efficiency_change(e["unit"], e["change"])
 
     (what_if,) = _table(at, {"alternative_label", "saving"})
     suggestions = pd.DataFrame(report_json["what_if"]["suggestions"])

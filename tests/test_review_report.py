@@ -27,10 +27,10 @@ from orusage.cli import main
 from orusage.review.document import Figure, Heading, Paragraph
 from orusage.review.images import Image
 from orusage.review.mail import build_email
-from queries.review import weekly_review
-from queries.review_json import to_json
-from queries.review_weeks import last_complete_week
 from queries.store import read_snapshot
+from review.as_json import to_json
+from review.load import weekly_review
+from review.weeks import last_complete_week
 from tests.browser import SCREENSHOTS, browser_page, free_port, require_chromium
 from tests.helpers import run_cli
 

@@ -15,13 +15,14 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from queries import reads, rollups, writes
-from queries.reads_facts import Selection, facts, source_spans
+from queries.filters import Filters
+from queries.reads_facts import facts, source_spans
 from queries.reads_models import cache_savings, list_cost
 from queries.reads_routing import Dim, Need, route
-from queries.review import weekly_review
-from queries.review_json import to_json
-from queries.review_weeks import last_complete_week
 from queries.store import Writer, snapshot_path
+from review.as_json import to_json
+from review.load import weekly_review
+from review.weeks import last_complete_week
 
 NOW = datetime(2026, 11, 20, 15, 30)
 DAY = date(2026, 11, 19)
@@ -175,6 +176,8 @@ def test_a_snapshot_from_before_0005_reads_the_same_numbers(demo_db: Path, befor
     new = duckdb.connect(str(snapshot_path(demo_db)), read_only=True)
     old = duckdb.connect(str(before_0005), read_only=True)
     try:
+        for con in (new, old):
+            rollups.ensure(con)  # as queries.store.read_snapshot does for every snapshot it opens
         for read in (reads.catalog_models, reads.provider_options, reads.app_options, reads.workspace_options,
                      reads.date_bounds, source_spans):  # fmt: skip
             assert read(old) == read(new), read.__name__
@@ -189,12 +192,14 @@ def test_a_snapshot_from_before_0005_reads_the_same_numbers(demo_db: Path, befor
             ((Dim.MODEL,), ("date", "model"), ("model", 4)),
         ):
             r = route(dims, start, end, spans, demo_today)
-            got, want = facts(old, r, Selection(), by, top=top), facts(new, r, Selection(), by, top=top)
+            got, want = facts(old, r, Filters(start, end), by, top=top), facts(new, r, Filters(start, end), by, top=top)
             assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
         models = route((Dim.MODEL,), start, end, spans, demo_today)
         cached = route((Dim.MODEL,), start, end, spans, demo_today, (Need.CACHED,))
-        assert_frame_equal(list_cost(old, models, Selection()), list_cost(new, models, Selection()))
-        assert_frame_equal(cache_savings(old, cached, Selection()), cache_savings(new, cached, Selection()))
+        assert_frame_equal(list_cost(old, models, Filters(start, end)), list_cost(new, models, Filters(start, end)))
+        assert_frame_equal(
+            cache_savings(old, cached, Filters(start, end)), cache_savings(new, cached, Filters(start, end))
+        )
         week = last_complete_week(demo_today)
         _close(_as_json(weekly_review(old, week, demo_today)), _as_json(weekly_review(new, week, demo_today)))
     finally:

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from core.errors import ConfigError, OrusageError
+from core.settings import load_settings
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
 from orusage.doctor import check_database
 from orusage.jobs import parse_interval, watch
-from orusage.settings import load_settings
 from orusage.status import activity_gaps
-from queries.errors import ConfigError, OrusageError
 from queries.store import Writer
 from tests.fake_fixtures import API_KEY, MANAGEMENT_KEY, start_fake
 from tests.helpers import run_cli

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.errors import StoreError, StoreLockedError
 from queries import writes
-from queries.errors import StoreError, StoreLockedError
 from queries.migrations import available
 from queries.store import NoSnapshotError, Writer, read_snapshot, snapshot_path, snapshot_version
 

@@ -4,26 +4,22 @@ spend per team (chargeback). Read-only: the budgets live in the alerts config fi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Hashable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import format as fmt
-from dashboard import ui
+from charts import budgets as budgets_charts
+from core import fmt, settings
+from core.settings import CONFIG_ENV
+from dashboard import data, ui
 from dashboard.context import PageContext
-from dashboard.data import Store
-from queries import budgets as budget_reads
 
 TITLE = "Budgets"
-CONFIG_ENV = "ORUSAGE_CONFIG"
 EMPTY_TEXT = "No budget has been evaluated yet"
 
-_cached = st.cache_data(show_spinner=False, max_entries=64, ttl=3600, hash_funcs={Store: lambda s: (s.db, s.version)})
 
 HISTORY_COLUMNS = {
     "raised_at": st.column_config.DatetimeColumn("Raised (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -58,42 +54,13 @@ TEAM_COLUMNS = {
 }
 
 
-@_cached
-def overview(store: Store, now: datetime) -> pd.DataFrame:
-    return store.reader.run(budget_reads.budget_overview, now)
-
-
-@_cached
-def forecast(store: Store, budget: str) -> pd.DataFrame:
-    return store.reader.run(budget_reads.budget_forecast, budget)
-
-
-@_cached
-def history(store: Store) -> pd.DataFrame:
-    return store.reader.run(budget_reads.alert_history)
-
-
-@_cached
-def failed(store: Store) -> pd.DataFrame:
-    return store.reader.run(budget_reads.failed_deliveries)
-
-
-@_cached
-def teams(store: Store, first: date, last: date) -> pd.DataFrame:
-    return store.reader.run(budget_reads.spend_by_team, first, last)
-
-
 def config_path() -> str:
     """The alerts config as the CLI finds it: ``$ORUSAGE_CONFIG``, else the default place."""
-    chosen = os.environ.get(CONFIG_ENV, "").strip()
-    if chosen:
-        return chosen
-    base = os.environ.get("XDG_CONFIG_HOME", "").strip() or "~/.config"
-    return f"{base}/openrouter-usage/config.toml"
+    return str(settings.dashboard_view().config)
 
 
 def _source_note() -> None:
-    where = f"`{config_path()}`" + ("" if os.environ.get(CONFIG_ENV, "").strip() else f" (or `${CONFIG_ENV}`)")
+    where = f"`{config_path()}`" + ("" if settings.dashboard_view().config_chosen else f" (or `${CONFIG_ENV}`)")
     st.caption(
         f"Read-only: the budgets and teams are defined in the alerts config file {where}, the one source of "
         "truth. Edit it there and run `orusage alerts check` to see the change here."
@@ -103,10 +70,10 @@ def _source_note() -> None:
 def render(ctx: PageContext) -> None:
     st.title(TITLE)
     _source_note()
-    rows = overview(ctx.store, datetime.combine(ctx.today, time.min))
+    rows = data.budget_overview(ctx.store, datetime.combine(ctx.today, time.min))
     if rows.empty:
         st.info(
-            f"**{EMPTY_TEXT}.** Write a budget in the config file — see README, “Budgets and alerts” — and run "
+            f"**{EMPTY_TEXT}.** Write a budget in the config file — see docs/budgets-and-alerts.md — and run "
             "`orusage alerts check`.",
             icon=":material/savings:",
         )
@@ -158,52 +125,30 @@ def _budget(ctx: PageContext, r: Mapping[Hashable, Any]) -> None:
             )
         if r["note"]:
             st.caption(str(r["note"]))
-        frame = forecast(ctx.store, name)
+        frame = data.budget_forecast(ctx.store, name)
         if not frame.empty:
-            ui.chart(ctx, forecast_chart(frame, name), frame, f"budget_{_slug(name)}", f"Forecast of budget {name}")
+            ui.chart(
+                ctx,
+                budgets_charts.forecast_chart(frame, name),
+                frame,
+                f"budget_{_slug(name)}",
+                f"Forecast of budget {name}",
+            )
 
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).strip("_") or "budget"
 
 
-def forecast_chart(frame: pd.DataFrame, name: str) -> alt.LayerChart:
-    """Actual cumulative spend, the projection, its 80 % band and the limit as a rule."""
-    data = frame.assign(date=pd.to_datetime(frame["date"]))
-    # UTC days, one tick a day at most: the browser's time zone and hour ticks have no place on a daily chart.
-    day_axis = alt.Axis(format="%a %d %b", tickCount={"interval": "day", "step": 1}, labelOverlap=True)
-    base = alt.Chart(data).encode(x=alt.X("date:T", title="Day (UTC)", scale=alt.Scale(type="utc"), axis=day_axis))
-    band = base.mark_area(opacity=0.2).encode(y=alt.Y("low_usd:Q", title="Cumulative spend (USD)"), y2="high_usd:Q")
-    actual = base.mark_line(point=True).encode(
-        y="actual_usd:Q",
-        tooltip=[
-            alt.Tooltip("utcyearmonthdate(date):T", title="Day (UTC)"),
-            alt.Tooltip("actual_usd:Q", title="Actual", format="$,.2f"),
-        ],
-    )
-    projected = base.mark_line(strokeDash=[6, 4]).encode(
-        y="forecast_usd:Q",
-        tooltip=[
-            alt.Tooltip("utcyearmonthdate(date):T", title="Day (UTC)"),
-            alt.Tooltip("forecast_usd:Q", title="Forecast", format="$,.2f"),
-        ],
-    )
-    limit = float(data["limit_usd"].iloc[0])
-    rule = alt.Chart(pd.DataFrame({"limit_usd": [limit]})).mark_rule(color="red").encode(y="limit_usd:Q")
-    return alt.LayerChart(layer=[band, actual, projected, rule]).properties(
-        title=f"{name}: spend, forecast and limit", height=240
-    )
-
-
 def _alerts(ctx: PageContext) -> None:
     st.markdown("#### Alerts sent")
-    alerts = history(ctx.store)
+    alerts = data.alert_history(ctx.store)
     if alerts.empty:
         st.info("No alert raised yet.", icon=":material/notifications_off:")
     else:
         ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS)
     st.markdown("#### Failed deliveries")
-    undelivered = failed(ctx.store)
+    undelivered = data.failed_deliveries(ctx.store)
     if undelivered.empty:
         st.caption("Every message was delivered.")
     else:
@@ -217,7 +162,7 @@ def _alerts(ctx: PageContext) -> None:
 def _teams(ctx: PageContext) -> None:
     last = ctx.today - timedelta(days=1)
     first = last.replace(day=1)
-    per_team = teams(ctx.store, first, last)
+    per_team = data.team_spend(ctx.store, first, last)
     if per_team.empty:
         return
     st.markdown(f"#### Spend per team · {fmt.day_range(first, last)} (UTC)")

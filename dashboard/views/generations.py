@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import fmt
 from dashboard import data, gen_state, gen_url
-from dashboard import format as fmt
 from dashboard.context import PageContext
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
@@ -151,9 +151,7 @@ def _controls(ctx: PageContext, view: gen_url.View) -> GenerationQuery:
     order.toggle("Desc", key=gen_state.ORDER_KEY, help="Descending: newest, largest or Z first")
     size.selectbox("Rows", list(gen_url.ROW_CHOICES), key=gen_state.ROWS_KEY)
     return GenerationQuery(
-        start=f.start,
-        end=f.end,
-        selection=f.selection,
+        filters=f,
         search=view.search,
         finish_reasons=view.finish,
         sort=view.sort,
@@ -288,5 +286,6 @@ def _downloads(ctx: PageContext, query: GenerationQuery, matching: int) -> None:
         else "Every matching row, every stored column. "
     )
     note.caption(
-        capped + "For everything, or for another engine: `orusage export --format parquet` (see the README's Exports)."
+        capped + "For everything, or for another engine: `orusage export --format parquet` "
+        "(see docs/weekly-review.md, “Export”)."
     )

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts_health, data, ui
-from dashboard import format as fmt
+from charts import health
+from core import fmt
+from dashboard import data, ui
 from dashboard.context import PageContext
 
 TITLE = "Data health"
@@ -59,7 +60,7 @@ def render(ctx: PageContext) -> None:
         runs = data.coverage_runs(ctx.store, first, last)
         ui.chart(
             ctx,
-            charts_health.coverage_strip(runs, list(tracks["track"])),
+            health.coverage_strip(runs, list(tracks["track"])),
             runs,
             "coverage_strip",
             "A strip per source with one cell per UTC day",

@@ -1,20 +1,21 @@
-"""API keys: spend per key over time (by hash, the name shown), and each key's limit, reset period and
-usage as ``/keys`` last reported them, as progress bars. Disabled, expired and deleted keys are marked;
-deleted keys keep their history."""
+"""API keys: each key's limit, reset period and usage as ``/keys`` last reported them, as progress bars,
+then the breakdown page per key (``views.breakdown``; by hash, the name shown). Disabled, expired and
+deleted keys are marked; deleted keys keep their history."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_rank, data, frames, ui
-from dashboard import format as fmt
+from core import fmt
+from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.data import Meta
+from dashboard.views import breakdown
 from queries.reads_routing import Dim
 
-TITLE = "API keys"
-TOP = 12
-TOP_PER_DAY = 8
 STATUS_MARK = {"active": "● active", "disabled": "○ disabled", "expired": "◆ expired", "deleted": "✕ deleted"}
 
 LIMIT_COLUMNS = {
@@ -37,72 +38,12 @@ LIMIT_COLUMNS = {
     "expires_at": st.column_config.DatetimeColumn("Expires (UTC)", format="YYYY-MM-DD"),
     "deleted_at": st.column_config.DatetimeColumn("Deleted (UTC)", format="YYYY-MM-DD"),
 }
-SPEND_COLUMNS = {
-    **ui.usage_columns("label", "Key", paid=False),
-    "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
-    "key": st.column_config.TextColumn("Hash"),
-}
-
-
-def render(ctx: PageContext) -> None:
-    ui.header(TITLE, ctx, "Per API key")
-    _limits(ctx)
-    st.divider()
-    st.markdown(f"#### Spend per key · {fmt.day_range(ctx.filters.start, ctx.filters.end)} (UTC)")
-    r = ctx.route([Dim.KEY])
-    if not ui.route_notes(ctx, r, "Per-key figures"):
-        if ctx.filters.workspace:
-            st.caption("To see one workspace's keys, pick them in the sidebar's API keys filter instead.")
-        return
-    per = data.facts(ctx.store, r, ctx.filters.selection, ("key",), top=("key", TOP))
-    if per.empty:
-        ui.no_usage(ctx)
-        return
-    per = frames.with_other_count(frames.labelled(per, "key", ctx.meta.key_label, "other"), "key", "keys")
-    per = per.assign(tokens=frames.tokens(per)).sort_values("rank")
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        ui.chart(
-            ctx,
-            charts_rank.hbars(
-                per,
-                label="label",
-                value="spend",
-                name="key_spend",
-                heading="Spend per key",
-                subtitle=f"USD, top {TOP}",
-                tooltip=[charts.tip("requests:Q", "Requests", ",")],
-                value_title="Spend (USD)",
-            ),
-            per.drop(columns=["is_other"]),
-            "key_spend",
-            "Bars of spend per API key",
-        )
-    with right:
-        per_day = data.facts(ctx.store, r, ctx.filters.selection, ("date", "key"), top=("key", TOP_PER_DAY))
-        per_day = frames.labelled(per_day, "key", ctx.meta.key_label, "other keys")
-        spec = charts.stacked_per_day(
-            per_day,
-            start=ctx.filters.start,
-            end=ctx.filters.end,
-            series="label",
-            value="spend",
-            name="key_per_day",
-            heading="Spend per day by key",
-            subtitle=f"USD, top {TOP_PER_DAY} keys of the period",
-            series_title="Key",
-            other="other keys",
-            legend_columns=3,
-        )
-        ui.chart(ctx, spec, per_day.drop(columns=["is_other"]), "key_per_day", "Stacked bars of spend per day by key")
-    st.caption(
-        "Keys are followed by hash: a renamed key keeps its history, a deleted one keeps its name. "
-        + ui.sources_caption(r)
-    )
 
 
 def _limits(ctx: PageContext) -> None:
     st.markdown("#### Limits and usage")
+    if ctx.filters.workspace:
+        st.caption("To see one workspace's keys, pick them in the sidebar's API keys filter.")
     as_of = ctx.meta.as_of.finished_at
     limits = data.key_limits(ctx.store, as_of) if as_of is not None else pd.DataFrame()
     if limits.empty:
@@ -129,3 +70,25 @@ def _limits(ctx: PageContext) -> None:
 
 def _resets(value: object) -> str:
     return "never" if value is None or value != value or value == "" else str(value)
+
+
+def _key_label(meta: Meta) -> Callable[[str], str]:
+    return meta.key_label
+
+
+PAGE = breakdown.Breakdown(
+    dim=Dim.KEY,
+    title="API keys",
+    noun="key",
+    plural="keys",
+    top_per_day=8,
+    label=_key_label,
+    columns={"key": st.column_config.TextColumn("Hash")},
+    opening=_limits,
+    caption="Keys are followed by hash: a renamed key keeps its history, a deleted one keeps its name.",
+)
+TITLE = PAGE.title
+
+
+def render(ctx: PageContext) -> None:
+    breakdown.render(ctx, PAGE)

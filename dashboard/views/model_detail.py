@@ -10,10 +10,11 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_rank, data, frames, ui, urlstate
-from dashboard import format as fmt
+from charts import base, daily, rank
+from core import fmt
+from dashboard import data, frames, ui, urlstate
 from dashboard.context import PageContext
-from queries.reads_facts import Selection
+from queries.filters import Filters
 from queries.reads_routing import Dim, Need
 
 TITLE = "Model detail"
@@ -89,7 +90,7 @@ def render(ctx: PageContext) -> None:
         + (" (the sidebar's model filter does not apply on this page)" if ctx.filters.models else "")
     )
     # This page's subject replaces the sidebar's model filter.
-    sel = replace(ctx.filters.selection, models=(model,))
+    sel = replace(ctx.filters, models=(model,))
     _tokens(ctx, sel)
     _providers(ctx, sel)
     left, right = st.columns(2, gap="large")
@@ -128,8 +129,8 @@ def _num(value: object) -> float | None:
     return None if number != number else number
 
 
-def _tokens(ctx: PageContext, sel: Selection) -> None:
-    r = ctx.route(selection=sel)
+def _tokens(ctx: PageContext, sel: Filters) -> None:
+    r = ctx.route(filters=sel)
     if not ui.route_notes(ctx, r, "Tokens per day"):
         return
     f = ctx.filters
@@ -139,16 +140,16 @@ def _tokens(ctx: PageContext, sel: Selection) -> None:
     st.caption(f"{fmt.usd(spend)} spend · {fmt.count(requests)} requests in {f.label}")
     ui.chart(
         ctx,
-        charts.tokens_per_day(per_day, f.start, f.end, name="detail_tokens"),
+        daily.tokens_per_day(per_day, f.start, f.end, name="detail_tokens"),
         per_day,
         "detail_tokens",
         "Stacked bars of this model's tokens per UTC day",
     )
 
 
-def _providers(ctx: PageContext, sel: Selection) -> None:
+def _providers(ctx: PageContext, sel: Filters) -> None:
     st.markdown("#### Providers that served it")
-    r = ctx.route([Dim.PROVIDER], selection=sel)
+    r = ctx.route([Dim.PROVIDER], filters=sel)
     if not ui.route_notes(ctx, r, "Providers"):
         return
     per = data.facts(ctx.store, r, sel, ("provider",))
@@ -156,7 +157,7 @@ def _providers(ctx: PageContext, sel: Selection) -> None:
         st.info("No traffic for this model in this period.", icon=":material/info:")
         return
     per = per.assign(tokens=frames.tokens(per), paid_per_m=frames.per_million_tokens(per["spend"], frames.tokens(per)))
-    lat_route = ctx.route([Dim.PROVIDER], [Need.LATENCY], selection=sel)
+    lat_route = ctx.route([Dim.PROVIDER], [Need.LATENCY], filters=sel)
     if lat_route.answerable and lat_route.has_data_days:
         lat = data.facts(ctx.store, lat_route, sel, ("provider",), latency=True)
         per = per.merge(lat[["provider", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]], "left")
@@ -171,14 +172,14 @@ def _providers(ctx: PageContext, sel: Selection) -> None:
         bars = per.assign(label=per["provider"]).dropna(subset=["paid_per_m"])
         ui.chart(
             ctx,
-            charts_rank.hbars(
+            rank.hbars(
                 bars,
                 label="label",
                 value="paid_per_m",
                 name="detail_provider_price",
                 heading="Effective price per provider",
                 subtitle="USD per million tokens actually paid",
-                tooltip=[charts.tip("spend:Q", "Spend", "$,.4f")],
+                tooltip=[base.tip("spend:Q", "Spend", "$,.4f")],
                 value_title="USD per million tokens",
             ),
             bars[["provider", "spend", "tokens", "paid_per_m"]],
@@ -193,15 +194,15 @@ def _providers(ctx: PageContext, sel: Selection) -> None:
             lat = lat.assign(label=lat["provider"])
             ui.chart(
                 ctx,
-                charts_rank.latency_bars(lat, label="label", name="detail_latency"),
+                rank.latency_bars(lat, label="label", name="detail_latency"),
                 lat[["provider", "requests", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]],
                 "detail_latency",
                 "Latency per provider",
             )
 
 
-def _users(ctx: PageContext, sel: Selection, dim: Dim, column: str, heading: str, name: str) -> None:
-    r = ctx.route([dim], selection=sel)
+def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, name: str) -> None:
+    r = ctx.route([dim], filters=sel)
     if not ui.route_notes(ctx, r, heading):
         return
     per = data.facts(ctx.store, r, sel, (column,), top=(column, 10))
@@ -213,14 +214,14 @@ def _users(ctx: PageContext, sel: Selection, dim: Dim, column: str, heading: str
     per = per.assign(tokens=frames.tokens(per)).sort_values("rank")
     ui.chart(
         ctx,
-        charts_rank.hbars(
+        rank.hbars(
             per,
             label="label",
             value="spend",
             name=name,
             heading=heading,
             subtitle="USD in this period",
-            tooltip=[charts.tip("requests:Q", "Requests", ",")],
+            tooltip=[base.tip("requests:Q", "Requests", ",")],
             value_title="Spend (USD)",
         ),
         per[[column, "label", "spend", "requests", "tokens"]],

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_rank, data, frames, ui
+from charts import base, daily, rank
+from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from queries.reads_routing import Dim, Need
 
@@ -38,7 +39,7 @@ COLUMNS = {
 
 def render(ctx: PageContext) -> None:
     ui.header(TITLE, ctx, "Per model")
-    sel = ctx.filters.selection
+    sel = ctx.filters
     r = ctx.route([Dim.MODEL])
     if not ui.route_notes(ctx, r, "Per-model figures"):
         return
@@ -54,7 +55,7 @@ def render(ctx: PageContext) -> None:
         spend = top.assign(is_other=False)
         ui.model_chart(
             ctx,
-            charts_rank.hbars(
+            rank.hbars(
                 spend,
                 label="label",
                 value="spend",
@@ -62,8 +63,8 @@ def render(ctx: PageContext) -> None:
                 heading="Spend per model",
                 subtitle=f"USD, top {TOP}; click a bar for the model's page",
                 tooltip=[
-                    charts.tip("requests:Q", "Requests", ","),
-                    charts.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
+                    base.tip("requests:Q", "Requests", ","),
+                    base.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
                 ],
                 pick_field="model",
                 value_title="Spend (USD)",
@@ -74,7 +75,7 @@ def render(ctx: PageContext) -> None:
     with right:
         ui.chart(
             ctx,
-            charts_rank.token_bars(
+            rank.token_bars(
                 top, name="model_tokens", heading="Tokens per model", subtitle="Reasoning drawn as its own part"
             ),
             top[["model", "label", "prompt", "completion_only", "reasoning", "completion"]],
@@ -87,7 +88,7 @@ def render(ctx: PageContext) -> None:
         if priced.empty:
             st.info("No list prices stored for these models: run `orusage ingest` to fetch /models.")
         else:
-            ui.model_chart(ctx, charts_rank.ratio_bars(priced), priced, "actual_vs_list")
+            ui.model_chart(ctx, rank.ratio_bars(priced), priced, "actual_vs_list")
         st.caption(
             "List cost uses the `/models` price in force on each day (prompt, completion and per-request "
             "prices; reasoning is billed as completion). Days before a model's first recorded price use its "
@@ -118,7 +119,7 @@ def _with_cache(ctx: PageContext, table: pd.DataFrame) -> pd.DataFrame:
     r = ctx.route([Dim.MODEL], [Need.CACHED])
     if not r.answerable or not r.has_data_days:
         return table.assign(cached=float("nan"), cached_share=float("nan"), cache_savings=float("nan"))
-    cache = data.cache_savings(ctx.store, r, ctx.filters.selection)
+    cache = data.cache_savings(ctx.store, r, ctx.filters)
     merged = table.merge(cache.rename(columns={"prompt": "cache_prompt"}), on="model", how="left")
     return merged.assign(
         cached_share=frames.ratio(merged["cached"], merged["cache_prompt"]),
@@ -137,7 +138,7 @@ def _cache_chart(ctx: PageContext, top: pd.DataFrame) -> None:
         return
     ui.model_chart(
         ctx,
-        charts_rank.hbars(
+        rank.hbars(
             saved,
             label="label",
             value="cache_savings",
@@ -145,8 +146,8 @@ def _cache_chart(ctx: PageContext, top: pd.DataFrame) -> None:
             heading="Cache savings (estimated)",
             subtitle="cached tokens × (prompt − cache-read price); top models by spend",
             tooltip=[
-                charts.tip("cached:Q", "Cached tokens", ","),
-                charts.tip("cached_share:Q", "Cached share of prompt", ".1%"),
+                base.tip("cached:Q", "Cached tokens", ","),
+                base.tip("cached_share:Q", "Cached share of prompt", ".1%"),
             ],
             pick_field="model",
             value_title="Estimated savings (USD)",
@@ -160,11 +161,11 @@ def _cache_chart(ctx: PageContext, top: pd.DataFrame) -> None:
 def _timeline(ctx: PageContext) -> None:
     r = ctx.route([Dim.MODEL])
     f = ctx.filters
-    per_day = data.facts(ctx.store, r, f.selection, ("date", "model"), top=("model", TOP_PER_DAY))
+    per_day = data.facts(ctx.store, r, f, ("date", "model"), top=("model", TOP_PER_DAY))
     per_day = frames.labelled(per_day, "model", ctx.meta.model_label)
     changes = data.price_changes(ctx.store, f.start, f.end, f.models)
     changes = changes.assign(label=[ctx.meta.model_label(str(m)) for m in changes["model"]])
-    spec = charts.stacked_per_day(
+    spec = daily.stacked_per_day(
         per_day,
         start=f.start,
         end=f.end,

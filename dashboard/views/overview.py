@@ -8,8 +8,9 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, charts_rank, data, frames, ui
-from dashboard import format as fmt
+from charts import base, daily, rank
+from core import fmt
+from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from queries.reads_routing import Dim, Route
 
@@ -39,7 +40,7 @@ def render(ctx: PageContext) -> None:
     if not ui.route_notes(ctx, current, "This period"):
         return
     _period(ctx, current)
-    tokens = data.facts(ctx.store, current, ctx.filters.selection, ("date",))
+    tokens = data.facts(ctx.store, current, ctx.filters, ("date",))
     tokens = frames.fill_days(tokens, ctx.filters.start, ctx.filters.end, ["prompt", "completion_only", "reasoning"])
     if tokens[["prompt", "completion_only", "reasoning"]].to_numpy().sum() == 0:
         st.info(
@@ -51,7 +52,7 @@ def render(ctx: PageContext) -> None:
     with left:
         ui.chart(
             ctx,
-            charts.tokens_per_day(tokens, ctx.filters.start, ctx.filters.end),
+            daily.tokens_per_day(tokens, ctx.filters.start, ctx.filters.end),
             tokens,
             "tokens_per_day",
             "Stacked bars of prompt, completion and reasoning tokens per UTC day",
@@ -139,13 +140,14 @@ def _totals(frame: pd.DataFrame) -> tuple[float, int, int]:
 
 def _period(ctx: PageContext, current: Route) -> None:
     """The selected period's totals, each against the period of equal length just before it."""
-    sel = ctx.filters.selection
+    sel = ctx.filters
     spend, requests, tokens = _totals(data.facts(ctx.store, current, sel))
-    before_start, before_end = ctx.filters.previous()
-    before = ctx.route(start=before_start, end=before_end)
+    earlier = ctx.filters.previous()
+    before_start, before_end = earlier.start, earlier.end
+    before = ctx.route(filters=earlier)
     # Compare only with a fully stored previous period: a partial one would fake a rise.
     comparable = before.answerable and not before.gaps
-    prev = _totals(data.facts(ctx.store, before, sel)) if comparable else None
+    prev = _totals(data.facts(ctx.store, before, earlier)) if comparable else None
     versus = f"vs {fmt.day_range(before_start, before_end)}"
     if not comparable:
         versus = f"{fmt.day_range(before_start, before_end)} is not fully stored: no comparison"
@@ -175,9 +177,9 @@ def _spend_per_day(ctx: PageContext) -> None:
     r = ctx.route([Dim.MODEL])
     if not ui.route_notes(ctx, r, "Spend per day by model"):
         return
-    per_day = data.facts(ctx.store, r, ctx.filters.selection, ("date", "model"), top=("model", TOP_MODELS_PER_DAY))
+    per_day = data.facts(ctx.store, r, ctx.filters, ("date", "model"), top=("model", TOP_MODELS_PER_DAY))
     per_day = frames.labelled(per_day, "model", ctx.meta.model_label)
-    spec = charts.stacked_per_day(
+    spec = daily.stacked_per_day(
         per_day,
         start=ctx.filters.start,
         end=ctx.filters.end,
@@ -196,10 +198,10 @@ def _spend_per_model(ctx: PageContext) -> None:
     r = ctx.route([Dim.MODEL])
     if not ui.route_notes(ctx, r, "Spend per model"):
         return
-    per_model = data.facts(ctx.store, r, ctx.filters.selection, ("model",), top=("model", TOP_MODELS))
+    per_model = data.facts(ctx.store, r, ctx.filters, ("model",), top=("model", TOP_MODELS))
     per_model = frames.with_other_count(frames.labelled(per_model, "model", ctx.meta.model_label), "model", "models")
     per_model = per_model.assign(tokens=frames.tokens(per_model)).sort_values("rank")
-    spec = charts_rank.hbars(
+    spec = rank.hbars(
         per_model,
         label="label",
         value="spend",
@@ -207,9 +209,9 @@ def _spend_per_model(ctx: PageContext) -> None:
         heading="Spend per model",
         subtitle=f"USD, top {TOP_MODELS}; click a bar for the model's page",
         tooltip=[
-            charts.tip("requests:Q", "Requests", ","),
-            charts.tip("tokens:Q", "Tokens", ","),
-            charts.tip("byok:Q", "of which BYOK", charts.USD_TOOLTIP),
+            base.tip("requests:Q", "Requests", ","),
+            base.tip("tokens:Q", "Tokens", ","),
+            base.tip("byok:Q", "of which BYOK", base.USD_TOOLTIP),
         ],
         pick_field="model",
         value_title="Spend (USD)",

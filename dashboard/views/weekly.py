@@ -15,16 +15,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts_weekly, ui
-from dashboard import format as fmt
-from dashboard.charts import vega_spec
+from charts import weekly as weekly_charts
+from charts.base import vega_spec
+from core import fmt
+from dashboard import data, ui
 from dashboard.context import PageContext
 from dashboard.data import Store
-from queries import review as review_reads
-from queries.review_model import NO_DATA, Review
-from queries.review_movers import BACK, NEW
-from queries.review_weeks import IsoWeek, last_complete_week, periods, weeks_between
-from queries.review_whatif import candidates, reprice
+from review.model import NO_DATA, Review
+from review.movers import BACK, NEW
+from review.weeks import IsoWeek, last_complete_week, periods, weeks_between
+from review.whatif import candidates, reprice
 
 TITLE = "Weekly review"
 URL_PATH = "weekly"
@@ -43,22 +43,10 @@ KPI_PROJECTION = "Month-end projection"
 KPI_CREDITS = "Credits left"
 KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
 
-_cached = st.cache_data(show_spinner=False, max_entries=64, ttl=3600, hash_funcs={Store: lambda s: (s.db, s.version)})
-
-
-@_cached
-def review_of(store: Store, week: str, today: date) -> Review:
-    return store.reader.run(review_reads.weekly_review, IsoWeek.parse(week), today)
-
-
-@_cached
-def first_day(store: Store) -> date | None:
-    return store.reader.run(review_reads.first_day)
-
 
 def week_options(store: Store, today: date) -> tuple[list[str], str]:
     """Every week from the first stored day to this one (newest first), and the default: the last complete."""
-    weeks = [w.label for w in weeks_between(first_day(store), today)]
+    weeks = [w.label for w in weeks_between(data.review_first_day(store), today)]
     default = last_complete_week(today).label
     return weeks, default if default in weeks else weeks[0]
 
@@ -87,7 +75,7 @@ def render(ctx: PageContext) -> None:
             "the same weekdays of the week before.",
         )
     )
-    r = review_of(ctx.store, week, ctx.today)
+    r = data.weekly_review(ctx.store, week, ctx.today)
     st.caption(
         f"{fmt.day_range(r.first, r.last)} (UTC) vs {r.previous_week} "
         f"({fmt.day_range(r.previous_first, r.previous_last)}) · account-wide: the sidebar's filters do not apply "
@@ -131,7 +119,7 @@ def _table(r: Review, frame: pd.DataFrame, name: str, columns: dict[str, Any]) -
     _download(r, frame[shown], name)
 
 
-def _chart(r: Review, chart: charts_weekly.AnyChart | None, frame: pd.DataFrame, name: str) -> None:
+def _chart(r: Review, chart: weekly_charts.AnyChart | None, frame: pd.DataFrame, name: str) -> None:
     if chart is not None:
         st.vega_lite_chart(spec=vega_spec(chart), width="stretch", key=f"chart_{name}")
         _download(r, frame, name)
@@ -172,19 +160,19 @@ def _change(ctx: PageContext, r: Review) -> None:
         for col, (label, amount, help_text) in zip(cols, parts, strict=True):
             with col:
                 st.metric(label, _signed(amount), border=True, help=help_text + " The three add up to the change.")
-        bridge = charts_weekly.bridge(r)
+        bridge = weekly_charts.bridge(r)
         if bridge is not None:
-            st.vega_lite_chart(spec=vega_spec(bridge), width="stretch", key=f"chart_{charts_weekly.BRIDGE}")
+            st.vega_lite_chart(spec=vega_spec(bridge), width="stretch", key=f"chart_{weekly_charts.BRIDGE}")
         left, right = st.columns([3, 2], gap="large")
         with left:
             _table(r, r.by_model, "weekly_models", _MODEL_COLUMNS)
         with right:
-            parts_chart = charts_weekly.model_parts(r)
+            parts_chart = weekly_charts.model_parts(r)
             if parts_chart is not None:
                 st.vega_lite_chart(
-                    spec=vega_spec(parts_chart), width="stretch", key=f"chart_{charts_weekly.MODEL_PARTS}"
+                    spec=vega_spec(parts_chart), width="stretch", key=f"chart_{weekly_charts.MODEL_PARTS}"
                 )
-    _chart(r, charts_weekly.daily(r), r.daily, charts_weekly.DAILY)
+    _chart(r, weekly_charts.daily(r), r.daily, weekly_charts.DAILY)
 
 
 def _signed(amount: float | None) -> str:
@@ -231,7 +219,7 @@ _BUDGET_COLUMNS = {
 
 def _movers(ctx: PageContext, r: Review) -> None:
     st.markdown("#### Top movers")
-    _chart(r, charts_weekly.movers(r, "model"), r.movers["model"].table, f"{charts_weekly.MOVERS}_model")
+    _chart(r, weekly_charts.movers(r, "model"), r.movers["model"].table, f"{weekly_charts.MOVERS}_model")
     tabs = st.tabs([KIND_TITLES[k] for k in r.movers])
     for tab, (kind, m) in zip(tabs, r.movers.items(), strict=True):
         with tab:
@@ -258,9 +246,9 @@ def _efficiency(ctx: PageContext, r: Review) -> None:
     frame = pd.DataFrame(
         {
             "metric": [e.label for e in r.efficiency],
-            "this_week": [charts_weekly.efficiency_text(e.unit, e.current) for e in r.efficiency],
-            "week_before": [charts_weekly.efficiency_text(e.unit, e.previous) for e in r.efficiency],
-            "change": [charts_weekly.efficiency_change(e.unit, e.change) for e in r.efficiency],
+            "this_week": [weekly_charts.efficiency_text(e.unit, e.current) for e in r.efficiency],
+            "week_before": [weekly_charts.efficiency_text(e.unit, e.previous) for e in r.efficiency],
+            "change": [weekly_charts.efficiency_change(e.unit, e.change) for e in r.efficiency],
             "note": [e.note for e in r.efficiency],
         }
     )
@@ -317,7 +305,7 @@ def _what_if(ctx: PageContext, r: Review) -> None:
         st.info("No cheaper alternative found for this week's top models.", icon=":material/info:")
     else:
         _table(r, s, "weekly_what_if_table", _WHAT_IF_COLUMNS)
-        _chart(r, charts_weekly.what_if(r), s, charts_weekly.WHAT_IF)
+        _chart(r, weekly_charts.what_if(r), s, weekly_charts.WHAT_IF)
     st.caption(
         "Re-priced at list prices (prompt, completion, cache read, per-request fee), against the cost of what was "
         "used at its own list prices — not the billed spend — so the difference is the model choice alone. "

@@ -14,8 +14,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 def alerts() -> None:
     """Budgets and alerts: check spend against the budgets in the config file and send what is new.
 
-    The config file is $ORUSAGE_CONFIG (default ~/.config/openrouter-usage/config.toml); the README's
-    "Budgets and alerts" section has a commented example.
+    The config file is $ORUSAGE_CONFIG (default ~/.config/openrouter-usage/config.toml);
+    docs/budgets-and-alerts.md has a commented example.
     """
 
 
@@ -45,8 +45,8 @@ def check(db: Path | None, config: Path | None, dry_run: bool, exit_code: bool, 
     alert clears. A delivery that fails is kept and retried at the next run (exit 4 meanwhile). Takes
     the writer lock like `orusage ingest`; `--dry-run` only reads the snapshot.
     """
+    from core.settings import load_settings
     from orusage.alerts.runner import run_check
-    from orusage.settings import load_settings
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     result = run_check(settings, click.echo, config_path=config, dry_run=dry_run)

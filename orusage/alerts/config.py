@@ -15,10 +15,10 @@ from typing import Any, NoReturn
 
 from pydantic import SecretStr
 
+from core.errors import ConfigError
+from core.settings import CONFIG_ENV
 from orusage.alerts.periods import PERIODS, RESET_PERIODS
-from queries.errors import ConfigError
 
-CONFIG_ENV = "ORUSAGE_CONFIG"
 DEFAULT_THRESHOLDS = (50.0, 80.0, 100.0)
 
 # Scope kinds as written in the file, and which may share one scope (or one team) without double counting.
@@ -116,7 +116,7 @@ class _Section:
     def __init__(self, path: Path, where: str, data: Any) -> None:
         self.path, self.where = path, where
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: {where}: expected a table.", "See README › Budgets and alerts.")
+            raise ConfigError(f"{path}: {where}: expected a table.", "See docs/budgets-and-alerts.md.")
         self.data: dict[str, Any] = data
 
     def fail(self, name: str, problem: str, hint: str = "") -> NoReturn:
@@ -360,7 +360,7 @@ def load_config(path: Path) -> Config:
     except FileNotFoundError:
         raise ConfigError(
             f"the alerts config {path} does not exist.",
-            f"Create it (README › Budgets and alerts has an example) or set {CONFIG_ENV}.",
+            f"Create it (docs/budgets-and-alerts.md has an example) or set {CONFIG_ENV}.",
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the alerts config {path}: {exc.strerror}.", f"Check {CONFIG_ENV}.") from None

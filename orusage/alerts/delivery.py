@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 
+from core.errors import ConfigError
 from orusage.alerts.config import Config, EmailConfig
-from queries.errors import ConfigError
 
 USER_AGENT = "openrouter-usage alerts"
 
@@ -162,7 +162,7 @@ class StdoutChannel:
 
 @dataclass(frozen=True)
 class DeliverySecrets:
-    """Secrets from the environment (``orusage.settings``), used when the file does not hold them."""
+    """Secrets from the environment (``core.settings``), used when the file does not hold them."""
 
     webhook_url: SecretStr | None = None
     slack_url: SecretStr | None = None

@@ -7,19 +7,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import duckdb
-
+from core.errors import ConfigError
+from core.forecast import MAX_HISTORY_DAYS, Forecast, project
 from orusage.alerts import rules
 from orusage.alerts.config import Budget, Config
 from orusage.alerts.findings import AlertKey, Finding, Recovery
-from orusage.alerts.forecast import MAX_HISTORY_DAYS, Forecast, project
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
 from queries import alert_facts as af
 from queries import budgets as q
-from queries.errors import ConfigError
+
+if TYPE_CHECKING:
+    import duckdb
 
 _KIND = {
     "model": q.MODELS,

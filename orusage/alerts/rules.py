@@ -1,7 +1,7 @@
 """The alert rules: pure functions from facts (numbers already read from the store) to findings and
 recoveries. Nothing here reads a clock, a file or the database; ``now``/``today`` are arguments.
 
-Defaults (README, Budgets and alerts): thresholds 50/80/100 % of the current period only; forecast when
+Defaults (docs/budgets-and-alerts.md): thresholds 50/80/100 % of the current period only; forecast when
 the projection crosses the limit before the period ends (cleared below 90 % of it); spike when a day's
 spend exceeds 3 × the median of the 14 days before it and is at least $5; credits when they last 7 days
 or less at the last 7 days' burn; stale data after 26 h without a successful ingest; a price change of a
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core.forecast import Forecast
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import (
     ACCOUNT_BUDGET,
@@ -31,7 +32,6 @@ from orusage.alerts.findings import (
     Recovery,
     usd,
 )
-from orusage.alerts.forecast import Forecast
 from orusage.alerts.periods import TOTAL, Period, describe
 from queries.alert_facts import Credits, ModelState
 

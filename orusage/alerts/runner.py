@@ -9,24 +9,23 @@ is ever dropped. ``--dry-run`` reads only the snapshot and prints what would be 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from core.clock import alerts_now
+from core.errors import EXIT_UNAVAILABLE, OrusageError
+from core.settings import Settings
 from orusage.alerts.config import Config, load_config
 from orusage.alerts.delivery import Channel, DeliveryError, DeliverySecrets, Message, channels_for
 from orusage.alerts.evaluate import Evaluation, evaluate, page_rows
 from orusage.alerts.findings import AlertKey
 from orusage.alerts.plan import ACTIVE, Plan, StoredAlert, plan
-from orusage.settings import Settings
 from queries import alert_state
-from queries.errors import EXIT_UNAVAILABLE, ConfigError, OrusageError
-from queries.store import NoSnapshotError, Writer, read_snapshot, utcnow
+from queries.store import NoSnapshotError, Writer, read_snapshot
 
 MAX_ATTEMPTS = 48  # a delivery still failing after this many runs stays listed as failed, no longer retried
-NOW_ENV = "ORUSAGE_NOW"  # tests pin the alerts' clock with this (an ISO time, UTC); unset in normal use
 
 
 class DeliveryFailedError(OrusageError):
@@ -60,18 +59,6 @@ class RunResult:
                 f"{self.summary()}: {self.failures[0]}.",
                 "They are kept and retried at the next run; `orusage alerts check --dry-run` lists them.",
             )
-
-
-def alerts_now() -> datetime:
-    """Naive UTC now, or ``$ORUSAGE_NOW`` when set (tests only)."""
-    pinned = os.environ.get(NOW_ENV, "").strip()
-    if not pinned:
-        return utcnow()
-    try:
-        parsed = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"{NOW_ENV}={pinned!r} is not an ISO time.", f"Unset {NOW_ENV}.") from None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def _stored(rows: Sequence[alert_state.AlertRow]) -> list[StoredAlert]:

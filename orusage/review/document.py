@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import format as fmt
-from dashboard.charts_weekly import BRIDGE, DAILY, MODEL_PARTS, MOVERS, WHAT_IF, efficiency_change, efficiency_text
-from queries.review_inputs import rows
-from queries.review_model import NO_DATA, Review
-from queries.review_movers import BACK, NEW, Movers
-from queries.review_whatif import MIN_SAVING
+from charts.weekly import BRIDGE, DAILY, MODEL_PARTS, MOVERS, WHAT_IF, efficiency_change, efficiency_text
+from core import fmt
+from review.inputs import rows
+from review.model import NO_DATA, Review
+from review.movers import BACK, NEW, Movers
+from review.whatif import MIN_SAVING
 
 KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
 KIND_SOURCES = {
@@ -53,7 +53,7 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    name: str  # the chart's name (dashboard.charts_weekly)
+    name: str  # the chart's name (charts.weekly)
 
 
 Block = Heading | Paragraph | Bullets | Table | Figure

@@ -1,6 +1,6 @@
 """The weekly review's charts as PNG images, rendered without a browser by vl-convert (Vega in Rust).
 
-The charts are the dashboard page's own (``dashboard.charts_weekly``), given a fixed width: a report has no
+The charts are the dashboard page's own (``charts.weekly``), given a fixed width: a report has no
 container to stretch to.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import altair as alt
 import vl_convert
 
-from dashboard.charts_weekly import all_charts
-from queries.review_model import Review
+from charts.weekly import all_charts
+from review.model import Review
 
 WIDTH = 680  # px of the plot, about the width of an e-mail or a Markdown viewer's column
 SCALE = 2  # rendered at twice the size, so the images stay sharp on high-density screens

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from orusage.review.document import Block, blocks, title
 from orusage.review.images import Image, chart_images
 from orusage.review.render import html_page, markdown
-from queries.review_model import Review
+from review.model import Review
 
 
 @dataclass(frozen=True)

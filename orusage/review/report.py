@@ -2,7 +2,7 @@
 
 * HTML: one self-contained file, the charts embedded as PNG ``data:`` URIs (opens anywhere, mails as is);
 * Markdown: the file plus its charts as PNG files in ``<name>_files/`` beside it, linked relatively;
-* JSON: every number the dashboard's Weekly review page shows (``queries.review_json.to_json``).
+* JSON: every number the dashboard's Weekly review page shows (``review.as_json.to_json``).
 
 Reads the published snapshot only, like every reader. This module stays light (no charts): JSON needs none;
 ``orusage.review.rendered`` draws and writes the HTML and Markdown.
@@ -15,14 +15,14 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from orusage.settings import Settings
-from queries.errors import ConfigError
-from queries.reads import today_utc
-from queries.review import weekly_review
-from queries.review_json import to_json
-from queries.review_model import Review
-from queries.review_weeks import IsoWeek, NoCompletedDayError, last_complete_week
+from core.clock import today_utc
+from core.errors import ConfigError
+from core.settings import Settings
 from queries.store import read_snapshot
+from review.as_json import to_json
+from review.load import weekly_review
+from review.model import Review
+from review.weeks import IsoWeek, NoCompletedDayError, last_complete_week
 
 FORMATS = ("html", "md", "json")
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}

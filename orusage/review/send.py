@@ -13,12 +13,12 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+from core.settings import Settings
 from orusage.alerts.delivery import Channel, DeliveryError, EmailChannel, Message, WebhookChannel
 from orusage.alerts.runner import DeliveryFailedError, prepare
 from orusage.review.document import summary_text
 from orusage.review.mail import build_email
 from orusage.review.rendered import Report
-from orusage.settings import Settings
 
 
 def email_for(report: Report, channel: EmailChannel) -> EmailMessage:

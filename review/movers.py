@@ -18,7 +18,7 @@ from datetime import date
 
 import pandas as pd
 
-from queries.review_weeks import Period
+from review.weeks import Period
 
 MIN_RELATIVE_USD = 1.0
 TOP = 5

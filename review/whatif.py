@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from queries.review_inputs import rows as frame_rows
+from review.inputs import rows as frame_rows
 
 TOP_MODELS = 3  # suggestions for the biggest spenders of the week
 ALTERNATIVES = 3

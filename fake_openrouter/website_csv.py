@@ -77,7 +77,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_export(dataset: Dataset, path: Path, start: datetime, end: datetime, layout: str = "2026") -> int:
+def write_website_csv(dataset: Dataset, path: Path, start: datetime, end: datetime, layout: str = "2026") -> int:
     """Write the generations created in [start, end) (naive = UTC) as an export; returns the row count."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}")

@@ -1,8 +1,5 @@
-"""What the weekly review is computed from: the facts ``queries.review`` reads, as plain data.
-
-Kept apart from the reads and from the arithmetic so that both can name these types without importing
-each other.
-"""
+"""What the weekly review is computed from: the facts ``queries.review`` reads, placed in the review's
+periods, as plain data. Kept apart from the arithmetic so that every module of it can name these types."""
 
 from __future__ import annotations
 
@@ -15,16 +12,15 @@ import pandas as pd
 from queries.reads import DataAsOf
 from queries.reads_overview import Outlook
 from queries.reads_routing import Route
-from queries.review_weeks import Period, ReviewPeriods
+from queries.review import KINDS, ReviewData, WeekRead
+from review.weeks import Period, ReviewPeriods
 
-# The four things the review ranks, each read from the table that holds it (``queries.review``).
-KINDS: tuple[str, ...] = ("model", "app", "key", "provider")
+__all__ = ["KINDS", "ReviewInputs", "WeekFacts", "rows"]
 
 
 @dataclass(frozen=True)
 class WeekFacts:
-    """One period's facts. Frames hold one row per value with traffic; ``routes`` say which days each
-    question could be answered for (gaps are days no table covers)."""
+    """One period's facts (``queries.review.WeekRead``) with its period."""
 
     period: Period
     by: dict[str, pd.DataFrame]  # kind -> [kind, requests, prompt, completion, reasoning, spend, byok]
@@ -34,6 +30,19 @@ class WeekFacts:
     usage_cache_days: int  # days with a usage_cache figure
     daily: pd.DataFrame  # date, spend (days with traffic)
     routes: dict[str, Route]  # kind (and "cache") -> its route
+
+    @classmethod
+    def of(cls, read: WeekRead) -> WeekFacts:
+        return cls(
+            period=Period(read.first, read.last),
+            by=read.by,
+            cache=read.cache,
+            cache_days=read.cache_days,
+            usage_cache=read.usage_cache,
+            usage_cache_days=read.usage_cache_days,
+            daily=read.daily,
+            routes=read.routes,
+        )
 
     def stored(self, kind: str = "model") -> int:
         """Days of the period some table covers for ``kind``."""
@@ -55,6 +64,23 @@ class ReviewInputs:
     budgets: pd.DataFrame  # queries.budgets.budget_overview (empty without a config or an alerts run)
     known_from: date | None  # the first day any source covers
     as_of: DataAsOf
+
+    @classmethod
+    def of(cls, periods: ReviewPeriods, today: date, data: ReviewData) -> ReviewInputs:
+        return cls(
+            periods=periods,
+            today=today,
+            current=WeekFacts.of(data.current),
+            previous=WeekFacts.of(data.previous),
+            first_seen=data.first_seen,
+            prices=data.prices,
+            model_labels=data.model_labels,
+            key_names=data.key_names,
+            outlook=data.outlook,
+            budgets=data.budgets,
+            known_from=data.known_from,
+            as_of=data.as_of,
+        )
 
 
 def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,11 +1,11 @@
 """Named SQL for importing the website export into ``generations``: DuckDB's own CSV reader, never a row at
 a time and never the whole file in memory.
 
-1. ``scan_export`` (read-only, before any write): reads the whole file for its shape (every row complete,
+1. ``scan_csv`` (read-only, before any write): reads the whole file for its shape (every row complete,
    every quote closed) and its ids and times, keeping only counts: rows, rows without id or time,
    repeated ids, first and last day, and how many ids the store already holds. Only those two columns
    are converted, so this pass costs a fraction of a full read.
-2. ``load_export`` (inside the caller's transaction): streams the file into the table, converting every
+2. ``load_csv`` (inside the caller's transaction): streams the file into the table, converting every
    column to its type: a value of the wrong type or a non-UTF-8 byte raises here, with its line, and the
    transaction is rolled back, so nothing is stored. Ids not stored yet are inserted as they are read;
    ids already stored are merged (the rule in ``queries.generations``), and only the rows the merge
@@ -26,6 +26,11 @@ from pathlib import Path
 import duckdb
 
 from queries.generations import ALL_COLUMNS, API, API_COLUMNS, BOTH, EXPORT, EXPORT_ONLY_COLUMNS, ident
+
+
+class CsvRejected(Exception):
+    """DuckDB's CSV reader refused the file: ``str()`` is its message (with the line, where it gives one)."""
+
 
 _READ = (
     "read_csv($path, header = true, columns = $columns, auto_detect = false, delim = ',', quote = '\"', "
@@ -70,7 +75,7 @@ def _source(
 
 
 @dataclass(frozen=True)
-class ExportScan:
+class CsvScan:
     rows: int
     without_id: int
     without_time: int
@@ -81,18 +86,26 @@ class ExportScan:
     with_api: int  # … of which with a /generation answer
 
 
-def scan_export(
+@contextlib.contextmanager
+def _rejected() -> Iterator[None]:
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise CsvRejected(str(exc)) from None
+
+
+def scan_csv(
     con: duckdb.DuckDBPyConnection, path: Path, csv_types: Mapping[str, str], mapping: Sequence[tuple[str, str]]
-) -> ExportScan:
-    """Read the whole file's shape, ids and times without keeping it. Raises duckdb errors as they come (with
-    the line). Repeated ids are counted by hash (much cheaper than the strings): a collision can only make
+) -> CsvScan:
+    """Read the whole file's shape, ids and times without keeping it. Raises ``CsvRejected`` with DuckDB's
+    message (and its line). Repeated ids are counted by hash (much cheaper than the strings): a collision can only make
     the load take the dedupe path for nothing, never keep two rows of one id."""
     keys = [(t, s) for t, s in mapping if t in ("id", "created_at")]
     # Columns the import ignores are never decoded by the load, so bytes that are not UTF-8 there would go
     # unnoticed: counting their values makes DuckDB decode (and check) them. Real exports have none.
     ignored = [c for c in csv_types if c not in {s for _, s in mapping}]
     decoded = "".join(f" + count(e._raw{i})" for i in range(len(ignored)))
-    with utc_session(con):
+    with utc_session(con), _rejected():
         row = con.execute(
             f"""SELECT count(*), count(*) FILTER (WHERE e.id IS NULL OR trim(e.id) = ''),
                        count(*) FILTER (WHERE e.created_at IS NULL), count(*) - count(DISTINCT hash(e.id)),
@@ -103,10 +116,10 @@ def scan_export(
         ).fetchone()
     assert row is not None
     rows, without_id, without_time, repeated = (int(v) for v in row[:4])
-    return ExportScan(rows, without_id, without_time, repeated, row[4], row[5], int(row[6]), int(row[7]))
+    return CsvScan(rows, without_id, without_time, repeated, row[4], row[5], int(row[6]), int(row[7]))
 
 
-def load_export(
+def load_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     csv_types: Mapping[str, str],
@@ -124,9 +137,9 @@ def load_export(
     params = {"path": str(path), "columns": dict(csv_types), "imported_at": imported_at}
     source = _source(csv_types, mapping, dedupe)
     present = {t for t, _ in mapping}
-    with utc_session(con):
+    with utc_session(con), _rejected():
         if merge:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE merged_export AS {_merged(source, present)}", params)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE merged_csv AS {_merged(source, present)}", params)
         if new:
             # New ids, as they are read. (Ids just merged are still stored at this point, so they are skipped.)
             con.execute(
@@ -160,19 +173,19 @@ def _merged(source: str, present: set[str]) -> str:
 
 
 def _replace_merged(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
-    """Rewrite the stored rows ``merged_export`` changes: the merged columns from it, the rest as stored."""
-    row = con.execute("SELECT count(*) FROM merged_export").fetchone()
+    """Rewrite the stored rows ``merged_csv`` changes: the merged columns from it, the rest as stored."""
+    row = con.execute("SELECT count(*) FROM merged_csv").fetchone()
     if row and row[0]:
         kept = [c for c in ALL_COLUMNS if c not in present and c != "id"] + ["fetched_at"]
         con.execute(
             f"""CREATE TEMP TABLE merged_rows AS
                 SELECT m.* EXCLUDE (_stored), {", ".join(f"g.{ident(c)}" for c in kept)}
-                FROM merged_export m JOIN generations g ON g.rowid = m._stored"""  # noqa: S608
+                FROM merged_csv m JOIN generations g ON g.rowid = m._stored"""  # noqa: S608
         )
-        con.execute("DELETE FROM generations WHERE rowid IN (SELECT _stored FROM merged_export)")
+        con.execute("DELETE FROM generations WHERE rowid IN (SELECT _stored FROM merged_csv)")
         con.execute("INSERT INTO generations BY NAME SELECT * FROM merged_rows")
         con.execute("DROP TABLE merged_rows")
-    con.execute("DROP TABLE merged_export")
+    con.execute("DROP TABLE merged_csv")
 
 
 def generation_count(con: duckdb.DuckDBPyConnection) -> int:

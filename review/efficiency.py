@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from queries.review_inputs import WeekFacts
+from review.inputs import WeekFacts
 
 PER_MILLION = 1_000_000
 

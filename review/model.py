@@ -1,7 +1,7 @@
 """The weekly review as numbers: assembled from ``ReviewInputs`` by pure functions.
 
 ``Review`` is what the dashboard page shows and what ``orusage report weekly`` renders, so the page, the
-HTML, the Markdown and the JSON hold the same numbers by construction. ``review_json.to_json`` is the one place
+HTML, the Markdown and the JSON hold the same numbers by construction. ``review.as_json.to_json`` is the one place
 those numbers are written out.
 
 Honest output over silent zeros: a week nothing is stored for says so (``status`` ``no_data``), a week
@@ -17,15 +17,11 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from queries.reads_routing import Route, reach_note
-
-# The exact Shapley split lives in queries.review_decompose (written and tested there). Importing it from
-# the data layer is a temporary, declared exception in pyproject.toml's import-linter contract, until the
-# module is moved under queries/ so that the dashboard page (which may not import orusage) can use it.
-from queries.review_decompose import ModelWeek, decompose, to_cents
-from queries.review_efficiency import Efficiency, efficiency
-from queries.review_inputs import KINDS, ReviewInputs, WeekFacts
-from queries.review_movers import Movers, compare, movers
-from queries.review_whatif import suggestions, volumes
+from review.decompose import ModelWeek, decompose, to_cents
+from review.efficiency import Efficiency, efficiency
+from review.inputs import KINDS, ReviewInputs, WeekFacts
+from review.movers import Movers, compare, movers
+from review.whatif import suggestions, volumes
 
 OK = "ok"
 NO_DATA = "no_data"  # no day of the week is stored
@@ -80,7 +76,7 @@ class Budget:
 @dataclass(frozen=True)
 class WhatIf:
     basis: str
-    suggestions: pd.DataFrame  # review_whatif.SUGGESTION_COLUMNS
+    suggestions: pd.DataFrame  # review.whatif.SUGGESTION_COLUMNS
     unpriced: tuple[str, ...]  # top models without list prices
     volume: pd.DataFrame  # the week's volume per model (review_whatif.VOLUME_COLUMNS)
     cached_days: int  # days whose cached tokens are known

@@ -1,7 +1,8 @@
 """User-facing errors shared by every layer.
 
 Each error carries one line saying what is wrong and what to do, and the exit code from the table in
-the README. The CLI prints ``str(error)`` and exits with ``error.exit_code``; nobody sees a traceback.
+docs/commands.md (Exit codes). The CLI prints ``str(error)`` and exits with ``error.exit_code``; nobody
+sees a traceback.
 """
 
 from __future__ import annotations

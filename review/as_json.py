@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from queries.review_model import Review
+from review.model import Review
 
 
 def _plain(value: Any) -> Any:

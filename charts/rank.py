@@ -1,5 +1,5 @@
 """Builders for rankings and matrices: horizontal bars, actual-vs-list ratios, latency, heatmaps (Vega-Lite
-dicts, see ``dashboard.charts``).
+dicts, see ``charts.base``).
 
 Bars that name a model carry a point selection called ``pick`` on the ``model`` field: a click on one
 opens that model's page (see ``dashboard.ui.model_chart``).
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.charts import (
+from charts.base import (
     OTHER_COLOR,
     PICK,
     PICK_VIEW,

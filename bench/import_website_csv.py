@@ -1,9 +1,9 @@
-"""``python -m bench.import_export [--rows 1000000] [--baseline-rows 100000] [--runs 3] [--only STEP]``:
+"""``python -m bench.import_website_csv [--rows 1000000] [--baseline-rows 100000] [--runs 3] [--only STEP]``:
 `orusage import` of a website activity export, against two ways people usually load a CSV. ``--only`` runs one
 step: ``prepare`` (write the export file), ``import`` or ``baselines``; ``make bench`` runs each in a process of
 its own, so the import's peak RSS is its own.
 
-* the export: the fake's own data written by ``fake_openrouter.export.write_export`` (~107 k rows, every
+* the export: the fake's own data written by ``fake_openrouter.website_csv.write_website_csv`` (~107 k rows, every
   column realistic), repeated with suffixed ids up to ``--rows`` by a DuckDB ``COPY`` (cached under
   ``bench/.cache/``);
 * ``orusage import``: the command's code path (``orusage.importer.import_once``) into a fresh store:
@@ -33,10 +33,10 @@ from pathlib import Path
 import duckdb
 from pydantic import SecretStr
 
+from core.settings import load_settings
 from fake_openrouter.dataset import build
-from fake_openrouter.export import write_export
+from fake_openrouter.website_csv import write_website_csv
 from orusage.importer import import_once
-from orusage.settings import load_settings
 from queries.migrations import migrate
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "import-export"
@@ -79,7 +79,7 @@ def make_export(rows: int) -> Path:
     seed = CACHE / "activity-seed.csv"
     if not seed.exists():
         dataset = build(ANCHOR)
-        write_export(dataset, seed, datetime(2000, 1, 1), ANCHOR.replace(tzinfo=None))
+        write_website_csv(dataset, seed, datetime(2000, 1, 1), ANCHOR.replace(tzinfo=None))
     tmp = path.with_suffix(".tmp")
     con = duckdb.connect()
     seed_rows = con.execute(

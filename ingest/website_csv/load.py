@@ -17,22 +17,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from ingest.export.layout import Layout, LayoutError, detect, explain_csv_error, interior_days
+from core.errors import EXIT_USAGE, OrusageError
+from ingest.website_csv.layout import Layout, LayoutError, detect, explain_csv_error, interior_days
 from queries import generations as store
-from queries import generations_export as export_sql
 from queries import reconciliation, writes
+from queries import website_csv as csv_sql
 from queries.crashpoints import crashpoint
-from queries.errors import EXIT_USAGE, OrusageError
 from queries.store import Writer
+
+if TYPE_CHECKING:
+    import duckdb
 
 HEADER_LIMIT = 1 << 16  # an export's header is a few hundred bytes
 HINT = "Nothing was imported. Export the activity again on openrouter.ai and import the complete file."
 
 
-class ExportFileError(OrusageError):
+class WebsiteCsvError(OrusageError):
     """A file that is not a complete, readable activity export."""
 
     exit_code = EXIT_USAGE
@@ -42,7 +44,7 @@ class ExportFileError(OrusageError):
 class CheckedFile:
     path: Path
     layout: Layout
-    scan: export_sql.ExportScan
+    scan: csv_sql.CsvScan
 
     @property
     def first_day(self) -> date | None:
@@ -64,9 +66,9 @@ class ImportResult:
     differences: int = 0
 
 
-def _fail(path: Path, line: int | None, reason: str) -> ExportFileError:
+def _fail(path: Path, line: int | None, reason: str) -> WebsiteCsvError:
     where = f"line {line}: " if line is not None else ""
-    return ExportFileError(f"{path}: {where}{reason}.", HINT)
+    return WebsiteCsvError(f"{path}: {where}{reason}.", HINT)
 
 
 def _line_count(path: Path) -> int:
@@ -87,7 +89,7 @@ def read_header(path: Path) -> Layout:
             fh.seek(max(0, size - HEADER_LIMIT))
             tail = fh.read()
     except OSError as exc:
-        raise ExportFileError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+        raise WebsiteCsvError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
     if not head:
         raise _fail(path, 1, "the file is empty, not an OpenRouter activity export")
     first, newline, _ = head.partition(b"\n")
@@ -111,7 +113,7 @@ def read_header(path: Path) -> Layout:
         line = _line_count(path) + 1
         if tail.rpartition(b"\n")[2].count(b'"') % 2:
             raise _fail(path, line, "a quoted value is never closed: the file looks cut short")
-        raise ExportFileError(
+        raise WebsiteCsvError(
             f"{path}: line {line}: the file ends in the middle of a row: it looks cut short.",
             HINT + " (If it is complete, end it with a line break.)",
         )
@@ -132,12 +134,12 @@ def _first_bad_line(path: Path, layout: Layout) -> int | None:
 
 
 def check_file(con: duckdb.DuckDBPyConnection, path: Path) -> CheckedFile:
-    """Read one file whole for its shape, ids and times (nothing is written); raises ExportFileError naming
+    """Read one file whole for its shape, ids and times (nothing is written); raises WebsiteCsvError naming
     the file and line."""
     layout = read_header(path)
     try:
-        scan = export_sql.scan_export(con, path, layout.csv_types, layout.mapping)
-    except duckdb.Error as exc:
+        scan = csv_sql.scan_csv(con, path, layout.csv_types, layout.mapping)
+    except csv_sql.CsvRejected as exc:
         line, reason = explain_csv_error(str(exc))
         raise _fail(path, line, reason) from None
     if scan.without_id or scan.without_time:
@@ -151,7 +153,7 @@ def import_files(
 ) -> ImportResult:
     """Check every file, then load them all in one transaction (a bad value, or a kill, loses the whole
     import and nothing else), then refresh the reconciliation."""
-    with export_sql.utc_session(writer.con):
+    with csv_sql.utc_session(writer.con):
         return _import(writer, paths, clock, today)
 
 
@@ -161,10 +163,10 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
     result.rows = sum(f.scan.rows for f in result.files)
     result.with_api = sum(f.scan.with_api for f in result.files)
     with writer.transaction() as con:
-        before = export_sql.generation_count(con)
+        before = csv_sql.generation_count(con)
         for f in result.files:
             try:
-                export_sql.load_export(
+                csv_sql.load_csv(
                     con,
                     f.path,
                     f.layout.csv_types,
@@ -174,7 +176,7 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     merge=f.scan.stored > 0,
                     new=f.scan.stored < f.scan.rows,
                 )
-            except duckdb.Error as exc:  # the transaction is rolled back: nothing of any file is stored
+            except csv_sql.CsvRejected as exc:  # the transaction is rolled back: nothing of any file is stored
                 line, reason = explain_csv_error(str(exc))
                 raise _fail(f.path, line, reason) from None
             inside = interior_days(f.first_day, f.last_day) if f.first_day and f.last_day else None
@@ -191,7 +193,7 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     rows_received=f.scan.rows,
                 )
             crashpoint("import-file-loaded")
-        result.new = export_sql.generation_count(con) - before
+        result.new = csv_sql.generation_count(con) - before
         links = store.link_identities(con)
     result.keys_linked, result.apps_linked = links.keys, links.apps
     with writer.transaction() as con:

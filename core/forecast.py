@@ -1,6 +1,6 @@
 """Where a budget's period is heading at the current pace: a pure function, no I/O.
 
-Method (README, Budgets and alerts):
+Method (docs/budgets-and-alerts.md):
 
 * the **pace** is the mean daily spend of the last 28 completed days;
 * **weekday seasonality**: with at least 4 weeks of history, each weekday's share of the pace is its mean

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.charts import DAY_TITLE, Spec, chart, field, tip
+from charts.base import DAY_TITLE, Spec, chart, field, tip
 
 # (state, colour): the order of the legend.
 STATES: tuple[tuple[str, str], ...] = (

@@ -1,5 +1,5 @@
 """Builders for the weekly review: the change bridge, per-model parts, days side by side, top movers and
-what-if savings. A ``Review`` in, a Vega-Lite spec out (see ``dashboard.charts``); no Streamlit, so
+what-if savings. A ``Review`` in, a Vega-Lite spec out (see ``charts.base``); no Streamlit, so
 ``orusage report weekly`` renders the very same charts to PNG (``all_charts`` hands them over as Altair
 charts with their data inline, which is what it renders).
 
@@ -13,10 +13,10 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from dashboard import format as fmt
-from dashboard.charts import USD_AXIS, USD_TOOLTIP, Spec, chart, condition, field, tip
-from queries.review_inputs import rows as frame_rows
-from queries.review_model import Review
+from charts.base import USD_AXIS, USD_TOOLTIP, Spec, chart, condition, field, tip
+from core import fmt
+from review.inputs import rows as frame_rows
+from review.model import Review
 
 AnyChart = Spec
 
@@ -43,7 +43,7 @@ def _signed(value: float) -> str:
 
 
 def efficiency_text(unit: str, value: float | None) -> str:
-    """An efficiency figure as the page and the report write it (units: ``review_efficiency.METRICS``)."""
+    """An efficiency figure as the page and the report write it (units: ``review.efficiency.METRICS``)."""
     if unit == "usd_per_m":
         return fmt.per_million(value)
     if unit == "share":

@@ -1,6 +1,6 @@
 """ISO weeks for the weekly review, and which days of a week (and of the week before) it compares.
 
-Weeks run Monday to Sunday, UTC (README, Definitions). ``/activity`` never holds today, so the review of
+Weeks run Monday to Sunday, UTC (docs/definitions.md). ``/activity`` never holds today, so the review of
 the current week covers its completed days only and compares them with the *same weekdays* of the week
 before: Monday–Thursday against Monday–Thursday, never four days against seven. Pure: no I/O.
 """

@@ -1,0 +1,94 @@
+"""Named SQL for ``orusage export``: the snapshot's tables, each read within a day range and written as
+CSV or Parquet by DuckDB itself.
+
+Table names come from the snapshot's own catalogue (quoted); the day bounds are bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from core.errors import StoreError
+from queries import rollups
+
+PARTITION_COLUMN = "date"
+# Tables of timestamped events without a `date` column: the timestamp whose UTC day --from/--to filter on.
+EVENT_TIME = {
+    "generations": "created_at",
+    "api_key_snapshots": "fetched_at",
+    "credits": "fetched_at",
+    "model_endpoints": "fetched_at",
+}
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every base table of the snapshot and its columns, in order. Views and rollups are derived from the
+    tables: not exported."""
+    rows = con.sql(
+        """SELECT table_name, column_name FROM duckdb_columns()
+           WHERE database_name = current_database() AND schema_name = 'main'
+             AND table_name IN (SELECT table_name FROM duckdb_tables()
+                                WHERE database_name = current_database() AND schema_name = 'main')
+           ORDER BY table_name, column_index"""
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for table, column in rows:
+        if str(table) not in rollups.TABLES:  # the writer's pre-aggregations: derived, like the views
+            found.setdefault(str(table), []).append(str(column))
+    return found
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """One table's statement within the day range, its parameters, and the column the range applied to."""
+
+    table: str
+    sql: str
+    params: list[Any]
+    filtered_on: str | None
+    partitioned: bool  # has a ``date`` column: Parquet writes it in day folders
+
+
+def table_read(table: str, columns: list[str], first: date | None, last: date | None) -> TableRead:
+    base = f"SELECT * FROM {_quote(table)}"  # noqa: S608 -- a table name from the catalogue, quoted
+    partitioned = PARTITION_COLUMN in columns
+    day_column = PARTITION_COLUMN if partitioned else EVENT_TIME.get(table)
+    if day_column is None or (first is None and last is None):
+        return TableRead(table, base, [], None, partitioned)
+    day = _quote(day_column) if day_column == PARTITION_COLUMN else f"CAST({_quote(day_column)} AS DATE)"
+    return TableRead(
+        table,
+        f"{base} WHERE (?::DATE IS NULL OR {day} >= ?::DATE) AND (?::DATE IS NULL OR {day} <= ?::DATE)",
+        [first, first, last, last],
+        day_column,
+        partitioned,
+    )
+
+
+def count(con: duckdb.DuckDBPyConnection, read: TableRead) -> int:
+    return int(con.sql(f"SELECT count(*) FROM ({read.sql})", params=read.params).fetchall()[0][0])  # noqa: S608
+
+
+def write(con: duckdb.DuckDBPyConnection, read: TableRead, kind: str, target: Path) -> None:
+    """Write the table's rows to ``target``: Parquet day folders (tables with a day), one Parquet or CSV file."""
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal; the CLI says what it did
+    relation = con.sql(read.sql, params=read.params)
+    try:
+        if kind == "parquet" and read.partitioned:
+            relation.write_parquet(str(target), partition_by=[PARTITION_COLUMN])
+        elif kind == "parquet":
+            relation.write_parquet(str(target))
+        else:
+            relation.write_csv(str(target), header=True)
+    except (duckdb.IOException, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"cannot write {target}: {first}", "Check the folder's permissions and free space.") from None

@@ -1,0 +1,94 @@
+"""The one filter value: which UTC days and which models, providers, apps, keys and workspace a view shows.
+
+Made once at the edge (``dashboard.urlstate.parse`` from a link, ``dashboard.filters.sidebar`` from the
+widgets, both checked against what the store knows), then handed unchanged to every read down to the SQL,
+where each value is a bound ``VARCHAR[]`` parameter. A field has the name of its URL parameter all the way
+down (``models`` in the link, here and in the statement's parameters). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from core import fmt
+from queries.reads_routing import Dim
+
+CUSTOM = "custom"
+DEFAULT_RANGE = "30d"
+RANGES: dict[str, str] = {
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "month": "This month",
+    "last-month": "Last month",
+    "year": "This year",
+    CUSTOM: "Custom",
+}
+
+
+def range_days(key: str, today: date) -> tuple[date, date]:
+    """A preset's completed UTC days. "This month" on the 1st has none: (start, start - 1 day)."""
+    yesterday = today - timedelta(days=1)
+    if key in ("7d", "30d", "90d"):
+        return yesterday - timedelta(days=int(key[:-1]) - 1), yesterday
+    if key == "month":
+        return today.replace(day=1), yesterday
+    if key == "last-month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    if key == "year":
+        return today.replace(month=1, day=1), yesterday
+    raise ValueError(f"not a preset: {key!r}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """UTC days ``start``..``end`` (both included; ``range`` names the preset they came from) and the values
+    each dimension is limited to: an empty tuple (or no workspace) means all."""
+
+    start: date
+    end: date
+    range: str = CUSTOM
+    models: tuple[str, ...] = ()  # permaslugs
+    providers: tuple[str, ...] = ()
+    apps: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # key hashes
+    workspace: str | None = None
+
+    @classmethod
+    def preset(cls, key: str, today: date, **values: tuple[str, ...] | str | None) -> Filters:
+        start, end = range_days(key, today)
+        return cls(start, end, key, **values)  # type: ignore[arg-type]
+
+    @property
+    def label(self) -> str:
+        """The range as a page says it: "last 30 days", or its days."""
+        return fmt.day_range(self.start, self.end) if self.range == CUSTOM else RANGES[self.range].lower()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def values(self, dim: Dim) -> tuple[str, ...]:
+        if dim is Dim.WORKSPACE:
+            return (self.workspace,) if self.workspace else ()
+        return {Dim.MODEL: self.models, Dim.PROVIDER: self.providers, Dim.APP: self.apps, Dim.KEY: self.keys}[dim]
+
+    @property
+    def dims(self) -> frozenset[Dim]:
+        """The dimensions these filters limit."""
+        return frozenset(d for d in Dim if self.values(d))
+
+    def over(self, start: date, end: date) -> Filters:
+        """The same values over other days (a custom range)."""
+        return replace(self, start=start, end=end, range=CUSTOM)
+
+    def previous(self) -> Filters:
+        """The same values over the period of equal length just before this one."""
+        return self.over(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+def everything(start: date, end: date) -> Filters:
+    """Every model, provider, app, key and workspace over ``start``..``end``: account-wide figures."""
+    return Filters(start, end)
