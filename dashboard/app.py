@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import clock
+from core import clock, settings
 from core.errors import OrusageError
 from dashboard import data, filters, gate, gen_state, gen_url, ui, urlstate
 from dashboard.context import PageContext, RunState, set_run
@@ -88,6 +88,11 @@ def _context(nav: st.Page, pages: dict[str, st.Page], store: data.Store, meta: d
 def main() -> None:
     st.set_page_config(page_title=APP_TITLE, page_icon=":material/monitoring:", layout="wide")
     pages = _pages()
+    try:
+        settings.dashboard_view()
+    except OrusageError as exc:  # a bad setting: its one line, and nothing else (no page runs without settings)
+        ui.store_error(exc)
+        return
     if not gate.passed():
         # Resolve the page (the URL stays as it was) without drawing a menu or running anything.
         _navigation(pages, hidden=True)

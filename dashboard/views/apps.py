@@ -29,7 +29,7 @@ PAGE = breakdown.Breakdown(
     title="Apps",
     noun="app",
     plural="apps",
-    matrix=breakdown.Matrix("app_model", models_on="x", top_models=10),
+    matrix=breakdown.Matrix("app_model", models_on="x", top_models=10, top_values=12),
     notes=_unattributed,
 )
 TITLE = PAGE.title

@@ -29,11 +29,13 @@ UNATTRIBUTED = "unattributed"  # the empty label OpenRouter's analytics give tra
 
 @dataclass(frozen=True)
 class Matrix:
-    """The value × model heatmap: ``name`` of its chart, the models on ``models_on``, top ``top_models``."""
+    """The value × model heatmap: ``name`` of its chart, the models on ``models_on``, the top ``top_models``
+    models (the rest as "other models") and the top ``top_values`` values (None: every value)."""
 
     name: str
     models_on: Literal["x", "y"]
     top_models: int = 12
+    top_values: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
     cells = frames.labelled(cells, "model", ctx.meta.model_label)
     label = b.label(ctx.meta)
     cells = cells.assign(value_label=[label(str(v)) for v in cells[b.column]])
-    values = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)[: b.top]
+    values = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)[: m.top_values]
     cells = cells.loc[cells["value_label"].isin(values)]
     models = list(cells.groupby("label")["spend"].sum().sort_values(ascending=False).index)
     models = [x for x in models if x != "other models"] + (["other models"] if "other models" in models else [])
@@ -200,8 +202,8 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
             value="spend",
             name=m.name,
             heading=f"Spend per {b.noun} × model" if on_x else f"Spend per model × {b.noun}",
-            subtitle=f"USD; top {b.top} {b.plural}, top {m.top_models} models, the rest as “other models”; "
-            "click a cell for the model",
+            subtitle=(f"USD; top {m.top_values} {b.plural}, " if m.top_values else "USD; ")
+            + f"top {m.top_models} models, the rest as “other models”; click a cell for the model",
             x_title="Model" if on_x else title,
             y_title=title if on_x else "Model",
             x_order=models if on_x else values,
