@@ -1,17 +1,51 @@
-"""How numbers, days and times read on the page. Pure functions, so tests can use them too."""
+"""How money, numbers, durations, days and times read, on every page, in every report and on the terminal.
+Pure functions: the CLI, the pages and the reports say a figure the same way because they call these."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+MINUS = "\u2212"  # a real minus sign: "−$1.66", never "$-1.66"
 
 
 def usd(amount: float | None) -> str:
-    """``$1,234.56``; sub-cent amounts keep four decimals so they do not read as ``$0.00``."""
-    if amount is None:
+    """``$1,234.56``, ``−$1.66``; sub-cent amounts keep four decimals so they do not read as ``$0.00``."""
+    if amount is None or amount != amount:  # None or NaN
         return "—"
-    if 0 < abs(amount) < 0.01:
-        return f"${amount:,.4f}"
-    return f"${amount:,.2f}"
+    sign = MINUS if amount < 0 else ""
+    size = abs(amount)
+    if 0 < size < 0.01:
+        return f"{sign}${size:,.4f}"
+    return f"{sign}${size:,.2f}"
+
+
+def signed_usd(amount: float) -> str:
+    """A change of money with its sign: ``+$1.66``, ``−$1.66``."""
+    return ("+" if amount >= 0 else "") + usd(amount)
+
+
+def over_by(spend: float, limit: float) -> str:
+    """How far a budget is past its limit: ``over by $1.66`` (``within the limit`` when it is not)."""
+    return f"over by {usd(spend - limit)}" if spend > limit else "within the limit"
+
+
+def duration(delta: timedelta | None) -> str:
+    """``5 d 16 h``, ``6 h 27 min``, ``12 min`` (``never`` for no end)."""
+    if delta is None:
+        return "never"
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins} min"
+    return f"{mins} min"
+
+
+def resets_in(end: datetime | None, now: datetime) -> str:
+    """``resets in 6 h 27 min`` for a period ending at ``end`` (naive UTC), ``never resets`` without one."""
+    return "never resets" if end is None else f"resets in {duration(end - now)}"
 
 
 def tokens(count: int | float) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core import fmt
+
 DAY = "day"
 WEEK = "week"
 MONTH = "month"
@@ -47,14 +49,5 @@ def current_period(kind: str, today: date) -> Period:
 
 
 def describe(delta: timedelta | None) -> str:
-    """'5 d 16 h', '3 h 10 min', '12 min'."""
-    if delta is None:
-        return "never"
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {mins} min"
-    return f"{mins} min"
+    """'5 d 16 h', '3 h 10 min', '12 min' (``core.fmt.duration``)."""
+    return fmt.duration(delta)
