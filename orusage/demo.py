@@ -94,4 +94,5 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
     click.echo(f"Demo data ready in {time.monotonic() - started:.1f}s.", err=True)
     if not serve:
         return 0
-    return serve_dashboard(db_path, host=host, port=port, config=config)
+    # The demo's data is made up: serving it beyond localhost only warns.
+    return serve_dashboard(db_path, host=host, port=port, config=config, allow_open=True)
