@@ -34,7 +34,9 @@ class PlainSmtp:
     auths: list[tuple[str, bytes]] = field(default_factory=list)  # (mechanism, password as received)
     messages: list[Mail] = field(default_factory=list)
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any) -> Any:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: Any
+    ) -> Any:
         self.greetings += 1
         session.host_name = hostname  # what aiosmtpd's own EHLO does (a hook must do it)
         return responses
