@@ -1,8 +1,9 @@
 """Guessing the dashboard password, slowed for the whole process: every session shares one ``Throttle``.
 
 The first ``FREE`` wrong passwords cost nothing (people mistype). After them, passwords are checked one at a
-time with a growing pause between checks (1, 2, 4 … up to ``MAX_DELAY`` seconds), whichever session sends
-them: a session waits for its turn (at most ``MAX_DELAY``), and is told to come back when the queue is longer.
+time with a growing pause after each check and each wrong password (1, 2, 4 … up to ``MAX_DELAY`` seconds),
+whichever session sends them: a session waits for its turn (at most ``MAX_DELAY``), and is told to come back
+when the queue is longer.
 Opening more sessions does not buy more guesses. Wrong passwords are forgotten after ``FORGET`` seconds
 without one.
 """
@@ -66,9 +67,13 @@ class Throttle:
         return True
 
     def failed(self) -> None:
+        """A wrong password: past ``FREE`` of them, nothing more is checked for ``delay()`` seconds."""
         with self._lock:
+            now = self.clock()
             self._failures += 1
-            self._last_failure = self.clock()
+            self._last_failure = now
+            if self._failures >= FREE:
+                self._next_slot = max(self._next_slot, now + self.delay())
 
 
 THROTTLE = Throttle()  # one per process: shared by every browser session of this dashboard

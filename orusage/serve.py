@@ -187,6 +187,6 @@ def serve_dashboard(
             dashboard_command(host, port, secrets_file),
             env=dashboard_env(db_path, config, extra),
             start_new_session=True,  # Ctrl-C reaches it once, forwarded from here
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent,  # prctl only, before exec (no locks taken)
         )
         return supervise(child)
