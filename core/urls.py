@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # RFC 1123 host names (letters, digits, hyphens; dots between labels), or a bracketed/bare IP literal.
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# Anything that looks like an absolute URL (scheme://…) up to whitespace or a quote or bracket.
+_ANY_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>()\[\]{}]*")
+URL_PLACEHOLDER = "<url>"
 
 
 def has_control(text: str) -> bool:
@@ -64,3 +67,9 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def without_urls(text: str) -> str:
+    """``text`` with every absolute URL replaced by ``<url>``: for error texts shown on a page, which must never
+    show a webhook's address (it carries a token), however the peer spelled it back."""
+    return _ANY_URL.sub(URL_PLACEHOLDER, text)
