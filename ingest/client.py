@@ -277,6 +277,21 @@ class OpenRouterClient:
             if len(page) < KEYS_PAGE_SIZE:
                 return found
 
+    def observability_destinations(self) -> list[schemas.ObservabilityDestination]:
+        """Every Broadcast destination of the default workspace (pages of 100)."""
+        found: list[schemas.ObservabilityDestination] = []
+        offset = 0
+        while True:
+            page = self.get(
+                "/observability/destinations",
+                {"offset": offset, "limit": 100},
+                model=schemas.ObservabilityDestinationsResponse,
+            )
+            found.extend(page.data)
+            offset += len(page.data)
+            if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
+                return found
+
     def all_keys(self, workspace_ids: list[str]) -> list[schemas.ApiKey]:
         """Keys across every workspace, each once."""
         seen: dict[str, schemas.ApiKey] = {}
