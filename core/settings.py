@@ -233,6 +233,7 @@ class DashboardView:
     config_chosen: bool  # named by ORUSAGE_CONFIG (else the default place)
     password_required: bool
     today: date | None  # the tests' pin
+    broadcast_destination: str | None = None  # which Broadcast destination is the receiver (name or id)
 
 
 def dashboard_view() -> DashboardView:
@@ -243,6 +244,7 @@ def dashboard_view() -> DashboardView:
         config_chosen=s.config_chosen(),
         password_required=s.orusage_dashboard_password is not None,
         today=s.orusage_today,
+        broadcast_destination=s.orusage_broadcast_destination,
     )
 
 

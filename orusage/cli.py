@@ -144,7 +144,7 @@ def status(db: Path | None, as_json: bool) -> None:
     from orusage.status import load_report, render_text
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    report = load_report(settings.orusage_db, today_utc())
+    report = load_report(settings.orusage_db, today_utc(), settings.orusage_broadcast_destination)
     click.echo(json.dumps(report.to_json(), default=str, indent=2) if as_json else render_text(report))
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from queries.generations import BROADCAST, BROADCAST_COLUMNS, ident, quoted
+from queries.generations import BROADCAST, BROADCAST_COLUMNS, has_broadcast, ident, quoted
+
+if TYPE_CHECKING:  # pandas only for the page's reads: the receiver and its merge do without it
+    import pandas as pd
 
 MAX_TAGS = 20  # a generation's tags: the first 20 are kept
 TAG_KEY_CHARS = 100
@@ -137,7 +140,7 @@ def link_key_names(con: duckdb.DuckDBPyConnection, since: datetime) -> int:
            WHERE generations.received_at >= ? AND generations.api_key_hash IS NULL
              AND generations.api_key_name = k.name""",
         [since],
-    ).fetchone()
+    ).fetchall()[0]
     return int(row[0]) if row else 0
 
 
@@ -234,6 +237,35 @@ class Destination:
     def label(self) -> str:
         return f"{self.name or self.id} ({self.type})"
 
+    def groups(self) -> str:
+        on = [name for name, flag in (("cost", self.cost), ("identity", self.identity),
+                                      ("request context", self.request_context)) if flag]  # fmt: skip
+        return ", ".join(on) or "none"
+
+    def warnings(self) -> list[str]:
+        """What these settings cost the live feed, in words a user can act on (Settings › Observability)."""
+        out = []
+        if not self.enabled:
+            out.append("the destination is disabled: nothing is sent")
+        if not self.privacy_mode:
+            out.append(
+                "Privacy Mode is off: prompts and completions are sent to the receiver (dropped there); turn it on"
+            )
+        missing = [
+            f"{name} ({what})"
+            for name, flag, what in (
+                ("Cost", self.cost, "usage, BYOK"),
+                ("Identity", self.identity, "app, origin, workspace"),
+                ("Request context", self.request_context, "API type, streaming, latency"),
+            )
+            if not flag
+        ]
+        if missing:
+            out.append("generation metadata not sent: " + "; ".join(missing))
+        if self.has_filter_rules:
+            out.append("filter rules forward only some traces: missing traces are counted against all of them")
+        return out
+
 
 def destinations(con: duckdb.DuckDBPyConnection) -> list[Destination]:
     rows = con.execute(
@@ -307,7 +339,9 @@ class TraceDay:
 
 
 def first_received_day(con: duckdb.DuckDBPyConnection) -> date | None:
-    row = con.execute("SELECT min(CAST(created_at AS DATE)) FROM generations WHERE received_at IS NOT NULL").fetchone()
+    row = con.execute("SELECT min(CAST(created_at AS DATE)) FROM generations WHERE received_at IS NOT NULL").fetchall()[
+        0
+    ]
     return row[0] if row else None
 
 
@@ -370,7 +404,7 @@ def receipt_totals(con: duckdb.DuckDBPyConnection) -> ReceiptTotals:
                   coalesce(sum(without_time), 0), coalesce(sum(new_generations), 0), coalesce(sum(duplicates), 0),
                   coalesce(sum(tags_dropped), 0), max(last_received_at)
            FROM broadcast_receipts"""
-    ).fetchone()
+    ).fetchall()[0]
     assert row is not None
     deliveries, spans, without_id, without_time, new, duplicates, dropped = (int(v) for v in row[:7])
     return ReceiptTotals(deliveries, spans, without_id, without_time, new, duplicates, dropped, row[7])
@@ -408,12 +442,78 @@ def latest_received(con: duckdb.DuckDBPyConnection, limit: int = 20) -> tuple[li
     return list(rel.columns), rel.fetchall()
 
 
+@dataclass(frozen=True)
+class LiveFeed:
+    """The Generations page's live panel: today's deliveries and the newest records received."""
+
+    today: int  # generations Broadcast delivered today (UTC, by time of receipt)
+    last_received_at: datetime | None
+    ever: int  # generations Broadcast ever delivered
+    latest: pd.DataFrame  # ``latest_received``'s columns, newest first
+
+
+def live_feed(con: duckdb.DuckDBPyConnection, today: date, limit: int) -> LiveFeed | None:
+    """None on a snapshot from before migration 0006."""
+    import pandas as pd
+
+    if not has_broadcast(con):
+        return None
+    count, last = received_today(con, today)
+    ever = con.execute("SELECT count(received_at) FROM generations").fetchall()[0]
+    columns, rows = latest_received(con, limit)
+    return LiveFeed(count, last, int(ever[0]) if ever else 0, pd.DataFrame(rows, columns=columns))
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a snapshot published before migration 0006 an empty (temporary) ``generation_tags``, so the
+    Generations page's reads have one code path."""
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'generation_tags'").fetchall()[0]
+    if not (row and row[0]):
+        con.execute("CREATE TEMP TABLE generation_tags (id VARCHAR, key VARCHAR, value VARCHAR)")
+
+
+def maybe_trace_report(con: duckdb.DuckDBPyConnection, today: date, wanted: str | None) -> TraceReport | None:
+    return trace_report(con, today, wanted) if has_broadcast(con) else None
+
+
 def received_today(con: duckdb.DuckDBPyConnection, today: date) -> tuple[int, datetime | None]:
     """How many generations Broadcast delivered today (UTC, by time of receipt), and the last one's time."""
     row = con.execute(
         """SELECT count(*), max(received_at) FROM generations
            WHERE received_at >= ?::DATE AND received_at < ?::DATE + INTERVAL 1 DAY""",
         [today, today],
-    ).fetchone()
+    ).fetchall()[0]
     assert row is not None
     return int(row[0]), row[1]
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    """Everything Data health and `orusage status` say about the live feed."""
+
+    destinations: list[Destination]
+    destination: Destination | None  # the receiver's, when it can be told
+    note: str | None  # why none could be
+    days: list[TraceDay]  # completed UTC days since the first generation received
+    totals: ReceiptTotals
+    received: int  # generations Broadcast delivered
+    broadcast_only: int  # … that no other source has
+
+    @property
+    def missing(self) -> int:
+        return sum(d.missing or 0 for d in self.days)
+
+
+def trace_report(con: duckdb.DuckDBPyConnection, today: date, wanted: str | None = None) -> TraceReport:
+    found = destinations(con)
+    chosen, note = choose(found, wanted)
+    first = first_received_day(con)
+    last = today - timedelta(days=1)
+    rate = chosen.sampling_rate if chosen else 1.0
+    keys = chosen.api_key_hashes if chosen else None
+    days = trace_days(con, first, last, rate, keys) if first is not None and first <= last else []
+    row = con.execute(
+        f"SELECT count(received_at), count(*) FILTER (WHERE source = '{BROADCAST}') FROM generations"  # noqa: S608
+    ).fetchall()[0]
+    assert row is not None
+    return TraceReport(found, chosen, note, days, receipt_totals(con), int(row[0]), int(row[1]))

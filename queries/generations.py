@@ -296,7 +296,9 @@ def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
 
 def has_broadcast(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the file has migration 0006's tables (a snapshot published before it has not)."""
-    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'broadcast_receipts'").fetchone()
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'broadcast_receipts' AND NOT temporary"
+    ).fetchall()[0]
     return bool(row and row[0])
 
 

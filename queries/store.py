@@ -28,7 +28,7 @@ import duckdb
 from core import settings
 from core.errors import StoreError, StoreLockedError
 from core.settings import DB_ENV
-from queries import rollups
+from queries import broadcast, rollups
 from queries.crashpoints import crashpoint
 from queries.migrations import migrate
 
@@ -264,6 +264,7 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
     try:
         # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
         rollups.ensure(con)
+        broadcast.ensure(con)
         yield con
     finally:
         con.close()
