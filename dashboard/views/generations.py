@@ -175,10 +175,11 @@ def _live(db: str) -> None:
             }
         )
         st.table(shown.set_index("Received (UTC)"))
+        newest = "The newest generation" if len(latest) == 1 else f"The {len(latest)} newest generations"
         st.caption(
-            f"The newest {len(latest)} generations OpenRouter Broadcast delivered, refreshed every {LIVE_REFRESH_S} s "
-            "(`orusage receive` publishes what arrived at most once a minute). The table below shows completed "
-            "days only."
+            f"{newest} OpenRouter Broadcast delivered, whatever the filters, re-read every {LIVE_REFRESH_S} s "
+            "(`orusage receive` publishes what arrived once a minute by default). The records below cover the "
+            "sidebar's completed days."
         )
 
 

@@ -48,7 +48,7 @@ class MergeResult:
         bad = f", {self.unreadable} unreadable spool file(s) set aside" if self.unreadable else ""
         return (
             f"{self.deliveries} deliveries merged: {self.new} new generations, {self.filled} added to stored ones"
-            f"{again}, {self.without_id} spans without a generation id{bad}"
+            f"{again}; {self.without_id} child spans without a generation id ignored{bad}"
         )
 
 
