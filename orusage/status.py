@@ -451,7 +451,8 @@ def _broadcast_lines(b: BroadcastStatus | None) -> list[str]:
     lines = [
         "",
         f"Broadcast: {b.received:,} generations received ({b.broadcast_only:,} only through Broadcast) in "
-        f"{b.deliveries:,} deliveries{again}{last}",
+        f"{b.deliveries:,} deliveries{again}{last}; {b.spans_without_id:,} spans without a generation id "
+        "(provider attempts, timing) ignored",
     ]
     d = b.destination
     if d is not None:

@@ -396,3 +396,105 @@ def test_broadcast_ranks_below_the_api_and_the_csv_field_by_field(tmp_path: Path
     assert after["gen-a"][:2] == ("api+export", 2.0)  # the API's value stands
     assert after["gen-c"][:4] == ("export", 6.0, "Azure", "s-3")  # the CSV's replace Broadcast's; the rest stays
     assert after["gen-c"][4] == ["session_id"]
+
+
+# ---- the pages, budgets and teams ------------------------------------------------------------------------
+
+
+def _feature(bfake: FakeServer, gen_id: str) -> str:
+    row = bfake.broadcaster.rows([gen_id])[0]
+    return str(bfake.broadcaster.request_of(row)["trace"]["feature"])
+
+
+@pytest.fixture
+def day_received(bfake: FakeServer, store: Path, receiver: Receiver) -> tuple[list[str], list[str]]:
+    """Day ``DAY`` posted through Broadcast with two deliveries lost, merged (the snapshot published):
+    (the ids received, the ids lost)."""
+    bfake.broadcast_to(receiver.url, token=TOKEN)
+    bfake.add_broadcast_fault("drop", 2)
+    report = bfake.send_broadcast(ids=ids_of_day(bfake, DAY))
+    from ingest.broadcast.merge import merge_spool
+
+    with Writer(store) as writer:
+        merge_spool(writer, Spool(spool_path(store)))
+    return report.ids, report.dropped
+
+
+def test_data_health_shows_received_against_expected_per_day(
+    monkeypatch: pytest.MonkeyPatch, store: Path, day_received: tuple[list[str], list[str]]
+) -> None:
+    from tests.dashboard_fixtures import open_app, texts
+
+    received, lost = day_received
+    at = open_app(monkeypatch, store, TODAY, "health")
+    said = texts(at)
+    assert "Live feed (OpenRouter Broadcast)" in said and "2 missing traces on 1 day(s)" in said
+    (days,) = [f.value for f in at.dataframe if "missing" in f.value.columns]
+    assert days[["counted", "received", "missing"]].values.tolist() == [[len(received) + len(lost), len(received), 2]]
+
+
+def test_generations_filter_and_group_by_tag(
+    monkeypatch: pytest.MonkeyPatch, bfake: FakeServer, store: Path, day_received: tuple[list[str], list[str]]
+) -> None:
+    from queries import generations_reads as gr
+    from queries.filters import Filters
+    from tests.dashboard_fixtures import open_app
+
+    received, _ = day_received
+    features = {gen_id: _feature(bfake, gen_id) for gen_id in received}
+    chat = sorted(i for i, f in features.items() if f == "chat")
+    with read_snapshot(store) as con:
+        everything = gr.GenerationQuery(Filters(DAY, DAY))
+        tagged = gr.GenerationQuery(Filters(DAY, DAY), tags=("feature=chat",))
+        assert gr.totals(con, tagged).rows == len(chat)
+        assert sorted(gr.page(con, tagged, 0, 1000)["id"]) == chat
+        groups = gr.by_tag(con, everything, "feature")
+        total = gr.totals(con, everything)
+        assert dict(zip(groups["value"], groups["generations"], strict=True)) == {
+            f: sum(1 for v in features.values() if v == f) for f in set(features.values())
+        }
+        assert groups["spend"].sum() == pytest.approx(total.spend, rel=1e-9) and groups["share"].sum() == pytest.approx(
+            1
+        )
+    at = open_app(
+        monkeypatch,
+        store,
+        TODAY,
+        "generations",
+        {"range": "custom", "from": str(DAY), "to": str(DAY), "tag": "feature=chat"},
+    )
+    assert at.multiselect(key="g_tags").value == ["feature=chat"]
+    assert f"**{len(chat):,}** generations match" in "\n".join(c.value for c in at.caption)
+    (by_tag,) = [f.value for f in at.dataframe if "share" in f.value.columns]
+    assert by_tag["generations"].sum() == len(chat)
+
+
+def test_a_tag_is_a_budget_scope_and_a_team(
+    bfake: FakeServer, store: Path, day_received: tuple[list[str], list[str]]
+) -> None:
+    from orusage.alerts.config import parse_config
+    from queries import budgets as qbud
+
+    received, _ = day_received
+    chat = [i for i in received if _feature(bfake, i) == "chat"]
+    billed = fake_rows(
+        bfake,
+        "SELECT sum(usage + byok_usage_inference), sum(usage) FROM generations WHERE list_contains(?, id)",
+        [chat],
+    )[0]
+    with read_snapshot(store) as con:
+        spend = qbud.daily_spend(con, qbud.Scope(qbud.TAGS, ("feature=chat",)), DAY, DAY)
+        without_byok = qbud.daily_spend(con, qbud.Scope(qbud.TAGS, ("feature=chat",)), DAY, DAY, include_byok=False)
+    assert spend[DAY] == pytest.approx(billed[0], rel=1e-9) and without_byok[DAY] == pytest.approx(billed[1], rel=1e-9)
+    config = parse_config(
+        {"teams": {"chat": {"tags": ["feature=chat"]}}, "budget": [{"name": "chat", "scope": "team:chat",
+                                                                    "period": "day", "limit_usd": 1}]},
+        Path("config.toml"),
+    )  # fmt: skip
+    assert config.teams["chat"].entries == (("tag", "feature=chat"),)
+    from core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tag:feature is not tag:KEY=VALUE"):
+        parse_config(
+            {"budget": [{"name": "b", "scope": "tag:feature", "period": "day", "limit_usd": 1}]}, Path("c.toml")
+        )

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core import clock, fmt
+from core.errors import OrusageError
 from dashboard import data, gen_state, gen_url, ui
 from dashboard.context import PageContext
 from dashboard.ui import filter_summary
@@ -154,7 +155,10 @@ def _live(db: str) -> None:
     """Generations as OpenRouter Broadcast delivers them (`orusage receive`), whatever the sidebar says:
     re-read on a timer, so a page left open shows each new snapshot. Nothing at all without Broadcast."""
     today = clock.utcnow().date()  # deliveries arrive on the wall clock, whatever day the data says
-    feed = data.live_feed(db, today, LIVE_ROWS)
+    try:
+        feed = data.live_feed(db, today, LIVE_ROWS)
+    except OrusageError:  # the snapshot went away between two looks: the next re-read shows it again
+        return
     if feed is None or feed.ever == 0:
         return
     latest = feed.latest
