@@ -498,3 +498,72 @@ def test_a_tag_is_a_budget_scope_and_a_team(
         parse_config(
             {"budget": [{"name": "b", "scope": "tag:feature", "period": "day", "limit_usd": 1}]}, Path("c.toml")
         )
+
+
+# ---- the writer lock: other writers wait for a merge, a merge never waits -----------------------------------
+
+
+def test_writers_wait_for_a_merge_and_a_merge_waits_for_nobody(tmp_path: Path) -> None:
+    import threading
+
+    from core.errors import StoreLockedError
+    from queries.store import MERGE
+
+    db = tmp_path / "lock.duckdb"
+    held, release = threading.Event(), threading.Event()
+
+    def merging() -> None:
+        with Writer(db, role=MERGE, patience_s=0):
+            held.set()
+            release.wait(timeout=60)
+
+    merge = threading.Thread(target=merging)
+    merge.start()
+    assert held.wait(timeout=60)
+    with pytest.raises(StoreLockedError, match=r"the Broadcast receiver's merge \(pid \d+\)"), Writer(db, patience_s=0):
+        pass
+    done: list[str] = []
+
+    def ingesting() -> None:
+        with Writer(db, patience_s=60):  # as `orusage ingest` does: it waits for the merge
+            done.append("wrote")
+
+    waiting = threading.Thread(target=ingesting)
+    waiting.start()
+    release.set()
+    merge.join(timeout=60)
+    waiting.join(timeout=60)
+    assert done == ["wrote"]
+    # Any other holder is refused at once, however patient the newcomer: runs never interleave.
+    with Writer(db), pytest.raises(StoreLockedError, match=r"another orusage writer"), Writer(db, patience_s=600):
+        pass
+    # And the receiver's merge skips its tick rather than wait: the spool keeps the deliveries.
+    spool = Spool(spool_path(db))
+    spool.append(otlp_one("gen-kept"), utcnow())
+    with Writer(db):
+        assert merge_once(db, spool) is None
+    assert len(spool.pending()) == 1
+    assert merge_once(db, spool) is not None and spool.pending() == []
+
+
+def otlp_one(gen_id: str) -> Any:
+    from ingest.broadcast import otlp
+
+    return otlp.extract(otlp.parse(export(span([attr("gen_ai.response.id", gen_id)]))))
+
+
+def test_receive_refuses_bad_setups_with_one_line(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    env = {"ORUSAGE_DB": str(tmp_path / "o.duckdb")}
+    open_to_all = run_cli(["receive", "--host", "0.0.0.0", "--port", "0"], env, timeout=60)
+    lines = [line for line in open_to_all.stderr.splitlines() if line.strip()]
+    assert open_to_all.returncode == 2 and len(lines) == 1 and "ORUSAGE_RECEIVE_TOKEN" in lines[0]
+    too_often = run_cli(["receive", "--every", "0.5"], env, timeout=60)
+    assert too_often.returncode == 2 and "--every" in too_often.stderr
+    taken = start_receiver(tmp_path / "other.duckdb")
+    try:
+        busy = run_cli(["receive", "--port", str(taken.port)], {**env, "ORUSAGE_RECEIVE_TOKEN": TOKEN}, timeout=60)
+    finally:
+        taken.stop()
+    assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{taken.port}" in busy.stderr
