@@ -277,16 +277,15 @@ class OpenRouterClient:
             if len(page) < KEYS_PAGE_SIZE:
                 return found
 
-    def observability_destinations(self) -> list[schemas.ObservabilityDestination]:
-        """Every Broadcast destination of the default workspace (pages of 100)."""
+    def observability_destinations(self, workspace_id: str | None = None) -> list[schemas.ObservabilityDestination]:
+        """Every Broadcast destination of one workspace (the default one without ``workspace_id``)."""
         found: list[schemas.ObservabilityDestination] = []
         offset = 0
         while True:
-            page = self.get(
-                "/observability/destinations",
-                {"offset": offset, "limit": 100},
-                model=schemas.ObservabilityDestinationsResponse,
-            )
+            params: dict[str, str | int] = {"offset": offset, "limit": 100}
+            if workspace_id:
+                params["workspace_id"] = workspace_id
+            page = self.get("/observability/destinations", params, model=schemas.ObservabilityDestinationsResponse)
             found.extend(page.data)
             offset += len(page.data)
             if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):

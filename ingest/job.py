@@ -146,7 +146,7 @@ def _ingest(
     result.keys = len(keys)
     report.step(f"{len(keys)} keys, {len(workspaces)} workspaces")
 
-    result.destinations, warning = destinations.refresh(writer, client, clock)
+    result.destinations, warning = destinations.refresh(writer, client, clock, [w.id for w in workspaces])
     if warning:
         result.warnings.append(warning)
     credits = client.credits()

@@ -59,10 +59,17 @@ def destination_rows(found: Sequence[schemas.ObservabilityDestination]) -> list[
     ]
 
 
-def refresh(writer: Writer, client: OpenRouterClient, clock: Callable[[], datetime]) -> tuple[int, str | None]:
-    """Store the destinations now listed; (how many, or a warning when the API would not list them)."""
+def refresh(
+    writer: Writer, client: OpenRouterClient, clock: Callable[[], datetime], workspace_ids: Sequence[str] = ()
+) -> tuple[int, str | None]:
+    """Store the destinations now listed in every workspace; (how many, or a warning when the API would not
+    list them)."""
     try:
-        found = client.observability_destinations()
+        seen: dict[str, schemas.ObservabilityDestination] = {}
+        for workspace_id in [None, *workspace_ids]:
+            for destination in client.observability_destinations(workspace_id):
+                seen.setdefault(destination.id, destination)
+        found = list(seen.values())
     except NotFoundError:
         return 0, "GET /observability/destinations is not available: Broadcast settings not checked"
     except AuthError as exc:
