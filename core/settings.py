@@ -40,6 +40,7 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "ORUSAGE_WEBHOOK_URL",
     "ORUSAGE_SLACK_WEBHOOK_URL",
     "ORUSAGE_SMTP_PASSWORD",
+    "ORUSAGE_RECEIVE_TOKEN",
 )
 # Names a settings value may come from: what ``current()`` watches for changes.
 _OURS = ("ORUSAGE_", "OPENROUTER_", "XDG_")
@@ -97,6 +98,16 @@ class Settings(BaseSettings):
     orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
     orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
     orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
+    # The Broadcast receiver (`orusage receive`, docs/broadcast.md).
+    orusage_receive_token: SecretStr | None = Field(
+        default=None, description="Bearer token Broadcast deliveries must carry (the destination's header)."
+    )
+    orusage_receive_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024, description="Largest delivery accepted, bytes."
+    )
+    orusage_broadcast_destination: str | None = Field(
+        default=None, description="Which Broadcast destination is the receiver (name or id), when several are."
+    )
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
         default=None, description="When set, the dashboard asks for it before showing anything."
@@ -122,6 +133,7 @@ class Settings(BaseSettings):
         "orusage_slack_webhook_url",
         "orusage_smtp_password",
         "orusage_dashboard_password",
+        "orusage_receive_token",
     )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -139,7 +151,9 @@ class Settings(BaseSettings):
     def _expand_user(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("orusage_today", "orusage_now", "orusage_crashpoint", mode="before")
+    @field_validator(
+        "orusage_today", "orusage_now", "orusage_crashpoint", "orusage_broadcast_destination", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -219,6 +233,7 @@ class DashboardView:
     config_chosen: bool  # named by ORUSAGE_CONFIG (else the default place)
     password_required: bool
     today: date | None  # the tests' pin
+    broadcast_destination: str | None = None  # which Broadcast destination is the receiver (name or id)
 
 
 def dashboard_view() -> DashboardView:
@@ -229,6 +244,7 @@ def dashboard_view() -> DashboardView:
         config_chosen=s.config_chosen(),
         password_required=s.orusage_dashboard_password is not None,
         today=s.orusage_today,
+        broadcast_destination=s.orusage_broadcast_destination,
     )
 
 
