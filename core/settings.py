@@ -49,6 +49,7 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "ORUSAGE_DASHBOARD_PASSWORD",
     "ORUSAGE_AUTH_CLIENT_SECRET",
     "ORUSAGE_AUTH_COOKIE_SECRET",
+    "ORUSAGE_RECEIVE_TOKEN",
 )
 # Names a settings value may come from: what ``current()`` watches for changes.
 _OURS = ("ORUSAGE_", "OPENROUTER_", "XDG_")
@@ -106,6 +107,16 @@ class Settings(BaseSettings):
     orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
     orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
     orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
+    # The Broadcast receiver (`orusage receive`, docs/broadcast.md).
+    orusage_receive_token: SecretStr | None = Field(
+        default=None, description="Bearer token Broadcast deliveries must carry (the destination's header)."
+    )
+    orusage_receive_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024, description="Largest delivery accepted, bytes."
+    )
+    orusage_broadcast_destination: str | None = Field(
+        default=None, description="Which Broadcast destination is the receiver (name or id), when several are."
+    )
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
         default=None, description="When set, the dashboard asks for it before showing anything."
@@ -155,6 +166,7 @@ class Settings(BaseSettings):
         "orusage_dashboard_password",
         "orusage_auth_client_secret",
         "orusage_auth_cookie_secret",
+        "orusage_receive_token",
     )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -219,7 +231,9 @@ class Settings(BaseSettings):
     def _expand_user(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("orusage_today", "orusage_now", "orusage_crashpoint", mode="before")
+    @field_validator(
+        "orusage_today", "orusage_now", "orusage_crashpoint", "orusage_broadcast_destination", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -350,6 +364,7 @@ class DashboardView:
     password_required: bool
     today: date | None  # the tests' pin
     sign_in_allow: tuple[str, ...] | None = None  # sign-in is on: who may come in (the secrets are Streamlit's)
+    broadcast_destination: str | None = None  # which Broadcast destination is the receiver (name or id)
 
 
 def dashboard_view() -> DashboardView:
@@ -370,6 +385,7 @@ def dashboard_view() -> DashboardView:
         or s.orusage_dashboard_password_hash_file is not None,
         today=s.orusage_today,
         sign_in_allow=access.parse_allowlist(s.orusage_auth_allow) if sign_in and s.orusage_auth_allow else None,
+        broadcast_destination=s.orusage_broadcast_destination,
     )
 
 

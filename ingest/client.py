@@ -277,6 +277,20 @@ class OpenRouterClient:
             if len(page) < KEYS_PAGE_SIZE:
                 return found
 
+    def observability_destinations(self, workspace_id: str | None = None) -> list[schemas.ObservabilityDestination]:
+        """Every Broadcast destination of one workspace (the default one without ``workspace_id``)."""
+        found: list[schemas.ObservabilityDestination] = []
+        offset = 0
+        while True:
+            params: dict[str, str | int] = {"offset": offset, "limit": 100}
+            if workspace_id:
+                params["workspace_id"] = workspace_id
+            page = self.get("/observability/destinations", params, model=schemas.ObservabilityDestinationsResponse)
+            found.extend(page.data)
+            offset += len(page.data)
+            if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
+                return found
+
     def all_keys(self, workspace_ids: list[str]) -> list[schemas.ApiKey]:
         """Keys across every workspace, each once."""
         seen: dict[str, schemas.ApiKey] = {}

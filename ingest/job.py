@@ -19,6 +19,9 @@ from ingest import transform
 from ingest.analytics.catalog import LONG_REACH_DAYS
 from ingest.analytics.loader import AnalyticsLoader
 from ingest.analytics.plan import Covered, plan
+from ingest.broadcast import destinations
+from ingest.broadcast.merge import MergeResult, merge_spool
+from ingest.broadcast.spool import Spool, spool_path
 from ingest.client import OpenRouterClient
 from ingest.errors import AuthError, NotFoundError
 from ingest.generations.job import GenerationOptions, GenerationsResult, run_generations
@@ -48,6 +51,8 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     generations: GenerationsResult | None = None
     differences: int = 0  # (day, model, metric) where the sources disagree (table `reconciliation`)
+    broadcast: MergeResult | None = None  # the receiver's spool, merged first
+    destinations: int = 0  # Broadcast destinations that could be `orusage receive`
 
 
 def check_management_key(client: OpenRouterClient) -> None:
@@ -80,6 +85,11 @@ def run_ingest(
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
     pacer = pacer or Pacer(ANALYTICS_RATE_PER_MINUTE)  # one pacer for every analytics query of the run
     try:
+        # What `orusage receive` spooled and has not merged yet: stored first, so /generation answers and
+        # the reconciliation below see it (and /generation's values replace Broadcast's).
+        result.broadcast = merge_spool(writer, Spool(spool_path(writer.db_path)))
+        result.units += result.broadcast.batches
+        result.rows += result.broadcast.records
         _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
         _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
@@ -136,6 +146,9 @@ def _ingest(
     result.keys = len(keys)
     report.step(f"{len(keys)} keys, {len(workspaces)} workspaces")
 
+    result.destinations, warning = destinations.refresh(writer, client, clock, [w.id for w in workspaces])
+    if warning:
+        result.warnings.append(warning)
     credits = client.credits()
     with writer.transaction() as con:
         writes.insert_credits(con, clock(), credits.total_credits, credits.total_usage)

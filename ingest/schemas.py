@@ -204,3 +204,28 @@ class ModelEndpoints(_Lenient):
 
 class ModelEndpointsResponse(_Lenient):
     data: ModelEndpoints
+
+
+class ObservabilityDestination(_Lenient):
+    """One Broadcast destination (``GET /observability/destinations``). ``config`` is never read: its
+    headers hold the receiver's token."""
+
+    id: str
+    type: str
+    name: str | None = None
+    enabled: bool = True
+    sampling_rate: float = 1.0
+    privacy_mode: bool = False
+    broadcast_generation_cost: bool = False
+    broadcast_generation_identity: bool = False
+    broadcast_generation_request_context: bool = False
+    api_key_hashes: list[str] | None = None
+    filter_rules: dict[str, Any] | None = None
+    workspace_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ObservabilityDestinationsResponse(_Lenient):
+    data: list[ObservabilityDestination]
+    total_count: int | None = None

@@ -144,7 +144,7 @@ def status(db: Path | None, as_json: bool) -> None:
     from orusage.status import load_report, render_text
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    report = load_report(settings.orusage_db, today_utc())
+    report = load_report(settings.orusage_db, today_utc(), settings.orusage_broadcast_destination)
     click.echo(json.dumps(report.to_json(), default=str, indent=2) if as_json else render_text(report))
 
 
@@ -209,6 +209,42 @@ def demo(db: Path | None, host: str, port: int, no_serve: bool) -> None:
     from orusage.demo import run_demo
 
     sys.exit(run_demo(db, host=host, port=port, serve=not no_serve))
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Beyond loopback only with ORUSAGE_RECEIVE_TOKEN set.",
+)
+@click.option(
+    "--port", default=4318, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (OTLP's 4318)."
+)
+@click.option(
+    "--every",
+    "every_s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    metavar="SECONDS",
+    help="Merge what arrived into the store and publish the snapshot at most this often.",
+)
+def receive(db: Path | None, host: str, port: int, every_s: float) -> None:
+    """Receive OpenRouter Broadcast deliveries: every generation as it happens, with its trace tags.
+
+    Point a Webhook (or OpenTelemetry Collector) destination at http(s)://YOUR-HOST/v1/traces with the
+    header Authorization: Bearer $ORUSAGE_RECEIVE_TOKEN; put a TLS proxy in front (docs/broadcast.md).
+    Each delivery is kept in a spool beside the database before it is acknowledged, never with prompts or
+    completions; every --every seconds the spool is merged into the store (each generation once, under
+    /generation's and the website CSV's values) and the snapshot published. Runs until Ctrl-C.
+    """
+    from core.settings import load_settings
+    from orusage.receive import run_receiver
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    sys.exit(run_receiver(settings, host=host, port=port, every_s=every_s, echo=click.echo))
 
 
 @cli.command("fake-openrouter", context_settings=CONTEXT)

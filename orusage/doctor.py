@@ -23,7 +23,7 @@ from ingest.client import OpenRouterClient
 from ingest.job import check_management_key
 from queries import status as q
 from queries.migrations import available
-from queries.store import lock_path, read_snapshot, snapshot_path
+from queries.store import MERGE, lock_path, read_snapshot, snapshot_path
 
 STALE_AFTER = timedelta(hours=26)  # an hourly or daily schedule has missed at least one run
 LOSING_AFTER = timedelta(days=25)  # /activity forgets after 30 days: act before it does
@@ -100,7 +100,9 @@ def check_database(db: Path, now: datetime) -> list[Check]:
                 checks.append(Check("writer lock", True, "free (no ingest running now)"))
             except BlockingIOError:
                 fh.seek(0)
-                checks.append(Check("writer lock", True, f"held by a running writer (pid {fh.read().strip()})"))
+                pid, _, role = fh.read().strip().partition(" ")  # "<pid> <role>" (queries.store.Writer)
+                holder = "the Broadcast receiver's merge" if role == MERGE else "a running writer"
+                checks.append(Check("writer lock", True, f"held by {holder} (pid {pid})"))
     except OSError as exc:
         checks.append(Check("writer lock", False, f"cannot open {lock_path(db)}: {exc.strerror}", EXIT_STORE))
     if not snapshot_path(db).exists():

@@ -1,12 +1,17 @@
 """Named writes and reads for per-generation records: `generations`, `app_labels` and their coverage.
 
-One row per generation id, whichever sources have it. The merge rule (docs/history-and-generations.md):
+One row per generation id, whichever sources have it. The merge rule, per field: /generation over the
+website CSV (the "export") over Broadcast (docs/history-and-generations.md, docs/broadcast.md):
 
 * **API fields win.** A /generation answer sets every column it has; where it has no value, a value an
-  export brought earlier stays.
+  export (or Broadcast) brought earlier stays.
 * **The export fills in.** An export row sets its export-only columns (``app_name``, ``api_key_name``, …)
-  and fills the columns it shares with the API only where they are still empty.
-* ``source`` says which sources contributed: ``api``, ``export`` or ``api+export``.
+  and fills the columns it shares with the API only where they are still empty, or hold a value Broadcast
+  alone brought.
+* **Broadcast fills last** (``queries.broadcast``): only columns still empty, each listed in
+  ``broadcast_filled`` so that a value either other source brings later replaces it.
+* ``source`` says which of /generation and the export contributed: ``api``, ``export`` or ``api+export``;
+  ``broadcast`` for a record only Broadcast has. ``received_at`` says whether (and when) Broadcast did.
 
 Rows are never written one by one: a batch arrives as an Arrow table or a staged CSV, and is merged with
 what is stored in one statement, then its ids are deleted and re-inserted (no VARCHAR primary key: its
@@ -90,10 +95,18 @@ EXPORT_ONLY_COLUMNS: dict[str, str] = {
     "cost_file_processing": "DOUBLE",
 }
 ALL_COLUMNS: dict[str, str] = {"id": "VARCHAR", **API_COLUMNS, "api_key_hash": "VARCHAR", **EXPORT_ONLY_COLUMNS}
+# The columns a Broadcast delivery may fill (docs/broadcast.md, "The allowlist"): /generation's own but the
+# time (the record's, never overwritten) and the provider tries, and the key's name (as the export gives it).
+BROADCAST_COLUMNS: dict[str, str] = {
+    **{c: t for c, t in API_COLUMNS.items() if c not in ("created_at", "provider_responses")},
+    "api_key_name": "VARCHAR",
+}
 
 API = "api"
 EXPORT = "export"
 BOTH = "api+export"
+BROADCAST = "broadcast"  # a record only Broadcast has (``received_at`` marks Broadcast's part in any record)
+WITH_API = (API, BOTH)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -103,6 +116,26 @@ def ident(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a column name: {name!r}")
     return f'"{name}"'
+
+
+def quoted(value: str) -> str:
+    """A column name as an SQL string literal (checked like ``ident``)."""
+    ident(value)
+    return f"'{value}'"
+
+
+def still_broadcast(filled: str, replaced: Mapping[str, str]) -> str:
+    """SQL for what remains of ``filled`` (a ``broadcast_filled`` list) once another source has set some
+    columns: ``replaced`` maps a column to the SQL condition under which that source set it (a column not in
+    it stays listed). NULL when nothing remains."""
+    parts = [
+        f"CASE WHEN list_contains({filled}, {quoted(c)}) AND NOT coalesce({replaced[c]}, false) THEN {quoted(c)} END"
+        if c in replaced
+        else f"CASE WHEN list_contains({filled}, {quoted(c)}) THEN {quoted(c)} END"
+        for c in BROADCAST_COLUMNS
+    ]
+    kept = f"list_filter([{', '.join(parts)}], lambda x: x IS NOT NULL)"
+    return f"CASE WHEN {filled} IS NULL THEN NULL ELSE nullif({kept}, []::VARCHAR[]) END"
 
 
 # ---- /generation batches ---------------------------------------------------------------------------------
@@ -125,11 +158,14 @@ def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_
     # API wins; where it has nothing, keep what an export brought. Export-only columns stay as they are.
     api = ", ".join(f"coalesce(i.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in (*API_COLUMNS, "api_key_hash"))
     kept = ", ".join(f"g.{ident(c)}" for c in EXPORT_ONLY_COLUMNS)
+    # A Broadcast value the answer now has a value for is the answer's from here on.
+    replaced = {c: f"i.{ident(c)} IS NOT NULL" for c in BROADCAST_COLUMNS if c in API_COLUMNS}
     con.execute(
         f"""CREATE TEMP TABLE merged_api AS
             SELECT i.id, {api}, {kept},
                    CASE WHEN g.source IN ('{EXPORT}', '{BOTH}') THEN '{BOTH}' ELSE '{API}' END AS source,
-                   CAST($fetched_at AS TIMESTAMP) AS fetched_at, g.imported_at
+                   CAST($fetched_at AS TIMESTAMP) AS fetched_at, g.imported_at, g.received_at,
+                   {still_broadcast("g.broadcast_filled", replaced)} AS broadcast_filled
             FROM typed_api i
             LEFT JOIN (SELECT * FROM generations WHERE rowid = ANY($stored::BIGINT[])) g ON g.id = i.id""",  # noqa: S608
         {"fetched_at": fetched_at, "stored": stored},
@@ -149,7 +185,7 @@ def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[st
     con.register("wanted_ids", pa.table({"id": pa.array(list(ids), pa.string())}))
     try:
         rows = con.execute(
-            f"SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id WHERE g.source <> '{EXPORT}'"  # noqa: S608
+            f"SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id WHERE g.source IN {WITH_API}"  # noqa: S608
         ).fetchall()
     finally:
         con.unregister("wanted_ids")
@@ -246,6 +282,8 @@ class GenerationFacts:
     with_key: int
     with_app: int
     app_labels: int
+    broadcast_only: int = 0  # records only Broadcast has
+    received: int = 0  # records Broadcast delivered (whatever else has them)
 
 
 def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
@@ -256,11 +294,20 @@ def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0] == 3)
 
 
+def has_broadcast(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file has migration 0006's tables (a snapshot published before it has not)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'broadcast_receipts' AND NOT temporary"
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
 def generation_facts(con: duckdb.DuckDBPyConnection) -> GenerationFacts:
+    received = f"count(*) FILTER (WHERE source = '{BROADCAST}'), count(received_at)" if has_broadcast(con) else "0, 0"
     row = con.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE source = '{API}'), count(*) FILTER (WHERE source = '{EXPORT}'),
                    count(*) FILTER (WHERE source = '{BOTH}'), min(created_at), max(created_at),
-                   count(api_key_hash), count(app_id), (SELECT count(*) FROM app_labels)
+                   count(api_key_hash), count(app_id), (SELECT count(*) FROM app_labels), {received}
             FROM generations"""  # noqa: S608
     ).fetchone()
     assert row is not None

@@ -28,7 +28,7 @@ import duckdb
 from core import settings
 from core.errors import StoreError, StoreLockedError
 from core.settings import DB_ENV
-from queries import rollups
+from queries import broadcast, rollups
 from queries.crashpoints import crashpoint
 from queries.migrations import migrate
 
@@ -79,14 +79,24 @@ def _store_error(db_path: Path, exc: BaseException) -> StoreError:
     return StoreError(f"cannot use the database {db_path}: {first_line}", f"Check {DB_ENV}.")
 
 
+MERGE = "merge"  # the Broadcast receiver's merge: a short session other writers wait for
+MERGE_PATIENCE_S = 120.0
+
+
 class Writer:
     """The one read-write session on the database. Use as a context manager.
 
     ``changed()`` marks that something was written; on a clean exit the snapshot is then published.
+    ``role`` is written into the lock file beside the pid. A writer that finds the lock held by a merge
+    (``MERGE``: seconds, not minutes) waits for it up to ``patience_s``; any other holder is refused at once.
     """
 
-    def __init__(self, db_path: Path | None = None) -> None:
+    def __init__(
+        self, db_path: Path | None = None, *, role: str = "writer", patience_s: float = MERGE_PATIENCE_S
+    ) -> None:
         self.db_path = (db_path or default_db_path()).expanduser()
+        self.role = role
+        self.patience_s = patience_s
         self._lock_file: IO[str] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._changed = False
@@ -103,19 +113,10 @@ class Writer:
             self._lock_file = open(lock_path(self.db_path), "a+", encoding="utf-8")
         except OSError as exc:
             raise _store_error(self.db_path, exc) from None
-        try:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.seek(0)
-            holder = self._lock_file.read().strip() or "unknown"
-            self._release_lock()
-            raise StoreLockedError(
-                f"another orusage writer (pid {holder}) is using {self.db_path}.",
-                "Wait for it to finish; runs never interleave.",
-            ) from None
+        self._take_lock(self._lock_file)
         self._lock_file.seek(0)
         self._lock_file.truncate()
-        self._lock_file.write(str(os.getpid()))
+        self._lock_file.write(f"{os.getpid()} {self.role}")
         self._lock_file.flush()
         try:
             self._con = duckdb.connect(str(self.db_path))
@@ -130,6 +131,25 @@ class Writer:
             self._abandon()
             raise _store_error(self.db_path, exc) from None
         return self
+
+    def _take_lock(self, lock: IO[str]) -> None:
+        deadline = time.monotonic() + self.patience_s
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                lock.seek(0)
+                pid, _, role = (lock.read().strip() or "unknown").partition(" ")
+                if role == MERGE and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                self._release_lock()
+                holder = "the Broadcast receiver's merge" if role == MERGE else "another orusage writer"
+                raise StoreLockedError(
+                    f"{holder} (pid {pid}) is using {self.db_path}.",
+                    "Wait for it to finish; runs never interleave.",
+                ) from None
 
     def changed(self) -> None:
         self._changed = True
@@ -244,6 +264,7 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
     try:
         # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
         rollups.ensure(con)
+        broadcast.ensure(con)
         yield con
     finally:
         con.close()

@@ -25,7 +25,18 @@ from pathlib import Path
 
 import duckdb
 
-from queries.generations import ALL_COLUMNS, API, API_COLUMNS, BOTH, EXPORT, EXPORT_ONLY_COLUMNS, ident
+from queries.generations import (
+    ALL_COLUMNS,
+    API,
+    API_COLUMNS,
+    BOTH,
+    BROADCAST,
+    EXPORT,
+    EXPORT_ONLY_COLUMNS,
+    ident,
+    quoted,
+    still_broadcast,
+)
 
 
 class CsvRejected(Exception):
@@ -160,14 +171,26 @@ def _merged(source: str, present: set[str]) -> str:
     its cost; ``_replace_merged`` fetches the other columns of the few rows that changed."""
     shared = [c for c in API_COLUMNS if c in present]
     export_only = [c for c in EXPORT_ONLY_COLUMNS if c in present]
-    parts = [f"coalesce(g.{ident(c)}, e.{ident(c)}) AS {ident(c)}" for c in shared]
+    # A stored value Broadcast alone brought gives way to the export's (the export ranks above Broadcast).
+    by_broadcast = {c: f"list_contains(g.broadcast_filled, {quoted(c)})" for c in shared}
+    parts = [
+        f"CASE WHEN {by_broadcast[c]} THEN coalesce(e.{ident(c)}, g.{ident(c)}) "
+        f"ELSE coalesce(g.{ident(c)}, e.{ident(c)}) END AS {ident(c)}"
+        for c in shared
+    ]
     parts += [f"coalesce(e.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in export_only]
     changes = [f"(g.{ident(c)} IS NULL AND e.{ident(c)} IS NOT NULL)" for c in shared]
+    changes += [
+        f"({by_broadcast[c]} AND e.{ident(c)} IS NOT NULL AND e.{ident(c)} IS DISTINCT FROM g.{ident(c)})"
+        for c in shared
+    ]
     changes += [f"(e.{ident(c)} IS NOT NULL AND e.{ident(c)} IS DISTINCT FROM g.{ident(c)})" for c in export_only]
-    changed = " OR ".join([f"g.source = '{API}'", "g.imported_at IS NULL", *changes])
+    changed = " OR ".join([f"g.source IN ('{API}', '{BROADCAST}')", "g.imported_at IS NULL", *changes])
+    replaced = {c: f"e.{ident(c)} IS NOT NULL" for c in (*shared, *export_only)}
     return f"""SELECT e.id, g.rowid AS _stored, {", ".join(parts)},
                       CASE WHEN g.source IN ('{API}', '{BOTH}') THEN '{BOTH}' ELSE '{EXPORT}' END AS source,
-                      coalesce(g.imported_at, CAST($imported_at AS TIMESTAMP)) AS imported_at
+                      coalesce(g.imported_at, CAST($imported_at AS TIMESTAMP)) AS imported_at,
+                      {still_broadcast("g.broadcast_filled", replaced)} AS broadcast_filled
                FROM ({source}) e JOIN generations g ON g.id = e.id
                WHERE {changed}"""  # noqa: S608 - identifiers from the column lists of queries.generations
 
@@ -176,7 +199,7 @@ def _replace_merged(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
     """Rewrite the stored rows ``merged_csv`` changes: the merged columns from it, the rest as stored."""
     row = con.execute("SELECT count(*) FROM merged_csv").fetchone()
     if row and row[0]:
-        kept = [c for c in ALL_COLUMNS if c not in present and c != "id"] + ["fetched_at"]
+        kept = [c for c in ALL_COLUMNS if c not in present and c != "id"] + ["fetched_at", "received_at"]
         con.execute(
             f"""CREATE TEMP TABLE merged_rows AS
                 SELECT m.* EXCLUDE (_stored), {", ".join(f"g.{ident(c)}" for c in kept)}

@@ -138,7 +138,7 @@ def test_each_bad_value_names_the_file_the_budget_and_the_field(tmp_path: Path, 
         ("[alerts]\nstale_hours = -1\n", "[alerts]: stale_hours: -1 is out of range"),
         ("[alerts]\nmirror_key_limits = 1\n", "[alerts]: mirror_key_limits: expected true or false"),
         ('[teams.t]\nkeys = ["a"]\napps = ["b"]\n', "team 't': apps: mixes kinds"),
-        ("[teams.t]\n", "team 't': keys: a team needs keys, workspaces, apps or members"),
+        ("[teams.t]\n", "team 't': keys: a team needs keys, workspaces, apps, members or tags"),
         ('[teams.t]\nkeys = "a"\nbosses = ["x"]\n', "team 't': bosses: unknown field"),
         (
             '[delivery.email]\nhost = "h"\nfrom = "a@b"\nto = ["c@d"]\npassword = "hunter2"\n',

@@ -25,7 +25,7 @@ DEFAULT_THRESHOLDS = (50.0, 80.0, 100.0)
 MIN_LIMIT_USD = 0.01  # a cent: below it a budget's percentages mean nothing (1e-300 printed 300 digits)
 
 # Scope kinds as written in the file, and which may share one scope (or one team) without double counting.
-SCOPE_KINDS = ("account", "model", "provider", "key", "workspace", "app", "member", "team")
+SCOPE_KINDS = ("account", "model", "provider", "key", "workspace", "app", "member", "tag", "team")
 _FAMILY = {
     "account": "account",
     "model": "model",
@@ -34,11 +34,12 @@ _FAMILY = {
     "workspace": "key",
     "app": "app",
     "member": "member",
+    "tag": "tag",
     "team": "team",
 }
 _SCOPE_HINT = (
-    "Use account, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, app:NAME, member:NAME-OR-EMAIL "
-    "or team:NAME; one kind per scope (keys and workspaces may mix)."
+    "Use account, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, app:NAME, member:NAME-OR-EMAIL, "
+    "tag:KEY=VALUE or team:NAME; one kind per scope (keys and workspaces may mix)."
 )
 
 
@@ -226,6 +227,10 @@ def _scope(section: _Section, teams: Mapping[str, Team]) -> tuple[str, tuple[tup
             section.fail("scope", "account takes no value", 'Write scope = "account".')
         if kind != "account" and not value:
             section.fail("scope", f"{kind} needs a value", _SCOPE_HINT)
+        if kind == "tag" and not _is_tag(value):
+            section.fail(
+                "scope", f"tag:{value} is not tag:KEY=VALUE", "e.g. tag:project=alpha (a key of the trace metadata)."
+            )
         if kind == "team" and value not in teams:
             known = ", ".join(sorted(teams)) or "none"
             section.fail("scope", f"no team {value!r} in [teams] (known: {known})")
@@ -272,15 +277,23 @@ def _budget(path: Path, index: int, data: Any, teams: Mapping[str, Team], alerts
     )
 
 
+def _is_tag(value: str) -> bool:
+    key, equals, tag_value = value.partition("=")
+    return bool(equals and key.strip() and tag_value.strip()) and len(key) <= 100 and len(tag_value) <= 200
+
+
 def _team(path: Path, name: str, data: Any) -> Team:
     section = _Section(path, f"team {name!r}", data)
-    section.only("keys", "workspaces", "apps", "members")
-    kinds = ("keys", "workspaces", "apps", "members")
+    section.only("keys", "workspaces", "apps", "members", "tags")
+    kinds = ("keys", "workspaces", "apps", "members", "tags")
     entries = [(kind[:-1], value) for kind in kinds for value in section.texts(kind)]
     if not entries:
-        section.fail("keys", "a team needs keys, workspaces, apps or members")
+        section.fail("keys", "a team needs keys, workspaces, apps, members or tags")
+    for kind, value in entries:
+        if kind == "tag" and not _is_tag(value):
+            section.fail("tags", f"{value!r} is not KEY=VALUE", 'e.g. tags = ["project=alpha"].')
     if len({_FAMILY[k] for k, _ in entries}) > 1:
-        field_name = "apps" if any(k == "app" for k, _ in entries) else "members"
+        field_name = next(f"{k}s" for k, _ in entries if k in ("app", "member", "tag"))
         section.fail(field_name, "mixes kinds that would count the same spend twice", _SCOPE_HINT)
     return Team(name, tuple(entries))
 
