@@ -39,7 +39,13 @@ from fake_openrouter.auth import bearer_token
 from fake_openrouter.broadcast import Broadcaster, Destination, Report
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.faults import API_PREFIX, Fault, FaultQueue
-from fake_openrouter.keys import DEMO_API_KEY_NAME, DEMO_MANAGEMENT_KEY_NAME, key_hash
+from fake_openrouter.keys import (
+    DEMO_API_KEY,
+    DEMO_API_KEY_NAME,
+    DEMO_MANAGEMENT_KEY,
+    DEMO_MANAGEMENT_KEY_NAME,
+    key_hash,
+)
 from fake_openrouter.routes import dispatch
 from fake_openrouter.runtime import ANALYTICS_RATE_PER_MINUTE, FRESH_SECONDS, Clock, ServerState
 
@@ -479,14 +485,15 @@ def serve(
     seed: int = 7,
     analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
 ) -> None:
-    """Run a fake until Ctrl-C. The demo keys are in ``fake_openrouter.keys`` (fake, safe to show)."""
+    """Run a fake until Ctrl-C, printing its demo keys (``fake_openrouter.keys``: fake, safe to show)."""
     dataset = build(now or datetime.now(UTC), seed=seed, quirks=quirks)
     with FakeServer(dataset, host=host, port=port, analytics_rate_per_minute=analytics_rate_per_minute) as fake:
         mode = "quirks" if quirks else "spec"
         print(
-            f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url} - "
-            f"demo keys: management '{DEMO_MANAGEMENT_KEY_NAME}' = fake_openrouter.keys.DEMO_MANAGEMENT_KEY, "
-            f"regular '{DEMO_API_KEY_NAME}' = fake_openrouter.keys.DEMO_API_KEY",
+            f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url}\n"
+            f"  management key ('{DEMO_MANAGEMENT_KEY_NAME}'): {DEMO_MANAGEMENT_KEY}\n"
+            f"  regular key ('{DEMO_API_KEY_NAME}'):  {DEMO_API_KEY}\n"
+            f"Try: OPENROUTER_BASE_URL={fake.base_url} OPENROUTER_MANAGEMENT_KEY={DEMO_MANAGEMENT_KEY} orusage ingest",
             flush=True,
         )
         try:

@@ -172,16 +172,26 @@ def doctor(db: Path | None) -> None:
 @_db_option()
 @click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-def dashboard(db: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--allow-open",
+    is_flag=True,
+    help="Serve beyond localhost with no password and no sign-in (refused without it; a warning with it).",
+)
+def dashboard(db: Path | None, host: str, port: int, allow_open: bool) -> None:
     """Serve the dashboard (Streamlit) on the DuckDB file's latest snapshot.
 
-    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default.
+    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default; on
+    any other address it needs ORUSAGE_DASHBOARD_PASSWORD or sign-in (ORUSAGE_AUTH_*), or --allow-open.
+    The Streamlit process gets no secret setting in its environment; SIGTERM and Ctrl-C stop it too.
     """
     from core.settings import load_settings
     from orusage.serve import serve_dashboard
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    sys.exit(serve_dashboard(settings.orusage_db, host=host, port=port))
+    warn = lambda line: click.echo(line, err=True)  # noqa: E731
+    sys.exit(
+        serve_dashboard(settings.orusage_db, host=host, port=port, settings=settings, allow_open=allow_open, warn=warn)
+    )
 
 
 @cli.command(context_settings=CONTEXT)

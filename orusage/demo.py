@@ -146,7 +146,8 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
             live = threading.Thread(target=_live_traffic, args=(fake, db_path, spool, stop), daemon=True)
             live.start()
             try:
-                return serve_dashboard(db_path, host=host, port=port, config=config)
+                # The demo's data is made up: serving it beyond localhost only warns.
+                return serve_dashboard(db_path, host=host, port=port, config=config, allow_open=True)
             finally:
                 stop.set()
                 live.join(timeout=30)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from core.csvsafe import FORMULA_REGEX, FORMULA_REPLACEMENT
 from queries.filters import Filters
 
 UNATTRIBUTED = "unattributed"
@@ -278,6 +279,15 @@ def download(con: duckdb.DuckDBPyConnection, q: GenerationQuery, cap: int, kind:
     return to_bytes(table, kind), table.num_rows
 
 
+def _csv_safe(table: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe (``core.csvsafe``)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            safe = pc.replace_substring_regex(table.column(i), pattern=FORMULA_REGEX, replacement=FORMULA_REPLACEMENT)
+            table = table.set_column(i, field, safe)
+    return table
+
+
 def to_bytes(table: pa.Table, kind: str) -> bytes:
     sink = io.BytesIO()
     if kind == "csv":
@@ -285,7 +295,7 @@ def to_bytes(table: pa.Table, kind: str) -> bytes:
         for index, column in enumerate(table.schema):
             if pa.types.is_list(column.type) and pa.types.is_string(column.type.value_type):
                 table = table.set_column(index, column.name, pc.binary_join(table.column(index), ","))
-        pa_csv.write_csv(table, sink)
+        pa_csv.write_csv(_csv_safe(table), sink)
     else:
         pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()

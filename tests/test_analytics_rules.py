@@ -85,7 +85,7 @@ def test_rows_become_numbers_with_explicit_buckets_and_a_key() -> None:
     assert set(by_app) == {"My App", UNATTRIBUTED}
     assert by_app["My App"]["request_count"] == 12 and isinstance(by_app["My App"]["request_count"], int)
     assert by_app[UNATTRIBUTED]["request_count"] == 5  # empty and missing are one bucket, summed
-    assert by_app[UNATTRIBUTED]["total_usage"] == 0.5
+    assert by_app[UNATTRIBUTED]["total_usage"] == pytest.approx(0.5)
     assert all(r["dim_key"] and r["dimensions"] == "model,app" for r in rows)
 
 
@@ -102,7 +102,7 @@ def test_per_key_rows_carry_the_hash_not_the_label() -> None:
 
 def test_metric_values() -> None:
     assert metric_value("request_count", "1523") == 1523
-    assert metric_value("total_usage", None) == 0.0
+    assert metric_value("total_usage", None) == pytest.approx(0.0)
     assert metric_value("p50_latency", None) is None
     with pytest.raises(RowError):
         metric_value("total_usage", "lots")

@@ -9,8 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -158,33 +156,45 @@ def test_a_damaged_database_is_reported_and_left_as_it_was(fake: FakeServer, sto
     assert damaged.read_bytes() == bytes(data)
 
 
-@pytest.fixture
-def world_readable_dir() -> Iterator[Path]:
-    """A root-owned folder others may read but not write (pytest's own tmp is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="orusage-ro-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+# Root passes every permission check through these capabilities; without them it meets the file's mode bits
+# like anyone else. Dropped from the bounding and inheritable sets, they are gone for the child after exec, while
+# it still reads the checkout it owns, wherever that is (a clone in a private folder, mode 700, included).
+BYPASS_CAPS = "-dac_override,-dac_read_search,-fowner"
 
 
-@pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0, reason="needs root and setpriv to drop to nobody")
+def _as_unprivileged() -> list[str]:
+    """The command prefix that runs a child without any way around file permissions."""
+    return (
+        [SETPRIV or "setpriv", f"--bounding-set={BYPASS_CAPS}", f"--inh-caps={BYPASS_CAPS}"]
+        if os.geteuid() == 0
+        else []
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and SETPRIV is None, reason="needs setpriv to drop root's capabilities")
 @pytest.mark.reliability("bad-input")
-def test_a_folder_the_process_cannot_write(fake: FakeServer, stored: Path, world_readable_dir: Path) -> None:
-    db = world_readable_dir / "orusage.duckdb"
+def test_a_folder_the_process_cannot_write(fake: FakeServer, stored: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    db = folder / "orusage.duckdb"
     shutil.copy(stored, db)
-    db.chmod(0o644)
+    db.chmod(0o444)
+    folder.chmod(0o555)
     before = db.read_bytes()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
-    env.update(_env(fake, db), HOME=str(world_readable_dir))
-    result = subprocess.run(
-        [SETPRIV or "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-m", "orusage.cli", "ingest"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=str(world_readable_dir), check=False,
-    )  # fmt: skip
+    env.update(_env(fake, db), HOME=str(tmp_path))
+    try:
+        result = subprocess.run(
+            [*_as_unprivileged(), sys.executable, "-m", "orusage.cli", "ingest"],
+            env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path), check=False,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
     assert result.returncode == 5, result.stderr
     line = _one_line(result.stderr)
     assert "permission denied" in line or "cannot write" in line, line
     assert db.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["orusage.duckdb"]  # no lock, WAL or snapshot left behind
 
 
 def _file_size_limit(limit: int) -> None:

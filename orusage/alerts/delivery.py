@@ -127,6 +127,8 @@ class EmailChannel:
     def send_message(self, mail: EmailMessage) -> None:
         """Send a prepared message (an alert's, or the weekly report's) with this server, TLS and login."""
         cfg = self.config
+        if cfg.username and not (cfg.ssl or cfg.starttls) and not cfg.auth_without_tls:  # the config refuses it too
+            raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: AUTH without TLS refused (set auth_without_tls to allow)")
         try:
             smtp = (
                 smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self.context)
