@@ -26,3 +26,35 @@ def models_with_traffic(con: duckdb.DuckDBPyConnection, since: date) -> list[tup
         [since, since],
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+def activity_spend(con: duckdb.DuckDBPyConnection, first: date, last: date, key_hash: str = "") -> float:
+    """USD spent on ``first..last`` as stored /activity rows show it (account-wide, or one key's)."""
+    if key_hash:
+        row = con.execute(
+            """SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity_by_key
+               WHERE date BETWEEN ? AND ? AND api_key_hash = ?""",
+            [first, last, key_hash],
+        ).fetchone()
+    else:
+        row = con.execute(
+            "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity WHERE date BETWEEN ? AND ?",
+            [first, last],
+        ).fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def credits_spend(con: duckdb.DuckDBPyConnection, first: date, last: date) -> float:
+    """USD by which /credits' total usage grew between two consecutive snapshots both taken on
+    ``first..last``: spend that must have happened on those days."""
+    row = con.execute(
+        """WITH s AS (
+               SELECT fetched_at, total_usage,
+                      lag(fetched_at) OVER (ORDER BY fetched_at) AS before_at,
+                      lag(total_usage) OVER (ORDER BY fetched_at) AS before_usage
+               FROM credits)
+           SELECT coalesce(sum(total_usage - before_usage), 0) FROM s
+           WHERE before_at::DATE >= ? AND fetched_at::DATE <= ? AND total_usage > before_usage""",
+        [first, last],
+    ).fetchone()
+    return float(row[0]) if row else 0.0
