@@ -45,7 +45,16 @@ MAX_BODY = 64 * 1024 * 1024  # an analytics page of 10,000 rows is a few MB
 T = TypeVar("T", bound=BaseModel)
 # Pydantic error types that mean "a number out of range" rather than "not what the API describes".
 _VALUE_ERRORS = frozenset(
-    {"finite_number", "greater_than", "greater_than_equal", "less_than", "less_than_equal", "value_error"}
+    {
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "value_error",
+        "int_from_float",
+        "int_parsing_size",
+    }
 )
 Params = Mapping[str, str | int]
 
