@@ -161,8 +161,10 @@ class OpenRouterClient:
             failure: str
             wait: float | None = None
             try:
+                started = time.monotonic()
                 with deadline(self.deadline) as d:
                     response, content = self._exchange(method, path, params, body)
+                log.info("%s: %d in %.2f s", where, response.status_code, time.monotonic() - started)
             except httpx.TimeoutException:
                 if d.expired:
                     raise UnavailableError(

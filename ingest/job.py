@@ -19,7 +19,7 @@ from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas, transform
 from ingest.analytics.catalog import LONG_REACH_DAYS
 from ingest.analytics.loader import AnalyticsLoader, Piece
-from ingest.analytics.plan import Covered, final_days, plan
+from ingest.analytics.plan import METRIC_KINDS, Covered, final_days, plan
 from ingest.client import OpenRouterClient
 from ingest.errors import AuthError, BadResponseError, NotFoundError
 from ingest.generations.job import GenerationOptions, GenerationsResult, run_generations
@@ -80,6 +80,7 @@ def run_ingest(
     report = reporter or QuietReporter()
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
+        writes.rescrub_messages(con, scrub)  # what an older version stored unscrubbed, cleaned now
     pacer = pacer or Pacer(ANALYTICS_RATE_PER_MINUTE)  # one pacer for every analytics query of the run
     try:
         _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
@@ -123,6 +124,7 @@ def _ingest(
             [k.hash for k in keys],
             organization=members is not None,
             reach_days=history_days,
+            redo=ingest_state.impossible_analytics(writer.con, METRIC_KINDS),
         )
         if analytics
         else []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import duckdb
+
+from core.limits import MAX_COUNT, MAX_MONEY
 
 
 def analytics_coverage(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, date, date, datetime]]:
@@ -58,3 +61,26 @@ def credits_spend(con: duckdb.DuckDBPyConnection, first: date, last: date) -> fl
         [first, last],
     ).fetchone()
     return float(row[0]) if row else 0.0
+
+
+def impossible_analytics(con: duckdb.DuckDBPyConnection, kinds: Mapping[str, str]) -> list[tuple[str, str, str, date]]:
+    """(dimensions, scope, metric, day) of every stored analytics value that cannot be (stored before such
+    values were refused): ``kinds`` maps each metric column to ``count``, ``money``, ``signed_money`` or
+    ``measure`` (``core.limits``' rules). The ingest asks for those days again."""
+    tests = {
+        "count": "({c} < 0 OR {c} >= " + str(MAX_COUNT) + ")",
+        "money": "(NOT isfinite({c}) OR {c} < 0 OR {c} > " + repr(MAX_MONEY) + ")",
+        "signed_money": "(NOT isfinite({c}) OR abs({c}) > " + repr(MAX_MONEY) + ")",
+        "measure": "(NOT isfinite({c}) OR {c} < 0)",
+    }
+    flags = {metric: tests[kind].format(c=f'"{metric}"') for metric, kind in kinds.items()}
+    if not flags:
+        return []
+    named = ", ".join(f"CASE WHEN {test} THEN '{metric}' END" for metric, test in flags.items())
+    rows = con.execute(
+        f"""SELECT DISTINCT dimensions, scope, metric, date FROM (
+                SELECT dimensions, coalesce(api_key_hash, '') AS scope, date, unnest([{named}]) AS metric
+                FROM analytics_daily WHERE {" OR ".join(flags.values())})
+            WHERE metric IS NOT NULL ORDER BY ALL"""  # noqa: S608 - column names from the caller's catalogue
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]

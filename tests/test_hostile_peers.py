@@ -229,3 +229,22 @@ def _decodes_to_part_of(text: str, secret: str, span: int = 8) -> str | None:
 def test_a_secret_handed_in_is_scrubbed_and_short_values_are_not_searched() -> None:
     assert scrubbing.scrub(f"x {SLACK_TOKEN} y", SLACK_TOKEN) == f"x {scrubbing.MASK} y"
     assert scrubbing.scrub("a b c", "b") == "a b c"  # one letter would blank out every word
+
+
+@pytest.mark.reliability("secret")
+def test_messages_an_older_version_stored_unscrubbed_are_cleaned(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from queries import writes
+    from queries.store import Writer
+
+    with Writer(tmp_path / "orusage.duckdb") as writer:
+        with writer.transaction() as con:
+            run = writes.start_run(con, "ingest", datetime(2026, 11, 20))
+            writes.finish_run(con, run, "failed", datetime(2026, 11, 20), 0, 0, f"401 (said: Bearer {KEY})")
+            clean = writes.start_run(con, "ingest", datetime(2026, 11, 21))
+            writes.finish_run(con, clean, "failed", datetime(2026, 11, 21), 0, 0, "503 (said: try later)")
+        with writer.transaction() as con:
+            assert writes.rescrub_messages(con, lambda text: scrubbing.scrub(text, KEY)) == 1
+        messages = [r[0] for r in writer.con.execute("SELECT message FROM ingest_runs ORDER BY run_id").fetchall()]
+    assert messages == [f"401 (said: Bearer {scrubbing.MASK})", "503 (said: try later)"]

@@ -227,6 +227,45 @@ def test_stored_generations_with_impossible_values_are_fetched_again(
             assert abs(stored[2] - truth["usage"]) < 1e-12
 
 
+@pytest.mark.reliability("value")
+def test_stored_analytics_with_impossible_values_are_fetched_again(
+    proxy: HostileProxy, baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = _copy(baseline, tmp_path)
+    pick = "SELECT date, dim_key FROM analytics_daily WHERE dimensions = 'model' AND total_usage > 0 ORDER BY ALL"
+    truth = (
+        "SELECT total_usage, request_count FROM analytics_daily WHERE dimensions = 'model' AND date = ? AND dim_key = ?"
+    )
+    con = duckdb.connect(str(db))  # as a version without the checks left them
+    (day_a, key_a), (day_b, key_b) = con.execute(pick + " LIMIT 2 OFFSET 40").fetchall()
+    con.execute("UPDATE analytics_daily SET total_usage = 'NaN'::DOUBLE WHERE date = ? AND dim_key = ?", [day_a, key_a])
+    con.execute("UPDATE analytics_daily SET request_count = -3 WHERE date = ? AND dim_key = ?", [day_b, key_b])
+    con.close()
+    ingest_once(_settings(monkeypatch, proxy.base_url, db, ORUSAGE_GENERATIONS_DAYS="0"), quiet=True, clock=lambda: NOW)
+    assert any(path.startswith("/api/v1/analytics/query") for _, path in proxy.seen)  # asked again
+    for day, key in ((day_a, key_a), (day_b, key_b)):
+        (usage, requests), (want_usage, want_requests) = (
+            query(db, truth, [day, key])[0],
+            query(baseline, truth, [day, key])[0],
+        )
+        assert abs(usage - want_usage) < 1e-9 * max(1.0, want_usage) and requests == want_requests
+
+
+def test_a_day_holding_an_impossible_value_is_planned_again() -> None:
+    from ingest.analytics.plan import Covered, plan
+
+    today = date(2026, 11, 20)
+    done = [Covered(g.name, "", s, date(2025, 11, 21), date(2026, 11, 19), datetime(2026, 11, 20, 12))
+            for g in GROUPINGS if not g.per_key and not g.needs_organization for s in ("long", "short")]  # fmt: skip
+    assert plan(today, done, [], organization=False) == []
+    redo = [("model", "", "total_usage", date(2026, 3, 4)), ("model", "", "p50_latency", date(2026, 11, 18))]
+    again = plan(today, done, [], organization=False, redo=redo)
+    assert [(r.grouping.name, r.metrics_set, r.first_day, r.last_day) for r in again] == [
+        ("model", "long", date(2026, 3, 4), date(2026, 3, 4)),
+        ("model", "short", date(2026, 11, 18), date(2026, 11, 18)),
+    ]
+
+
 # ---- imports -------------------------------------------------------------------------------------------
 
 
