@@ -87,6 +87,7 @@ def damaged(stored: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path
     raise AssertionError(f"only {len(found)} of 40 damaged copies were unreadable")
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("damage")
 @pytest.mark.parametrize("which", [0, 1, 2])
 def test_a_damaged_store_is_refused_and_left_as_it_was(which: int, damaged: list[Path], fake: FakeServer) -> None:
@@ -104,6 +105,7 @@ def test_a_damaged_store_is_refused_and_left_as_it_was(which: int, damaged: list
     assert "All good" not in doctor.stdout and db.read_bytes() == before
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("damage")
 def test_damage_after_a_clean_run_is_found_too(stored: Path, fake: FakeServer, tmp_path: Path) -> None:
     """A store the last writer closed cleanly (and so need not read whole again) damaged in place later."""
@@ -126,6 +128,7 @@ def test_damage_after_a_clean_run_is_found_too(stored: Path, fake: FakeServer, t
     assert db.read_bytes() == before and snapshot_path(db).read_bytes() == published
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("damage")
 def test_a_damaged_snapshot_is_reported(stored: Path, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
@@ -155,6 +158,7 @@ def _set_schema(db: Path, version: int) -> None:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("damage")
 def test_doctor_checks_the_schema_both_ways(stored: Path, fake: FakeServer, tmp_path: Path) -> None:
     newest = max(m.version for m in available())

@@ -62,6 +62,7 @@ def _keys_page(target: str, distinct: bool) -> bytes:
     return json.dumps({"data": keys}).encode()
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("deadline")
 def test_a_trickling_answer_ends_at_the_request_deadline(proxy: HostileProxy, stored: Path, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
@@ -115,6 +116,7 @@ def test_keys_that_ignore_offset_end_the_listing(
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("deadline")
 def test_an_endless_listing_stops_at_1000_pages(proxy: HostileProxy) -> None:
     proxy.add(Rule("/keys", answer=lambda target: _keys_page(target, distinct=True)))
@@ -150,6 +152,7 @@ def test_the_page_guard_counts_what_it_is_told() -> None:
         same.more([1, 2], 4)
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("deadline")
 def test_a_trickling_webhook_ends_at_the_delivery_deadline(stored: Path, tmp_path: Path, fake: FakeServer) -> None:
     db = tmp_path / "orusage.duckdb"

@@ -114,6 +114,7 @@ def echoed(proxy: HostileProxy, tmp_path_factory: pytest.TempPathFactory) -> tup
     return db, export, "\n".join(outputs), lines
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("secret")
 def test_the_peers_did_echo_and_the_lines_still_say_what_happened(
     echoed: tuple[Path, Path, str, list[str]], proxy: HostileProxy
@@ -127,12 +128,14 @@ def test_the_peers_did_echo_and_the_lines_still_say_what_happened(
     assert "HTTP Request" not in text  # ... and httpx said nothing about URLs
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("secret")
 def test_no_secret_in_any_output(echoed: tuple[Path, Path, str, list[str]]) -> None:
     _, _, text, _ = echoed
     assert leaks(text) == []
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("secret")
 def test_no_secret_in_any_varchar_column(echoed: tuple[Path, Path, str, list[str]]) -> None:
     db, _, _, _ = echoed
@@ -157,6 +160,7 @@ def test_no_secret_in_any_varchar_column(echoed: tuple[Path, Path, str, list[str
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("secret")
 def test_no_secret_in_any_file(echoed: tuple[Path, Path, str, list[str]]) -> None:
     db, export, _, _ = echoed
@@ -169,6 +173,7 @@ def test_no_secret_in_any_file(echoed: tuple[Path, Path, str, list[str]]) -> Non
                 assert form.encode() not in data, path.name
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("secret")
 def test_no_secret_on_any_page(echoed: tuple[Path, Path, str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     db, _, _, _ = echoed

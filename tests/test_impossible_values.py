@@ -146,6 +146,7 @@ def test_an_impossible_analytics_row_refuses_the_answer_whole(
     assert query(db, "SELECT count(*) FROM coverage WHERE source = 'analytics'") == [(0,)]
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("value")
 def test_an_empty_analytics_answer_against_spend_is_not_made_final(proxy: HostileProxy, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
