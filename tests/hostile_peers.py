@@ -20,12 +20,14 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import duckdb
 import httpx
 
 Mutation = Callable[[bytes], bytes]
@@ -299,3 +301,37 @@ def elapsed(fn: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
     result = fn()
     return result, time.monotonic() - started
+
+
+# ---- the sentinel search ---------------------------------------------------------------------------------
+
+
+def assert_no_secret(secrets: Iterable[str], texts: Iterable[str] = (), db: Path | None = None) -> None:
+    """No secret (nor its last 12 characters) in any of ``texts``, in the bytes of any file beside ``db``, or
+    in any VARCHAR column of ``db`` (when DuckDB can read it: a damaged file is searched byte for byte only)."""
+    forms = [form for secret in secrets for form in (secret, secret[-12:])]
+    for text in texts:
+        for form in forms:
+            assert form not in text, f"a secret in: {text[:200]}"
+    if db is None:
+        return
+    for path in db.parent.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for form in forms:
+                assert form.encode() not in data, path.name
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return
+    try:
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
+        ).fetchall()
+        for table, column in columns:
+            for form in forms:
+                hits = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [form]).fetchone()
+                assert hits == (0,), f"{table}.{column} holds a secret"
+    finally:
+        con.close()

@@ -21,6 +21,7 @@ from queries.migrations import available
 from queries.store import snapshot_path
 from tests.fake_fixtures import MANAGEMENT_KEY
 from tests.helpers import run_cli
+from tests.hostile_peers import assert_no_secret
 
 BLOCK = 4096
 
@@ -103,6 +104,7 @@ def test_a_damaged_store_is_refused_and_left_as_it_was(which: int, damaged: list
     doctor = run_cli(["doctor"], _env(fake, db))
     assert doctor.returncode == 5 and "[FAIL] database file:" in doctor.stdout, doctor.stdout
     assert "All good" not in doctor.stdout and db.read_bytes() == before
+    assert_no_secret([MANAGEMENT_KEY], [result.stdout + result.stderr, doctor.stdout + doctor.stderr], db)
 
 
 @pytest.mark.slow
@@ -126,6 +128,7 @@ def test_damage_after_a_clean_run_is_found_too(stored: Path, fake: FakeServer, t
     assert result.returncode == 5, result.stderr
     assert "damaged" in _one_line(result.stderr)
     assert db.read_bytes() == before and snapshot_path(db).read_bytes() == published
+    assert_no_secret([MANAGEMENT_KEY], [first.stdout + first.stderr, result.stdout + result.stderr], db)
 
 
 @pytest.mark.slow

@@ -27,7 +27,9 @@ from orusage.jobs import ingest_once
 from queries.store import Writer
 from tests.fake_fixtures import MANAGEMENT_KEY
 from tests.helpers import fact_tables, query, run_cli
-from tests.hostile_peers import HostileProxy, Rule, TrickleServer, elapsed, running_proxy
+from tests.hostile_peers import HostileProxy, Rule, TrickleServer, assert_no_secret, elapsed, running_proxy
+
+HOOK_TOKEN = "SLOWHOOK-sentinel-5b7d9f1a"
 
 
 def _env(base_url: str, db: Path, **more: str) -> dict[str, str]:
@@ -79,6 +81,7 @@ def test_a_trickling_answer_ends_at_the_request_deadline(proxy: HostileProxy, st
     assert fact_tables(db) == before
     with Writer(db):  # the lock is free again
         pass
+    assert_no_secret([MANAGEMENT_KEY], [result.stdout + result.stderr], db)
 
 
 @pytest.mark.reliability("deadline")
@@ -93,6 +96,7 @@ def test_a_trickle_in_the_headers_is_bounded_too(proxy: HostileProxy) -> None:
     assert time.monotonic() - started < 30  # without the deadline: over 4 minutes
     assert caught.value.exit_code == 4
     assert len(proxy.seen) == 1
+    assert_no_secret([MANAGEMENT_KEY], [str(caught.value)])
 
 
 @pytest.mark.reliability("deadline")
@@ -114,6 +118,7 @@ def test_keys_that_ignore_offset_end_the_listing(
     assert query(db, "SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1") == [("failed",)]
     with Writer(db):  # released by the failed run
         pass
+    assert_no_secret([MANAGEMENT_KEY], [str(caught.value)], db)
 
 
 @pytest.mark.slow
@@ -122,9 +127,10 @@ def test_an_endless_listing_stops_at_1000_pages(proxy: HostileProxy) -> None:
     proxy.add(Rule("/keys", answer=lambda target: _keys_page(target, distinct=True)))
     with (
         OpenRouterClient(proxy.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client,
-        pytest.raises(BadResponseError, match="went on for 1,000 pages"),
+        pytest.raises(BadResponseError, match="went on for 1,000 pages") as caught,
     ):
         client.keys()
+    assert_no_secret([MANAGEMENT_KEY], [str(caught.value)])
     assert sum(1 for _, path in proxy.seen if path.startswith("/api/v1/keys")) == 1_000
 
 
@@ -134,9 +140,10 @@ def test_a_listing_stops_after_ten_minutes(proxy: HostileProxy) -> None:
     ticks = iter(range(0, 10_000, 250))  # each page "takes" 250 s on this clock
     with (
         OpenRouterClient(proxy.base_url, SecretStr(MANAGEMENT_KEY), retries=0, clock=lambda: float(next(ticks))) as c,
-        pytest.raises(UnavailableError, match="took more than 10 minutes"),
+        pytest.raises(UnavailableError, match="took more than 10 minutes") as caught,
     ):
         c.keys()
+    assert_no_secret([MANAGEMENT_KEY], [str(caught.value)])
     assert sum(1 for _, path in proxy.seen if path.startswith("/api/v1/keys")) == 3  # 250, 500, 750 s
 
 
@@ -155,14 +162,15 @@ def test_the_page_guard_counts_what_it_is_told() -> None:
 @pytest.mark.slow
 @pytest.mark.reliability("deadline")
 def test_a_trickling_webhook_ends_at_the_delivery_deadline(stored: Path, tmp_path: Path, fake: FakeServer) -> None:
-    db = tmp_path / "orusage.duckdb"
+    db = tmp_path / "store" / "orusage.duckdb"
+    db.parent.mkdir()
     db.write_bytes(stored.read_bytes())
     server = TrickleServer(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" + b"X-Slow: " + b"z" * 200 + b"\r\n\r\n")
     try:  # without a deadline: 250 bytes at 2 s each, over 8 minutes per delivery
         config = tmp_path / "alerts.toml"
         config.write_text(
             '[[budget]]\nname = "tiny"\nscope = "account"\nperiod = "month"\nlimit_usd = 0.01\n\n'
-            f'[delivery.webhook]\nurl = "http://127.0.0.1:{server.port}/hooks/slow"\n'
+            f'[delivery.webhook]\nurl = "http://127.0.0.1:{server.port}/hooks/{HOOK_TOKEN}"\n'
         )
         env = _env(fake.base_url, db, ORUSAGE_CONFIG=str(config), ORUSAGE_HTTP_TIMEOUT="5",
                    ORUSAGE_DELIVERY_DEADLINE="3")  # fmt: skip
@@ -176,6 +184,7 @@ def test_a_trickling_webhook_ends_at_the_delivery_deadline(stored: Path, tmp_pat
     assert errors and all(e[0] == "no answer within 3 s" for e in errors), errors
     with Writer(db):
         pass
+    assert_no_secret([MANAGEMENT_KEY, HOOK_TOKEN], [result.stdout + result.stderr], db)
 
 
 @pytest.mark.reliability("deadline")

@@ -37,6 +37,7 @@ from tests.hostile_peers import (
     HostileProxy,
     Mutation,
     Rule,
+    assert_no_secret,
     duplicate_first_row,
     empty_analytics,
     on_row,
@@ -120,6 +121,7 @@ def test_an_impossible_value_refuses_the_answer_whole(
     assert field in message and "Nothing was stored from this response" in message, message
     assert fact_tables(db) == before and _stored_generations(db) == generations  # nothing of it stored
     assert query(db, "SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1") == [("failed",)]
+    assert_no_secret([MANAGEMENT_KEY], [message], db)
 
 
 ANALYTICS_REFUSED: list[tuple[Mutation, str]] = [
@@ -144,6 +146,7 @@ def test_an_impossible_analytics_row_refuses_the_answer_whole(
     assert caught.value.exit_code == 4
     assert query(db, "SELECT count(*) FROM analytics_daily") == [(0,)]
     assert query(db, "SELECT count(*) FROM coverage WHERE source = 'analytics'") == [(0,)]
+    assert_no_secret([MANAGEMENT_KEY], [str(caught.value)], db)
 
 
 @pytest.mark.slow
@@ -163,6 +166,7 @@ def test_an_empty_analytics_answer_against_spend_is_not_made_final(proxy: Hostil
     again = run_cli(["ingest"], env)
     assert again.returncode == 0, again.stderr
     assert query(db, "SELECT count(*) FROM analytics_daily WHERE dimensions = 'model'")[0][0] > 0
+    assert_no_secret([MANAGEMENT_KEY], [result.stdout + result.stderr, again.stdout + again.stderr], db)
 
 
 @pytest.mark.reliability("value")
@@ -317,6 +321,7 @@ def test_an_import_refuses_an_impossible_value_with_its_line(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"{bad}: line 7: {column}" in lines[0], lines
     assert not db.exists() or query(db, "SELECT count(*) FROM generations") == [(0,)]
+    assert_no_secret([MANAGEMENT_KEY], [result.stdout + result.stderr])
 
 
 @pytest.mark.reliability("value")
