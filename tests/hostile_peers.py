@@ -307,9 +307,10 @@ def elapsed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def assert_no_secret(secrets: Iterable[str], texts: Iterable[str] = (), db: Path | None = None) -> None:
-    """No secret (nor its last 12 characters) in any of ``texts``, in the bytes of any file beside ``db``, or
-    in any VARCHAR column of ``db`` (when DuckDB can read it: a damaged file is searched byte for byte only)."""
-    forms = [form for secret in secrets for form in (secret, secret[-12:])]
+    """No secret (nor its last 12 characters, unless they are as plain as the fake's ``000…``) in any of
+    ``texts``, in the bytes of any file beside ``db``, or in any VARCHAR column of ``db`` (when DuckDB can
+    read it: a damaged file is searched byte for byte only)."""
+    forms = [form for secret in secrets for form in (secret, secret[-12:]) if len(set(form)) > 4]
     for text in texts:
         for form in forms:
             assert form not in text, f"a secret in: {text[:200]}"
@@ -333,5 +334,7 @@ def assert_no_secret(secrets: Iterable[str], texts: Iterable[str] = (), db: Path
             for form in forms:
                 hits = con.execute(f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [form]).fetchone()
                 assert hits == (0,), f"{table}.{column} holds a secret"
+    except duckdb.Error:
+        return  # damaged where it is read: its bytes were searched above
     finally:
         con.close()
