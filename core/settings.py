@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     openrouter_base_url: str = Field(default=DEFAULT_BASE_URL, description="OpenRouter's API root.")
     orusage_db: Path = Field(default_factory=_default_db, description="The DuckDB file.")
     orusage_http_timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds per HTTP request.")
+    orusage_http_deadline: float = Field(
+        default=60.0, gt=0, le=3600, description="Seconds one HTTP request may take in all, however it trickles."
+    )
     orusage_http_retries: int = Field(default=4, ge=0, le=20, description="Retries of a failed request.")
     orusage_history_days: int = Field(
         default=365, ge=31, le=365, description="How far back the analytics backfill reaches (OpenRouter: 365)."
@@ -116,6 +119,9 @@ class Settings(BaseSettings):
     )
     orusage_broadcast_destination: str | None = Field(
         default=None, description="Which Broadcast destination is the receiver (name or id), when several are."
+    )
+    orusage_delivery_deadline: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds one alert delivery (a webhook POST, an SMTP session) may take."
     )
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
@@ -339,6 +345,20 @@ def _settings_for(_watched: tuple[object, ...]) -> Settings:
 def current() -> Settings:
     """The settings as the environment and ``.env`` give them now (parsed once per distinct environment)."""
     return _settings_for(_watched())
+
+
+def secret_values() -> tuple[str, ...]:
+    """The value of every secret setting that is set (``core.scrub`` removes them from text from peers).
+
+    Every ``SecretStr`` setting counts, not only ``SECRET_SETTINGS``. When the settings do not validate, the
+    environment's values of the secret names are used, so an error about a bad setting is scrubbed too."""
+    try:
+        s = current()
+    except ConfigError:
+        names = (*SECRET_SETTINGS, PASSWORD_ENV)
+        return tuple(v for name in names if (v := os.environ.get(name, "")).strip())
+    values = (getattr(s, name) for name in type(s).model_fields)
+    return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value().strip())
 
 
 def debug_enabled() -> bool:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import click
 
 from core.errors import EXIT_USAGE, OrusageError
+from core.scrub import ScrubFilter, scrub
 from core.settings import debug_enabled
 from orusage.alerts.commands import alerts
 
@@ -30,8 +31,11 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request at INFO; URLs carry no secrets, but keep cron mail short.
-    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:  # whatever a log line quotes, never a secret
+        handler.addFilter(ScrubFilter())
+    # httpx logs every request's URL at INFO, and webhook and Slack URLs carry tokens: it stays quiet, -v
+    # or not (our own log lines say what was fetched).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.group(context_settings=CONTEXT)
@@ -381,7 +385,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="orusage", standalone_mode=False)
     except OrusageError as exc:
-        click.echo(f"orusage: {exc}", err=True)
+        click.echo(scrub(f"orusage: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("orusage: interrupted.", err=True)
@@ -398,8 +402,10 @@ def main(argv: list[str] | None = None) -> None:
         if debug_enabled():
             raise
         click.echo(
-            f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
-            "(set ORUSAGE_DEBUG=1 for details, and please report it).",
+            scrub(
+                f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+                "(set ORUSAGE_DEBUG=1 for details, and please report it)."
+            ),
             err=True,
         )
         sys.exit(1)

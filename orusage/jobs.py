@@ -23,6 +23,7 @@ def client_for(settings: Settings) -> OpenRouterClient:
         settings.openrouter_base_url,
         settings.management_key(),
         timeout=settings.orusage_http_timeout,
+        deadline=settings.orusage_http_deadline,
         retries=settings.orusage_http_retries,
     )
 

@@ -25,11 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from core.limits import FIRST_DAY, MAX_COUNT, MAX_MONEY, NEGATIVE_ALLOWED
 
 Row = Mapping[str, Any]
 
@@ -138,6 +140,33 @@ def still_broadcast(filled: str, replaced: Mapping[str, str]) -> str:
     return f"CASE WHEN {filled} IS NULL THEN NULL ELSE nullif({kept}, []::VARCHAR[]) END"
 
 
+# ---- values that cannot be (core.limits) -------------------------------------------------------------------
+
+MONEY_COLUMNS = ("usage", "total_cost", "cache_discount", "upstream_inference_cost", "byok_usage_inference")
+MEASURE_COLUMNS = ("latency", "generation_time", "moderation_latency")
+COUNT_COLUMNS = tuple(c for c, t in API_COLUMNS.items() if t == "BIGINT")
+
+
+def possible(column: str, alias: str = "g") -> str:
+    """SQL that is true when ``alias.column`` holds a value a /generation answer may have (NULL included)."""
+    c = f"{alias}.{ident(column)}"
+    if column in MONEY_COLUMNS:
+        low = -MAX_MONEY if column in NEGATIVE_ALLOWED else 0.0
+        return f"({c} IS NULL OR (isfinite({c}) AND {c} BETWEEN {low!r} AND {MAX_MONEY!r}))"
+    if column in MEASURE_COLUMNS:
+        return f"({c} IS NULL OR (isfinite({c}) AND {c} >= 0))"
+    if column in COUNT_COLUMNS:
+        return f"({c} IS NULL OR {c} BETWEEN 0 AND {MAX_COUNT - 1})"
+    if column == "created_at":
+        return f"({c} >= DATE '{FIRST_DAY.isoformat()}' AND {c} < $today::DATE + 2)"
+    return "true"
+
+
+def _all_possible(alias: str = "g") -> str:
+    checked = (*MONEY_COLUMNS, *MEASURE_COLUMNS, *COUNT_COLUMNS, "created_at")
+    return " AND ".join(possible(c, alias) for c in checked)
+
+
 # ---- /generation batches ---------------------------------------------------------------------------------
 
 
@@ -155,8 +184,14 @@ def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_
     # table would read all 60 columns of every row (2 s and 1 GB at 10 M rows, for each batch of 250).
     found = con.execute("SELECT g.rowid FROM generations g SEMI JOIN typed_api i ON i.id = g.id").fetchall()
     stored = [r[0] for r in found]
-    # API wins; where it has nothing, keep what an export brought. Export-only columns stay as they are.
-    api = ", ".join(f"coalesce(i.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in (*API_COLUMNS, "api_key_hash"))
+    # API wins; where it has nothing, keep what an export brought (but not a stored value that cannot be:
+    # that is what the answer is repairing). Export-only columns stay as they are.
+    api = ", ".join(
+        f"coalesce(i.{ident(c)}, CASE WHEN {possible(c)} THEN g.{ident(c)} END) AS {ident(c)}"
+        if c != "created_at"
+        else f"i.{ident(c)}"
+        for c in (*API_COLUMNS, "api_key_hash")
+    )
     kept = ", ".join(f"g.{ident(c)}" for c in EXPORT_ONLY_COLUMNS)
     # A Broadcast value the answer now has a value for is the answer's from here on.
     replaced = {c: f"i.{ident(c)} IS NOT NULL" for c in BROADCAST_COLUMNS if c in API_COLUMNS}
@@ -178,14 +213,18 @@ def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_
     return len(rows)
 
 
-def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` already have a /generation answer stored (those are never fetched again)."""
+def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str], today: date) -> set[str]:
+    """Which of ``ids`` already have a /generation answer stored (those are never fetched again), leaving
+    out rows holding a value that cannot be (stored before such values were refused): those are asked for
+    again, and the answer replaces them. ``today``: the run's UTC day."""
     if not ids:
         return set()
     con.register("wanted_ids", pa.table({"id": pa.array(list(ids), pa.string())}))
     try:
         rows = con.execute(
-            f"SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id WHERE g.source IN {WITH_API}"  # noqa: S608
+            f"""SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id
+                WHERE g.source IN {WITH_API} AND {_all_possible()}""",  # noqa: S608 - identifiers from the constants
+            {"today": today},
         ).fetchall()
     finally:
         con.unregister("wanted_ids")

@@ -79,7 +79,11 @@ def test_rows_become_numbers_with_explicit_buckets_and_a_key() -> None:
         {"date__day": "2026-11-19", "model": "a/b", "request_count": "2", "total_usage": 0.5},  # no app at all
     ]  # fmt: skip
     rows = to_store_rows(
-        api_rows, grouping_name="model,app", api_dimensions=("model", "app"), metrics=("request_count", "total_usage")
+        api_rows,
+        grouping_name="model,app",
+        api_dimensions=("model", "app"),
+        metrics=("request_count", "total_usage"),
+        today=TODAY,
     )
     by_app = {r["app"]: r for r in rows}
     assert set(by_app) == {"My App", UNATTRIBUTED}
@@ -95,6 +99,7 @@ def test_per_key_rows_carry_the_hash_not_the_label() -> None:
         grouping_name="api_key_hash,model",
         api_dimensions=("model",),
         metrics=("request_count",),
+        today=TODAY,
         api_key_hash="ab" * 32,
     )
     assert rows[0]["api_key_hash"] == "ab" * 32 and rows[0]["dim_key"].startswith("ab" * 32)
@@ -107,7 +112,7 @@ def test_metric_values() -> None:
     with pytest.raises(RowError):
         metric_value("total_usage", "lots")
     with pytest.raises(RowError):
-        to_store_rows([{"model": "x"}], grouping_name="model", api_dimensions=("model",), metrics=())
+        to_store_rows([{"model": "x"}], grouping_name="model", api_dimensions=("model",), metrics=(), today=TODAY)
 
 
 def test_pacer_keeps_under_the_limit_on_a_virtual_clock() -> None:

@@ -3,12 +3,14 @@ stored is lost. (Faults from OpenRouter are in test_cli_errors.py, crashes in te
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import shutil
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -55,15 +57,16 @@ def test_every_response_parser_accepts_or_refuses_cleanly(payload: object, which
     try:
         _client._parse("GET /fuzz", payload, which)
     except BadResponseError as exc:
-        assert "\n" not in str(exc) and "unexpected shape" in str(exc)
+        assert "\n" not in str(exc) and ("unexpected shape" in str(exc) or "impossible value" in str(exc))
 
 
 activity_like = st.fixed_dictionaries(
     {"data": st.lists(st.fixed_dictionaries({
-        "date": st.text(max_size=25) | st.just("2026-04-22 00:00:00"),
+        "date": st.text(max_size=25) | st.sampled_from(["2026-04-22 00:00:00", "2026-04-22T23:30:00-05:00",
+                                                         "2026-02-30", "2026-13-45"]),
         "model": st.text(max_size=10), "model_permaslug": st.text(max_size=10), "endpoint_id": st.text(max_size=8),
-        "provider_name": st.text(max_size=8), "usage": st.floats(allow_nan=False) | st.text(max_size=5),
-        "byok_usage_inference": st.floats(allow_nan=False), "requests": st.integers() | st.text(max_size=4),
+        "provider_name": st.text(max_size=8), "usage": st.floats() | st.text(max_size=5),
+        "byok_usage_inference": st.floats(), "requests": st.integers() | st.text(max_size=4),
         "prompt_tokens": st.integers(), "completion_tokens": st.integers(), "reasoning_tokens": st.integers(),
     }), max_size=5)}
 )  # fmt: skip
@@ -75,15 +78,19 @@ activity_like = st.fixed_dictionaries(
 def test_activity_rows_near_the_real_shape(payload: dict[str, object]) -> None:
     try:
         parsed = _client._parse("GET /activity", payload, schemas.ActivityResponse)
-    except BadResponseError:
+    except BadResponseError as exc:
+        assert "\n" not in str(exc)
         return
-    assert all(len(item.date) == 10 for item in parsed.data)
+    for item in parsed.data:  # accepted: a real day, finite amounts, whole counts in range
+        assert isinstance(item.date, date)  # the range (2020-01-01..tomorrow) is the transform's: it needs the clock
+        assert math.isfinite(item.usage) and 0 <= item.usage <= 10_000_000
+        assert 0 <= item.requests < 2**53 and 0 <= item.prompt_tokens < 2**53
 
 
 analytics_rows = st.lists(
     st.dictionaries(
         st.sampled_from(["date__day", "created_at__day", "model", "app", "request_count", "total_usage", "x"]),
-        st.none() | st.text(max_size=12) | st.integers() | st.floats(allow_nan=False) | st.booleans(),
+        st.none() | st.text(max_size=12) | st.integers() | st.floats() | st.booleans(),
         max_size=7,
     ),
     max_size=6,
@@ -96,12 +103,19 @@ analytics_rows = st.lists(
 def test_analytics_rows_become_numbers_or_a_clear_error(rows: list[dict[str, object]]) -> None:
     try:
         out = to_store_rows(
-            rows, grouping_name="model,app", api_dimensions=("model", "app"), metrics=("request_count", "total_usage")
+            rows,
+            grouping_name="model,app",
+            api_dimensions=("model", "app"),
+            metrics=("request_count", "total_usage"),
+            today=date(2026, 11, 20),
         )
-    except (RowError, ValueError):
+    except RowError as exc:  # the one error, naming what is wrong in one line
+        assert "\n" not in str(exc)
         return
-    for row in out:
-        assert isinstance(row["request_count"], int) and isinstance(row["total_usage"], float)
+    for row in out:  # what is accepted is a whole count and a finite amount, in range
+        assert isinstance(row["request_count"], int) and 0 <= row["request_count"] < 2**53
+        assert isinstance(row["total_usage"], float) and math.isfinite(row["total_usage"])
+        assert 0 <= row["total_usage"] <= 10_000_000
 
 
 def _env(server: FakeServer, db: Path, **more: str) -> dict[str, str]:

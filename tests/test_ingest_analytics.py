@@ -178,5 +178,5 @@ def test_an_unknown_key_hash_is_a_warning_not_a_crash(analytics_fake: FakeServer
     per_key = next(g for g in GROUPINGS if g.per_key)
     request = Request(per_key, "0" * 64, "long", TODAY - timedelta(days=3), TODAY - timedelta(days=1))
     with client(analytics_fake) as c:
-        pieces = list(AnalyticsLoader(c, Pacer(1000)).fetch(request))
+        pieces = list(AnalyticsLoader(c, Pacer(1000), TODAY).fetch(request))
     assert len(pieces) == 1 and pieces[0].rows == [] and pieces[0].warnings
