@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
     orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
     orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
+    # The FOCUS export's billing account (BillingAccountId / BillingAccountName): your organization's id and
+    # name as finance knows them; by default derived from the store (docs/focus.md).
+    orusage_billing_account_id: str | None = Field(default=None, description="FOCUS BillingAccountId.")
+    orusage_billing_account_name: str | None = Field(default=None, description="FOCUS BillingAccountName.")
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
         default=None, description="When set, the dashboard asks for it before showing anything."

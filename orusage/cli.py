@@ -286,7 +286,13 @@ def report_weekly(
 
 @cli.command(context_settings=CONTEXT)
 @_db_option()
-@click.option("--format", "kind", type=click.Choice(["csv", "parquet"]), required=True, help="File format.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "parquet", "focus"]),
+    required=True,
+    help="csv or parquet: every table of the snapshot; focus: the account's spend as one FOCUS 1.0 file.",
+)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The folder to write into."
 )
@@ -295,22 +301,73 @@ def report_weekly(
     "first",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="First UTC day (YYYY-MM-DD) of dated tables.",
+    help="First UTC day (YYYY-MM-DD) of dated tables, or of the FOCUS file (default: the last complete month).",
 )
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last UTC day, included.")
-def export(db: Path | None, kind: str, out: Path, first: datetime | None, last: datetime | None) -> None:
-    """Export every table of the snapshot as CSV or Parquet, for finance and for other engines.
+@click.option(
+    "--as",
+    "file_type",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="With --format focus: the file type, CSV (default) or Parquet (zstd).",
+)
+@click.option(
+    "--compress", is_flag=True, help="Gzip CSV files (.csv.gz); table exports' Parquet is zstd instead of snappy."
+)
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="With --format focus: only the final days not yet sent to this folder in this format (for cron).",
+)
+def export(
+    db: Path | None,
+    kind: str,
+    out: Path,
+    first: datetime | None,
+    last: datetime | None,
+    file_type: str | None,
+    compress: bool,
+    since_last: bool,
+) -> None:
+    """Export the snapshot's tables, or the account's spend as a FOCUS 1.0 file, for finance.
 
-    Parquet tables with a UTC day are partitioned by it (hive style: TABLE/date=2026-11-19/…);
-    --from/--to limit the tables that have a day, reference tables are exported whole. A manifest.json
-    lists each table's rows. Reads the latest snapshot only.
+    \b
+    --format csv|parquet: every table, Parquet tables with a UTC day partitioned by it (hive style:
+      TABLE/date=2026-11-19/…); --from/--to limit the tables that have a day; a manifest.json lists them.
+    --format focus: one FOCUS 1.0 file (CSV, --compress for .csv.gz, or --as parquet) of the account's
+      spend per UTC day, model and API key, teams in its Tags; default range: the last complete month.
+      --since-last sends only final days not sent to the folder before (recorded in the store; days
+      OpenRouter revises afterwards are listed by `orusage status`).
+
+    Reads the latest snapshot; a --since-last run also records what it sent, waiting for a running ingest.
     """
+    from core.clock import today_utc, utcnow
+    from core.errors import ConfigError
     from core.settings import load_settings
-    from orusage.export import export as run_export
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    done = run_export(settings.orusage_db, out, kind, first.date() if first else None, last.date() if last else None)
-    click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
+    start, end = (first.date() if first else None), (last.date() if last else None)
+    if kind != "focus":
+        if file_type or since_last:
+            raise ConfigError(f"--{'as' if file_type else 'since-last'} works with --format focus only.")
+        from orusage.export import export as run_export
+
+        done = run_export(settings.orusage_db, out, kind, start, end, compress=compress)
+        click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
+        return
+    from orusage import focus_export
+
+    request = focus_export.Request(out, file_type or "csv", compress, start, end, since_last)
+    result = focus_export.run(
+        settings.orusage_db,
+        request,
+        today_utc(),
+        utcnow(),
+        settings.orusage_billing_account_id,
+        settings.orusage_billing_account_name,
+    )
+    for line in result.lines():
+        click.echo(line, err=True)
 
 
 def _parse_now(text: str | None) -> datetime:
