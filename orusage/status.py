@@ -13,6 +13,8 @@ from typing import Any
 
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
+from orusage.export_status import ExportsStatus, exports_status
+from orusage.export_status import lines as export_lines
 from queries import generations as gq
 from queries import reconciliation as rq
 from queries import status as q
@@ -122,6 +124,7 @@ class Report:
     runs: list[q.RunRow] = field(default_factory=list)
     generations: GenerationsStatus | None = None
     reconciliation: ReconciliationStatus | None = None
+    exports: ExportsStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -131,6 +134,8 @@ class Report:
             data["reconciliation"]["differences"] = [
                 {**asdict(d), "text": d.sentence()} for d in self.reconciliation.differences
             ]
+        if self.exports is not None:
+            data["exports"]["revised"] = [{**asdict(d), "text": d.sentence()} for d in self.exports.revised]
         return data
 
 
@@ -300,6 +305,7 @@ def load_report(database: Path, today: date) -> Report:
         if gq.has_generations(con):  # a snapshot from before migration 0003 has none of this
             report.generations = generations_status(gq.generation_facts(con), coverage)
             report.reconciliation = reconciliation_status(rq.summary(con))
+        report.exports = exports_status(con, today)
         return report
 
 
@@ -330,6 +336,8 @@ def render_text(report: Report) -> str:
         else:
             lines.append("Nothing missing.")
     lines.extend(_generation_lines(report))
+    if report.exports is not None:
+        lines.extend(export_lines(report.exports))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")

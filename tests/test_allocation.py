@@ -3,7 +3,6 @@ the demo account against independent SQL (team lines + unallocated = the account
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,31 +10,20 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orusage.demo import DEMO_CONFIG
 from queries import allocation
 from queries.filters import Filters
-from queries.store import read_snapshot, snapshot_path
+from queries.store import read_snapshot
 from tests import allocation_store as S
-from tests.fake_fixtures import FAKE_NOW
-from tests.helpers import run_cli
-
-TODAY = FAKE_NOW.date()
-# Beyond the demo's own teams (a key/workspace team and an app team): a member team on the contractor's key.
-TEAMS_CONFIG = DEMO_CONFIG + '\n[teams.contractors]\nmembers = ["kenji.contractor@example.net"]\n'
+from tests.focus_fixtures import TODAY
 
 
 def close(a: float, b: float, rel: float = 1e-9) -> bool:
     return abs(a - b) <= rel * max(1.0, abs(a), abs(b))
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return S.write(tmp_path_factory.mktemp("alloc") / "orusage.duckdb")
-
-
 @pytest.fixture
-def tiny_con(tiny: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with read_snapshot(tiny) as con:
+def tiny_con(tiny_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with read_snapshot(tiny_db) as con:
         yield con
 
 
@@ -99,23 +87,6 @@ def test_no_teams_means_everything_is_unallocated(tmp_path: Path) -> None:
 # ---- the demo account ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def teams_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo store with its teams (and a member team) stored by a real `orusage alerts check`."""
-    folder = tmp_path_factory.mktemp("teams")
-    db = folder / "orusage.duckdb"
-    shutil.copyfile(demo_db, db)
-    shutil.copyfile(snapshot_path(demo_db), snapshot_path(db))
-    config = folder / "alerts.toml"
-    config.write_text(TEAMS_CONFIG, encoding="utf-8")
-    result = run_cli(
-        ["alerts", "check", "--db", str(db), "--config", str(config), "--quiet"],
-        env={"ORUSAGE_NOW": FAKE_NOW.replace(tzinfo=None).isoformat(), "ORUSAGE_TODAY": TODAY.isoformat()},
-    )
-    assert result.returncode == 0, result.stderr
-    return db
-
-
 def independent_spend(con: duckdb.DuckDBPyConnection, first: date, last: date) -> float:
     """The account's spend by hand: /activity on the days it covers for the account, analytics by model on
     the others (docs/definitions.md)."""
@@ -128,8 +99,7 @@ def independent_spend(con: duckdb.DuckDBPyConnection, first: date, last: date) -
                 + (SELECT coalesce(sum(total_usage), 0) FROM analytics_daily
                    WHERE dimensions = 'model' AND date BETWEEN ? AND ? AND date NOT IN (SELECT d FROM act_days))""",
         [first, last, first, last],
-    ).fetchone()
-    assert row is not None
+    ).fetchall()[0]
     return float(row[0])
 
 
@@ -146,8 +116,7 @@ def independent_key_spend(con: duckdb.DuckDBPyConnection, keys: list[str], first
                    WHERE dimensions = 'api_key_hash,model' AND list_contains(?, api_key_hash) AND date BETWEEN ? AND ?
                      AND NOT EXISTS (SELECT 1 FROM act WHERE act.scope = a.api_key_hash AND act.d = a.date))""",
         [keys, first, last, keys, first, last],
-    ).fetchone()
-    assert row is not None
+    ).fetchall()[0]
     return float(row[0])
 
 
@@ -188,8 +157,8 @@ def test_app_team_gets_its_apps_when_no_key_team_runs_them(teams_db: Path) -> No
             """SELECT sum(total_usage) FROM analytics_daily WHERE dimensions = 'model,app'
                AND app IN ('Acme Support Bot', 'Docs Assistant') AND date BETWEEN ? AND ?""",
             [first, last],
-        ).fetchone()
-    assert row is not None and close(got["support"], float(row[0]), 1e-9)
+        ).fetchall()[0]
+    assert close(got["support"], float(row[0]), 1e-9)
 
 
 def test_member_team_gets_part_of_its_members_keys_only(teams_db: Path) -> None:
