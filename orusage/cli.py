@@ -230,7 +230,8 @@ cli.add_command(alerts)
 
 @cli.group(context_settings=CONTEXT)
 def report() -> None:
-    """Reports built from the stored usage: `orusage report weekly` reviews one ISO week's costs.
+    """Reports built from the stored usage: `weekly` reviews one ISO week's costs, `chargeback` splits a
+    month's spend between teams.
 
     Reports read the latest snapshot only, so they are safe while an ingest runs.
     """
@@ -282,6 +283,42 @@ def report_weekly(
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
+
+
+@report.command("chargeback", context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--month",
+    metavar="YYYY-MM",
+    default=None,
+    help="The month (UTC), e.g. 2026-11 (default: the last complete month; the current one runs to yesterday).",
+)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "md", "html", "json"]),
+    default=None,
+    help="csv (one row per team, model and key), md, html or json (default: --out's suffix, else md).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (default: print to stdout).",
+)
+def report_chargeback(db: Path | None, month: str | None, kind: str | None, out: Path | None) -> None:
+    """Split one month's spend between teams: per team, per model and per key within each, unallocated apart.
+
+    Teams are the alerts config's [teams], as the last `orusage alerts check` stored them, applied to the
+    whole month as they stand today. Each dollar goes to one line (a key or workspace rule first, then
+    app, then member); the lines add up to the account's spend for the month, as the dashboard's Teams
+    page and the FOCUS export's tags show it.
+    """
+    from core.settings import load_settings
+    from orusage.chargeback import run_chargeback
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    run_chargeback(settings, month, kind, out, click.echo)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -274,3 +274,11 @@ def team_kinds(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            FROM cost_centres c JOIN firsts f USING (kind, value) GROUP BY ALL ORDER BY c.team""",
         [],
     )
+
+
+def teams_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the last alerts check stored the teams, as far as the store tells (it stamps budgets, not teams:
+    None when no budget was evaluated)."""
+    found = con.sql("SELECT max(evaluated_at) FROM budget_status").fetchall()
+    value = found[0][0] if found else None
+    return value if isinstance(value, datetime) else None
