@@ -39,7 +39,7 @@ import duckdb
 import pandas as pd
 
 from queries.filters import Filters, everything
-from queries.reads_facts import rows_sql, source_spans
+from queries.reads_facts import OTHER, rows_sql, source_spans
 from queries.reads_routing import Dim, Route, Spans, route
 
 UNALLOCATED = "unallocated"
@@ -206,7 +206,8 @@ def allocate(
 
     Columns: ``by``, ``METRICS``, ``exact_spend`` (the part of spend allocated by whole cells) and ``parts``.
     ``team`` is ``UNALLOCATED`` for the unallocated line; ``workspace`` the key's workspace name.
-    ``filters`` may limit models, keys and the workspace (apps and providers: see ``unfilterable``)."""
+    ``filters`` may limit models, keys, providers (on the days ``/activity`` names them) and the workspace
+    (through its keys); apps it cannot (``unfilterable``)."""
     unknown = [c for c in by if c not in GROUP_COLUMNS]
     if unknown:
         raise ValueError(f"cannot group the allocation by {unknown}: allowed are {GROUP_COLUMNS}")
@@ -221,6 +222,9 @@ def allocate(
         if filters.keys:
             where += " AND list_contains(?::VARCHAR[], key)"
             where_params.append(list(filters.keys))
+        if filters.providers:  # known on the days /activity holds only: the routes say so
+            where += " AND list_contains(?::VARCHAR[], provider)"
+            where_params.append(list(filters.providers))
         ws, ws_params = _workspace_filter(filters)
         where, where_params = where + ws, where_params + ws_params
     sums = ", ".join(f"CAST(sum({m}) AS DOUBLE) AS {m}" for m in METRICS)
@@ -240,9 +244,53 @@ def allocate(
 
 
 def unfilterable(filters: Filters) -> tuple[Dim, ...]:
-    """The filters the allocation cannot apply: a part knows its key and model, not its app or (before the
-    last 30 days) its provider."""
-    return tuple(d for d in (Dim.APP, Dim.PROVIDER) if filters.values(d))
+    """The filters the allocation cannot apply: a part knows its key, model and (on the days ``/activity``
+    holds) provider, not its app."""
+    return (Dim.APP,) if filters.apps else ()
+
+
+FACT_GROUPS = ("date", "team", "model", "key")
+
+
+def facts(
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    today: date,
+    by: Sequence[str],
+    top: tuple[str, int] | None = None,
+) -> pd.DataFrame:
+    """The allocation in the shape of ``reads_facts.facts``: ``METRICS`` per ``by`` (from ``FACT_GROUPS``)
+    over the filters' days, counts rounded to whole numbers, plus ``exact_spend``. ``top=(column, n)`` keeps
+    the ``n`` biggest values of ``column`` by spend and sums the rest into one ``OTHER`` row per remaining
+    group, with ``rank`` (``n + 1`` for other) and ``members`` (how many values a row stands for)."""
+    groups = list(dict.fromkeys(by))
+    if any(g not in FACT_GROUPS for g in groups):
+        raise ValueError(f"cannot group team facts by {groups}: allowed are {FACT_GROUPS}")
+    frame = allocate(con, filters.start, filters.end, today, by=groups, filters=filters).drop(columns=["parts"])
+    if top is not None:
+        column, n = top
+        totals = frame.groupby(column, dropna=False)["spend"].sum().reset_index()
+        order = totals.sort_values(["spend", column], ascending=[False, True])[column].tolist()
+        rank = {value: i + 1 for i, value in enumerate(order)}
+        frame = frame.assign(rank=[min(rank[v], n + 1) for v in frame[column]], member=frame[column])
+        frame[column] = [v if r <= n else OTHER for v, r in zip(frame[column], frame["rank"], strict=True)]
+        keys = [*[g for g in groups if g != column], column, "rank"]
+        summed = {m: "sum" for m in (*METRICS, "exact_spend")}
+        frame = frame.groupby(keys, dropna=False).agg({**summed, "member": "nunique"}).reset_index()
+        frame = frame.rename(columns={"member": "members"}).sort_values([*keys[:-2], "rank"], ignore_index=True)
+    for count in ("requests", "prompt", "completion", "reasoning", "completion_only", "cached"):
+        frame[count] = frame[count].fillna(0).round().astype("int64")
+    return frame
+
+
+def team_totals(con: duckdb.DuckDBPyConnection, first: date, last: date, today: date) -> pd.DataFrame:
+    """Per team (unallocated included) over ``first..last``: ``spend``, ``byok`` and ``estimated`` (spend
+    from key-days split between lines), biggest first, unallocated last."""
+    frame = allocate(con, first, last, today, by=("team",))
+    frame = frame.assign(estimated=frame["spend"] - frame["exact_spend"], last=frame["team"] == UNALLOCATED)
+    return frame.sort_values(["last", "spend"], ascending=[True, False], ignore_index=True)[
+        ["team", "spend", "byok", "estimated"]
+    ]
 
 
 def account_daily_spend(con: duckdb.DuckDBPyConnection, first: date, last: date, today: date) -> dict[date, float]:
