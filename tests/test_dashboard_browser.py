@@ -30,6 +30,7 @@ PAGES: dict[str, tuple[str, int]] = {
     "providers": ("Providers", 6),
     "apps": ("Apps", 3),
     "keys": ("API keys", 2),
+    "teams": ("Teams", 4),
     "generations": ("Generations", 0),
     "weekly": ("Weekly review", 5),
     "budgets": ("Budgets", 0),
