@@ -356,6 +356,7 @@ def report_chargeback(db: Path | None, month: str | None, kind: str | None, out:
     is_flag=True,
     help="With --format focus: only the final days not yet sent to this folder in this format (for cron).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No summary on success (for cron): only errors are printed.")
 def export(
     db: Path | None,
     kind: str,
@@ -365,6 +366,7 @@ def export(
     file_type: str | None,
     compress: bool,
     since_last: bool,
+    quiet: bool,
 ) -> None:
     """Export the snapshot's tables, or the account's spend as a FOCUS 1.0 file, for finance.
 
@@ -390,7 +392,10 @@ def export(
         from orusage.export import export as run_export
 
         done = run_export(settings.orusage_db, out, kind, start, end, compress=compress)
-        click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
+        if not quiet:
+            click.echo(
+                f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True
+            )
         return
     from orusage import focus_export
 
@@ -403,7 +408,7 @@ def export(
         settings.orusage_billing_account_id,
         settings.orusage_billing_account_name,
     )
-    for line in result.lines():
+    for line in [] if quiet else result.lines():
         click.echo(line, err=True)
 
 
