@@ -69,21 +69,21 @@ def exports_status(con: duckdb.DuckDBPyConnection, today: date) -> ExportsStatus
                 folder=folder,
                 file_type=file_type,
                 days=len(mine),
-                first=min(d.date for d in mine),
-                last=max(d.date for d in mine),
+                first=min(d.day for d in mine),
+                last=max(d.day for d in mine),
                 last_exported_at=max(d.exported_at for d in mine),
                 files=len(files),
                 missing_files=[f for f in files if not (Path(folder) / f).exists()],
             )
         )
-    first, last = min(d.date for d in sent), max(d.date for d in sent)
+    first, last = min(d.day for d in sent), max(d.day for d in sent)
     r = allocation.routes(source_spans(con), first, last, today)
     now = focus.day_fingerprints(con, r)
     spend = allocation.account_daily_spend(con, first, last, today)
     for d in sent:
-        if now.get(d.date, "") != d.fingerprint:
+        if now.get(d.day, "") != d.fingerprint:
             status.revised.append(
-                RevisedDay(d.date, d.folder, d.file_type, d.file, d.billed_usd + d.byok_usd, spend.get(d.date, 0.0))
+                RevisedDay(d.day, d.folder, d.file_type, d.file, d.billed_usd + d.byok_usd, spend.get(d.day, 0.0))
             )
     return status
 

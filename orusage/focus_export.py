@@ -185,7 +185,7 @@ def run(
                     "Ask for days up to yesterday (UTC).",
                 )
             final = set(focus.final_days(con, first, last))
-            sent = {d.date: d for d in focus_records.sent_days(con, folder, request.suffix)}
+            sent = {d.day: d for d in focus_records.sent_days(con, folder, request.suffix)}
             if request.since_last:
                 days: list[date] | None = sorted(final - set(sent))
                 if not days:
@@ -223,7 +223,7 @@ def run(
                 focus_records.SentDay(
                     folder=folder,
                     file_type=request.suffix,
-                    date=d,
+                    day=d,
                     file=name,
                     file_sha256=digest,
                     fingerprint=fingerprints.get(d, ""),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 import duckdb
 
 COLUMNS = (
-    "folder", "file_type", "date", "file", "file_sha256", "fingerprint", "rows", "billed_usd", "byok_usd",
+    "folder", "file_type", "day", "file", "file_sha256", "fingerprint", "rows", "billed_usd", "byok_usd",
     "exported_at",
 )  # fmt: skip
 
@@ -19,7 +19,7 @@ COLUMNS = (
 class SentDay:
     folder: str
     file_type: str
-    date: date
+    day: date
     file: str
     file_sha256: str
     fingerprint: str
@@ -44,7 +44,7 @@ def sent_days(con: duckdb.DuckDBPyConnection, folder: str | None = None, file_ty
     rows = con.sql(
         f"""SELECT {", ".join(COLUMNS)} FROM focus_exports
             WHERE (?::VARCHAR IS NULL OR folder = ?) AND (?::VARCHAR IS NULL OR file_type = ?)
-            ORDER BY folder, file_type, date""",  # noqa: S608 -- column names from COLUMNS
+            ORDER BY folder, file_type, day""",  # noqa: S608 -- column names from COLUMNS
         params=[folder, folder, file_type, file_type],
     ).fetchall()
     return [SentDay(*row) for row in rows]
@@ -53,8 +53,8 @@ def sent_days(con: duckdb.DuckDBPyConnection, folder: str | None = None, file_ty
 def record(con: duckdb.DuckDBPyConnection, days: Sequence[SentDay]) -> None:
     """Record days as sent (a day sent again to the same folder and type replaces its record)."""
     for day in days:
-        con.execute("DELETE FROM focus_exports WHERE folder = ? AND file_type = ? AND date = ?",
-                    [day.folder, day.file_type, day.date])  # fmt: skip
+        con.execute("DELETE FROM focus_exports WHERE folder = ? AND file_type = ? AND day = ?",
+                    [day.folder, day.file_type, day.day])  # fmt: skip
     if days:
         marks = ", ".join("?" for _ in COLUMNS)
         con.executemany(

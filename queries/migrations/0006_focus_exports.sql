@@ -4,7 +4,7 @@
 CREATE TABLE focus_exports (
     folder          VARCHAR   NOT NULL,  -- the --out folder, as an absolute path
     file_type       VARCHAR   NOT NULL,  -- csv | csv.gz | parquet
-    date            DATE      NOT NULL,  -- a UTC day the file holds
+    day             DATE      NOT NULL,  -- a UTC day the file holds (not `date`: a ledger, not daily facts)
     file            VARCHAR   NOT NULL,  -- the file's name in the folder
     file_sha256     VARCHAR   NOT NULL,  -- of the whole file, as written
     fingerprint     VARCHAR   NOT NULL,  -- md5 of the stored rows the day was made of (queries.focus)
@@ -12,5 +12,5 @@ CREATE TABLE focus_exports (
     billed_usd      DOUBLE    NOT NULL,  -- the day's Σ BilledCost in the file
     byok_usd        DOUBLE    NOT NULL,  -- the day's Σ x_ByokUpstreamCost in the file
     exported_at     TIMESTAMP NOT NULL,
-    PRIMARY KEY (folder, file_type, date)
+    PRIMARY KEY (folder, file_type, day)
 );
