@@ -102,6 +102,7 @@ def test_bad_months_are_one_line_and_exit_2(tiny_db: Path, month: str, message: 
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("month", ["2026-10", "2026-11"])
 def test_demo_month_lines_add_up_to_the_account(teams_db: Path, month: str) -> None:
     report = json.loads(chargeback(teams_db, "--month", month, "--format", "json", env=PINNED))

@@ -159,6 +159,7 @@ def test_default_range_is_the_last_complete_month(tiny_db: Path, tmp_path: Path)
     assert days == {"2026-10-10", "2026-10-11"}
 
 
+@pytest.mark.slow
 def test_since_last_sends_each_day_once_across_pinned_clocks(tiny_db: Path, tmp_path: Path) -> None:
     db = copy_store(tiny_db, tmp_path / "store")
     out = tmp_path / "feed"
@@ -182,6 +183,7 @@ def test_since_last_sends_each_day_once_across_pinned_clocks(tiny_db: Path, tmp_
     assert abs(total - sum(S.ACCOUNT.values())) <= 1e-9 * max(1.0, total)
 
 
+@pytest.mark.slow
 def test_a_revised_day_is_reported_by_status_and_not_resent(tiny_db: Path, tmp_path: Path) -> None:
     db = copy_store(tiny_db, tmp_path / "store")
     out = tmp_path / "feed"
@@ -233,6 +235,7 @@ def test_bad_requests_are_one_line_and_exit_2(tiny_db: Path, tmp_path: Path, arg
 # ---- the demo account: the numbers the dashboard shows ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_demo_month_totals_equal_the_dashboards_spend(teams_db: Path, tmp_path: Path) -> None:
     result = export(teams_db, tmp_path, "--as", "parquet", env=PINNED)
     path = only(tmp_path)
@@ -252,3 +255,23 @@ def test_demo_month_totals_equal_the_dashboards_spend(teams_db: Path, tmp_path: 
         team = json.loads(r["Tags"])["team"]
         tagged[team] = tagged.get(team, 0.0) + r["BilledCost"] + r["x_ByokUpstreamCost"]
     assert set(tagged) == set(teams.index) and all(close(tagged[t], float(teams[t])) for t in tagged)
+
+
+@pytest.mark.slow
+def test_demo_since_last_on_two_pinned_days_covers_each_day_once(teams_db: Path, tmp_path: Path) -> None:
+    db = copy_store(teams_db, tmp_path / "store")
+    out = tmp_path / "feed"
+    export(db, out, "--since-last", "--from", "2026-11-01", "--as", "parquet", env={"ORUSAGE_TODAY": "2026-11-10"})
+    export(db, out, "--since-last", "--from", "2026-11-01", "--as", "parquet", env={"ORUSAGE_TODAY": "2026-11-20"})
+    files = sorted(out.glob("openrouter-focus-*"))
+    assert [f.name for f in files] == [
+        "openrouter-focus-1.0_2026-11-01_2026-11-09.parquet",
+        "openrouter-focus-1.0_2026-11-10_2026-11-19.parquet",
+    ]
+    days = [{str(r["ChargePeriodStart"])[:10] for r in rows(f)} for f in files]
+    assert not days[0] & days[1]
+    assert days[0] | days[1] == {f"2026-11-{d:02d}" for d in range(1, 20)}
+    total = sum(r["BilledCost"] + r["x_ByokUpstreamCost"] for f in files for r in rows(f))
+    with read_snapshot(db) as con:
+        expected = independent_spend(con, date(2026, 11, 1), date(2026, 11, 19))
+    assert abs(total - expected) <= 1e-9 * max(1.0, expected)
