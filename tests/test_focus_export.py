@@ -15,6 +15,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import StoreLockedError
+from orusage import focus_export
 from queries import allocation, focus
 from queries.store import Writer, read_snapshot
 from tests import allocation_store as S
@@ -275,3 +277,29 @@ def test_demo_since_last_on_two_pinned_days_covers_each_day_once(teams_db: Path,
     with read_snapshot(db) as con:
         expected = independent_spend(con, date(2026, 11, 1), date(2026, 11, 19))
     assert abs(total - expected) <= 1e-9 * max(1.0, expected)
+
+
+def test_recording_waits_for_a_running_writer(tiny_db: Path, tmp_path: Path) -> None:
+    """A run records once the ingest holding the writer lock is done; the wait is a callback, not the clock."""
+    db = copy_store(tiny_db, tmp_path / "store")
+    ingest = Writer(db).__enter__()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        ingest.__exit__(None, None, None)  # the ingest finishes while the export waits
+
+    writer = focus_export._writer(db, 60.0, sleep)
+    writer.__exit__(None, None, None)
+    assert len(slept) == 1
+
+
+def test_a_writer_that_stays_busy_fails_the_run_and_sends_nothing(tiny_db: Path, tmp_path: Path) -> None:
+    db = copy_store(tiny_db, tmp_path / "store")
+    out = tmp_path / "feed"
+    request = focus_export.Request(out, "csv", since_last=True)
+    with Writer(db), pytest.raises(StoreLockedError):
+        focus_export.run(db, request, S.TODAY, S.FETCHED, writer_wait=0.0)
+    assert not list(out.glob("openrouter-focus-*")) and not list(out.glob(".*.tmp")), "nothing sent, nothing left"
+    result = focus_export.run(db, request, S.TODAY, S.FETCHED)
+    assert result.recorded == 42 and result.path is not None and result.path.exists()
