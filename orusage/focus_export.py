@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import fmt
 from core.errors import ConfigError, StoreError, StoreLockedError
@@ -30,6 +31,9 @@ from queries.budgets import known_from
 from queries.reads_facts import source_spans
 from queries.reads_routing import Gap
 from queries.store import Writer, read_snapshot
+
+if TYPE_CHECKING:  # a connection handed through: orusage never talks to DuckDB itself
+    import duckdb
 
 FILE_TYPES = ("csv", "parquet")
 PREFIX = f"openrouter-focus-{focus.FOCUS_VERSION}"
@@ -157,6 +161,39 @@ def _resolve(request: Request, today: date, known: date | None) -> tuple[date, d
     return first, min(request.last or yesterday, yesterday)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    first: date
+    last: date
+    days: list[date] | None  # --since-last: the days to send; None: every day of first..last
+    final: set[date]
+    sent: set[date]  # days already recorded for this folder and format
+
+    @property
+    def chosen(self) -> list[date]:
+        if self.days is not None:
+            return self.days
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def _plan(con: duckdb.DuckDBPyConnection, request: Request, today: date, folder: str) -> _Plan | None:
+    """The days to write, or None for a --since-last run with nothing new."""
+    first, last = _resolve(request, today, known_from(con))
+    if first > last:
+        if request.since_last:
+            return None
+        raise ConfigError(
+            f"no completed day in {first}..{last}: today ({today}) is not over yet.",
+            "Ask for days up to yesterday (UTC).",
+        )
+    final = set(focus.final_days(con, first, last))
+    sent = {d.day for d in focus_records.sent_days(con, folder, request.suffix)}
+    if not request.since_last:
+        return _Plan(first, last, None, final, sent)
+    days = sorted(final - sent)
+    return _Plan(days[0], days[-1], days, final, sent) if days else None
+
+
 def run(
     db: Path,
     request: Request,
@@ -175,36 +212,24 @@ def run(
     folder = str(out)
     with _folder_lock(out):
         with read_snapshot(db) as con:
-            known = known_from(con)
-            first, last = _resolve(request, today, known)
-            if first > last:
-                if request.since_last:
-                    return Result(None, None, None)
-                raise ConfigError(
-                    f"no completed day in {first}..{last}: today ({today}) is not over yet.",
-                    "Ask for days up to yesterday (UTC).",
-                )
-            final = set(focus.final_days(con, first, last))
-            sent = {d.day: d for d in focus_records.sent_days(con, folder, request.suffix)}
-            if request.since_last:
-                days: list[date] | None = sorted(final - set(sent))
-                if not days:
-                    return Result(None, None, None)
-                first, last = days[0], days[-1]
-            else:
-                days = None
+            plan = _plan(con, request, today, folder)
+            if plan is None:
+                return Result(None, None, None)
+            first, last, chosen = plan.first, plan.last, plan.chosen
             r = allocation.routes(source_spans(con), first, last, today)
             account = focus.account(con, account_id, account_name)
             name = _file_name(request, first, last)
             tmp = out / f".{name}.{os.getpid()}.tmp"
-            focus.write(con, r, account, first, last, days, request.file_type, request.compress, tmp)
-            totals = focus.day_totals(con, r, account, first, last, days)
-            spend = allocation.account_daily_spend(con, first, last, today)
-            chosen = days if days is not None else [first + timedelta(days=i) for i in range((last - first).days + 1)]
-            # Recorded: every day a --since-last run sends; a plain export only refreshes days already recorded.
-            to_record = [d for d in chosen if d in final and (request.since_last or d in sent)]
-            fingerprints = focus.day_fingerprints(con, r) if to_record else {}
-            gaps = list(r.account.gaps)
+            focus.write(con, r, account, first, last, plan.days, request.file_type, request.compress, tmp)
+            try:
+                totals = focus.day_totals(con, r, account, first, last, plan.days)
+                spend = allocation.account_daily_spend(con, first, last, today)
+                # Recorded: every day a --since-last run sends; a plain export refreshes days already recorded.
+                to_record = [d for d in chosen if d in plan.final and (request.since_last or d in plan.sent)]
+                fingerprints = focus.day_fingerprints(con, r) if to_record else {}
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         result = Result(
             path=out / name,
             first=first,
@@ -214,40 +239,35 @@ def run(
             billed=sum(t.billed for t in totals.values()),
             byok=sum(t.byok for t in totals.values()),
             account_spend=sum(v for d, v in spend.items() if d in set(chosen)),
-            gaps=gaps,
-            not_final=[d for d in chosen if d not in final and not request.since_last],
+            gaps=list(r.account.gaps),
+            not_final=[] if request.since_last else [d for d in chosen if d not in plan.final],
         )
-        digest = _sha256(tmp)
-        if to_record:
-            records = [
-                focus_records.SentDay(
-                    folder=folder,
-                    file_type=request.suffix,
-                    day=d,
-                    file=name,
-                    file_sha256=digest,
-                    fingerprint=fingerprints.get(d, ""),
-                    rows=totals[d].rows if d in totals else 0,
-                    billed_usd=totals[d].billed if d in totals else 0.0,
-                    byok_usd=totals[d].byok if d in totals else 0.0,
-                    exported_at=now,
-                )
-                for d in to_record
-            ]
-            try:
-                writer = _writer(db, writer_wait)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            try:
-                with writer.transaction() as wcon:
-                    focus_records.record(wcon, records)
-                # Recorded, then renamed: a crash in between leaves the days recorded with their file's
-                # sha256 and the file under its temporary name, which the user can rename (docs/focus.md).
-                os.replace(tmp, out / name)
-            finally:
-                writer.__exit__(None, None, None)
-            result.recorded = len(records)
-        else:
+        if not to_record:
             os.replace(tmp, out / name)
+            return result
+        digest = _sha256(tmp)
+        empty = focus.DayTotal(0, 0.0, 0.0)
+        records = []
+        for d in to_record:
+            day = totals.get(d, empty)
+            fingerprint = fingerprints.get(d, "")
+            records.append(
+                focus_records.SentDay(
+                    folder, request.suffix, d, name, digest, fingerprint, day.rows, day.billed, day.byok, now
+                )
+            )
+        try:
+            writer = _writer(db, writer_wait)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        try:
+            with writer.transaction() as wcon:
+                focus_records.record(wcon, records)
+            # Recorded, then renamed: a crash in between leaves the days recorded with their file's sha256 and
+            # the file under its temporary name, which docs/focus.md tells the user to rename.
+            os.replace(tmp, out / name)
+        finally:
+            writer.__exit__(None, None, None)
+        result.recorded = len(records)
         return result
