@@ -13,7 +13,8 @@ provider, not to OpenRouter; ``ListCost`` = the tokens (and requests) at the lis
 Every column, its source and the FOCUS version that defines it are in docs/focus.md.
 
 ``COLUMNS`` is the one list of the file's columns: their order, SQL and type. Timestamps are UTC
-``TIMESTAMP WITH TIME ZONE`` in Parquet and ``YYYY-MM-DDTHH:MM:SSZ`` text in CSV (FOCUS's date format).
+``TIMESTAMP WITH TIME ZONE`` in Parquet and ``YYYY-MM-DDTHH:MM:SSZ`` text in CSV (FOCUS's date format);
+decimals are doubles in Parquet and plain decimal text in CSV (FOCUS's numeric format: no exponent).
 Values are bound parameters; statements are built from this module's constants only.
 """
 
@@ -138,11 +139,29 @@ FOCUS_COLUMNS = (*MANDATORY, *RECOMMENDED, *CONDITIONAL)
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
+# FOCUS's Numeric Format allows no exponent, and DuckDB writes a double such as 0.00000012 as ``1.2e-07``: in
+# CSV, decimals are written from their shortest round-trip text with the point moved instead (lossless), and
+# a whole number keeps ``.0`` so that readers typing columns by their values (pandas, the official
+# validator) still see a decimal. Temporary macros: they live on the reading connection only.
+_DECIMAL_MACROS = r"""
+CREATE OR REPLACE TEMP MACRO orusage_focus_shift(sign, digits, pos) AS CASE
+    WHEN pos <= 0 THEN sign || '0.' || repeat('0', -pos) || digits
+    WHEN pos >= length(digits) THEN sign || digits || repeat('0', pos - length(digits)) || '.0'
+    ELSE sign || left(digits, pos) || '.' || substr(digits, pos + 1) END;
+CREATE OR REPLACE TEMP MACRO orusage_focus_text(s, m) AS CASE
+    WHEN m.exp = '' THEN (CASE WHEN contains(s, '.') THEN s ELSE s || '.0' END)
+    ELSE orusage_focus_shift(m.sign, m.int || m.frac, length(m.int) + coalesce(TRY_CAST(m.exp AS INTEGER), 0)) END;
+CREATE OR REPLACE TEMP MACRO orusage_focus_decimal(x) AS orusage_focus_text(CAST(x AS VARCHAR),
+    regexp_extract(CAST(x AS VARCHAR), '^(-?)([0-9]+)(?:[.]([0-9]*))?e([-+][0-9]+)$', ['sign', 'int', 'frac', 'exp']));
+"""
+
+
 def _select(column: Column, text_times: bool) -> str:
     if column.kind == "datetime":
         value = f"strftime({column.sql}, '{_ISO}')" if text_times else f"timezone('UTC', {column.sql})"
     elif column.kind == "decimal":
         value = f"CAST({column.sql} AS DOUBLE)"
+        value = f"orusage_focus_decimal({value})" if text_times else value
     else:
         value = f"CAST({column.sql} AS VARCHAR)"
     return f'{value} AS "{column.name}"'
@@ -245,6 +264,8 @@ def relation(
     text_times: bool,
     days: Sequence[date] | None = None,
 ) -> duckdb.DuckDBPyRelation:
+    if text_times:
+        con.execute(_DECIMAL_MACROS)
     sql, params = focus_sql(r, account, first, last, text_times, days)
     return con.sql(sql, params=params)
 

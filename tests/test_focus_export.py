@@ -5,8 +5,10 @@ days `orusage status` reports. The official validator's verdicts are in test_foc
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,18 @@ def test_every_focus_column_and_the_extras(tiny_csv: Path) -> None:
         assert row["PublisherName"] == "Acme" and row["ProviderName"] == "OpenRouter"
         assert row["x_Provider"] == S.PROVIDER
         assert row["EffectiveCost"] == row["BilledCost"] and row["ContractedCost"] == row["ListCost"]
+
+
+def test_csv_numbers_are_plain_decimals(tiny_csv: Path) -> None:
+    """FOCUS's Numeric Format: digits and a point, no exponent (a double like 0.00000012 is not 1.2e-07)."""
+    decimals = [c.name for c in focus.COLUMNS if c.kind == "decimal"]
+    with open(tiny_csv, newline="", encoding="utf-8") as fh:
+        found = list(csv.DictReader(fh))
+    assert found
+    for row in found:
+        for column in decimals:
+            assert row[column] == "" or re.fullmatch(r"-?[0-9]+\.[0-9]+", row[column]), (column, row[column])
+    assert any(row["ListUnitPrice"].startswith("0.00000") for row in found)  # prices per token, written out
 
 
 def test_money_adds_up_and_byok_is_apart(tiny_csv: Path) -> None:
