@@ -22,6 +22,7 @@ from orusage import focus_export
 from queries import allocation, focus
 from queries.store import Writer, read_snapshot
 from tests import allocation_store as S
+from tests import focus_validator
 from tests.focus_fixtures import PINNED, TODAY, copy_store
 from tests.helpers import run_cli
 from tests.test_allocation import close, independent_spend
@@ -291,6 +292,9 @@ def test_demo_since_last_on_two_pinned_days_covers_each_day_once(teams_db: Path,
     with read_snapshot(db) as con:
         expected = independent_spend(con, date(2026, 11, 1), date(2026, 11, 19))
     assert abs(total - expected) <= 1e-9 * max(1.0, expected)
+    for f in files:  # each file of the feed is a FOCUS file in its own right
+        verdict = focus_validator.validate(f)
+        assert verdict.errors == 0, (f.name, verdict.failed, verdict.errored)
 
 
 def test_recording_waits_for_a_running_writer(tiny_db: Path, tmp_path: Path) -> None:
