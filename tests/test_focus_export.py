@@ -24,7 +24,7 @@ from queries.store import Writer, read_snapshot
 from tests import allocation_store as S
 from tests import focus_validator
 from tests.focus_fixtures import PINNED, TODAY, copy_store
-from tests.helpers import run_cli
+from tests.helpers import REPO, run_cli
 from tests.test_allocation import close, independent_spend
 
 TINY_ENV = {"ORUSAGE_TODAY": S.TODAY.isoformat()}
@@ -321,3 +321,17 @@ def test_a_writer_that_stays_busy_fails_the_run_and_sends_nothing(tiny_db: Path,
     assert not list(out.glob("openrouter-focus-*")) and not list(out.glob(".*.tmp")), "nothing sent, nothing left"
     result = focus_export.run(db, request, S.TODAY, S.FETCHED)
     assert result.recorded == 42 and result.path is not None and result.path.exists()
+
+
+def test_the_docs_map_every_focus_column() -> None:
+    """docs/focus.md's table names every FOCUS 1.0 column the file has, and every x_ column is explained."""
+    doc = (REPO / "docs" / "focus.md").read_text(encoding="utf-8")
+    table = [line for line in doc.splitlines() if line.startswith("| `")]
+    mapped = set(re.findall(r"`([A-Za-z]+)`", " ".join(line.split("|")[1] for line in table)))
+    mapped |= {
+        f"CommitmentDiscount{part}" for part in ("Category", "Id", "Name", "Status", "Type")
+    }  # "CommitmentDiscount*"
+    assert set(focus.FOCUS_COLUMNS) <= mapped, set(focus.FOCUS_COLUMNS) - mapped
+    for column in focus.NAMES:
+        if column.startswith("x_"):
+            assert f"`{column}`" in doc, column
