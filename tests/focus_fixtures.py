@@ -1,8 +1,8 @@
 """Stores with teams, for the allocation, FOCUS export, chargeback and Teams page tests (a pytest plugin,
 listed in ``tests/conftest.py``).
 
-* ``teams_db`` (session): the demo account (``demo_db``) with its teams, plus a member team, stored by a
-  real ``orusage alerts check``; read-only for the tests (copy it to change it: ``copy_store``).
+* ``teams_db`` (session): the demo account (``demo_db``) with the demo's teams stored by a real
+  ``orusage alerts check``; read-only for the tests (copy it to change it: ``copy_store``).
 * ``tiny_db`` (session): ``tests/allocation_store``'s hand-computed store.
 """
 
@@ -20,8 +20,8 @@ from tests.fake_fixtures import FAKE_NOW
 from tests.helpers import run_cli
 
 TODAY = FAKE_NOW.date()
-# The demo's own teams (a key/workspace team and an app team), and a member team on the contractor's key.
-TEAMS_CONFIG = DEMO_CONFIG + '\n[teams.contractors]\nmembers = ["kenji.contractor@example.net"]\n'
+# The demo's own teams: a key/workspace team, an app team and a member team (the contractor's key).
+TEAMS_CONFIG = DEMO_CONFIG
 PINNED = {"ORUSAGE_NOW": FAKE_NOW.replace(tzinfo=None).isoformat(), "ORUSAGE_TODAY": TODAY.isoformat()}
 
 
