@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test check lint bench clean
+.PHONY: install demo test check lint bench clean focus-validator
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -42,8 +42,12 @@ check: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
+# The official FOCUS validator in a virtualenv of its own (.venv-focus/); the tests make it when missing.
+focus-validator: install
+	$(BIN)/python -m tests.focus_validator
+
 bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .uv .venv-focus .pytest_cache .mypy_cache .ruff_cache

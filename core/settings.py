@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     orusage_delivery_deadline: float = Field(
         default=30.0, gt=0, le=600, description="Seconds one alert delivery (a webhook POST, an SMTP session) may take."
     )
+    # The FOCUS export's billing account (BillingAccountId / BillingAccountName): your organization's id and
+    # name as finance knows them; by default derived from the store (docs/focus.md).
+    orusage_billing_account_id: str | None = Field(default=None, description="FOCUS BillingAccountId.")
+    orusage_billing_account_name: str | None = Field(default=None, description="FOCUS BillingAccountName.")
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
         default=None, description="When set, the dashboard asks for it before showing anything."

@@ -30,6 +30,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("providers.py", "Providers", ":material/dns:", "providers"),
     ("apps.py", "Apps", ":material/apps:", "apps"),
     ("keys.py", "API keys", ":material/key:", "keys"),
+    ("teams.py", "Teams", ":material/groups:", "teams"),
     ("generations.py", "Generations", ":material/table_rows:", "generations"),
     ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
     ("budgets.py", "Budgets", ":material/savings:", "budgets"),
@@ -49,7 +50,7 @@ def _pages() -> dict[str, st.Page]:
 def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
-    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "generations")]
+    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "teams", "generations")]
     review = [pages[url] for url in ("weekly", "budgets")]
     return st.navigation({"Usage": usage, "Review": review, "Store": [pages["health"]]})
 

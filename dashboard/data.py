@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import urlstate
 from queries import (
+    allocation,
     broadcast,
     budgets,
     generations_reads,
@@ -242,6 +243,26 @@ def failed_deliveries(store: Store) -> pd.DataFrame:
 @_cached
 def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
     return store.reader.run(budgets.spend_by_team, first, last)
+
+
+# ---- the Teams page: the one allocation of spend to teams (queries.allocation) ----------------------------
+
+
+@_cached
+def team_facts(
+    store: Store, filters: Filters, today: date, by: tuple[str, ...], top: tuple[str, int] | None = None
+) -> pd.DataFrame:
+    return store.reader.run(allocation.facts, filters, today, by, top)
+
+
+@_cached
+def team_totals(store: Store, first: date, last: date, today: date) -> pd.DataFrame:
+    return store.reader.run(allocation.team_totals, first, last, today)
+
+
+@_cached
+def team_kinds(store: Store) -> pd.DataFrame:
+    return store.reader.run(allocation.team_kinds)
 
 
 @_cached

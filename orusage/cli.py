@@ -280,7 +280,8 @@ cli.add_command(alerts)
 
 @cli.group(context_settings=CONTEXT)
 def report() -> None:
-    """Reports built from the stored usage: `orusage report weekly` reviews one ISO week's costs.
+    """Reports built from the stored usage: `weekly` reviews one ISO week's costs, `chargeback` splits a
+    month's spend between teams.
 
     Reports read the latest snapshot only, so they are safe while an ingest runs.
     """
@@ -334,9 +335,51 @@ def report_weekly(
     run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
 
 
+@report.command("chargeback", context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--month",
+    metavar="YYYY-MM",
+    default=None,
+    help="The month (UTC), e.g. 2026-11 (default: the last complete month; the current one runs to yesterday).",
+)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "md", "html", "json"]),
+    default=None,
+    help="csv (one row per team, model and key), md, html or json (default: --out's suffix, else md).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (default: print to stdout).",
+)
+def report_chargeback(db: Path | None, month: str | None, kind: str | None, out: Path | None) -> None:
+    """Split one month's spend between teams: per team, per model and per key within each, unallocated apart.
+
+    Teams are the alerts config's [teams], as the last `orusage alerts check` stored them, applied to the
+    whole month as they stand today. Each dollar goes to one line (a key or workspace rule first, then
+    app, then member); the lines add up to the account's spend for the month, as the dashboard's Teams
+    page and the FOCUS export's tags show it.
+    """
+    from core.settings import load_settings
+    from orusage.chargeback import run_chargeback
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    run_chargeback(settings, month, kind, out, click.echo)
+
+
 @cli.command(context_settings=CONTEXT)
 @_db_option()
-@click.option("--format", "kind", type=click.Choice(["csv", "parquet"]), required=True, help="File format.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "parquet", "focus"]),
+    required=True,
+    help="csv or parquet: every table of the snapshot; focus: the account's spend as one FOCUS 1.0 file.",
+)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The folder to write into."
 )
@@ -345,22 +388,78 @@ def report_weekly(
     "first",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="First UTC day (YYYY-MM-DD) of dated tables.",
+    help="First UTC day (YYYY-MM-DD) of dated tables, or of the FOCUS file (default: the last complete month).",
 )
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last UTC day, included.")
-def export(db: Path | None, kind: str, out: Path, first: datetime | None, last: datetime | None) -> None:
-    """Export every table of the snapshot as CSV or Parquet, for finance and for other engines.
+@click.option(
+    "--as",
+    "file_type",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="With --format focus: the file type, CSV (default) or Parquet (zstd).",
+)
+@click.option(
+    "--compress", is_flag=True, help="Gzip CSV files (.csv.gz); table exports' Parquet is zstd instead of snappy."
+)
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="With --format focus: only the final days not yet sent to this folder in this format (for cron).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary on success (for cron): only errors are printed.")
+def export(
+    db: Path | None,
+    kind: str,
+    out: Path,
+    first: datetime | None,
+    last: datetime | None,
+    file_type: str | None,
+    compress: bool,
+    since_last: bool,
+    quiet: bool,
+) -> None:
+    """Export the snapshot's tables, or the account's spend as a FOCUS 1.0 file, for finance.
 
-    Parquet tables with a UTC day are partitioned by it (hive style: TABLE/date=2026-11-19/…);
-    --from/--to limit the tables that have a day, reference tables are exported whole. A manifest.json
-    lists each table's rows. Reads the latest snapshot only.
+    \b
+    --format csv|parquet: every table, Parquet tables with a UTC day partitioned by it (hive style:
+      TABLE/date=2026-11-19/…); --from/--to limit the tables that have a day; a manifest.json lists them.
+    --format focus: one FOCUS 1.0 file (CSV, --compress for .csv.gz, or --as parquet) of the account's
+      spend per UTC day, model and API key, teams in its Tags; default range: the last complete month.
+      --since-last sends only final days not sent to the folder before (recorded in the store; days
+      OpenRouter revises afterwards are listed by `orusage status`).
+
+    Reads the latest snapshot; a --since-last run also records what it sent, waiting for a running ingest.
     """
+    from core.clock import today_utc, utcnow
+    from core.errors import ConfigError
     from core.settings import load_settings
-    from orusage.export import export as run_export
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    done = run_export(settings.orusage_db, out, kind, first.date() if first else None, last.date() if last else None)
-    click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
+    start, end = (first.date() if first else None), (last.date() if last else None)
+    if kind != "focus":
+        if file_type or since_last:
+            raise ConfigError(f"--{'as' if file_type else 'since-last'} works with --format focus only.")
+        from orusage.export import export as run_export
+
+        done = run_export(settings.orusage_db, out, kind, start, end, compress=compress)
+        if not quiet:
+            click.echo(
+                f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True
+            )
+        return
+    from orusage import focus_export
+
+    request = focus_export.Request(out, file_type or "csv", compress, start, end, since_last)
+    result = focus_export.run(
+        settings.orusage_db,
+        request,
+        today_utc(),
+        utcnow(),
+        settings.orusage_billing_account_id,
+        settings.orusage_billing_account_name,
+    )
+    for line in [] if quiet else result.lines():
+        click.echo(line, err=True)
 
 
 def _parse_now(text: str | None) -> datetime:

@@ -46,6 +46,10 @@ workspaces = ["Research"]
 [teams.support]
 apps = ["Acme Support Bot", "Docs Assistant"]
 
+# A member's team: the spend of the keys they created (see the Teams page and `orusage report chargeback`).
+[teams.contractors]
+members = ["kenji.contractor@example.net"]
+
 [[budget]]
 name = "account"
 scope = "account"

@@ -14,6 +14,8 @@ from typing import Any
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
 from ingest.broadcast.spool import Spool, spool_path
+from orusage.export_status import ExportsStatus, exports_status
+from orusage.export_status import lines as export_lines
 from queries import broadcast as qb
 from queries import generations as gq
 from queries import reconciliation as rq
@@ -155,6 +157,7 @@ class Report:
     generations: GenerationsStatus | None = None
     reconciliation: ReconciliationStatus | None = None
     broadcast: BroadcastStatus | None = None
+    exports: ExportsStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -164,6 +167,8 @@ class Report:
             data["reconciliation"]["differences"] = [
                 {**asdict(d), "text": d.sentence()} for d in self.reconciliation.differences
             ]
+        if self.exports is not None:
+            data["exports"]["revised"] = [{**asdict(d), "text": d.sentence()} for d in self.exports.revised]
         return data
 
 
@@ -359,6 +364,7 @@ def load_report(database: Path, today: date, destination: str | None = None) -> 
             report.reconciliation = reconciliation_status(rq.summary(con))
         if gq.has_broadcast(con):
             report.broadcast = broadcast_status(qb.trace_report(con, today, destination), Spool(spool_path(database)))
+        report.exports = exports_status(con, today)
         return report
 
 
@@ -390,6 +396,8 @@ def render_text(report: Report) -> str:
             lines.append("Nothing missing.")
     lines.extend(_generation_lines(report))
     lines.extend(_broadcast_lines(report.broadcast))
+    if report.exports is not None:
+        lines.extend(export_lines(report.exports))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")

@@ -15,7 +15,7 @@ Sources, so that no day is ever counted twice (docs/definitions.md):
 
 Scope values are bound parameters (``VARCHAR[]``); the only text put into a statement comes from this
 module's constants. The Budgets page reads what the last alerts run stored (``budget_overview``,
-``budget_forecast``, ``alert_history``, ``failed_deliveries``) and chargeback per team (``spend_by_team``).
+``budget_forecast``, ``alert_history``, ``failed_deliveries``) and each team's scope spend (``spend_by_team``).
 """
 
 from __future__ import annotations
@@ -356,8 +356,9 @@ _TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS, "tag": TAGS}
 def spend_by_team(
     con: duckdb.DuckDBPyConnection, first_day: date, last_day: date, include_byok: bool = True
 ) -> pd.DataFrame:
-    """Chargeback: each cost centre's spend over completed days ``first_day..last_day``, from the teams as
-    the last alerts run resolved them (``members``: how many keys, apps or members the team holds)."""
+    """Each cost centre's scope spend over completed days ``first_day..last_day`` as its budgets count it, from
+    the teams as the last alerts run resolved them (``members``: how many keys, apps or members the team
+    holds). Teams may overlap here; chargeback, where each dollar goes to one team, is ``queries.allocation``."""
     import pandas as pd
 
     columns = ["team", "kind", "members", "spend_usd"]

@@ -97,17 +97,19 @@ def count(con: duckdb.DuckDBPyConnection, read: TableRead) -> int:
     return int(con.sql(f"SELECT count(*) FROM ({read.sql})", params=read.params).fetchall()[0][0])  # noqa: S608
 
 
-def write(con: duckdb.DuckDBPyConnection, read: TableRead, kind: str, target: Path) -> None:
-    """Write the table's rows to ``target``: Parquet day folders (tables with a day), one Parquet or CSV file."""
+def write(con: duckdb.DuckDBPyConnection, read: TableRead, kind: str, target: Path, compress: bool = False) -> None:
+    """Write the table's rows to ``target``: Parquet day folders (tables with a day), one Parquet or CSV file;
+    ``compress``: gzip for CSV, zstd for Parquet (DuckDB's default is snappy)."""
     con.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal; the CLI says what it did
     relation = con.sql(read.sql, params=read.params)
     try:
+        codec = "zstd" if compress else "snappy"
         if kind == "parquet" and read.partitioned:
-            relation.write_parquet(str(target), partition_by=[PARTITION_COLUMN])
+            relation.write_parquet(str(target), partition_by=[PARTITION_COLUMN], compression=codec)
         elif kind == "parquet":
-            relation.write_parquet(str(target))
+            relation.write_parquet(str(target), compression=codec)
         else:
-            relation.write_csv(str(target), header=True)
+            relation.write_csv(str(target), header=True, compression="gzip" if compress else "none")
     except (duckdb.IOException, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"cannot write {target}: {first}", "Check the folder's permissions and free space.") from None

@@ -168,6 +168,10 @@ def _teams(ctx: PageContext) -> None:
     per_team = data.team_spend(ctx.store, first, last)
     if per_team.empty:
         return
-    st.markdown(f"#### Spend per team · {fmt.day_range(first, last)} (UTC)")
-    st.caption("Chargeback: the teams (cost centres) of the config file as the last alerts run resolved them.")
+    st.markdown(f"#### Spend of each team's scope · {fmt.day_range(first, last)} (UTC)")
+    st.caption(
+        "What a team's budget counts: all spend its keys, workspaces, apps or members match, as the last alerts "
+        "run resolved them, so teams may overlap here (an app team's spend on another team's key counts for "
+        "both). For chargeback, where each dollar goes to one team, see the Teams page."
+    )
     ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS)
