@@ -8,7 +8,7 @@ killed anywhere and simply run again: nothing doubles and nothing is half-writte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,8 +16,9 @@ from core.clock import utcnow
 from core.errors import OrusageError
 from core.settings import MANAGEMENT_KEYS_URL
 from ingest import transform
-from ingest.analytics.catalog import LONG_REACH_DAYS
+from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, Grouping
 from ingest.analytics.loader import AnalyticsLoader
+from ingest.analytics.pairs import PAIRS
 from ingest.analytics.plan import Covered, plan
 from ingest.client import OpenRouterClient
 from ingest.errors import AuthError, NotFoundError
@@ -71,16 +72,19 @@ def run_ingest(
     analytics: bool = True,
     history_days: int = LONG_REACH_DAYS,
     generations: GenerationOptions | None = None,
+    pairs: bool = True,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
     completed units stay stored and the run is recorded as failed. With ``generations``, per-generation
-    records are fetched too, after analytics (their listing shares its pacer)."""
+    records are fetched too, after analytics (their listing shares its pacer). ``pairs``: also keep the
+    two-dimension analytics groupings of ``ingest.analytics.pairs``."""
     report = reporter or QuietReporter()
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
     pacer = pacer or Pacer(ANALYTICS_RATE_PER_MINUTE)  # one pacer for every analytics query of the run
     try:
-        _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
+        groupings = (*GROUPINGS, *PAIRS) if pairs else GROUPINGS
+        _ingest(writer, client, clock, report, result, pacer, analytics, history_days, groupings)
         _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
         with writer.transaction() as con:
@@ -107,6 +111,7 @@ def _ingest(
     pacer: Pacer,
     analytics: bool,
     history_days: int,
+    groupings: Sequence[Grouping],
 ) -> None:
     check_management_key(client)
     today = clock().date()
@@ -121,6 +126,7 @@ def _ingest(
             [k.hash for k in keys],
             organization=members is not None,
             reach_days=history_days,
+            groupings=groupings,
         )
         if analytics
         else []

@@ -125,6 +125,7 @@ class Model(_Lenient):
     canonical_slug: str | None = None
     name: str = ""
     created: int | None = None
+    description: str | None = None
     context_length: int | None = None
     pricing: Pricing = Field(default_factory=Pricing)
     architecture: Architecture = Field(default_factory=Architecture)

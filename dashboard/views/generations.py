@@ -17,6 +17,7 @@ from dashboard import data, gen_state, gen_url
 from dashboard.context import PageContext
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
+from queries.reads_routing import Dim
 
 TITLE = "Generations"
 DOWNLOAD_CAP = 100_000  # rows in a file from the page; `orusage export` has no cap
@@ -104,6 +105,13 @@ def render(ctx: PageContext) -> None:
             f"The store holds {stored:,} generation records, from {fmt.utc_time(first)} to {fmt.utc_time(last)}: "
             f"none in {f.label}. Pick another date range in the sidebar.",
             icon=":material/history_toggle_off:",
+        )
+        return
+    if f.values(Dim.MEMBER) or f.team_problem:
+        why = f"Teams: {f.team_problem}." if f.team_problem else "Generation records name no organization member."
+        st.warning(
+            f"**Generations** cannot be shown for these filters. {why} Clear the member or team filter to see them.",
+            icon=":material/block:",
         )
         return
     view = gen_state.current(f)  # already brought in line by the entry script; cheap
