@@ -113,14 +113,15 @@ def test_generations_table_pages_on_the_server_and_a_row_opens_its_details(demo_
 
 def test_the_menu_keeps_the_filters(demo_page: tuple[str, Page]) -> None:
     url, page = demo_page
-    _open(page, f"{url}/providers?range=7d&providers=OpenAI", "Providers", 1)
+    _open(page, f"{url}/providers?range=7d&providers=OpenAI&members=Dana+Whitfield", "Providers", 1)
     page.locator('[data-testid="stSidebarNav"] a[href$="/apps"]').click()
     expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Apps", timeout=30_000)
     page.wait_for_function("() => location.search.includes('range=7d')", timeout=30_000)
-    assert parse_qs(urlparse(page.url).query) == {"range": ["7d"], "providers": ["OpenAI"]}
+    want = {"range": ["7d"], "providers": ["OpenAI"], "members": ["Dana Whitfield"]}
+    assert parse_qs(urlparse(page.url).query) == want
     assert urlparse(page.url).path == "/apps"
-    # Provider × app cannot be answered: the page says so instead of ignoring the filter.
-    expect(page.get_by_text("provider × app").first).to_be_visible(timeout=30_000)
+    # Provider × app × member cannot be answered: the page says so instead of ignoring a filter.
+    expect(page.get_by_text("provider × app × member").first).to_be_visible(timeout=30_000)
 
 
 def test_a_click_on_a_model_bar_opens_its_page(demo_page: tuple[str, Page]) -> None:
