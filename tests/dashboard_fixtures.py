@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -31,9 +32,11 @@ from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from orusage.demo import DEMO_CONFIG, demo_config_path
 from queries import writes
 from queries.store import Writer, snapshot_path
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY
+from tests.helpers import run_cli
 
 # (display slug, permaslug, provider/endpoint pairs, share of completion that is reasoning, BYOK share)
 _MODELS: list[tuple[str, str, list[tuple[str, str]], float, float]] = [
@@ -208,6 +211,35 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_account_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo account as `orusage demo` leaves it: ``demo_db`` whose demo budgets (``orusage.demo``'s config,
+    with its teams "research" of keys and workspaces and "support" of apps) the real `orusage alerts check`
+    evaluated, so its teams are stored (``cost_centres``). A copy: ``demo_db`` itself has no teams."""
+    copy = tmp_path_factory.mktemp("demo-account") / "orusage.duckdb"
+    shutil.copy(demo_db, copy)
+    shutil.copy(snapshot_path(demo_db), snapshot_path(copy))
+    config = demo_config_path(copy)
+    config.write_text(DEMO_CONFIG, encoding="utf-8")
+    now = FAKE_NOW.replace(tzinfo=None)
+    result = run_cli(
+        ["alerts", "check", "--db", str(copy), "--config", str(config)],
+        {"ORUSAGE_NOW": now.isoformat(), "ORUSAGE_TODAY": now.date().isoformat()},
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    return copy
+
+
+@pytest.fixture
+def account_sql(demo_account_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to ``demo_account_db``'s snapshot, for the tests' own expected values."""
+    con = duckdb.connect(str(snapshot_path(demo_account_db)), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
 def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hand-made store with edge cases the demo account lacks (two permaslugs sharing a slug, a
     failed run before the last good one, an idle day)."""
@@ -261,11 +293,15 @@ def synthetic_today(synthetic_db: Path) -> date:
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 PAGE_FILES = {
     "overview": "nav/overview.py",
+    "explore": "nav/explore.py",
     "models": "nav/models.py",
     "model": "nav/model.py",
     "providers": "nav/providers.py",
     "apps": "nav/apps.py",
     "keys": "nav/keys.py",
+    "workspaces": "nav/workspaces.py",
+    "members": "nav/members.py",
+    "end-users": "nav/end_users.py",
     "generations": "nav/generations.py",
     "weekly": "nav/weekly.py",
     "budgets": "nav/budgets.py",
@@ -273,11 +309,15 @@ PAGE_FILES = {
 }
 PAGE_TITLES = {
     "overview": "Overview",
+    "explore": "Explore",
     "models": "Models",
     "model": "Model detail",
     "providers": "Providers",
     "apps": "Apps",
     "keys": "API keys",
+    "workspaces": "Workspaces",
+    "members": "Members",
+    "end-users": "End users",
     "generations": "Generations",
     "weekly": "Weekly review",
     "budgets": "Budgets",

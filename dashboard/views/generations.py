@@ -88,6 +88,13 @@ def render(ctx: PageContext) -> None:
     st.title(TITLE)
     f = ctx.filters
     st.caption(f"Per-generation records · {fmt.day_range(f.start, f.end)} (UTC) · {filter_summary(ctx)}")
+    if f.values(Dim.MEMBER) or f.team_problem:
+        why = f"Teams: {f.team_problem}." if f.team_problem else "Generation records name no organization member."
+        st.warning(
+            f"**Generations** cannot be shown for these filters. {why} Clear the member or team filter to see them.",
+            icon=":material/block:",
+        )
+        return
     stored, first, last = data.generations_stored(ctx.store)
     if stored == 0:
         st.info(
@@ -105,13 +112,6 @@ def render(ctx: PageContext) -> None:
             f"The store holds {stored:,} generation records, from {fmt.utc_time(first)} to {fmt.utc_time(last)}: "
             f"none in {f.label}. Pick another date range in the sidebar.",
             icon=":material/history_toggle_off:",
-        )
-        return
-    if f.values(Dim.MEMBER) or f.team_problem:
-        why = f"Teams: {f.team_problem}." if f.team_problem else "Generation records name no organization member."
-        st.warning(
-            f"**Generations** cannot be shown for these filters. {why} Clear the member or team filter to see them.",
-            icon=":material/block:",
         )
         return
     view = gen_state.current(f)  # already brought in line by the entry script; cheap

@@ -250,6 +250,9 @@ def _over_time(ctx: PageContext, model: str, sel: Filters) -> None:
         st.info("Nothing stored for this model's providers in this period.", icon=":material/info:")
         return
     days = days.sort_values(["date", "provider"], ignore_index=True)
+    # Only the instants (uptime, list prices) take today's snapshot; what is per day stops at the range's end.
+    daily_only = ("p50_latency", "p90_latency", "p50_throughput", "p90_throughput", "paid_per_m", "spend")
+    days.loc[days["date"] > f.end, [c for c in daily_only if c in days.columns]] = None
     _provider_kpis(days, f.providers)
     for row in range(0, len(_OVER_TIME), 2):
         for column, (value, title, fmt_, name, what) in zip(

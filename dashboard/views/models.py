@@ -264,9 +264,10 @@ def _clamped(ctx: PageContext, clamped: int) -> None:
     rows = data.facts(ctx.store, r, ctx.filters, ("date", "model"), flags=True)
     rows = rows.loc[rows["clamped_rows"] > 0]
     rows = rows.assign(label=[ctx.meta.model_label(str(m)) for m in rows["model"]])
+    rows_say = "1 stored row reports" if clamped == 1 else f"{clamped:,} stored rows report"
     st.warning(
-        f"{clamped:,} stored rows report more reasoning tokens than completion tokens: their completion without "
-        "reasoning counts as 0, so the four parts add up to prompt + completion only where no row is clamped.",
+        f"{rows_say} more reasoning tokens than completion tokens: completion without reasoning counts as 0 "
+        "there, so the four parts add up to prompt + completion only where no row is clamped.",
         icon=":material/flag:",
     )
     ui.table(ctx, rows, "clamped_rows", CLAMPED_COLUMNS)
