@@ -44,6 +44,7 @@ GENERATIONS_PAGE = "generations"
 EXPLORE_PAGE = "explore"
 # Pages drawn by the one breakdown view: they share the per-day chart's choice (``per_day`` in the link).
 BREAKDOWN_PAGES = ("providers", "apps", "keys", "workspaces", "members", "end-users")
+PEOPLE_PAGES = ("workspaces", "members", "end-users", "teams")  # who spent it (a teams page where there is one)
 REVIEW_PAGES = ("weekly", "budgets")
 STORE_PAGES = ("health",)
 
@@ -58,9 +59,11 @@ def _pages() -> dict[str, st.Page]:
 def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
-    usage = [page for url, page in pages.items() if url not in (*REVIEW_PAGES, *STORE_PAGES)]
+    usage = [page for url, page in pages.items() if url not in (*PEOPLE_PAGES, *REVIEW_PAGES, *STORE_PAGES)]
+    people = [pages[url] for url in PEOPLE_PAGES if url in pages]
     review = [pages[url] for url in REVIEW_PAGES]
-    return st.navigation({"Usage": usage, "Review": review, "Store": [pages[url] for url in STORE_PAGES]})
+    store = [pages[url] for url in STORE_PAGES]
+    return st.navigation({"Usage": usage, "Who spent it": people, "Review": review, "Store": store})
 
 
 def _subject(meta: data.Meta) -> tuple[str | None, str | None]:

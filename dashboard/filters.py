@@ -195,7 +195,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
     teams = side.multiselect(
         "Teams",
         list(meta.teams),
-        placeholder="All teams" if meta.teams else "No teams: run `orusage alerts check`",
+        placeholder="All teams" if meta.teams else "No teams stored",
         key=TEAMS_KEY,
         help="The teams of the alerts config, as the last `orusage alerts check` resolved them. A team "
         "filters by its keys (a workspace: its keys), its apps or its members.",

@@ -140,8 +140,8 @@ def _team_sql(rules: TeamRules) -> tuple[str, list[Any]]:
 def explore(con: duckdb.DuckDBPyConnection, q: Question, route: Route, filters: Filters) -> pd.DataFrame:
     """One row per (first, second) pair of values: spend, requests, tokens (prompt + completion) and their
     parts; values of a grouping beyond its ``top`` by ``metric`` are one ``other`` row per pair, with
-    ``rank_<grouping>`` (``top + 1`` for other) and ``n_<grouping>`` (how many values the row stands for).
-    Days are never folded."""
+    ``rank_<grouping>`` (``top + 1`` for other), ``n_<grouping>`` (how many values the row stands for) and
+    ``values_<grouping>`` (how many values the grouping has in all). Days are never folded."""
     needed = [DIM_COLUMN[d] for d in q.dims]
     rows, params = rows_sql(route, filters, needed)
     team, team_params = _team_sql(q.teams) if "team" in q.groupings else ("NULL::VARCHAR", [])
@@ -161,6 +161,7 @@ def explore(con: duckdb.DuckDBPyConnection, q: Question, route: Route, filters: 
             key_params += [q.top, OTHER]
     extra = [f"CAST(least(min(rank_{g}.rk), ? + 1) AS BIGINT) AS rank_{g}" for g in ranked]
     extra += [f"CAST(count(DISTINCT r.{g}) AS BIGINT) AS n_{g}" for g in ranked]
+    extra += [f"(SELECT CAST(count(*) AS BIGINT) FROM rank_{g}) AS values_{g}" for g in ranked]  # noqa: S608
     extra_params = [q.top] * len(ranked)
     group = ", ".join(str(i + 1) for i in range(len(q.groupings)))
     # Allowlisted names and constants only; values are bound.

@@ -102,13 +102,10 @@ def _labelled(ctx: PageContext, q: Question, found: pd.DataFrame) -> pd.DataFram
             out = out.assign(date_label=[pd.Timestamp(d).strftime("%Y-%m-%d") for d in out["date"]])
             continue
         label = _labeller(ctx, g)
+        # One name for the whole "other" column or row: the values beyond the top, over the whole period.
+        beyond = int(out[f"values_{g}"].max()) - q.top if len(out) else 0
         out = out.assign(
-            **{
-                f"{g}_label": [
-                    f"other ({int(n):,} {_plural(g)})" if v == OTHER else label(str(v))
-                    for v, n in zip(out[g], out[f"n_{g}"], strict=True)
-                ]
-            }
+            **{f"{g}_label": [f"other ({beyond:,} {_plural(g)})" if v == OTHER else label(str(v)) for v in out[g]]}
         )
     return out
 

@@ -116,11 +116,10 @@ def _facts_row(ctx: PageContext, model: str, info: dict[str, object] | None) -> 
     if info is None:
         st.caption("Not in the stored `/models` list: no price or context length known.")
         return
-    cols = st.columns(5)
+    cols = st.columns(4)
     context = _num(info.get("context_length"))
     created = info.get("created_day")
     values = (
-        ("Added to OpenRouter", f"{created:%Y-%m-%d}" if isinstance(created, date) else "—"),
         ("Context length (tokens)", "—" if context is None else fmt.tokens(context)),
         ("Prompt price", fmt.per_million(_num(info.get("prompt_per_m")))),
         ("Completion price", fmt.per_million(_num(info.get("completion_per_m")))),
@@ -128,9 +127,12 @@ def _facts_row(ctx: PageContext, model: str, info: dict[str, object] | None) -> 
     )
     for col, (label, value) in zip(cols, values, strict=True):
         col.metric(label, value, border=True)
+    added = f"Added to OpenRouter on {created:%Y-%m-%d}" if isinstance(created, date) else "Added: unknown"
     description = info.get("description")
-    if isinstance(description, str) and description:
-        st.markdown(f"> {description}", help="As OpenRouter's `/models` describes it.")
+    st.markdown(
+        f"**{added}.** {description}" if isinstance(description, str) and description else f"**{added}.**",
+        help="As OpenRouter's `/models` describes the model.",
+    )
 
 
 def _num(value: object) -> float | None:
