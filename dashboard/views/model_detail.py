@@ -177,15 +177,16 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
         lat = data.facts(ctx.store, lat_route, sel, ("provider",), latency=True)
         per = per.merge(lat[["provider", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]], "left")
     per = per.sort_values("spend", ascending=False)
-    ui.table(ctx, per, "detail_providers", PROVIDER_COLUMNS)
+    ui.link_table(ctx, per, "detail_providers", PROVIDER_COLUMNS, ui.LINKS["provider"])
     st.caption(
         "Effective price = spend ÷ tokens at that provider. Latency and throughput: request-weighted means of "
-        "OpenRouter's daily p50/p90 (analytics keep them 31 days). " + ui.sources_caption(r)
+        "OpenRouter's daily p50/p90 (analytics keep them 31 days). Select a row or click a bar for the "
+        "provider's page. " + ui.sources_caption(r)
     )
     left, right = st.columns(2, gap="large")
     with left:
         bars = per.assign(label=per["provider"]).dropna(subset=["paid_per_m"])
-        ui.chart(
+        ui.link_chart(
             ctx,
             rank.hbars(
                 bars,
@@ -196,9 +197,11 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
                 subtitle="USD per million tokens actually paid",
                 tooltip=[base.tip("spend:Q", "Spend", "$,.4f")],
                 value_title="USD per million tokens",
+                pick_field="provider",
             ),
             bars[["provider", "spend", "tokens", "paid_per_m"]],
             "detail_provider_price",
+            ui.LINKS["provider"],
             "Effective price per provider",
         )
     with right:
