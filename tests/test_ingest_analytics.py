@@ -201,7 +201,7 @@ def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeS
 
 def test_pacing_keeps_under_the_limit_on_the_fakes_clock(fake_dataset: Dataset, tmp_path: Path) -> None:
     clock = VirtualClock()
-    # The real limit is 64 a minute and a backfill here needs about 46 queries: scale both down so the
+    # The real limit is 64 a minute and a backfill here needs about 90 queries: scale both down so the
     # run needs several minutes of (virtual) time.
     server = FakeServer(fake_dataset, clock=clock, analytics_rate_per_minute=16).start()
     try:
