@@ -125,7 +125,7 @@ def test_an_injected_discrepancy_is_reported_exactly(
     for day, got_model, metric, activity, analytics, generations, difference in rows:
         assert (day, got_model) == (YESTERDAY, model)
         assert difference == pytest.approx(expected[metric], abs=1e-9)
-        assert analytics == generations and activity == pytest.approx(analytics - expected[metric])
+        assert analytics == pytest.approx(generations) and activity == pytest.approx(analytics - expected[metric])
 
 
 def test_status_shows_the_difference_never_hides_it(
