@@ -634,3 +634,29 @@ def test_every_page_reopens_identically_from_its_url(
     for mine, theirs in zip(at.dataframe, again.dataframe, strict=True):
         pd.testing.assert_frame_equal(mine.value, theirs.value)
     assert [w.value for w in again.warning] == [w.value for w in at.warning]
+
+
+def test_the_sidebar_sets_members_and_teams_like_the_other_filters(
+    monkeypatch: pytest.MonkeyPatch, demo_account_db: Path, demo_today: date, account_sql: duckdb.DuckDBPyConnection
+) -> None:
+    at = _open(monkeypatch, demo_account_db, demo_today, "members", range="7d")
+    assert at.sidebar.multiselect(key="f_teams").options == ["research", "support"]
+    at.sidebar.multiselect(key="f_members").set_value(["Kenji"])
+    run_app(at)
+    assert dict(at.query_params) == {"range": "7d", "members": "Kenji"}
+    start, end = _preset(7, demo_today)
+    want = _grouped(account_sql, "user", '"user"', start, end, "AND \"user\" = 'Kenji'")
+    assert usd(metrics(at)["Spend"]) == pytest.approx(float(want["spend"].sum()), abs=CENT)
+    at.sidebar.multiselect(key="f_members").set_value([])
+    at.sidebar.multiselect(key="f_teams").set_value(["support"])
+    run_app(at)
+    assert dict(at.query_params) == {"range": "7d", "teams": "support"}
+    # Members × a team of apps: analytics by app × member, the team's apps.
+    apps = "AND app IN ('Acme Support Bot', 'Docs Assistant')"
+    want = _grouped(account_sql, "app,user", '"user"', start, end, apps)
+    table = _table(at, "share")
+    assert float(table["spend"].sum()) == pytest.approx(float(want["spend"].sum()))
+    at.sidebar.button[0].click()  # clear filters
+    run_app(at)
+    assert dict(at.query_params) == {"range": "30d"}
+    assert at.sidebar.multiselect(key="f_teams").value == [] and at.sidebar.multiselect(key="f_members").value == []
