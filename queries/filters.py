@@ -14,7 +14,7 @@ with whatever that dimension's own filter chose.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from core import fmt
@@ -94,7 +94,7 @@ class Filters:
     workspace: str | None = None
     members: tuple[str, ...] = ()  # members as analytics name them (`user`)
     teams: tuple[str, ...] = ()  # team names; ``team`` holds what they stand for
-    team: TeamScope | None = field(default=None, compare=True)
+    team: TeamScope | None = None
 
     @classmethod
     def preset(cls, key: str, today: date, **values: tuple[str, ...] | str | TeamScope | None) -> Filters:

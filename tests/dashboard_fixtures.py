@@ -27,6 +27,7 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
+from core import fmt
 from core.clock import utcnow
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
@@ -499,3 +500,63 @@ def expected_by(con: duckdb.DuckDBPyConnection, column: str, start: date, end: d
             FROM ({rows}) GROUP BY {column} ORDER BY spend DESC, value"""
     ).df()
     return frame
+
+
+# ---- checks the pages of the new dimensions share (test_dashboard_dimensions, test_dashboard_explore) ---------
+
+CENT = 0.005 + 1e-9  # pages round dollars to cents
+
+
+def preset_days(days: int, today: date) -> tuple[date, date]:
+    """The last ``days`` completed UTC days."""
+    end = today - timedelta(days=1)
+    return end - timedelta(days=days - 1), end
+
+
+def open_titled(monkeypatch: pytest.MonkeyPatch, db: Path, today: date, page: str, **params: Any) -> AppTest:
+    """``open_app`` with the params as keywords, checking the page it lands on."""
+    at = open_app(monkeypatch, db, today, page=page, params=params or None)
+    assert next(t.value for t in at.title) == PAGE_TITLES[page]
+    return at
+
+
+def table_with(at: AppTest, column: str, *also: str, without: str | None = None) -> pd.DataFrame:
+    """The page's table holding ``column`` (and ``also``), not ``without``."""
+    for frame in at.dataframe:
+        columns = set(frame.value.columns)
+        if {column, *also} <= columns and (without is None or without not in columns):
+            return frame.value
+    raise AssertionError(f"no table with {column!r}")
+
+
+def analytics_by(
+    con: duckdb.DuckDBPyConnection, grouping: str, value: str, start: date, end: date, where: str = ""
+) -> pd.DataFrame:
+    """Spend, requests and tokens per ``value`` (an SQL expression) of one stored analytics grouping."""
+    frame: pd.DataFrame = con.execute(
+        f"""SELECT {value} AS value, sum(total_usage) AS spend, sum(request_count) AS requests,
+                   sum(tokens_prompt + tokens_completion) AS tokens
+            FROM analytics_daily WHERE dimensions = ? AND date BETWEEN ? AND ? {where}
+            GROUP BY ALL ORDER BY spend DESC, value""",
+        [grouping, start, end],
+    ).df()
+    return frame
+
+
+def check_headline(at: AppTest, spend: float, requests: float, tokens: float) -> None:
+    """The breakdown and Explore pages' totals: spend, requests, tokens, paid per million tokens."""
+    shown = metrics(at)
+    assert usd(shown["Spend"]) == pytest.approx(spend, abs=CENT)
+    assert shown["Requests"] == fmt.count(requests)
+    assert shown["Tokens"] == fmt.tokens(tokens)
+    assert shown["Paid / M tokens"] == fmt.per_million(spend / tokens * 1e6)
+
+
+def every_chart_downloads(at: AppTest) -> None:
+    """Every chart has exact-number tooltips and a CSV download of its own data."""
+    found = charts(at)
+    assert found and len(downloads(at)) >= len(found)
+    for name, (spec, _data) in found.items():
+        tips = [t for layer in spec.get("layer", [spec]) for t in layer.get("encoding", {}).get("tooltip", [])]
+        numbers = [t for t in tips if t.get("type") == "quantitative"]
+        assert numbers and all("format" in t for t in numbers), name
