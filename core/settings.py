@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     orusage_analytics_rate: int = Field(
         default=60, ge=1, le=100_000, description="Analytics queries per minute (OpenRouter allows 64)."
     )
+    orusage_analytics_pairs: bool = Field(
+        default=True,
+        description="Also keep the two-dimension analytics groupings (app × key, model × member, …): "
+        "one more query per grouping (per key for key pairs) and run.",
+    )
     # Per-generation records (ingest.generations): one /generation call per generation, hence a window and
     # a cap. 0 days turns the step off.
     orusage_generations_days: int = Field(

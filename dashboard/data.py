@@ -9,7 +9,7 @@ opened when some read here misses the cache.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,10 @@ from queries import (
     budgets,
     generations_reads,
     reads,
+    reads_explore,
     reads_health,
     reads_keys,
+    reads_model_days,
     reads_models,
     reads_overview,
 )
@@ -72,12 +74,23 @@ class Meta:
     key_labels: Mapping[str, str]  # hash -> name (and a mark for disabled/expired/deleted keys)
     workspaces: tuple[str, ...]
     spans: Mapping[tuple[str, str], tuple[Span, ...]]
+    members: tuple[str, ...] = ()  # as analytics name them, biggest spenders first
+    member_labels: Mapping[str, str] = field(default_factory=dict)  # member -> "name (e-mail)"
+    # Teams as the last alerts run resolved them: name -> (kind, values), members as analytics name them.
+    teams: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def model_label(self, permaslug: str) -> str:
         return self.model_labels.get(permaslug, permaslug)
 
     def key_label(self, key_hash: str) -> str:
         return self.key_labels.get(key_hash, key_hash[:10])
+
+    def member_label(self, member: str) -> str:
+        return self.member_labels.get(member, member)
+
+    def team_rules(self) -> reads_explore.TeamRules:
+        """The teams as rules for grouping by team (``queries.reads_explore``)."""
+        return reads_explore.team_rules(self.teams)
 
     def allowed(self) -> urlstate.Allowed:
         return urlstate.Allowed(
@@ -86,6 +99,8 @@ class Meta:
             apps=frozenset(self.apps),
             keys=frozenset(self.keys),
             workspaces=frozenset(self.workspaces),
+            members=frozenset(self.members),
+            teams=frozenset(self.teams),
             catalog=frozenset(self.catalog) | frozenset(self.models),
         )
 
@@ -106,12 +121,31 @@ def _unique(labels: dict[str, str]) -> dict[str, str]:
     return {h: f"{label} ({h[:8]})" if seen[label] > 1 else label for h, label in labels.items()}
 
 
+def _member_labels(members: pd.DataFrame) -> dict[str, str]:
+    return {
+        str(row.member): f"{row.member} ({row.email})"
+        if isinstance(row.email, str) and row.email != row.member
+        else str(row.member)
+        for row in members.itertuples()
+    }
+
+
+def _teams(found: Mapping[str, tuple[str, tuple[str, ...]]], members: pd.DataFrame) -> dict[str, Any]:
+    """Member values of the config (a name or an e-mail) as analytics name the member."""
+    by_email = {str(e).lower(): str(m) for m, e in zip(members["member"], members["email"], strict=True) if e}
+    return {
+        team: (kind, tuple(sorted({by_email.get(v.lower(), v) for v in values})) if kind == "member" else values)
+        for team, (kind, values) in found.items()
+    }
+
+
 @_cached
 def meta(store: Store) -> Meta:
     run = store.reader.run
     options = run(reads.model_options)
     models = tuple(str(s) for s in options["model_permaslug"])
     keys = run(reads.key_options)
+    members = run(reads.member_options)
     as_of = run(reads.data_as_of)
     now = as_of.finished_at
     return Meta(
@@ -132,6 +166,9 @@ def meta(store: Store) -> Meta:
         ),
         workspaces=run(reads.workspace_options),
         spans=run(source_spans),
+        members=tuple(str(m) for m in members["member"]),
+        member_labels=_member_labels(members),
+        teams=_teams(run(reads.teams), members),
     )
 
 
@@ -153,8 +190,20 @@ def facts(
     by: tuple[str, ...] = (),
     top: tuple[str, int] | None = None,
     latency: bool = False,
+    flags: bool = False,
+    rank_by: str = "spend",
 ) -> pd.DataFrame:
-    return store.reader.run(_facts, route, filters, by, top=top, latency=latency)
+    return store.reader.run(_facts, route, filters, by, top=top, latency=latency, flags=flags, rank_by=rank_by)
+
+
+@_cached
+def explore(store: Store, question: reads_explore.Question, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_explore.explore, question, route, filters)
+
+
+@_cached
+def provider_days(store: Store, model: str, start: date, end: date, analytics_days: tuple[date, ...]) -> pd.DataFrame:
+    return store.reader.run(reads_model_days.provider_days, model, start, end, analytics_days)
 
 
 @_cached

@@ -1,13 +1,15 @@
 """GET /models/{author}/{slug}/endpoints: a model and one endpoint per provider that serves it.
 
 Prices are the model's current list prices (as in /models). Uptime, latency and throughput figures are derived
-from the provider's catalogue figures and a hash of (model, provider): deterministic, and plausible. As on the
-real API, the latency and throughput percentiles are ``null`` without a key.
+from the provider's catalogue figures and a hash of (model, provider): deterministic, and plausible; uptime also
+of the UTC day, as real uptime moves from day to day. As on the real API, the latency and throughput
+percentiles are ``null`` without a key.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from urllib.parse import unquote
 
 import duckdb
@@ -40,10 +42,13 @@ def _percentiles(p50: float, spread: tuple[float, float, float]) -> JsonObject:
     return {"p50": round(p50, 1), **{k: round(p50 * f, 1) for k, f in zip(("p75", "p90", "p99"), spread, strict=True)}}
 
 
-def _endpoint(model: Model, provider: str, pricing: JsonObject, params: list[str], authed: bool) -> JsonObject:
+def _endpoint(
+    model: Model, provider: str, pricing: JsonObject, params: list[str], authed: bool, day: date
+) -> JsonObject:
     stats = PROVIDERS[provider]
     j = _jitter(model, provider, "stats")
-    uptime = round(100 - 2.5 * j, 2)
+    u = _jitter(model, provider, f"uptime/{day.isoformat()}")
+    uptime = round(100 - 2.5 * u, 2)
     max_completion = min(model.context_length // 4, 128_000) if model.text_output else None
     return {
         "name": f"{provider} | {model.id}",
@@ -58,8 +63,8 @@ def _endpoint(model: Model, provider: str, pricing: JsonObject, params: list[str
         "max_prompt_tokens": None,
         "supported_parameters": params,
         "status": 0,
-        "uptime_last_5m": 100.0 if j < 0.7 else uptime,
-        "uptime_last_30m": round(100 - 1.5 * j, 2),
+        "uptime_last_5m": 100.0 if u < 0.7 else uptime,
+        "uptime_last_30m": round(100 - 1.5 * u, 2),
         "uptime_last_1d": uptime,
         "latency_last_30m": _percentiles(stats.latency_ms * (0.9 + 0.2 * j), (1.3, 1.8, 3.2)) if authed else None,
         # Throughput percentiles go down: the slow tail is the 99th.
@@ -84,7 +89,9 @@ def model_endpoints(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest
             "description": item["description"],
             "architecture": architecture,
             "endpoints": [
-                _endpoint(model, provider, item["pricing"], item["supported_parameters"], req.principal is not None)
+                _endpoint(
+                    model, provider, item["pricing"], item["supported_parameters"], req.principal is not None, ds.today
+                )
                 for provider, _ in model.providers
             ],
         }

@@ -8,7 +8,7 @@ killed anywhere and simply run again: nothing doubles and nothing is half-writte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -17,8 +17,9 @@ from core.errors import OrusageError
 from core.scrub import scrub
 from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas, transform
-from ingest.analytics.catalog import LONG_REACH_DAYS
+from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, Grouping
 from ingest.analytics.loader import AnalyticsLoader, Piece
+from ingest.analytics.pairs import PAIRS
 from ingest.analytics.plan import METRIC_KINDS, Covered, final_days, plan
 from ingest.broadcast import destinations
 from ingest.broadcast.merge import MergeResult, merge_spool
@@ -78,10 +79,12 @@ def run_ingest(
     analytics: bool = True,
     history_days: int = LONG_REACH_DAYS,
     generations: GenerationOptions | None = None,
+    pairs: bool = True,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
     completed units stay stored and the run is recorded as failed. With ``generations``, per-generation
-    records are fetched too, after analytics (their listing shares its pacer)."""
+    records are fetched too, after analytics (their listing shares its pacer). ``pairs``: also keep the
+    two-dimension analytics groupings of ``ingest.analytics.pairs``."""
     report = reporter or QuietReporter()
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
@@ -93,7 +96,8 @@ def run_ingest(
         result.broadcast = merge_spool(writer, Spool(spool_path(writer.db_path)))
         result.units += result.broadcast.batches
         result.rows += result.broadcast.records
-        _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
+        groupings = (*GROUPINGS, *PAIRS) if pairs else GROUPINGS
+        _ingest(writer, client, clock, report, result, pacer, analytics, history_days, groupings)
         _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
         with writer.transaction() as con:  # the message may quote a peer: never a secret in the run log
@@ -120,6 +124,7 @@ def _ingest(
     pacer: Pacer,
     analytics: bool,
     history_days: int,
+    groupings: Sequence[Grouping],
 ) -> None:
     check_management_key(client)
     today = clock().date()
@@ -135,6 +140,7 @@ def _ingest(
             organization=members is not None,
             reach_days=history_days,
             redo=ingest_state.impossible_analytics(writer.con, METRIC_KINDS),
+            groupings=groupings,
         )
         if analytics
         else []

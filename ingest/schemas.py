@@ -129,6 +129,7 @@ class Model(_Lenient):
     canonical_slug: str | None = None
     name: str = ""
     created: Count | None = None
+    description: str | None = None
     context_length: Count | None = None
     pricing: Pricing = Field(default_factory=Pricing)
     architecture: Architecture = Field(default_factory=Architecture)

@@ -101,6 +101,7 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         "id": model.id,
         "name": model.name or model.id,
         "created": model.created,
+        "description": (model.description or "").strip() or None,
         "context_length": model.context_length,
         "pricing_prompt": parse_price(pricing.prompt, f"{model.id}: pricing.prompt"),
         "pricing_completion": parse_price(pricing.completion, f"{model.id}: pricing.completion"),

@@ -93,6 +93,7 @@ def ingest_once(
                     pacer=pacer,
                     history_days=settings.orusage_history_days,
                     generations=generation_options(settings),
+                    pairs=settings.orusage_analytics_pairs,
                 )
             except OrusageError:
                 if after is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
+from ingest.analytics.pairs import PAIRS
 from ingest.analytics.plan import contiguous
 from ingest.broadcast.spool import Spool, spool_path
 from orusage.export_status import ExportsStatus, exports_status
@@ -264,7 +265,7 @@ def build_report(
     all_keys = covered_days(r for r in coverage if r.source == "activity" and r.scope)
     report.sources.append(_line(f"activity (per key, {len(key_scopes)} keys)", all_keys, key_missing))
 
-    for grouping in GROUPINGS:
+    for grouping in (*GROUPINGS, *PAIRS):
         metrics = "short" if grouping.short_only else "long"
         reach = SHORT_REACH_DAYS if grouping.short_only else LONG_REACH_DAYS
         rows = [r for r in coverage if r.source == "analytics" and r.dimensions == grouping.name]

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from core.csvsafe import FORMULA_REGEX, FORMULA_REPLACEMENT
 from queries.filters import Filters
+from queries.reads_routing import Dim
 
 UNATTRIBUTED = "unattributed"
 NO_FINISH_REASON = "(none)"
@@ -104,11 +105,12 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
     clauses = ["g.created_at >= ?", "g.created_at < ?"]
     s = q.filters
     params: list[Any] = [datetime.combine(s.start, time()), datetime.combine(s.end + timedelta(days=1), time())]
+    # ``values``: a team filter stands for its keys or apps (a team of members cannot apply here).
     for values, column in (
         (s.models, MODEL),
         (s.providers, "g.provider_name"),
-        (s.apps, APP),
-        (s.keys, "g.api_key_hash"),
+        (s.values(Dim.APP), APP),
+        (s.values(Dim.KEY), "g.api_key_hash"),
         (q.finish_reasons, FINISH),
     ):
         if values:
@@ -132,7 +134,7 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
             "OR contains(coalesce(g.session_id, ''), ?) OR contains(coalesce(g.external_user, ''), ?))"
         )
         params += [needle] * 4
-    return " AND ".join(clauses), params, bool(s.apps)
+    return " AND ".join(clauses), params, bool(s.values(Dim.APP))
 
 
 _LABELS = "LEFT JOIN app_labels l ON l.app_id = g.app_id"

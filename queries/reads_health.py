@@ -4,6 +4,10 @@ A *track* is one line of the coverage strip: account-wide activity, activity per
 grouping with its year-reach ("long") or 31-day ("short") metrics. A day's ``share`` is the fraction of a
 track's scopes (keys, for per-key tracks; else one) whose fetches covered it: 1 covered, 0 missing,
 in between partly covered.
+
+The store keeps what it fetched for as long as it lives, beyond OpenRouter's own reach: so a day a track
+missed after its first stored day (no ingest ran while OpenRouter still served it) is a gap for good, and
+the gaps say so.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from queries.reads_routing import SHORT_REACH, SOURCES
+
+# Groupings with a 31-day reach are fetched in one metric set (recorded as "short"): no "(31-day metrics)"
+# line of their own.
+_SHORT_GROUPINGS = ", ".join(f"'{s.grouping}'" for s in SOURCES if s.grouping and s.reach == SHORT_REACH)
 # Reach in days as reads_routing has it: ACTIVITY_REACH, SHORT_REACH, LONG_REACH (checked by a test).
-_TRACKS = """
+_TRACKS = f"""
     cov AS (
         SELECT source, dimensions, metrics, scope, first_day, last_day, rows_received, fetched_at,
                CASE WHEN source = 'activity' THEN CASE WHEN scope = '' THEN 'activity' ELSE 'activity per key' END
                     ELSE 'analytics by ' || dimensions || CASE WHEN metrics = 'short' AND dimensions NOT IN
-                        ('model,provider', 'external_user') THEN ' (31-day metrics)' ELSE '' END
+                        ({_SHORT_GROUPINGS}) THEN ' (31-day metrics)' ELSE '' END
                END AS track,
                CASE WHEN source = 'activity' THEN 30 WHEN metrics = 'short' THEN 31 ELSE 365 END AS reach
         FROM coverage),
@@ -30,7 +39,7 @@ _TRACKS = """
                min(first_day) AS first_day, max(last_day) AS last_day,
                CAST(sum(rows_received) AS BIGINT) AS rows_received, max(fetched_at) AS fetched_at
         FROM cov GROUP BY track)
-"""
+"""  # noqa: S608 -- constants only
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> pd.DataFrame:
@@ -111,7 +120,10 @@ def coverage_gaps(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
                            a.day IS NOT NULL AS in_analytics
                     FROM tracks t JOIN days d
                          -- Account-wide activity is the long-term memory: every day since the first matters.
+                         -- Analytics are kept too: a day missed after a grouping's first stored one matters.
                          ON d.day >= CASE WHEN t.track = 'activity' THEN (SELECT first_day FROM horizon)
+                                          WHEN t.source = 'analytics'
+                                              THEN least(t.first_day, CAST(? AS DATE) - t.reach + 1)
                                           ELSE CAST(? AS DATE) - t.reach + 1 END
                     LEFT JOIN covered c ON c.track = t.track AND c.day = d.day
                     LEFT JOIN analytics_model a ON a.day = d.day
@@ -122,8 +134,11 @@ def coverage_gaps(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
                     FROM missing)
             SELECT track, min(day) AS first, max(day) AS last, CAST(count(*) AS BIGINT) AS days,
                    bool_or(n > 0) AS partial,
-                   CASE WHEN any_value(source) = 'analytics'
+                   CASE WHEN any_value(source) = 'analytics' AND bool_and(in_reach)
                             THEN 'not fetched yet: run `orusage ingest` (it resumes the backfill)'
+                        WHEN any_value(source) = 'analytics'
+                            THEN 'missed: no ingest ran while OpenRouter still served these days (it keeps them '
+                                 || any_value(reach) || ' days); they cannot be fetched any more'
                         WHEN bool_and(in_reach)
                             THEN 'not ingested yet: run `orusage ingest` (OpenRouter still serves these days)'
                         WHEN bool_and(in_analytics)
@@ -131,7 +146,7 @@ def coverage_gaps(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
                         ELSE 'missing: these days are not available from OpenRouter any more' END AS reason
             FROM islands GROUP BY track, in_reach, in_analytics, grp
             ORDER BY track, first""",  # noqa: S608 -- constants only
-        [yesterday, today, today],
+        [yesterday, today, today, today],
     )
 
 

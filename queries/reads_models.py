@@ -142,10 +142,15 @@ def price_changes(con: duckdb.DuckDBPyConnection, start: date, end: date, models
 
 
 def model_info(con: duckdb.DuckDBPyConnection, permaslug: str) -> dict[str, Any] | None:
-    """The newest ``/models`` state of one model (prices per million tokens), or ``None`` if unknown."""
+    """The newest ``/models`` state of one model (prices per million tokens), or ``None`` if unknown.
+
+    ``created_day``: the UTC day the model was added to OpenRouter (``created`` is epoch seconds);
+    ``description``: as ``/models`` gives it (None in a snapshot from before it was kept).
+    """
     frame = _frame(
         con,
-        f"""SELECT canonical_slug, id, name, context_length, created, valid_from, last_seen_at,
+        f"""SELECT canonical_slug, id, name, context_length, created,
+                   CAST(make_timestamp(created * 1000000) AS DATE) AS created_day, valid_from, last_seen_at,
                    pricing_prompt * {PER_MILLION} AS prompt_per_m,
                    pricing_completion * {PER_MILLION} AS completion_per_m,
                    pricing_input_cache_read * {PER_MILLION} AS cache_read_per_m,
@@ -156,7 +161,18 @@ def model_info(con: duckdb.DuckDBPyConnection, permaslug: str) -> dict[str, Any]
     )
     if frame.empty:
         return None
-    return {str(k): v for k, v in frame.iloc[0].to_dict().items()}
+    return {**{str(k): v for k, v in frame.iloc[0].to_dict().items()}, "description": _description(con, permaslug)}
+
+
+def _description(con: duckdb.DuckDBPyConnection, permaslug: str) -> str | None:
+    try:
+        rows = con.sql(
+            "SELECT description FROM models WHERE canonical_slug = ? ORDER BY valid_from DESC LIMIT 1",
+            params=[permaslug],
+        ).fetchall()
+    except duckdb.BinderException:  # a snapshot published before migration 0006 kept descriptions
+        return None
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def endpoint_health(con: duckdb.DuckDBPyConnection, permaslug: str) -> pd.DataFrame:

@@ -93,7 +93,7 @@ MODEL_STATE_COLUMNS = (
     "expiration_date",
     "output_modalities",
 )
-MODEL_COLUMNS = ("canonical_slug", "created", *MODEL_STATE_COLUMNS)
+MODEL_COLUMNS = ("canonical_slug", "created", "description", *MODEL_STATE_COLUMNS)
 
 
 def _quoted(columns: Sequence[str]) -> str:
@@ -201,7 +201,8 @@ def insert_credits(
 
 
 def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched_at: datetime) -> int:
-    """Record the models' current state; a changed price or expiration starts a new row.
+    """Record the models' current state; a changed price or expiration starts a new row (a changed
+    description only updates the newest one).
 
     Returns how many new states were recorded.
     """
@@ -210,7 +211,7 @@ def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched
     _stage(con, "incoming_models", models, MODEL_COLUMNS)
     same_state = " AND ".join(f'cur."{c}" IS NOT DISTINCT FROM inc."{c}"' for c in MODEL_STATE_COLUMNS)
     con.execute(
-        f"""UPDATE models SET last_seen_at = ?
+        f"""UPDATE models SET last_seen_at = ?, description = coalesce(inc.description, models.description)
             FROM incoming_models inc, models_current cur
             WHERE models.canonical_slug = inc.canonical_slug
               AND cur.canonical_slug = inc.canonical_slug

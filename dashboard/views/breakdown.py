@@ -5,10 +5,12 @@ A routed dimension (``dim``) reads the routed facts; a dimension no stored table
 its own ``Source``: how it reads the same frames, and the routed question its numbers rest on (whose gaps,
 "cannot be shown" notes and sources the page shows as for any other).
 
-A page run: its title, the dimension's own opening section (if any), what the route cannot show, spend per
-value (top N, the rest as one "other" bar) beside tokens per value, spend (or tokens) per day, the value ×
-model matrix where the dimension has one, the dimension's own closing section (if any), the table of every
-value with its download, and which tables answered which days.
+A page run: its title, the dimension's own opening section (if any), what the route cannot show, the
+period's spend, requests, tokens and paid price per million tokens, spend per value (top N, the rest as
+one "other" bar) beside tokens per value, spend, requests, tokens or paid price per day, the value × model
+matrix where the dimension has one, the dimension's own closing section (if any), the table of every value
+(or the top N and "other") with its download, and which tables answered which days. A bar or a table row
+opens the same page filtered to its value (``ui.DIM_LINKS``), as a link to it would.
 """
 
 from __future__ import annotations
@@ -25,11 +27,18 @@ from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
+from dashboard.explore_url import PER_DAY_CHOICES
+from dashboard.view_state import PER_DAY_KEY
 from queries.filters import Filters
 from queries.reads_facts import DIM_COLUMN, OTHER
 from queries.reads_routing import Dim, Route
 
 UNATTRIBUTED = "unattributed"  # the empty label OpenRouter's analytics give traffic without the dimension
+KPI_SPEND = "Spend"
+KPI_REQUESTS = "Requests"
+KPI_TOKENS = "Tokens"
+KPI_PAID = "Paid / M tokens"
+_SUMMED = ("spend", "byok", "requests", "prompt", "completion", "reasoning", "completion_only", "cached", "tokens")
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class Breakdown:
     caption: str = ""
     source: Source | None = None
     muted: str = UNATTRIBUTED  # the value drawn in grey with the rest: spend no value of the dimension holds
+    table_top: int | None = None  # the table: every value (None), or the top n and one "other" row
+    linked: bool = True  # a bar or row opens this page filtered to its value (when the dimension is a filter)
 
     @property
     def column(self) -> str:
@@ -91,8 +102,13 @@ class Breakdown:
         return DIM_COLUMN[self.dim]
 
     @property
-    def metric_key(self) -> str:
-        return f"{self.plural}_per_day_metric"
+    def slug(self) -> str:
+        """Names charts and downloads: "provider_spend", "end_user_per_day", "end_users_table"."""
+        return self.column
+
+    @property
+    def link(self) -> ui.Link | None:
+        return ui.DIM_LINKS.get(self.dim) if self.linked and self.dim is not None else None
 
 
 def render(ctx: PageContext, b: Breakdown) -> None:
@@ -110,36 +126,38 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         ui.no_usage(ctx)
         return
     per = _usage(per, b.column, label)
+    _headline(ctx, b, per)
     if b.notes is not None:
         b.notes(per)
     left, right = st.columns(2, gap="large")
     top = _top(ctx, b, label)
     with left:
-        ui.chart(
-            ctx,
-            rank.hbars(
-                top,
-                label="label",
-                value="spend",
-                name=f"{b.noun}_spend",
-                heading=f"Spend per {b.noun}",
-                subtitle=f"USD, top {b.top}; “{b.muted}” and the rest in grey",
-                tooltip=[
-                    base.tip("requests:Q", "Requests", ","),
-                    base.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
-                ],
-                value_title="Spend (USD)",
-            ),
-            top.drop(columns=["is_other"]),
-            f"{b.noun}_spend",
-            f"Bars of spend per {b.noun}",
+        spec = rank.hbars(
+            top,
+            label="label",
+            value="spend",
+            name=f"{b.slug}_spend",
+            heading=f"Spend per {b.noun}",
+            subtitle=f"USD, top {b.top}; “{b.muted}” and the rest in grey"
+            + ("; click a bar for its page" if b.link else ""),
+            tooltip=[
+                base.tip("requests:Q", "Requests", ","),
+                base.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
+            ],
+            value_title="Spend (USD)",
+            pick_field=b.column if b.link else None,
         )
+        shown = top.drop(columns=["is_other"])
+        if b.link is None:
+            ui.chart(ctx, spec, shown, f"{b.slug}_spend", f"Bars of spend per {b.noun}")
+        else:
+            ui.link_chart(ctx, spec, shown, f"{b.slug}_spend", b.link, f"Bars of spend per {b.noun}")
     with right:
         ui.chart(
             ctx,
-            rank.token_bars(top, name=f"{b.noun}_tokens", heading=f"Tokens per {b.noun}", subtitle=f"top {b.top}"),
+            rank.token_bars(top, name=f"{b.slug}_tokens", heading=f"Tokens per {b.noun}", subtitle=f"top {b.top}"),
             top[[b.column, "label", "prompt", "completion_only", "reasoning", "completion"]],
-            f"{b.noun}_tokens",
+            f"{b.slug}_tokens",
             f"Stacked bars of tokens per {b.noun}",
         )
     _per_day(ctx, b, label)
@@ -147,8 +165,11 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         _matrix(ctx, b, b.matrix)
     if b.closing is not None:
         per = b.closing(ctx, per)
-    st.markdown(f"#### All {b.plural}")
-    ui.table(ctx, per, f"{b.plural}_table", _table_columns(b, label))
+    table = per if b.table_top is None else _folded(per, b)
+    st.markdown(f"#### All {b.plural}" if b.table_top is None or len(per) <= b.table_top else f"Top {b.table_top}")
+    ui.link_table(ctx, table, f"{b.slug}s_table", _table_columns(b, label), b.link)
+    if b.link is not None:
+        st.caption(f"Select a row to see that {b.noun} alone (the link keeps the other filters).")
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
 
 
@@ -179,6 +200,24 @@ def _usage(per: pd.DataFrame, column: str, label: Callable[[str], str]) -> pd.Da
     return per.sort_values(["spend", column], ascending=[False, True], ignore_index=True)
 
 
+def _headline(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> None:
+    """The period's totals over every value: what the charts and the table below add up to."""
+    spend, requests, tokens = float(per["spend"].sum()), int(per["requests"].sum()), int(per["tokens"].sum())
+    paid = spend / tokens * frames.PER_MILLION if tokens else None
+    for col, (title, shown) in zip(
+        st.columns(4),
+        (
+            (KPI_SPEND, fmt.usd(spend)),
+            (KPI_REQUESTS, fmt.count(requests)),
+            (KPI_TOKENS, fmt.tokens(tokens)),
+            (KPI_PAID, fmt.per_million(paid)),
+        ),
+        strict=True,
+    ):
+        col.metric(title, shown, border=True, help=f"{ctx.filters.label.capitalize()}, every {b.noun}.")
+    st.caption(f"{len(per):,} {b.plural if len(per) != 1 else b.noun} with usage in {ctx.filters.label}.")
+
+
 def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.DataFrame:
     """The top values, the rest summed into one "other (n …)" row; "unattributed" and other in grey."""
     r = _route(ctx, b)
@@ -189,36 +228,73 @@ def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.Data
     return top.sort_values("rank", ignore_index=True)
 
 
+def _folded(per: pd.DataFrame, b: Breakdown) -> pd.DataFrame:
+    """The table's top ``b.table_top`` rows (biggest spend first) and one "other (n …)" row for the rest."""
+    n = b.table_top or len(per)
+    if len(per) <= n:
+        return per
+    head, tail = per.iloc[:n], per.iloc[n:]
+    other: dict[str, object] = {c: tail[c].sum() for c in _SUMMED if c in per.columns}
+    other.update({b.column: OTHER, "label": f"other ({len(tail):,} {b.plural})"})
+    folded = pd.concat([head, pd.DataFrame([other])], ignore_index=True)
+    total = float(per["spend"].sum())
+    return folded.assign(
+        share=folded["spend"] / total if total else 0.0,
+        paid_per_m=frames.per_million_tokens(folded["spend"], folded["tokens"]),
+    )
+
+
 def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> None:
     r = _route(ctx, b)
     other = f"other {b.plural}"
     per_day = _read(ctx, b, r, ("date", b.column), (b.column, b.top_per_day))
     per_day = frames.labelled(per_day, b.column, label, other).assign(tokens=lambda f: frames.tokens(f))
-    metric = st.segmented_control(
-        "Per day", ["Spend", "Tokens"], default="Spend", key=b.metric_key, label_visibility="collapsed"
+    per_day = per_day.assign(paid_per_m=frames.per_million_tokens(per_day["spend"], per_day["tokens"]))
+    st.segmented_control(
+        "Per day",
+        list(PER_DAY_CHOICES),
+        format_func=PER_DAY_CHOICES.__getitem__,
+        key=PER_DAY_KEY,
+        label_visibility="collapsed",
     )
-    usd = metric != "Tokens"
-    spec = daily.stacked_per_day(
-        per_day,
-        start=ctx.filters.start,
-        end=ctx.filters.end,
-        series="label",
-        value="spend" if usd else "tokens",
-        name=f"{b.noun}_per_day",
-        heading=f"{'Spend' if usd else 'Tokens'} per day by {b.noun}",
-        subtitle=f"{'USD' if usd else 'prompt + completion tokens'}, top {b.top_per_day} {b.plural} of the "
-        "period by spend",
-        series_title=b.noun.capitalize(),
-        other=other,
-        usd=usd,
-        legend_columns=3,
-    )
+    metric = str(st.session_state.get(PER_DAY_KEY) or "spend")
+    name = f"{b.slug}_per_day"
+    ranked = f"top {b.top_per_day} {b.plural} of the period by spend"
+    if metric == "price":
+        spec = daily.lines_per_day(
+            per_day,
+            start=ctx.filters.start,
+            end=ctx.filters.end,
+            series="label",
+            value="paid_per_m",
+            name=name,
+            heading=f"Paid per million tokens per day by {b.noun}",
+            subtitle=f"USD per million tokens (prompt + completion), {ranked}",
+            series_title=b.noun.capitalize(),
+            value_title="Paid / M tokens (USD)",
+            value_format="$,.3f",
+            other=other,
+            extra_tips=(("spend", "Spend", base.USD_TOOLTIP), ("tokens", "Tokens", ",")),
+        )
+    else:
+        units = {"spend": "USD", "requests": "requests", "tokens": "prompt + completion tokens"}
+        spec = daily.stacked_per_day(
+            per_day,
+            start=ctx.filters.start,
+            end=ctx.filters.end,
+            series="label",
+            value=metric,
+            name=name,
+            heading=f"{PER_DAY_CHOICES[metric]} per day by {b.noun}",
+            subtitle=f"{units[metric]}, {ranked}",
+            series_title=b.noun.capitalize(),
+            other=other,
+            usd=metric == "spend",
+            value_title="Requests" if metric == "requests" else None,
+            legend_columns=3,
+        )
     ui.chart(
-        ctx,
-        spec,
-        per_day.drop(columns=["is_other"]),
-        f"{b.noun}_per_day",
-        f"Stacked bars of spend or tokens per day by {b.noun}",
+        ctx, spec, per_day.drop(columns=["is_other"]), name, f"Spend, requests, tokens or price per day by {b.noun}"
     )
 
 
@@ -258,11 +334,13 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
         cells.drop(columns=["is_other"]),
         m.name,
     )
+    st.caption(ui.sources_caption(r))
 
 
 def _table_columns(b: Breakdown, label: Callable[[str], str]) -> dict[str, Any]:
-    """The dimension's own column pinned first when its values are their own labels, else the label."""
-    shown = b.column if label is str else "label"
+    """The dimension's own column pinned first when its values are their own labels, else the label (and
+    for a folded table, whose "other" row is named in its label)."""
+    shown = b.column if label is str and b.table_top is None else "label"
     return {
         **ui.usage_columns(shown, b.noun.capitalize()),
         "share": st.column_config.NumberColumn("Share of spend", format="percent"),

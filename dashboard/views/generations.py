@@ -18,6 +18,7 @@ from dashboard import data, gen_state, gen_url, ui
 from dashboard.context import PageContext
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
+from queries.reads_routing import Dim
 
 TITLE = "Generations"
 DOWNLOAD_CAP = 100_000  # rows in a file from the page; `orusage export` has no cap
@@ -101,6 +102,13 @@ def render(ctx: PageContext) -> None:
     f = ctx.filters
     st.caption(f"Per-generation records · {fmt.day_range(f.start, f.end)} (UTC) · {filter_summary(ctx)}")
     _live(ctx.store.db)
+    if f.values(Dim.MEMBER) or f.team_problem:
+        why = f"Teams: {f.team_problem}." if f.team_problem else "Generation records name no organization member."
+        st.warning(
+            f"**Generations** cannot be shown for these filters. {why} Clear the member or team filter to see them.",
+            icon=":material/block:",
+        )
+        return
     stored, first, last = data.generations_stored(ctx.store)
     if stored == 0:
         st.info(

@@ -50,8 +50,8 @@ def _limits(ctx: PageContext) -> None:
         st.info("No `/keys` fetch stored yet: run `orusage ingest`.", icon=":material/info:")
         return
     f = ctx.filters
-    if f.keys:
-        limits = limits.loc[limits["hash"].isin(f.keys)]
+    if f.values(Dim.KEY):  # the chosen keys, or a team's
+        limits = limits.loc[limits["hash"].isin(f.values(Dim.KEY))]
     if f.workspace:
         limits = limits.loc[limits["workspace"] == f.workspace]
     limits = limits.assign(

@@ -61,7 +61,7 @@ class Request:
 
     @property
     def metrics(self) -> tuple[str, ...]:
-        if self.metrics_set == "long":
+        if self.metrics_set == "long" or self.grouping.usage_only:
             return LONG_METRICS
         return SHORT_METRICS if not self.grouping.short_only else (*LONG_METRICS, *SHORT_METRICS)
 
@@ -97,7 +97,8 @@ def metric_sets(grouping: Grouping, today: date, reach_days: int) -> list[tuple[
     short_first = today - timedelta(days=SHORT_REACH_DAYS - 1)
     if grouping.short_only:
         return [("short", short_first)]
-    return [("long", today - timedelta(days=reach_days - 1)), ("short", short_first)]
+    long = ("long", today - timedelta(days=reach_days - 1))
+    return [long] if grouping.usage_only else [long, ("short", short_first)]
 
 
 def plan(
