@@ -39,6 +39,8 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "OPENROUTER_API_KEY",
     "ORUSAGE_WEBHOOK_URL",
     "ORUSAGE_SLACK_WEBHOOK_URL",
+    "ORUSAGE_DISCORD_WEBHOOK_URL",
+    "ORUSAGE_TEAMS_WEBHOOK_URL",
     "ORUSAGE_SMTP_PASSWORD",
 )
 # Names a settings value may come from: what ``current()`` watches for changes.
@@ -96,6 +98,10 @@ class Settings(BaseSettings):
     orusage_config: Path = Field(default_factory=default_config_path, description="The alerts config (TOML).")
     orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
     orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
+    orusage_discord_webhook_url: SecretStr | None = Field(default=None, description="Discord webhook.")
+    orusage_teams_webhook_url: SecretStr | None = Field(
+        default=None, description="Microsoft Teams Workflows webhook (an Adaptive Card per message)."
+    )
     orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
     # The dashboard.
     orusage_dashboard_password: SecretStr | None = Field(
@@ -120,6 +126,8 @@ class Settings(BaseSettings):
         "openrouter_api_key",
         "orusage_webhook_url",
         "orusage_slack_webhook_url",
+        "orusage_discord_webhook_url",
+        "orusage_teams_webhook_url",
         "orusage_smtp_password",
         "orusage_dashboard_password",
     )

@@ -6,9 +6,9 @@ Sources, so that no day is ever counted twice (docs/definitions.md):
   (a ``coverage`` record, or stored rows), otherwise from ``analytics_daily`` in the one grouping that
   matches the scope; apps and members exist only in analytics;
 * today comes from the newest ``api_key_snapshots`` fetch of the day (``usage_daily``, plus
-  ``byok_usage_daily`` when BYOK counts), per key, so only scopes made of keys (the account, keys,
-  workspaces, teams of keys) know today; for models, providers, apps and members it is unknown until the
-  day has ended.
+  ``byok_usage_daily`` when BYOK counts), per key, for scopes made of keys (the account, keys, workspaces,
+  teams of keys); for models, providers, apps and members from the provisional ``analytics_hourly``
+  (``queries.hourly``: today's hours as the last ingest fetched them, settling within 6 hours).
 
 Scope values are bound parameters (``VARCHAR[]``); the only text put into a statement comes from this
 module's constants. The Budgets page reads what the last alerts run stored (``budget_overview``,
@@ -22,6 +22,8 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+from queries import hourly
 
 if TYPE_CHECKING:  # pandas is imported by the page reads only: the alerts run does without it
     import pandas as pd
@@ -49,8 +51,8 @@ class Scope:
     values: tuple[str, ...] = ()
 
     @property
-    def knows_today(self) -> bool:
-        """Whether today's spend so far is knowable (it comes per key from ``/keys``)."""
+    def from_keys(self) -> bool:
+        """Whether today's spend so far comes per key from ``/keys`` (else from the hourly analytics)."""
         return self.kind in (ACCOUNT, KEYS)
 
 
@@ -151,10 +153,10 @@ class TodaySoFar:
 def today_so_far(
     con: duckdb.DuckDBPyConnection, scope: Scope, today: date, include_byok: bool = True
 ) -> TodaySoFar | None:
-    """Today's spend so far from the newest ``/keys`` fetch made today; None when the scope cannot know
-    it, or no fetch happened today yet."""
-    if not scope.knows_today:
-        return None
+    """Today's spend so far: from the newest ``/keys`` fetch made today for scopes of keys, from today's
+    hours in ``analytics_hourly`` for the others; None when no such fetch happened today yet."""
+    if not scope.from_keys:
+        return _today_from_hours(con, scope, today, include_byok)
     row = _first(
         con.execute(
             """SELECT fetched_at, CAST(sum(coalesce(usage_daily, 0)
@@ -175,6 +177,31 @@ def today_so_far(
         )
         return TodaySoFar(0.0, fetched[0]) if fetched and fetched[0] is not None else None
     return TodaySoFar(float(row[1]), row[0])
+
+
+# scope kind → (the hourly grouping that holds it, the filter on its columns)
+_HOURLY = {
+    MODELS: ("model", _in("model")),
+    PROVIDERS: ("model,provider", _in("provider")),
+    APPS: ("model,app", _in("app")),
+    MEMBERS: ("user", _in('"user"') + " OR " + _in("user_email")),
+}
+
+
+def _today_from_hours(
+    con: duckdb.DuckDBPyConnection, scope: Scope, today: date, include_byok: bool
+) -> TodaySoFar | None:
+    grouping, where = _HOURLY[scope.kind]
+    fetched = hourly.fetched_today(con, grouping, today)
+    if fetched is None:
+        return None
+    start = datetime.combine(today, datetime.min.time())
+    spend = "coalesce(total_usage, 0) - CASE WHEN ? THEN 0 ELSE coalesce(byok_usage, 0) END"
+    sql = f"""SELECT CAST(coalesce(sum({spend}), 0) AS DOUBLE) FROM analytics_hourly
+              WHERE dimensions = ? AND hour >= ? AND hour < ? AND ({where})"""  # noqa: S608 -- constants
+    params = [include_byok, grouping, start, start + timedelta(days=1), *([list(scope.values)] * where.count("?"))]
+    row = _first(con.execute(sql, params).fetchall())
+    return TodaySoFar(float(row[0]) if row else 0.0, fetched)
 
 
 def known_from(con: duckdb.DuckDBPyConnection) -> date | None:

@@ -85,8 +85,10 @@ class Writer:
     ``changed()`` marks that something was written; on a clean exit the snapshot is then published.
     """
 
-    def __init__(self, db_path: Path | None = None) -> None:
+    def __init__(self, db_path: Path | None = None, *, wait_s: float = 0.0) -> None:
+        """``wait_s``: how long to wait for another writer to finish (0: fail at once, exit 5)."""
         self.db_path = (db_path or default_db_path()).expanduser()
+        self.wait_s = wait_s
         self._lock_file: IO[str] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._changed = False
@@ -104,7 +106,7 @@ class Writer:
         except OSError as exc:
             raise _store_error(self.db_path, exc) from None
         try:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._take_lock(self._lock_file)
         except BlockingIOError:
             self._lock_file.seek(0)
             holder = self._lock_file.read().strip() or "unknown"
@@ -130,6 +132,18 @@ class Writer:
             self._abandon()
             raise _store_error(self.db_path, exc) from None
         return self
+
+    def _take_lock(self, lock_file: IO[str]) -> None:
+        """The OS lock, retried for ``wait_s`` (BlockingIOError when another writer still holds it)."""
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def changed(self) -> None:
         self._changed = True

@@ -36,10 +36,10 @@ def facts(
     completed: float,
     so_far: float | None = None,
     history: dict[date, float] | None = None,
-    knowable: bool = True,
+    from_keys: bool = True,
 ) -> BudgetFacts:
     as_of = datetime(today.year, today.month, today.day, 9, 0) if so_far is not None else None
-    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, knowable, history or {})
+    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, from_keys, history or {})
 
 
 def thresholds(findings: Sequence[Finding]) -> list[float]:
@@ -87,10 +87,16 @@ def test_thresholds_count_today_so_far_and_say_so() -> None:
     assert "Includes today so far, as of 09:00 UTC" in found[-1].message
 
 
-def test_a_scope_without_today_says_so() -> None:
+def test_a_scope_of_apps_counts_today_from_the_hourly_analytics_and_says_so() -> None:
     app = budget(scope="app:Docs", entries=(("app", "Docs"),))
-    found = threshold_findings(facts(app, date(2026, 11, 30), 90.0, None, knowable=False), datetime(2026, 11, 30))
-    assert "not known for this scope until the day ends: completed days only" in found[-1].message
+    found = threshold_findings(facts(app, date(2026, 11, 30), 70.0, 15.0, from_keys=False), datetime(2026, 11, 30, 10))
+    assert thresholds(found) == [50.0, 80.0]
+    assert "$85.00 of $100.00" in found[-1].message
+    assert "today so far from hourly analytics, as of 09:00 UTC (provisional: analytics settle within 6 h)" in (
+        found[-1].message
+    )
+    unfetched = threshold_findings(facts(app, date(2026, 11, 30), 90.0, None, from_keys=False), datetime(2026, 11, 30))
+    assert "No hourly analytics fetched today yet: completed days only" in unfetched[-1].message
 
 
 def test_thresholds_across_month_and_week_ends() -> None:

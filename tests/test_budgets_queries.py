@@ -172,6 +172,7 @@ def config(text: str = CONFIG) -> Config:
 
 class Recorder:
     name = "webhook"
+    fingerprint = "recorder"
 
     def __init__(self) -> None:
         self.sent: list[Message] = []
@@ -184,8 +185,7 @@ def test_an_alerts_run_and_the_budgets_page_reads(tmp_path: Path, store: Path) -
     db = tmp_path / "orusage.duckdb"
     db.write_bytes(store.read_bytes())
     channel = Recorder()
-    with Writer(db) as writer:
-        result = check(writer, config(), [channel], clock=lambda: NOW)
+    result = check(db, config(), [channel], clock=lambda: NOW)
     # October's analytics days are far over any monthly limit: a past period never alerts. Today's $7.50 so
     # far is a spike against an idle fortnight (median $0), and credits last ~2 days at ~$2.14 a day.
     kinds = sorted((m.kind, m.budget) for m in channel.sent)
@@ -209,8 +209,7 @@ def test_an_alerts_run_and_the_budgets_page_reads(tmp_path: Path, store: Path) -
         teams = q.spend_by_team(con, d(40), d(1)).set_index("team")
         assert teams.loc["research", "spend_usd"] == pytest.approx(3 + 10 * 50)  # key A: activity, then analytics
         assert teams.loc["docs", "spend_usd"] == pytest.approx(21.0)
-    with Writer(db) as writer:
-        again = check(writer, config(), [channel], clock=lambda: NOW + timedelta(minutes=30))
+    again = check(db, config(), [channel], clock=lambda: NOW + timedelta(minutes=30))
     assert again.raised == 0 and again.sent == 0 and len(channel.sent) == 3
 
 
@@ -218,12 +217,12 @@ def test_unknown_keys_and_workspaces_are_config_errors(tmp_path: Path, store: Pa
     db = tmp_path / "orusage.duckdb"
     db.write_bytes(store.read_bytes())
     bad = config('[[budget]]\nname = "k"\nscope = "key:nobody"\nperiod = "day"\nlimit_usd = 1\n')
-    with Writer(db) as writer, pytest.raises(ConfigError) as info:
-        check(writer, bad, [Recorder()], clock=lambda: NOW)
+    with pytest.raises(ConfigError) as info:
+        check(db, bad, [Recorder()], clock=lambda: NOW)
     assert str(info.value).startswith("alerts.toml: budget 'k': scope: no API key named 'nobody'")
     team = config('[teams.t]\nworkspaces = ["Nowhere"]\n')
-    with Writer(db) as writer, pytest.raises(ConfigError, match=r"alerts.toml: team 't': workspaces: no workspace"):
-        check(writer, team, [Recorder()], clock=lambda: NOW)
+    with pytest.raises(ConfigError, match=r"alerts.toml: team 't': workspaces: no workspace"):
+        check(db, team, [Recorder()], clock=lambda: NOW)
 
 
 def test_page_reads_on_a_store_without_alert_tables(tmp_path: Path) -> None:

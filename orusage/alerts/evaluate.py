@@ -17,6 +17,7 @@ from orusage.alerts.findings import AlertKey, Finding, Recovery
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
 from queries import alert_facts as af
+from queries import alert_state, budget_periods
 from queries import budgets as q
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ class Evaluation:
     outcomes: list[Finding | Recovery] = field(default_factory=list)
     teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member, value)
     warnings: list[str] = field(default_factory=list)
+    # (budget, period kind, label, start, end, limit, spend): the current periods, recorded as seen
+    seen_periods: list[tuple[str, str, str, date, date, float, float]] = field(default_factory=list)
+    closed_periods: list[tuple[str, str, float]] = field(default_factory=list)  # (budget, label, final spend)
 
 
 class _Resolver:
@@ -139,7 +143,7 @@ def _budget_facts(
         completed,
         so_far.usd if so_far else None,
         so_far.as_of if so_far else None,
-        scope.knows_today,
+        scope.from_keys,
         history,
     )
 
@@ -182,6 +186,7 @@ def evaluate(
         if outcome is not None:
             result.outcomes.append(outcome)
         result.outcomes += rules.spike_outcomes(facts, today, active)
+        _periods(con, budget, scope, facts, today, result)
     for team in config.teams.values():
         scope = resolver.entries(f"team {team.name!r}", None, team.entries)
         kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
@@ -198,6 +203,33 @@ def evaluate(
     result.outcomes += rules.model_findings(states, now, config.rules.price_change_days, config.rules.expiry_days)
     result.warnings = list(dict.fromkeys(resolver.warnings))
     return result
+
+
+def _periods(
+    con: duckdb.DuckDBPyConnection,
+    budget: Budget,
+    scope: q.Scope,
+    facts: rules.BudgetFacts,
+    today: date,
+    result: Evaluation,
+) -> None:
+    """Record the current period as seen; evaluate, whole and once, every seen period that has ended and
+    whose last day is now final (a backfill never alerts: only periods seen as current are evaluated)."""
+    period = facts.period
+    if period.start is None or period.end is None or not alert_state.has_operations(con):
+        return
+    result.seen_periods.append(
+        (budget.name, period.kind, period.label, period.start, period.end, budget.limit_usd, facts.spend)
+    )
+    for ended in budget_periods.open_ended(con, budget.name, today):
+        last_day = ended.end - timedelta(days=1)
+        if not budget_periods.day_final(con, last_day, rules.SETTLE_HOURS):
+            continue
+        final = sum(q.daily_spend(con, scope, ended.start, last_day, budget.include_byok).values())
+        result.closed_periods.append((budget.name, ended.period_label, final))
+        found = rules.period_end_finding(budget, ended.period_label, ended.limit_usd, final, last_day)
+        if found is not None:
+            result.outcomes.append(found)
 
 
 def page_rows(e: Evaluation, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

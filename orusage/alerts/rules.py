@@ -16,13 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core import fmt
 from core.forecast import Forecast
+from ingest.analytics.plan import SETTLE
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import (
     ACCOUNT_BUDGET,
     CREDITS,
     EXPIRY,
     FORECAST,
+    PERIOD_END,
     PRICE_CHANGE,
     SPIKE,
     STALE,
@@ -35,6 +38,7 @@ from orusage.alerts.findings import (
 from orusage.alerts.periods import TOTAL, Period, describe
 from queries.alert_facts import Credits, ModelState
 
+SETTLE_HOURS = SETTLE.total_seconds() / 3600  # analytics settle within this long of a day's (or hour's) end
 FORECAST_CLEAR_RATIO = 0.9  # a forecast alert clears when the projection falls below 90 % of the limit
 Outcome = Finding | Recovery
 
@@ -46,9 +50,9 @@ class BudgetFacts:
     budget: Budget
     period: Period
     completed: float  # spend of the period's completed days (a never-resetting key limit: lifetime usage)
-    today: float | None  # today so far; None when the scope cannot know it or nothing was fetched today
+    today: float | None  # today so far; None when nothing was fetched today yet
     today_as_of: datetime | None
-    today_knowable: bool
+    today_from_keys: bool  # today comes from /keys (scopes of keys), else from the hourly analytics
     history: Mapping[date, float]  # completed days before today, known ones only
 
     @property
@@ -58,11 +62,16 @@ class BudgetFacts:
     def note(self) -> str:
         if self.period.kind == TOTAL:
             return "Usage as OpenRouter counted it at the last ingest."
-        if self.today is not None and self.today_as_of is not None:
+        if self.today is not None and self.today_as_of is not None and self.today_from_keys:
             return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
-        if not self.today_knowable:
-            return "Today's spend is not known for this scope until the day ends: completed days only."
-        return "No /keys fetch today yet: completed days only."
+        if self.today is not None and self.today_as_of is not None:
+            return (
+                f"Includes today so far from hourly analytics, as of {self.today_as_of:%H:%M} UTC "
+                f"(provisional: analytics settle within {SETTLE_HOURS:g} h)."
+            )
+        if self.today_from_keys:
+            return "No /keys fetch today yet: completed days only."
+        return "No hourly analytics fetched today yet: completed days only."
 
 
 def _where(f: BudgetFacts) -> str:
@@ -92,6 +101,25 @@ def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
                 )
             )
     return out
+
+
+def period_end_finding(budget: Budget, label: str, limit: float, final: float, last_day: date) -> Finding | None:
+    """A period that has ended, counted whole once its last day was final: its highest threshold crossed
+    (the plan sends it only if no alert of that period already reported it or a higher one)."""
+    crossed = [pct for pct in budget.thresholds if final >= limit * pct / 100]
+    if not crossed or limit <= 0:
+        return None
+    top = max(crossed)
+    over = f", {fmt.over_by(final, limit)}" if final > limit else ""
+    return Finding(
+        AlertKey(budget.name, PERIOD_END, "", label, top),
+        f"Budget {budget.name!r} ended {label} at {usd(final)} of {usd(limit)}",
+        f"Budget {budget.name!r} ({budget.scope}, {budget.period} {label}) ended at {usd(final)} of {usd(limit)} "
+        f"({final / limit:.0%}{over}), past the {top:g}% threshold. Counted whole once {last_day} was final "
+        f"(analytics settle within {SETTLE_HOURS:g} h of a day's end); no alert during the period had reported it.",
+        limit_usd=limit,
+        spend_usd=final,
+    )
 
 
 def forecast_outcome(f: BudgetFacts, forecast: Forecast | None) -> Outcome | None:
