@@ -425,3 +425,52 @@ def replace_budget_status(
         )
     if teams:
         con.executemany("INSERT OR IGNORE INTO cost_centres VALUES (?, ?, ?)", [list(t) for t in teams])
+
+
+# ---- the operator's view (`orusage alerts list`, the Budgets page) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedAlert:
+    alert_id: int
+    raised_at: datetime
+    budget: str
+    kind: str
+    subject: str
+    period: str
+    status: str
+    title: str
+    acked_at: datetime | None
+    snoozed_until: datetime | None
+    reminders: int
+    undelivered: int  # deliveries of it not sent yet (pending, failed)
+
+
+def listed_alerts(
+    con: duckdb.DuckDBPyConnection, now: datetime, *, everything: bool = False, limit: int = 200
+) -> list[ListedAlert]:
+    """Open alerts (``everything``: every alert), newest first, with their acknowledgement and snooze."""
+    if not has_alert_tables(con):
+        return []
+    if not has_operations(con):
+        rows = con.execute(
+            """SELECT alert_id, raised_at, budget, kind, subject, period, status, title, NULL, NULL, 0, 0
+               FROM alerts WHERE ? OR status = 'active' ORDER BY raised_at DESC, alert_id DESC LIMIT ?""",
+            [everything, limit],
+        ).fetchall()
+    else:
+        rows = con.execute(
+            """SELECT a.alert_id, a.raised_at, a.budget, a.kind, a.subject, a.period, a.status, a.title, a.acked_at,
+                      (SELECT max(s.until) FROM alert_snoozes s WHERE s.budget = a.budget AND s.kind = a.kind
+                         AND s.subject = a.subject AND s.until > ?),
+                      coalesce(a.reminders, 0),
+                      (SELECT count(*) FROM alert_deliveries d WHERE d.alert_id = a.alert_id
+                         AND d.status IN ('pending', 'failed'))
+               FROM alerts a WHERE ? OR a.status = 'active'
+               ORDER BY a.raised_at DESC, a.alert_id DESC LIMIT ?""",
+            [now, everything, limit],
+        ).fetchall()
+    return [
+        ListedAlert(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], int(r[10]), int(r[11]))
+        for r in rows
+    ]

@@ -144,6 +144,68 @@ def daily_spend(
     return {row[0]: float(row[1]) for row in rows}
 
 
+# scope kind → (the activity column, the analytics column) naming each value
+_VALUE_COLUMNS = {
+    MODELS: ("model_permaslug", "model"),
+    PROVIDERS: ("provider_name", "provider"),
+    KEYS: ("api_key_hash", "api_key_hash"),
+    APPS: (None, "app"),
+}
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    spend: float
+    requests: int
+
+
+def daily_spend_by_value(
+    con: duckdb.DuckDBPyConnection, kind: str, first_day: date, last_day: date, include_byok: bool = True
+) -> dict[str, dict[date, DayFigures]]:
+    """Every model (permaslug), provider, key (hash) or app's spend and requests per completed day
+    ``first_day..last_day``, each day from one source exactly as ``daily_spend`` counts it (so a value's
+    series here is its scope's series there). Days without traffic are absent."""
+    if last_day < first_day:
+        return {}
+    source = _SOURCES[kind]
+    act_value, an_value = _VALUE_COLUMNS[kind]
+    spend = "sum(coalesce(total_usage, 0) - CASE WHEN ? THEN 0 ELSE coalesce(byok_usage, 0) END)"
+    analytics = (
+        f"SELECT date, {source.an_unit} AS unit, {an_value} AS value, {spend} AS spend, "  # noqa: S608 -- constants
+        "sum(coalesce(request_count, 0)) AS requests FROM analytics_daily "
+        "WHERE dimensions = ? AND date BETWEEN ? AND ? GROUP BY ALL"
+    )
+    params: list[Any] = []
+    if source.act_table is None:
+        sql = f"WITH merged AS ({analytics}) "
+        params += [include_byok, source.dimensions, first_day, last_day]
+    else:
+        days = "SELECT CAST(unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY)) AS DATE) AS date"
+        act_scope = "c.scope = ''" if source.act_unit == "''" else "c.scope <> ''"
+        sql = (
+            f"WITH days AS ({days}), "  # noqa: S608 -- constants
+            f"act AS (SELECT date, {source.act_unit} AS unit, {act_value} AS value, "
+            "sum(usage + CASE WHEN ? THEN byok_usage_inference ELSE 0 END) AS spend, sum(requests) AS requests "
+            f"FROM {source.act_table} WHERE date BETWEEN ? AND ? GROUP BY ALL), "
+            "covered AS (SELECT DISTINCT days.date, c.scope AS unit FROM days JOIN coverage c "
+            f"ON c.source = 'activity' AND days.date BETWEEN c.first_day AND c.last_day WHERE {act_scope} "
+            "UNION SELECT date, unit FROM act), "
+            f"an AS ({analytics}), "
+            "merged AS (SELECT date, value, spend, requests FROM act UNION ALL "
+            "SELECT an.date, an.value, an.spend, an.requests FROM an ANTI JOIN covered USING (date, unit)) "
+        )
+        params += [first_day, last_day, include_byok, first_day, last_day]
+        params += [include_byok, source.dimensions, first_day, last_day]
+    sql += (
+        "SELECT value, date, CAST(sum(spend) AS DOUBLE), CAST(sum(requests) AS BIGINT) FROM merged "
+        "WHERE value IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+    )
+    out: dict[str, dict[date, DayFigures]] = {}
+    for value, day, day_spend, requests in con.execute(sql, params).fetchall():
+        out.setdefault(str(value), {})[day] = DayFigures(float(day_spend), int(requests or 0))
+    return out
+
+
 @dataclass(frozen=True)
 class TodaySoFar:
     usd: float

@@ -9,18 +9,19 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from orusage.alerts.config import Budget, SpikeRule
-from orusage.alerts.findings import SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
+from orusage.alerts.findings import CREDITS, SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
 from orusage.alerts.periods import DAY, MONTH, TOTAL, WEEK, current_period, describe
 from orusage.alerts.plan import ACTIVE, CLEARED, SUPPRESSED, StoredAlert, plan
 from orusage.alerts.rules import (
     BudgetFacts,
-    credits_finding,
+    credits_outcomes,
     model_findings,
     spike_outcomes,
     stale_outcomes,
     threshold_findings,
 )
-from queries.alert_facts import PRICE_COLUMNS, Credits, ModelState
+from queries.alert_facts import PRICE_COLUMNS, ModelState
+from queries.credits import Runway
 
 ACCOUNT = (("account", ""),)
 
@@ -229,23 +230,43 @@ def test_stale_data_recovers_when_ingest_runs_again() -> None:
     assert plan(fresh, [StoredAlert(7, key, ACTIVE)]).clears[0].alert_id == 7
 
 
-def credits(total: float, used: float) -> Credits:
-    return Credits(NOW, total, used)
+def runway(
+    total: float, left: float, days: float | None, low: float | None = None, high: float | None = None
+) -> Runway:
+    out_on = (NOW + timedelta(days=days)).date() if days is not None else None
+    return Runway(NOW, total, left, 5.0, days, low, high, out_on)
 
 
-def test_credits_running_out_at_the_last_seven_days_burn() -> None:
-    found = credits_finding(credits(500, 470), [5.0] * 7, TODAY, 7)
-    assert found is not None and found.key.period == "500.00"
-    assert (
-        "run out in about 6.0 days (around 2026-11-26)" in found.message and "$30.00 left of $500.00" in found.message
-    )
-    assert credits_finding(credits(500, 400), [5.0] * 7, TODAY, 7) is None  # 20 days left
-    assert credits_finding(credits(500, 499), [0.0] * 7, TODAY, 7) is None  # nothing burns
-    assert credits_finding(credits(500, 470), [5.0] * 7, TODAY, 0) is None  # turned off
-    spent = credits_finding(credits(500, 510), [5.0] * 7, TODAY, 7)
-    assert spent is not None and "in about 0.0 days" in spent.message
-    topped_up = credits_finding(credits(600, 570), [5.0] * 7, TODAY, 7)
-    assert topped_up is not None and topped_up.key != found.key  # a top-up starts a new episode
+def test_credits_running_out_say_the_runway_and_its_band() -> None:
+    (found,) = credits_outcomes(runway(500, 30, 6.0, 5.0, 7.5), 7, [])
+    assert isinstance(found, Finding) and found.key == AlertKey("", CREDITS, "", "500.00", 7.0)
+    assert found.title == "Credits run out in about 6 days (80% band 5–8 days)"
+    assert "credits last about 6 days (80% band 5–8 days) (around 2026-11-26): $30.00 left of $500.00" in found.message
+    assert "clears above 10.5 days or after a top-up" in found.message
+    assert credits_outcomes(runway(500, 100, 20.0), 7, []) == []  # 20 days left
+    assert credits_outcomes(runway(500, 1, None), 7, []) == []  # nothing burns: never runs out within a year
+    assert credits_outcomes(runway(500, 30, 6.0), 0, []) == []  # turned off
+    assert credits_outcomes(None, 7, []) == []  # no credits fetched, or under a week of history
+    (spent,) = credits_outcomes(runway(500, -10, 0.0, 0.0, 0.0), 7, [])
+    assert isinstance(spent, Finding) and spent.title == "Credits run out in none left"
+
+
+def test_a_credits_alert_rearms_only_above_one_and_a_half_times_its_days_or_after_a_top_up() -> None:
+    key = AlertKey("", CREDITS, "", "500.00", 7.0)
+    stored = [(key, ACTIVE)]
+    # Hovering around the line: 8 days (above 7, below 10.5) keeps the episode open (no new alert, no recovery).
+    (still,) = credits_outcomes(runway(500, 40, 8.0), 7, stored)
+    assert isinstance(still, Finding) and still.key == key
+    (recovered,) = credits_outcomes(runway(500, 60, 11.0), 7, stored)
+    assert isinstance(recovered, Recovery) and recovered.key == key
+    assert recovered.message.startswith("The runway is about 11 days: $60.00 left of $500.00")
+    # Down again at the same total: a second episode, a new key, so it is sent.
+    (again,) = credits_outcomes(runway(500, 25, 5.0), 7, [(key, CLEARED)])
+    assert isinstance(again, Finding) and again.key.period == "500.00#2"
+    # A top-up ends the open episode whatever the runway; a new one starts at the new total if still short.
+    topped = credits_outcomes(runway(600, 30, 6.0), 7, stored)
+    assert [type(o).__name__ for o in topped] == ["Recovery", "Finding"]
+    assert "The credits were topped up" in topped[0].message and topped[1].key.period == "600.00"
 
 
 # ---- models ---------------------------------------------------------------------------------------------

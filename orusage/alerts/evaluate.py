@@ -13,11 +13,12 @@ from core.errors import ConfigError
 from core.forecast import MAX_HISTORY_DAYS, Forecast, project
 from orusage.alerts import rules
 from orusage.alerts.config import Budget, Config
-from orusage.alerts.findings import AlertKey, Finding, Recovery
+from orusage.alerts.findings import CREDITS, AlertKey, Finding, Recovery
+from orusage.alerts.key_rules import key_outcomes
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
 from queries import alert_facts as af
-from queries import alert_state, budget_periods
+from queries import alert_state, budget_periods, credits, key_hygiene
 from queries import budgets as q
 
 if TYPE_CHECKING:
@@ -192,11 +193,20 @@ def evaluate(
         kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
         result.teams += [(team.name, kind, value) for value in scope.values]
 
-    last7 = q.daily_spend(con, q.Scope(q.ACCOUNT), today - timedelta(days=7), today - timedelta(days=1), False)
-    usage = [v for d, v in sorted(last7.items()) if first_known is not None and d >= first_known]
-    found = rules.credits_finding(af.latest_credits(con), usage, today, config.rules.credits_days)
-    result.outcomes += [found] if found else []
+    credit_alerts = [(s.key, s.status) for s in stored if s.key.kind == CREDITS]
+    result.outcomes += rules.credits_outcomes(credits.runway(con, now), config.rules.credits_days, credit_alerts)
     result.outcomes += rules.stale_outcomes(af.last_good_ingest(con), now, config.rules.stale_hours, active)
+    r = config.rules
+    keys = key_hygiene.key_facts(con, now)
+    issues = key_hygiene.issues(
+        keys,
+        now,
+        limit_percent=r.key_limit_percent,
+        expiry_days=r.key_expiry_days,
+        unused_days=r.key_unused_days,
+        no_limit=r.key_no_limit,
+    )
+    result.outcomes += key_outcomes(issues, r, active, {k.hash: k.name for k in keys})
     states: dict[str, list[af.ModelState]] = defaultdict(list)
     for state in af.model_states(con, af.models_in_use(con, today - timedelta(days=30))):
         states[state.permaslug].append(state)

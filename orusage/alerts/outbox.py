@@ -155,3 +155,7 @@ def record(con: duckdb.DuckDBPyConnection, owner: str, results: Sequence[SendRes
         if channel not in succeeded and alert_state.channel_failed(con, channel, now, error, FAILURES_TO_DISABLE):
             out.disabled.append(channel)
     return out
+
+
+def new_test_id() -> str:
+    return f"test-{uuid.uuid4()}"

@@ -36,7 +36,8 @@ from orusage.alerts.findings import (
     usd,
 )
 from orusage.alerts.periods import TOTAL, Period, describe
-from queries.alert_facts import Credits, ModelState
+from queries.alert_facts import ModelState
+from queries.credits import Runway
 
 SETTLE_HOURS = SETTLE.total_seconds() / 3600  # analytics settle within this long of a day's (or hour's) end
 FORECAST_CLEAR_RATIO = 0.9  # a forecast alert clears when the projection falls below 90 % of the limit
@@ -207,28 +208,54 @@ def spike_outcomes(f: BudgetFacts, today: date, active: Sequence[AlertKey]) -> l
     return out
 
 
-def credits_finding(
-    credits: Credits | None, last_days_usage: Sequence[float], today: date, days: float
-) -> Finding | None:
-    """Credits that last ``days`` or less at the mean daily usage of the last days (7 by default)."""
-    if days <= 0 or credits is None or not last_days_usage:
-        return None
-    burn = statistics.fmean(last_days_usage)
-    remaining = credits.remaining
-    if burn <= 0 and remaining > 0:
-        return None
-    left = max(remaining, 0.0) / burn if burn > 0 else 0.0
-    if left > days:
-        return None
-    until = today + timedelta(days=int(left))
+CREDITS_REARM = 1.5  # a credits alert clears (and may fire again) once the runway is above 1.5 × its days
+
+
+def credits_outcomes(runway: Runway | None, days: float, stored: Sequence[tuple[AlertKey, str]]) -> list[Outcome]:
+    """Credits that last ``days`` or less at the projected burn (``queries.credits.runway``).
+
+    An episode is keyed by the credits bought when it starts (and its number among the episodes at that
+    total). It stays open until the runway is back above 1.5 × ``days`` or the credits are topped up, so a
+    runway hovering around the line alerts once, not at every crossing; then a new episode may start.
+    ``stored``: the stored credits alerts, (key, status)."""
+    if days <= 0 or runway is None:
+        return []
+    total = f"{runway.total_credits:.2f}"
+    left = runway.days if runway.days is not None else float("inf")
+    open_keys = [k for k, status in stored if k.kind == CREDITS and status == "active"]
+    out: list[Outcome] = []
+    for key in open_keys:
+        topped_up = key.period.split("#")[0] != total
+        if topped_up or left > CREDITS_REARM * days:
+            why = "the credits were topped up" if topped_up else f"the runway is {runway.text()}"
+            out.append(
+                Recovery(
+                    key,
+                    "Credits are no longer running out",
+                    f"{why[0].upper() + why[1:]}: {usd(runway.left_usd)} left of {usd(runway.total_credits)} "
+                    f"bought, as of {fmt.utc_time(runway.as_of)}.",
+                )
+            )
+        else:
+            out.append(_credits_finding(key, runway, days))
+    if left <= days and not any(isinstance(o, Finding) for o in out):
+        episode = 1 + sum(1 for k, _ in stored if k.kind == CREDITS and k.period.split("#")[0] == total)
+        key = AlertKey(ACCOUNT_BUDGET, CREDITS, "", f"{total}#{episode}" if episode > 1 else total, days)
+        out.append(_credits_finding(key, runway, days))
+    return out
+
+
+def _credits_finding(key: AlertKey, runway: Runway, days: float) -> Finding:
+    until = f" (around {runway.out_on})" if runway.out_on is not None else ""
     return Finding(
-        AlertKey(ACCOUNT_BUDGET, CREDITS, "", f"{credits.total_credits:.2f}", days),
-        f"Credits run out in about {left:.0f} days",
-        f"At the last {len(last_days_usage)} days' burn of {usd(burn)}/day the account's credits run out in about "
-        f"{left:.1f} days (around {until}): {usd(remaining)} left of {usd(credits.total_credits)} bought, as of "
-        f"{credits.fetched_at:%Y-%m-%d %H:%M} UTC. Top up at https://openrouter.ai/settings/credits.",
-        spend_usd=credits.total_usage,
-        limit_usd=credits.total_credits,
+        key,
+        f"Credits run out in {runway.text()}",
+        f"At the projected burn of {usd(runway.pace_per_day)}/day the account's credits last {runway.text()}"
+        f"{until}: {usd(runway.left_usd)} left of {usd(runway.total_credits)} bought, as of "
+        f"{fmt.utc_time(runway.as_of)}. Alerts at {days:g} days or less; clears above {CREDITS_REARM * days:g} days "
+        "or after a top-up. Top up at https://openrouter.ai/settings/credits.",
+        spend_usd=runway.total_credits - runway.left_usd,
+        limit_usd=runway.total_credits,
     )
 
 
