@@ -164,3 +164,19 @@ def model_states(con: duckdb.DuckDBPyConnection, permaslugs: Sequence[str]) -> l
         )
         for r in rows
     ]
+
+
+def expirations(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each model's ``expiration_date`` as its newest state says (models without one are left out)."""
+    rows = con.execute(
+        """SELECT canonical_slug, expiration_date FROM models
+           QUALIFY row_number() OVER (PARTITION BY canonical_slug ORDER BY valid_from DESC) = 1"""
+    ).fetchall()
+    out: dict[str, date] = {}
+    for slug, text in rows:
+        if text:
+            try:
+                out[str(slug)] = date.fromisoformat(str(text).strip()[:10])
+            except ValueError:
+                continue
+    return out

@@ -89,9 +89,13 @@ def _runs_out(
     history = q.daily_spend(con, q.Scope(q.KEYS, (key_hash,)), first, today - timedelta(days=1), include_byok)
     midnight = datetime.combine(today, datetime.min.time())
     forecast = project(
-        history, today=today, end=max(horizon, today + timedelta(days=1)), spent=used, today_known=True,
+        history,
+        today=today,
+        end=max(horizon, today + timedelta(days=1)),
+        spent=used,
+        today_known=True,
         day_fraction=(now - midnight).total_seconds() / 86400,
-    )  # fmt: skip
+    )
     if forecast is None:
         return None
     previous, start = used, now
@@ -158,7 +162,7 @@ def key_facts(con: duckdb.DuckDBPyConnection, now: datetime) -> list[KeyFacts]:
                 spent,
                 end,
                 runs_out,
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -199,7 +203,7 @@ def issues(
                         f"({fmt.usd(k.used)} used{when}); the limit {resets}",
                         k.runs_out.date() if k.runs_out else None,
                         _limit_period(k),
-                    )  # fmt: skip
+                    )
                 )
         if k.expires_at is not None and expiry_days > 0 and k.expires_at <= now + timedelta(days=expiry_days):
             left = fmt.duration(k.expires_at - now)
@@ -211,7 +215,7 @@ def issues(
                     f"key {k.name!r} expires {fmt.utc_time(k.expires_at)} (in {left}); requests with it fail then",
                     k.expires_at.date(),
                     k.expires_at.date().isoformat(),
-                )  # fmt: skip
+                )
             )
         if unused_days > 0:
             since = k.last_used or k.created_at
@@ -227,7 +231,7 @@ def issues(
                         "nobody needs it",
                         since.date(),
                         since.date().isoformat(),
-                    )  # fmt: skip
+                    )
                 )
         if no_limit and k.limit is None and k.spent_recently > 0:
             out.append(
@@ -239,6 +243,6 @@ def issues(
                     f"{RECENT_DAYS} days; a leaked key could spend the account's credits",
                     None,
                     "",
-                )  # fmt: skip
+                )
             )
     return out

@@ -4,7 +4,7 @@ edge between the database and the pure ``rules``/``forecast`` functions."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -17,6 +17,7 @@ from orusage.alerts.findings import CREDITS, AlertKey, Finding, Recovery
 from orusage.alerts.key_rules import key_outcomes
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
+from orusage.alerts.watch import anomaly_outcomes
 from queries import alert_facts as af
 from queries import alert_state, budget_periods, credits, key_hygiene
 from queries import budgets as q
@@ -149,7 +150,31 @@ def _budget_facts(
     )
 
 
-def _forecast(f: rules.BudgetFacts, now: datetime) -> Forecast | None:
+def expiry_scale(
+    con: duckdb.DuckDBPyConnection, scope: q.Scope, today: date, end: date | None
+) -> Callable[[date], float] | None:
+    """For the account and model scopes: the share of the pace still spent on a day, once the models that
+    expire before the period ends are gone (each model's share from the last 28 days' spend). None when no
+    model of the scope expires before ``end``, or for other scopes (their spend is not split by model)."""
+    if end is None or scope.kind not in (q.ACCOUNT, q.MODELS):
+        return None
+    expiring = {m: d for m, d in af.expirations(con).items() if d < end}
+    if scope.kind == q.MODELS:
+        expiring = {m: d for m, d in expiring.items() if m in scope.values}
+    if not expiring:
+        return None
+    recent = q.daily_spend_by_value(con, q.MODELS, today - timedelta(days=28), today - timedelta(days=1))
+    spend = {m: sum(f.spend for f in days.values()) for m, days in recent.items()}
+    if scope.kind == q.MODELS:
+        spend = {m: v for m, v in spend.items() if m in scope.values}
+    total = sum(spend.values())
+    if total <= 0:
+        return None
+    gone = sorted((d, spend.get(m, 0.0) / total) for m, d in expiring.items())
+    return lambda day: 1.0 - sum(share for expires, share in gone if expires <= day)
+
+
+def _forecast(f: rules.BudgetFacts, now: datetime, scale: Callable[[date], float] | None = None) -> Forecast | None:
     if f.period.end is None:
         return None
     midnight = datetime(now.year, now.month, now.day)
@@ -161,6 +186,7 @@ def _forecast(f: rules.BudgetFacts, now: datetime) -> Forecast | None:
         spent=f.spend,
         today_known=f.today is not None,
         day_fraction=fraction,
+        scale=scale,
     )
 
 
@@ -179,7 +205,8 @@ def evaluate(
     for budget in budgets:
         scope = resolver.entries(f"budget {budget.name!r}", "scope", budget.entries)
         facts = _budget_facts(con, budget, scope, today, first_known)
-        forecast = _forecast(facts, now)  # shown on the Budgets page even when it does not alert
+        # shown on the Budgets page even when it does not alert
+        forecast = _forecast(facts, now, expiry_scale(con, scope, today, facts.period.end))
         result.facts.append(facts)
         result.forecasts[budget.name] = forecast
         result.outcomes += rules.threshold_findings(facts, now)
@@ -207,6 +234,7 @@ def evaluate(
         no_limit=r.key_no_limit,
     )
     result.outcomes += key_outcomes(issues, r, active, {k.hash: k.name for k in keys})
+    result.outcomes += anomaly_outcomes(con, config.anomalies, now, active)
     states: dict[str, list[af.ModelState]] = defaultdict(list)
     for state in af.model_states(con, af.models_in_use(con, today - timedelta(days=30))):
         states[state.permaslug].append(state)
@@ -268,6 +296,7 @@ def page_rows(e: Evaluation, now: datetime) -> tuple[list[dict[str, Any]], list[
                 "forecast_low": fc.low if fc else None,
                 "forecast_high": fc.high if fc else None,
                 "forecast_cross": fc.crosses(limit) if fc else None,
+                "over_since": f.over_since(),
                 "note": f.note(),
                 "evaluated_at": now,
             }

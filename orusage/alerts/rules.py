@@ -60,6 +60,18 @@ class BudgetFacts:
     def spend(self) -> float:
         return self.completed + (self.today or 0.0)
 
+    def over_since(self) -> date | None:
+        """The day the period's running spend passed the limit (today when today's spend did it)."""
+        limit, start = self.budget.limit_usd, self.period.start
+        if self.spend < limit or start is None:
+            return None
+        running = 0.0
+        for day in sorted(d for d in self.history if d >= start):
+            running += self.history[day]
+            if running >= limit:
+                return day
+        return self.today_as_of.date() if self.today_as_of is not None else None
+
     def note(self) -> str:
         if self.period.kind == TOTAL:
             return "Usage as OpenRouter counted it at the last ingest."
@@ -88,6 +100,8 @@ def _resets(period: Period, now: datetime) -> str:
 def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
     """Every threshold the current period's spend has reached (the plan sends only the highest new one)."""
     limit, spend = f.budget.limit_usd, f.spend
+    since = f.over_since()
+    over = f", {fmt.over_by(spend, limit)} since {since}" if since is not None and spend > limit else ""
     out = []
     for pct in f.budget.thresholds:
         if spend >= limit * pct / 100:
@@ -95,7 +109,7 @@ def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
                 Finding(
                     AlertKey(f.budget.name, THRESHOLD, "", f.period.label, pct),
                     f"Budget {f.budget.name!r} reached {pct:g}% ({f.period.label})",
-                    f"{_where(f)}: {usd(spend)} of {usd(limit)} spent ({spend / limit:.0%}), past the {pct:g}% "
+                    f"{_where(f)}: {usd(spend)} of {usd(limit)} spent ({spend / limit:.0%}{over}), past the {pct:g}% "
                     f"threshold. {_resets(f.period, now)} {f.note()}",
                     limit_usd=limit,
                     spend_usd=spend,
