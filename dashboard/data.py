@@ -226,6 +226,11 @@ def failed_deliveries(store: Store) -> pd.DataFrame:
 
 
 @_cached
+def channel_health(store: Store) -> pd.DataFrame:
+    return store.reader.run(budgets.channel_health)
+
+
+@_cached
 def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
     return store.reader.run(budgets.spend_by_team, first, last)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
+from queries import alert_state
 from queries import generations as gq
 from queries import reconciliation as rq
 from queries import status as q
@@ -122,6 +123,7 @@ class Report:
     runs: list[q.RunRow] = field(default_factory=list)
     generations: GenerationsStatus | None = None
     reconciliation: ReconciliationStatus | None = None
+    alert_channels: list[alert_state.ChannelHealth] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -300,6 +302,7 @@ def load_report(database: Path, today: date) -> Report:
         if gq.has_generations(con):  # a snapshot from before migration 0003 has none of this
             report.generations = generations_status(gq.generation_facts(con), coverage)
             report.reconciliation = reconciliation_status(rq.summary(con))
+        report.alert_channels = alert_state.channel_health(con)
         return report
 
 
@@ -330,6 +333,7 @@ def render_text(report: Report) -> str:
         else:
             lines.append("Nothing missing.")
     lines.extend(_generation_lines(report))
+    lines.extend(channel_lines(report.alert_channels))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")
@@ -341,6 +345,29 @@ def render_text(report: Report) -> str:
                 f"{run.units_done} units, {run.rows_written} rows{message}"
             )
     return "\n".join(lines)
+
+
+def channel_lines(channels: Sequence[alert_state.ChannelHealth]) -> list[str]:
+    """The alert channels' health: a disabled one is said first and loudly, with what re-enables it."""
+    if not channels:
+        return []
+    lines = ["", "Alert channels:"]
+    for c in channels:
+        held = f"; {c.held} message(s) kept for it" if c.held else ""
+        if c.disabled_at is not None:
+            lines.append(
+                f"  {c.channel}: DISABLED since {_when(c.disabled_at)} after {c.failures_in_a_row} failing runs "
+                f"({c.last_error}){held}. `orusage alerts test-send` (or a change of its config) re-enables it "
+                "and sends what it missed as one digest."
+            )
+        elif c.failures_in_a_row:
+            lines.append(
+                f"  {c.channel}: failing ({c.failures_in_a_row} run(s) in a row, last {_when(c.last_failure_at)}: "
+                f"{c.last_error}){held}"
+            )
+        else:
+            lines.append(f"  {c.channel}: ok (last delivery {_when(c.last_success_at)}){held}")
+    return lines
 
 
 def _generation_lines(report: Report) -> list[str]:

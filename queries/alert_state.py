@@ -474,3 +474,27 @@ def listed_alerts(
         ListedAlert(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], int(r[10]), int(r[11]))
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    channel: str
+    failures_in_a_row: int
+    disabled_at: datetime | None
+    last_error: str | None
+    last_failure_at: datetime | None
+    last_success_at: datetime | None
+    held: int  # messages to it not delivered yet (kept for the next run, or for its digest)
+
+
+def channel_health(con: duckdb.DuckDBPyConnection) -> list[ChannelHealth]:
+    """Every channel an alerts run has used, with how many messages it still owes."""
+    if not has_operations(con):
+        return []
+    rows = con.execute(
+        """SELECT c.channel, c.failures_in_a_row, c.disabled_at, c.last_error, c.last_failure_at, c.last_success_at,
+                  (SELECT count(*) FROM alert_deliveries d WHERE d.channel = c.channel
+                     AND d.status IN ('pending', 'failed'))
+           FROM alert_channels c ORDER BY c.channel"""
+    ).fetchall()
+    return [ChannelHealth(r[0], int(r[1]), r[2], r[3], r[4], r[5], int(r[6])) for r in rows]

@@ -311,9 +311,20 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: list[An
 _OVERVIEW = [
     "budget", "scope", "mirrored", "period", "period_label", "period_start", "period_end", "limit_usd",
     "spend_usd", "used_share", "remaining_usd", "today_usd", "today_as_of", "include_byok", "thresholds",
-    "forecast_usd", "forecast_low", "forecast_high", "forecast_cross", "resets_at", "resets_in_hours",
-    "open_alerts", "note", "evaluated_at",
+    "forecast_usd", "forecast_low", "forecast_high", "forecast_cross", "over_since", "resets_at",
+    "resets_in_hours", "open_alerts", "note", "evaluated_at",
 ]  # fmt: skip
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    row = _first(
+        con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ? "
+            "AND database_name = current_database()",
+            [table, column],
+        ).fetchall()
+    )
+    return bool(row and row[0])
 
 
 def budget_overview(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
@@ -321,20 +332,27 @@ def budget_overview(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFra
     ``remaining_usd``), today so far (NULL: not knowable for the scope), the forecast at the period's end
     and its 80 % band, the day the projection crosses the limit, when the period resets (``resets_at``,
     ``resets_in_hours`` from ``now``; NULL for a key limit that never resets), how many of its alerts are
-    still active, and the note on what the numbers include. Fullest budgets first."""
+    still active, and the note on what the numbers include; ``over_since``: the day the spend passed the
+    limit (NULL: it has not). Fullest budgets first."""
+    over_since = (
+        "s.over_since"
+        if _has(con, "budget_status") and _has_column(con, "budget_status", "over_since")
+        else ("CAST(NULL AS DATE)")
+    )
     return _frame(
         con,
         "budget_status",
-        """SELECT s.budget, s.scope, s.mirrored, s.period, s.period_label, s.period_start, s.period_end,
+        f"""SELECT s.budget, s.scope, s.mirrored, s.period, s.period_label, s.period_start, s.period_end,
                   s.limit_usd, s.spend_usd, s.spend_usd / s.limit_usd AS used_share,
                   s.limit_usd - s.spend_usd AS remaining_usd, s.today_usd, s.today_as_of, s.include_byok,
                   s.thresholds, s.forecast_usd, s.forecast_low, s.forecast_high, s.forecast_cross,
+                  {over_since} AS over_since,
                   CAST(s.period_end AS TIMESTAMP) AS resets_at,
                   date_diff('second', ?::TIMESTAMP, CAST(s.period_end AS TIMESTAMP)) / 3600.0 AS resets_in_hours,
                   (SELECT count(*) FROM alerts a WHERE a.budget = s.budget AND a.status = 'active'
                      AND a.period = s.period_label) AS open_alerts,
                   s.note, s.evaluated_at
-           FROM budget_status s ORDER BY used_share DESC, s.budget""",
+           FROM budget_status s ORDER BY used_share DESC, s.budget""",  # noqa: S608 -- constants
         [now],
         _OVERVIEW,
     )
@@ -375,6 +393,19 @@ def alert_history(
         ["alert_id", "raised_at", "budget", "kind", "subject", "period", "threshold", "status", "cleared_at",
          "limit_usd", "spend_usd", "title", "message", "delivered_to", "undelivered_to"],
     )  # fmt: skip
+
+
+def channel_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each delivery channel's health (``queries.alert_state.channel_health``): failures in a row, when it
+    was disabled (NULL: enabled), its last error and success, and how many messages it still owes."""
+    import pandas as pd
+
+    from queries import alert_state
+
+    columns = ["channel", "failures_in_a_row", "disabled_at", "last_error", "last_failure_at", "last_success_at",
+               "held"]  # fmt: skip
+    rows = alert_state.channel_health(con)
+    return pd.DataFrame([[getattr(r, c) for c in columns] for r in rows], columns=columns)
 
 
 def failed_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
