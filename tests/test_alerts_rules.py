@@ -9,13 +9,14 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from orusage.alerts.config import Budget, SpikeRule
-from orusage.alerts.findings import CREDITS, SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
+from orusage.alerts.findings import CREDITS, PERIOD_END, SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
 from orusage.alerts.periods import DAY, MONTH, TOTAL, WEEK, current_period, describe
 from orusage.alerts.plan import ACTIVE, CLEARED, SUPPRESSED, StoredAlert, plan
 from orusage.alerts.rules import (
     BudgetFacts,
     credits_outcomes,
     model_findings,
+    period_end_finding,
     spike_outcomes,
     stale_outcomes,
     threshold_findings,
@@ -295,3 +296,69 @@ def test_expiring_model_in_use() -> None:
     assert model_findings({"acme/model-2026": [soon]}, NOW, 7, 5) == []
     past = state(NOW - timedelta(days=40), 3e-6, 15e-6, "2026-11-18T00:00:00Z")
     assert "2 days ago" in model_findings({"m": [past]}, NOW, 7, 14)[0].message
+
+
+# ---- reminders, snoozes, closing, ended periods -----------------------------------------------------------
+
+CREDITS_KEY = AlertKey("", CREDITS, "", "500.00", 7.0)
+RUNNING_OUT = Finding(CREDITS_KEY, "Credits run out in about 5 days", "…")
+
+
+def test_an_open_alert_that_still_holds_is_reminded_every_remind_hours_unless_acknowledged_or_snoozed() -> None:
+    at = NOW
+    stored = [StoredAlert(3, CREDITS_KEY, ACTIVE, notified_at=at - timedelta(hours=25))]
+    reminded = plan([RUNNING_OUT], stored, now=at, remind_hours=24)
+    assert [(r.alert_id, r.finding.title) for r in reminded.reminders] == [(3, RUNNING_OUT.title)]
+    assert not reminded.new  # the alert itself is not raised again
+    recent = [replace(stored[0], notified_at=at - timedelta(hours=23))]
+    assert not plan([RUNNING_OUT], recent, now=at, remind_hours=24).reminders
+    acked = [replace(stored[0], acked=True)]
+    assert not plan([RUNNING_OUT], acked, now=at, remind_hours=24).reminders
+    assert not plan([RUNNING_OUT], stored, now=at, remind_hours=24, snoozed={("", CREDITS, "")}).reminders
+    assert not plan([RUNNING_OUT], stored, now=at, remind_hours=0).reminders  # turned off
+    assert not plan([], stored, now=at, remind_hours=24).reminders  # no longer holds: nothing to remind
+
+
+def test_only_thresholds_from_100_percent_are_reminded() -> None:
+    old = NOW - timedelta(days=2)
+    keys = [AlertKey("main", THRESHOLD, "", "2026-11", pct) for pct in (50.0, 100.0)]
+    stored = [StoredAlert(i, k, ACTIVE, notified_at=old) for i, k in enumerate(keys)]
+    found = [Finding(k, f"reached {k.threshold:g}%", "…") for k in keys]
+    assert [r.alert_id for r in plan(found, stored, now=NOW, remind_hours=24).reminders] == [1]
+
+
+def test_a_snooze_mutes_what_its_rule_and_scope_raise_or_clear() -> None:
+    spike = AlertKey("main", SPIKE, "", "2026-11-19", 3.0)
+    new = plan([Finding(spike, "spike", "…")], [], snoozed={("main", SPIKE, "")})
+    assert [(n.status, n.muted) for n in new.new] == [(ACTIVE, True)]  # recorded, its deliveries muted
+    other = plan([Finding(spike, "spike", "…")], [], snoozed={("other", SPIKE, "")})
+    assert [n.muted for n in other.new] == [False]
+    old = AlertKey("main", SPIKE, "", "2026-11-17", 3.0)
+    cleared = plan([Recovery(old, "back", "…")], [StoredAlert(4, old, ACTIVE)], snoozed={("main", SPIKE, "")})
+    assert [(c.alert_id, c.muted) for c in cleared.clears] == [(4, True)]
+
+
+def test_one_off_notices_close_silently_and_conditions_stay_open_until_they_recover() -> None:
+    threshold = AlertKey("main", THRESHOLD, "", "2026-10", 100.0)  # last month's: no longer found
+    forecast = AlertKey("main", "forecast", "", "2026-11", 100.0)  # recoverable: waits for its recovery
+    gone = AlertKey("removed", THRESHOLD, "", "2026-11", 50.0)  # its budget left the config
+    gone_forecast = AlertKey("removed", "forecast", "", "2026-11", 100.0)
+    stored = [StoredAlert(i, k, ACTIVE) for i, k in enumerate((threshold, forecast, gone, gone_forecast))]
+    result = plan([], stored, now=NOW, budgets={"main"})
+    assert sorted(result.closes) == [0, 2, 3] and not result.clears
+    assert plan([], stored, now=NOW).closes == (0, 2)  # without the list of budgets, only the one-off ones
+
+
+def test_a_period_that_ended_over_a_threshold_no_alert_reported_is_raised_once() -> None:
+    claude = budget(name="claude", period=DAY, limit_usd=2.0, thresholds=(100.0,), scope="model:anthropic/*")
+    ended = period_end_finding(claude, "2026-12-05", 2.0, 4.90, date(2026, 12, 5))
+    assert ended is not None and ended.key == AlertKey("claude", PERIOD_END, "", "2026-12-05", 100.0)
+    assert ended.title == "Budget 'claude' ended 2026-12-05 at $4.90 of $2.00"
+    assert "(245%, over by $2.90), past the 100% threshold" in ended.message
+    assert "analytics settle within 6 h" in ended.message
+    assert period_end_finding(claude, "2026-12-05", 2.0, 1.99, date(2026, 12, 5)) is None
+    assert [n.finding.key for n in plan([ended], []).new] == [ended.key]
+    reported = [StoredAlert(1, AlertKey("claude", THRESHOLD, "", "2026-12-05", 100.0), "closed")]
+    assert not plan([ended], reported).new  # the day's own alert already said it
+    lower = [StoredAlert(1, AlertKey("claude", THRESHOLD, "", "2026-12-05", 50.0), "closed")]
+    assert [n.finding.key for n in plan([ended], lower).new] == [ended.key]

@@ -94,16 +94,21 @@ class Driver:
 
 
 def driver(
-    children: Mapping[str, Mapping[date, float]], day: date, day_values: Mapping[str, float], kind: str
+    children: Mapping[str, Mapping[date, float]],
+    day: date,
+    day_values: Mapping[str, float],
+    kind: str,
+    known_from: date,
 ) -> Driver | None:
-    """The child (app, key or model) whose spend on ``day`` rose most above its own same-weekday median:
-    what drove the parent's anomaly. ``day_values``: each child's spend that day (pro rata for today)."""
+    """The child (app, key or model) whose spend on ``day`` rose most above its own same-weekday median
+    (over the weeks known): what drove the parent's anomaly. ``day_values``: each child's spend that day
+    (pro rata for today)."""
+    weeks = [day - timedelta(weeks=k) for k in range(1, MAX_WEEKS + 1) if day - timedelta(weeks=k) >= known_from]
     best: tuple[float, str] | None = None
     total = 0.0
     for child, value in day_values.items():
         history = children.get(child, {})
-        same = [history.get(day - timedelta(weeks=k), 0.0) for k in range(1, MAX_WEEKS + 1)]
-        excess = value - statistics.median(same)
+        excess = value - (statistics.median(history.get(d, 0.0) for d in weeks) if weeks else 0.0)
         total += max(excess, 0.0)
         if best is None or excess > best[0]:
             best = (excess, child)

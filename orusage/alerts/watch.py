@@ -49,7 +49,7 @@ class _Reader:
             values = {c: v / fraction for c, v in af.children_today(self.con, kind, value, day).items()}
         else:
             values = {c: s[day] for c, s in af.children(self.con, kind, value, day, day).items() if day in s}
-        found = anomaly.driver(history, day, values, child_kind)
+        found = anomaly.driver(history, day, values, child_kind, self.known)
         if found is None:
             return ""
         name = (
