@@ -73,11 +73,9 @@ def check(db: Path, config: Path, at: datetime, monkeypatch: pytest.MonkeyPatch)
 
 def spend(ds: Dataset, where: str, first: datetime, end: datetime) -> float:
     """Spend (usage + BYOK inference) of the fake's generations in [first, end) matching ``where``."""
-    row = ds.con.execute(
-        f"SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM generations g "  # noqa: S608 -- test constants
-        f"WHERE created_at >= ? AND created_at < ? AND ({where})",
-        [first, end],
-    ).fetchone()
+    sql = f"""SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM generations g
+              WHERE created_at >= ? AND created_at < ? AND ({where})"""  # noqa: S608 -- test constants
+    row = ds.con.execute(sql, [first, end]).fetchone()
     assert row is not None
     return float(row[0])
 
@@ -179,7 +177,8 @@ def test_the_ingest_keeps_the_last_48_hours_by_hour_replaced_at_each_run(
     )
     per_hour = query(
         store,
-        "SELECT hour, round(sum(total_usage), 6) FROM analytics_hourly WHERE dimensions = 'model' GROUP BY 1 ORDER BY 1",
+        "SELECT hour, round(sum(total_usage), 6) FROM analytics_hourly WHERE dimensions = 'model' "
+        "GROUP BY 1 ORDER BY 1",
     )
     for hour, total in per_hour[-3:]:
         assert total == round(spend(fake_dataset, "true", hour, hour + timedelta(hours=1)), 6)
