@@ -74,7 +74,7 @@ def check(db: Path, config: Path, at: datetime, monkeypatch: pytest.MonkeyPatch)
 def spend(ds: Dataset, where: str, first: datetime, end: datetime) -> float:
     """Spend (usage + BYOK inference) of the fake's generations in [first, end) matching ``where``."""
     sql = f"""SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM generations g
-              WHERE created_at >= ? AND created_at < ? AND ({where})"""  # noqa: S608 -- test constants
+              WHERE created_at >= ? AND created_at < ? AND ({where})"""
     row = ds.con.execute(sql, [first, end]).fetchone()
     assert row is not None
     return float(row[0])
