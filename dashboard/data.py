@@ -18,7 +18,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import urlstate
-from queries import budgets, generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
+from queries import (
+    budgets,
+    credits,
+    generations_reads,
+    key_hygiene,
+    reads,
+    reads_health,
+    reads_keys,
+    reads_models,
+    reads_overview,
+)
 from queries import review as review_reads
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
@@ -223,6 +233,29 @@ def alert_history(store: Store) -> pd.DataFrame:
 @_cached
 def failed_deliveries(store: Store) -> pd.DataFrame:
     return store.reader.run(budgets.failed_deliveries)
+
+
+@_cached
+def top_ups(store: Store) -> pd.DataFrame:
+    found = store.reader.run(credits.top_ups)
+    return pd.DataFrame(
+        [(t.at, t.previous_at, t.amount, t.total_after) for t in found],
+        columns=["at", "previous_at", "amount", "total_after"],
+    ).sort_values("at", ascending=False)
+
+
+@_cached
+def runway(store: Store, now: datetime) -> credits.Runway | None:
+    return store.reader.run(credits.runway, now)
+
+
+@_cached
+def key_issues(store: Store, now: datetime) -> pd.DataFrame:
+    facts = store.reader.run(key_hygiene.key_facts, now)
+    found = key_hygiene.issues(facts, now)
+    return pd.DataFrame(
+        [(i.name, i.kind, i.text, i.when, i.hash) for i in found], columns=["name", "kind", "text", "when", "hash"]
+    )
 
 
 @_cached

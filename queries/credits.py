@@ -64,7 +64,8 @@ class Runway:
         band = ""
         if self.low_days is not None:
             high = f"{self.high_days:.0f}" if self.high_days is not None else "365+"
-            band = f" (80% band {self.low_days:.0f}–{high} days)"
+            if f"{self.low_days:.0f}" != high:
+                band = f" (80% band {self.low_days:.0f}–{high} days)"
         return f"about {self.days:.0f} days{band}"
 
 
