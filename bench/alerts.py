@@ -54,7 +54,10 @@ SPIKE_EVERY = 4
 FINAL_AT = timedelta(days=1, hours=7)  # the first hourly run after a day's analytics are final (6 h)
 RECALL_GOAL, FALSE_GOAL = 0.9, 1.0
 DOC = Path(__file__).resolve().parent.parent / "docs" / "budgets-and-alerts.md"
-START, END = "<!-- bench:alerts:start -->", "<!-- bench:alerts:end -->"
+MARKERS = {
+    "alerts": ("<!-- bench:alerts:start -->", "<!-- bench:alerts:end -->"),
+    "forecast": ("<!-- bench:forecast:start -->", "<!-- bench:forecast:end -->"),
+}
 
 
 def ingest(ds: Dataset, db: Path) -> None:
@@ -186,14 +189,18 @@ def detector_table(results: list[SeedResult]) -> list[str]:
     ]
 
 
-def publish(text: str) -> None:
+def publish(sections: dict[str, str]) -> None:
+    """Put each section between its markers in docs/budgets-and-alerts.md."""
     page = DOC.read_text(encoding="utf-8")
-    head, start, rest = page.partition(START)
-    _, end, tail = rest.partition(END)
-    if not (start and end):
-        print(f"({DOC.name} has no {START} … {END} markers: not updated)")
-        return
-    DOC.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
+    for name, text in sections.items():
+        start_mark, end_mark = MARKERS[name]
+        head, start, rest = page.partition(start_mark)
+        _, end, tail = rest.partition(end_mark)
+        if not (start and end):
+            print(f"({DOC.name} has no {start_mark} … {end_mark} markers: not updated)")
+            return
+        page = f"{head}{start}\n{text}\n{end}{tail}"
+    DOC.write_text(page, encoding="utf-8")
     print(f"(and into docs/{DOC.name})")
 
 
@@ -227,13 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.0f} s ({len(os.sched_getaffinity(0))} CPUs, Python "
         f"{platform.python_version()}); the demo account as of {NOW:%Y-%m-%d %H:%M} UTC."
     )
-    text = "\n".join(
-        [stamp, "", "**Forecast** (account spend; " + note + ")", "", *forecast_rows, "",
-         f"**Anomaly detector** (default rules; seeds {', '.join(map(str, seeds))}, {args.spikes} spikes each)", "",
-         *detector_rows]
-    )  # fmt: skip
+    forecast = "\n".join([stamp, f"Account spend; {note}", "", *forecast_rows])
+    detector = "\n".join(
+        [stamp, f"Default rules; seeds {', '.join(map(str, seeds))}, {args.spikes} spikes each.", "", *detector_rows]
+    )
     if not args.no_docs:
-        publish(text)
+        publish({"forecast": forecast, "alerts": detector})
     return 0
 
 
