@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from orusage.alerts.config import AccountRules
 from orusage.alerts.findings import KEY_LIMIT, KEY_NO_LIMIT, AlertKey, Finding, Recovery
 from orusage.alerts.key_rules import key_outcomes
+from fake_openrouter.dataset import Dataset
+from fake_openrouter.server import FakeServer
+from ingest.client import OpenRouterClient
+from ingest.job import run_ingest
 from queries import credits, key_hygiene, writes
 from queries.store import Writer, read_snapshot
+from tests.fake_fixtures import MANAGEMENT_KEY
+from tests.helpers import query
 
 NOW = datetime(2026, 11, 20, 12, 0)  # a Friday, noon: half of today has passed
 TODAY = NOW.date()
@@ -121,3 +128,22 @@ def test_key_hygiene_as_alerts_and_a_recovery_once_a_key_is_no_longer_near_its_l
     assert AlertKey("", KEY_NO_LIMIT, OPEN, "", 0.0) in findings
     (recovered,) = [o for o in out if isinstance(o, Recovery)]
     assert recovered.key == last_month and recovered.title == "API key 'runaway' is no longer near its limit"
+
+
+def test_last_used_at_is_stored_when_keys_send_it(
+    fake_quirks: FakeServer, fake_quirks_dataset: Dataset, tmp_path: Path
+) -> None:
+    """OpenRouter's /keys now sends last_used_at (the fake's quirks mode, like the real API): it is kept."""
+    db = tmp_path / "orusage.duckdb"
+    at = fake_quirks_dataset.now.replace(tzinfo=None)
+    with Writer(db) as writer, OpenRouterClient(fake_quirks.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as c:
+        run_ingest(writer, c, clock=lambda: at, analytics=False)
+    expected = {
+        str(h): ts.replace(microsecond=ts.microsecond // 1000 * 1000)
+        for h, ts in fake_quirks_dataset.con.execute(
+            "SELECT api_key_hash, max(created_at) FROM generations GROUP BY 1"
+        ).fetchall()
+    }
+    stored = dict(query(db, "SELECT hash, last_used_at FROM api_keys"))
+    # Every key listed with traffic has its last use; keys without any traffic have none.
+    assert {h: ts for h, ts in stored.items() if ts is not None} == {h: expected[h] for h in stored if h in expected}
