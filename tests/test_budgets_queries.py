@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,8 +16,9 @@ from orusage.alerts.config import Config, parse_config
 from orusage.alerts.delivery import Message
 from orusage.alerts.runner import check
 from queries import budgets as q
+from queries import writes
 from queries.alert_facts import key_hashes, matching_models, workspace_key_hashes
-from queries.store import read_snapshot
+from queries.store import Writer, read_snapshot
 from tests.budget_store import NOW, TODAY, A, B, build, d
 
 
@@ -180,3 +181,32 @@ def test_page_reads_on_a_store_without_alert_tables(tmp_path: Path) -> None:
         assert q.spend_by_team(con, d(7), d(1)).empty
     finally:
         con.close()
+
+
+def test_a_week_of_an_app_is_evaluated_whole_once_its_sunday_is_final(tmp_path: Path, store: Path) -> None:
+    """Apps count through analytics only: the week's last days arrive after it ends, and still count."""
+    db = tmp_path / "orusage.duckdb"
+    db.write_bytes(store.read_bytes())
+    cfg = config(
+        CONFIG.split("[[budget]]")[0]
+        + '[[budget]]\nname = "docs-week"\nscope = "app:Docs"\nperiod = "week"\nlimit_usd = 30\nthresholds = [100]\n'
+        "forecast = false\nspike = false\n"
+    )
+    channel = Recorder()
+    check(db, cfg, [channel], clock=lambda: NOW)  # Friday of 2026-W47: $21 so far, under $30
+    assert [m.title for m in channel.sent if m.budget == "docs-week"] == []
+    monday = datetime(2026, 11, 23, 7, 0)  # the first run after Sunday's analytics are final
+    with Writer(db) as writer, writer.transaction() as con:
+        days = [TODAY, TODAY + timedelta(days=1), TODAY + timedelta(days=2)]
+        rows = [{"date": day, "dimensions": "model,app", "dim_key": f"acme/a-1|Docs|{day}", "total_usage": 7.0,
+                 "byok_usage": 0.0, "model": "acme/a-1", "app": "Docs"} for day in days]  # fmt: skip
+        writes.upsert_analytics(con, rows, ("total_usage", "byok_usage"), monday)
+        span = {"first_day": days[0], "last_day": days[-1], "fetched_at": monday, "rows_received": 3}
+        for grouping in ("model,app", "model"):
+            writes.record_coverage(con, source="analytics", dimensions=grouping, scope="", metrics="long", **span)
+    check(db, cfg, [channel], clock=lambda: monday)
+    ended = [m for m in channel.sent if m.budget == "docs-week"]
+    assert [m.title for m in ended] == ["Budget 'docs-week' ended 2026-W47 at $42.00 of $30.00"]
+    assert "(140%, over by $12.00)" in ended[0].text
+    check(db, cfg, [channel], clock=lambda: monday + timedelta(hours=1))
+    assert len([m for m in channel.sent if m.budget == "docs-week"]) == 1  # done once
