@@ -166,7 +166,7 @@ def forecast_quality(work: Path, seed: int) -> tuple[str, list[str]]:
         rows.append(f"| {what} | {made} | {s.cases} | {mape} | {coverage} |")
     weeks = sorted({c.label for c in cases if c.kind == "week"})
     months = sorted({c.label for c in cases if c.kind == "month"})
-    note = f"Seed {seed}: weeks {weeks[0]}–{weeks[-1]}, months {months[0]}–{months[-1]}."
+    note = f"seed {seed}: weeks {weeks[0]}–{weeks[-1]}, months {months[0]}–{months[-1]}."
     return note, rows
 
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.0f} s ({len(os.sched_getaffinity(0))} CPUs, Python "
         f"{platform.python_version()}); the demo account as of {NOW:%Y-%m-%d %H:%M} UTC."
     )
-    forecast = "\n".join([stamp, f"Account spend; {note}", "", *forecast_rows])
+    forecast = "\n".join([stamp, f"The account's spend, {note}", "", *forecast_rows])
     detector = "\n".join(
         [stamp, f"Default rules; seeds {', '.join(map(str, seeds))}, {args.spikes} spikes each.", "", *detector_rows]
     )
