@@ -13,7 +13,7 @@ from typing import Any
 
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
-from queries import alert_state
+from queries import alert_channels
 from queries import generations as gq
 from queries import reconciliation as rq
 from queries import status as q
@@ -123,7 +123,7 @@ class Report:
     runs: list[q.RunRow] = field(default_factory=list)
     generations: GenerationsStatus | None = None
     reconciliation: ReconciliationStatus | None = None
-    alert_channels: list[alert_state.ChannelHealth] = field(default_factory=list)
+    alert_channels: list[alert_channels.ChannelHealth] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -302,7 +302,7 @@ def load_report(database: Path, today: date) -> Report:
         if gq.has_generations(con):  # a snapshot from before migration 0003 has none of this
             report.generations = generations_status(gq.generation_facts(con), coverage)
             report.reconciliation = reconciliation_status(rq.summary(con))
-        report.alert_channels = alert_state.channel_health(con)
+        report.alert_channels = alert_channels.channel_health(con)
         return report
 
 
@@ -347,7 +347,7 @@ def render_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-def channel_lines(channels: Sequence[alert_state.ChannelHealth]) -> list[str]:
+def channel_lines(channels: Sequence[alert_channels.ChannelHealth]) -> list[str]:
     """The alert channels' health: a disabled one is said first and loudly, with what re-enables it."""
     if not channels:
         return []

@@ -396,15 +396,15 @@ def alert_history(
 
 
 def channel_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Each delivery channel's health (``queries.alert_state.channel_health``): failures in a row, when it
+    """Each delivery channel's health (``queries.alert_channels.channel_health``): failures in a row, when it
     was disabled (NULL: enabled), its last error and success, and how many messages it still owes."""
     import pandas as pd
 
-    from queries import alert_state
+    from queries import alert_channels
 
     columns = ["channel", "failures_in_a_row", "disabled_at", "last_error", "last_failure_at", "last_success_at",
                "held"]  # fmt: skip
-    rows = alert_state.channel_health(con)
+    rows = alert_channels.channel_health(con)
     return pd.DataFrame([[getattr(r, c) for c in columns] for r in rows], columns=columns)
 
 

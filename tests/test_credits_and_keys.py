@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from orusage.alerts.config import AccountRules
-from orusage.alerts.findings import KEY_LIMIT, KEY_NO_LIMIT, AlertKey, Finding, Recovery
-from orusage.alerts.key_rules import key_outcomes
 from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
+from orusage.alerts.config import AccountRules
+from orusage.alerts.findings import KEY_LIMIT, KEY_NO_LIMIT, AlertKey, Finding, Recovery
+from orusage.alerts.key_rules import key_outcomes
 from queries import credits, key_hygiene, writes
 from queries.store import Writer, read_snapshot
 from tests.fake_fixtures import MANAGEMENT_KEY

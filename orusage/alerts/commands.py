@@ -158,7 +158,7 @@ def test_send(db: Path | None, config: Path | None, channel: str | None) -> None
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
     prepared = prepare(settings, click.echo, config)
-    result = send_probes(prepared, channel, click.echo)
+    result = send_probes(prepared, channel)
     for name in result.ok:
         click.echo(
             f"{name}: ok" + (" (re-enabled; its missed messages sent as a digest)" if name in result.reenabled else "")

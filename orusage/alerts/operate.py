@@ -9,7 +9,6 @@ sent what it missed as one digest.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from core.errors import EXIT_UNAVAILABLE, ConfigError, OrusageError
 from orusage.alerts import outbox
 from orusage.alerts.delivery import Channel, DeliveryError, Message
 from orusage.alerts.runner import LOCK_WAIT_S, Batch, Prepared, RunResult, send_and_record
-from queries import alert_state
+from queries import alert_channels, alert_state
 from queries.store import NoSnapshotError, Writer, read_snapshot
 
 MAX_SNOOZE = timedelta(days=365)
@@ -132,7 +131,7 @@ def probe_message(now: datetime) -> Message:
     )
 
 
-def send_probes(prepared: Prepared, only: str | None, echo: Callable[[str], None]) -> ProbeResult:
+def send_probes(prepared: Prepared, only: str | None) -> ProbeResult:
     """Send a test message to each configured channel (or only ``only``); then, if a store exists, record
     each channel's health and send a re-enabled channel its digest."""
     channels: list[Channel] = [c for c in prepared.channels if only is None or c.name == only]
@@ -155,7 +154,7 @@ def send_probes(prepared: Prepared, only: str | None, echo: Callable[[str], None
         outbox.register(con, channels, now)
         sends: list[outbox.Send] = []
         for name in result.ok:
-            if alert_state.channel_succeeded(con, name, now):
+            if alert_channels.channel_succeeded(con, name, now):
                 result.reenabled.append(name)
                 sends += outbox.backlog(con, name, owner, now)
     if sends:

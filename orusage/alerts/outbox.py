@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from orusage.alerts.delivery import Channel, DeliveryError, Message
-from queries import alert_state
+from queries import alert_channels, alert_state
 
 if TYPE_CHECKING:
     import duckdb
@@ -85,7 +85,7 @@ def digest_message(channel: str, rows: Sequence[alert_state.DeliveryRow]) -> Mes
 
 def register(con: duckdb.DuckDBPyConnection, channels: Sequence[Channel], now: datetime) -> list[str]:
     """Record the configured channels; the names of those a config change re-enabled."""
-    return [c.name for c in channels if alert_state.register_channel(con, c.name, c.fingerprint, now)]
+    return [c.name for c in channels if alert_channels.register_channel(con, c.name, c.fingerprint, now)]
 
 
 def backlog(con: duckdb.DuckDBPyConnection, channel: str, owner: str, now: datetime) -> list[Send]:
@@ -107,7 +107,7 @@ def claim(
 ) -> list[Send]:
     """Claim what is due (in the caller's transaction, under the writer lock)."""
     sends = [s for name in reenabled for s in backlog(con, name, owner, now)]
-    states = alert_state.channel_states(con)
+    states = alert_channels.channel_states(con)
     enabled = [c.name for c in channels if c.name not in states or not states[c.name].disabled]
     for row in alert_state.claim_due(con, enabled, owner, now, now + LEASE, MAX_ATTEMPTS):
         sends.append(Send(row.channel, _message(row), (row.delivery_id,)))
@@ -149,10 +149,10 @@ def record(con: duckdb.DuckDBPyConnection, owner: str, results: Sequence[SendRes
             out.failures.append(f"{r.send.channel}: {r.error}")
             errors.setdefault(r.send.channel, r.error)
     for channel in sorted(succeeded):
-        if alert_state.channel_succeeded(con, channel, now):
+        if alert_channels.channel_succeeded(con, channel, now):
             out.reenabled.append(channel)
     for channel, error in sorted(errors.items()):
-        if channel not in succeeded and alert_state.channel_failed(con, channel, now, error, FAILURES_TO_DISABLE):
+        if channel not in succeeded and alert_channels.channel_failed(con, channel, now, error, FAILURES_TO_DISABLE):
             out.disabled.append(channel)
     return out
 

@@ -15,7 +15,7 @@ same ``X-Orusage-Delivery-Id``); nothing is ever dropped. ``--dry-run`` reads on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,10 +29,11 @@ from orusage.alerts.delivery import Channel, DeliverySecrets, channels_for
 from orusage.alerts.evaluate import Evaluation, evaluate, page_rows
 from orusage.alerts.findings import AlertKey
 from orusage.alerts.plan import ACTIVE, CLOSED, Plan, StoredAlert, plan
-from queries import alert_state, budget_periods
+from queries import alert_channels, alert_state, budget_periods
 from queries.store import NoSnapshotError, Writer, read_snapshot
 
 MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
+Rule = tuple[str, str, str]  # (budget, kind, subject): what a snooze mutes
 LOCK_WAIT_S = 60.0  # a run waits this long for another writer (a racing check, an ingest) before exit 5
 RECORD_WAIT_S = 300.0  # after sending, how long to wait for the lock to record it
 
@@ -91,13 +92,15 @@ def _stored(rows: Sequence[alert_state.AlertRow]) -> list[StoredAlert]:
     ]
 
 
-def _plan(e: Evaluation, stored: list[StoredAlert], config: Config, now: datetime, snoozed: object) -> Plan:
+def _plan(
+    e: Evaluation, stored: list[StoredAlert], config: Config, now: datetime, snoozed: Mapping[Rule, datetime]
+) -> Plan:
     return plan(
         e.outcomes,
         stored,
         now=now,
         remind_hours=config.rules.remind_hours,
-        snoozed=snoozed,  # type: ignore[arg-type]
+        snoozed=snoozed,
         budgets={f.budget.name for f in e.facts},
     )
 
@@ -174,7 +177,7 @@ def evaluate_and_claim(
         muted = _record(writer, p, e, channels, now)
         reenabled = outbox.register(con, channels, now)
         sends = outbox.claim(con, channels, owner, now, reenabled)
-        states = alert_state.channel_states(con)
+        states = alert_channels.channel_states(con)
     disabled = sorted(c.name for c in channels if c.name in states and states[c.name].disabled)
     result = RunResult(
         len(e.facts), len(p.raised), len(p.clears), 0, [], e.warnings,
@@ -227,7 +230,7 @@ def preview(
         snoozed = alert_state.snoozed(con, now)
         e = evaluate(con, config, now, stored)
         due = alert_state.deliveries_due(con, [c.name for c in channels], MAX_ATTEMPTS)
-        states = alert_state.channel_states(con)
+        states = alert_channels.channel_states(con)
     p = _plan(e, stored, config, now, snoozed)
     names = ", ".join(c.name for c in channels)
     messages = [("raised", n.finding.title, n.finding.message) for n in p.new if n.status == ACTIVE and not n.muted]

@@ -41,8 +41,8 @@ class _Reader:
         shown = self.names.get(value, value[:10]) if dimension == "key" else value
         return f"{dimension} {shown!r}" if dimension in ("key", "app") else f"{dimension} {shown}"
 
-    def driver_text(self, kind: str, value: str, day: date, fraction: float = 1.0) -> str:
-        """', mostly from app Y (+$4.10 of the +$5.00 above usual)', or '' when nothing stands out."""
+    def driver_text(self, kind: str, value: str, day: date, fraction: float = 1.0) -> tuple[str, str]:
+        """(', mostly from app Y', ' (+$4.10 of the +$5.00 above usual)'), or ('', '') when nothing stands out."""
         child_kind = af.BREAKDOWNS[kind][0]
         history = af.children(self.con, kind, value, day - timedelta(weeks=anomaly.MAX_WEEKS), day - timedelta(days=1))
         if day == self.today:
@@ -51,14 +51,14 @@ class _Reader:
             values = {c: s[day] for c, s in af.children(self.con, kind, value, day, day).items() if day in s}
         found = anomaly.driver(history, day, values, child_kind, self.known)
         if found is None:
-            return ""
+            return "", ""
         name = (
             "requests without an app"
             if found.value == "unattributed" and child_kind == "app"
             else (f"{child_kind} {found.value!r}" if child_kind == "app" else f"{child_kind} {found.value}")
         )
         share = f" (+{fmt.usd(found.excess)} of the +{fmt.usd(found.total_excess)} above usual)"
-        return f", mostly from {name}{share}"
+        return f", mostly from {name}", share
 
 
 def _day_fraction(con: duckdb.DuckDBPyConnection, as_of: datetime) -> float:
@@ -85,7 +85,7 @@ def _anomaly_finding(
     ratio = f"{projected / b.median:.1f}× its usual {weekday}" if b.median > 0 else f"{fmt.usd(projected)}, usually $0"
     if reason == "guard" and b.guard_mean:
         ratio = f"{projected / b.guard_mean:.1f}× its {rules.guard_days}-day daily mean"
-    driver = r.driver_text(KINDS[dimension], value, day, today[1] if today else 1.0)
+    driver, amounts = r.driver_text(KINDS[dimension], value, day, today[1] if today else 1.0)
     when = (
         f"spent {fmt.usd(spent)} today by {today[0]:%H:%M} UTC, on course for {fmt.usd(projected)} (provisional: "
         f"analytics settle within {SETTLE_HOURS:g} h)"
@@ -101,8 +101,8 @@ def _anomaly_finding(
     )
     return Finding(
         AlertKey(ACCOUNT_BUDGET, ANOMALY, f"{dimension}:{value}", day.isoformat(), rules.mad_factor),
-        f"{label[0].upper()}{label[1:]} {ratio}{driver.split(' (+')[0]}",
-        f"{label[0].upper()}{label[1:]} {when}: {ratio} (usual {weekday}: {fmt.usd(b.median)}){driver}. "
+        f"{label[0].upper()}{label[1:]} {ratio}{driver}",
+        f"{label[0].upper()}{label[1:]} {when}: {ratio} (usual {weekday}: {fmt.usd(b.median)}){driver}{amounts}. "
         f"The rule {why}; at least {fmt.usd(rules.floor_usd)} a day.",
         spend_usd=projected,
     )
@@ -111,7 +111,7 @@ def _anomaly_finding(
 def _new_spender(r: _Reader, dimension: str, value: str, day: date, spent: float, today: datetime | None) -> Finding:
     label = r.label(dimension, value)
     when = f"today by {today:%H:%M} UTC" if today else f"on {day}"
-    driver = r.driver_text(KINDS[dimension], value, day) if today is None else ""
+    driver = "".join(r.driver_text(KINDS[dimension], value, day)) if today is None else ""
     return Finding(
         AlertKey(ACCOUNT_BUDGET, NEW_SPENDER, f"{dimension}:{value}", day.isoformat(), r.rules.new_spender_usd),
         f"New {label} spent {fmt.usd(spent)} {when}",
