@@ -44,8 +44,10 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _subject(a: alert_state.ListedAlert) -> str:
+    """The budget (or the account) and what within it; a key's hash is left out: its title names the key."""
     where = f"budget {a.budget!r}" if a.budget else "account"
-    return f"{where}{' · ' + a.subject if a.subject else ''}"
+    subject = "" if re.fullmatch(r"[0-9a-f]{64}", a.subject) else a.subject
+    return f"{where}{' · ' + subject if subject else ''}"
 
 
 def render_list(alerts: list[alert_state.ListedAlert], now: datetime, everything: bool) -> str:
