@@ -82,9 +82,10 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
     Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
     The first run also backfills a year of history per model, app, provider, key, workspace and
     member through OpenRouter's analytics (paced under its 64 requests a minute: a few minutes);
-    later runs fetch only what is new. Incremental and idempotent: run it as often as you like (e.g.
-    hourly from cron); a run that is killed loses nothing, and the next run completes it. OpenRouter
-    keeps only the last 30 days of activity, so run it at least weekly.
+    later runs fetch only what is new, plus today's and yesterday's spend per hour (for the alerts).
+    Incremental and idempotent: run it as often as you like (e.g. hourly from cron); a run that is
+    killed loses nothing, and the next run completes it. OpenRouter keeps only the last 30 days of
+    activity, so run it at least weekly.
     """
     from core.settings import load_settings
     from orusage.jobs import ingest_once, parse_interval, watch
