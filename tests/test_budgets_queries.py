@@ -210,3 +210,22 @@ def test_a_week_of_an_app_is_evaluated_whole_once_its_sunday_is_final(tmp_path: 
     assert "(140%, over by $12.00)" in ended[0].text
     check(db, cfg, [channel], clock=lambda: monday + timedelta(hours=1))
     assert len([m for m in channel.sent if m.budget == "docs-week"]) == 1  # done once
+
+
+def test_spend_on_a_model_is_not_projected_past_its_expiration_date(tmp_path: Path, store: Path) -> None:
+    db = tmp_path / "orusage.duckdb"
+    db.write_bytes(store.read_bytes())
+    gone = TODAY + timedelta(days=4)  # acme/a-1 expires on Tuesday 2026-11-24
+    with Writer(db) as writer, writer.transaction() as con:
+        writes.upsert_models(con, [{"canonical_slug": "acme/a-1", "id": "acme/a", "name": "A",
+                                    "expiration_date": gone.isoformat()}], NOW)  # fmt: skip
+    cfg = config(
+        CONFIG.split("[[budget]]")[0]
+        + '[[budget]]\nname = "a"\nscope = "model:acme/*"\nperiod = "month"\nlimit_usd = 1000\nspike = false\n'
+    )
+    check(db, cfg, [Recorder()], clock=lambda: NOW)
+    with read_snapshot(db) as con:
+        days = q.budget_forecast(con, "a").set_index("date")["forecast_usd"].dropna()
+    steps = days.diff().dropna()
+    assert (steps[[d for d in steps.index if d < gone]] > 0).all()  # it is projected until the day before
+    assert (steps[[d for d in steps.index if d >= gone]] == 0).all()  # and not from its expiration on
