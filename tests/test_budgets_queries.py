@@ -229,3 +229,33 @@ def test_spend_on_a_model_is_not_projected_past_its_expiration_date(tmp_path: Pa
     steps = days.diff().dropna()
     assert (steps[[d for d in steps.index if d < gone]] > 0).all()  # it is projected until the day before
     assert (steps[[d for d in steps.index if d >= gone]] == 0).all()  # and not from its expiration on
+
+
+def test_today_so_far_is_judged_pro_rata_with_its_driver(tmp_path: Path, store: Path) -> None:
+    """acme/a-1 usually spends $0 on a Friday; $5 by 12:30 (half a day in) is on course for over $9."""
+    from queries import hourly
+
+    db = tmp_path / "orusage.duckdb"
+    db.write_bytes(store.read_bytes())
+    start = datetime.combine(TODAY, datetime.min.time())
+    by_model = [{"hour": start + timedelta(hours=h), "dimensions": "model", "dim_key": "acme/a-1",
+                 "model": "acme/a-1", "total_usage": 1.0} for h in range(7, 12)]  # fmt: skip
+    eleven = start + timedelta(hours=11)
+    by_app = [
+        {"hour": eleven, "dimensions": "model,app", "dim_key": f"acme/a-1|{app}", "model": "acme/a-1", "app": app,
+         "total_usage": usd}
+        for app, usd in (("Docs", 4.0), ("Other", 1.0))
+    ]  # fmt: skip
+    yesterday = start - timedelta(days=1)
+    with Writer(db) as writer, writer.transaction() as con:
+        hourly.replace_hourly(con, [("model", yesterday, by_model, 5), ("model,app", yesterday, by_app, 2)], NOW)
+    quiet = "[alerts]\nprice_change_days = 0\nexpiry_days = 0\ncredits_days = 0\nstale_hours = 0\n"
+    cfg = config(quiet + 'key_no_limit = false\nkey_unused_days = 0\n\n[anomalies]\ndimensions = ["model"]\n')
+    channel = Recorder()
+    check(db, cfg, [channel], clock=lambda: NOW)
+    # (Thursday and Wednesday, complete, are anomalies of their own: $1.50 after weeks of nothing.)
+    (found,) = [m for m in channel.sent if m.kind == "anomaly" and "today" in m.text]
+    assert found.title == "Model acme/a-1 at $9.60, usually $0 on Fridays, mostly from app 'Docs'"
+    assert "spent $5.00 today by 12:30 UTC, on course for $9.60 (provisional: analytics settle within 6 h)" in (
+        found.text
+    )

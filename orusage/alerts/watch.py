@@ -82,7 +82,11 @@ def _anomaly_finding(
     rules, weekday = r.rules, f"{day:%A}"
     projected = spent / today[1] if today else spent
     label = r.label(dimension, value)
-    ratio = f"{projected / b.median:.1f}× its usual {weekday}" if b.median > 0 else f"{fmt.usd(projected)}, usually $0"
+    ratio = (
+        f"{projected / b.median:.1f}× its usual {weekday}"
+        if b.median > 0
+        else f"at {fmt.usd(projected)}, usually $0 on {weekday}s"
+    )
     if reason == "guard" and b.guard_mean:
         ratio = f"{projected / b.guard_mean:.1f}× its {rules.guard_days}-day daily mean"
     driver, amounts = r.driver_text(KINDS[dimension], value, day, today[1] if today else 1.0)
