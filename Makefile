@@ -30,13 +30,14 @@ test: install
 	$(BIN)/pytest
 
 # The fast tier, while working: lint, types, contracts, and every test not marked browser or slow, on every
-# core (pytest-xdist). Under 3 minutes here; `make test` stays what CI and the README run.
+# core (pytest-xdist), in a random order (pytest-randomly prints its seed; replay an order with
+# `make check PYTEST_ARGS=--randomly-seed=N`). Under 3 minutes here; `make test` stays what CI and the README run.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -m "not browser and not slow" -n auto
+	$(BIN)/pytest -m "not browser and not slow" -n auto -p randomly $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports

@@ -1,6 +1,6 @@
 """Streamlit entry point: ``ORUSAGE_DB=... streamlit run dashboard/app.py``.
 
-Order of a run: the password gate (when ``ORUSAGE_DASHBOARD_PASSWORD`` is set) before anything else; then
+Order of a run: the gate (sign-in and/or password, when set up: ``dashboard.gate``) before anything else; then
 one read-only connection to the published snapshot (opened lazily, only when a cached read misses, and
 closed before the run ends), the shared sidebar, the address bar brought in line with the filters, and
 the page. Nothing holds the database between runs.
@@ -97,6 +97,7 @@ def main() -> None:
         # Resolve the page (the URL stays as it was) without drawing a menu or running anything.
         _navigation(pages, hidden=True)
         return
+    gate.sign_out_button()
     db = reads.default_db_path()
     version = reads.snapshot_version(db)
     with reads.PageReader(db) as reader:

@@ -16,6 +16,7 @@ from typing import TypeVar
 import click
 
 from core.errors import EXIT_USAGE, OrusageError
+from core.scrub import ScrubFilter, scrub
 from core.settings import debug_enabled
 from orusage.alerts.commands import alerts
 
@@ -30,8 +31,11 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request at INFO; URLs carry no secrets, but keep cron mail short.
-    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:  # whatever a log line quotes, never a secret
+        handler.addFilter(ScrubFilter())
+    # httpx logs every request's URL at INFO, and webhook and Slack URLs carry tokens: it stays quiet, -v
+    # or not (our own log lines say what was fetched).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.group(context_settings=CONTEXT)
@@ -145,7 +149,7 @@ def status(db: Path | None, as_json: bool) -> None:
     from orusage.status import load_report, render_text
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    report = load_report(settings.orusage_db, today_utc())
+    report = load_report(settings.orusage_db, today_utc(), settings.orusage_broadcast_destination)
     click.echo(json.dumps(report.to_json(), default=str, indent=2) if as_json else render_text(report))
 
 
@@ -173,16 +177,26 @@ def doctor(db: Path | None) -> None:
 @_db_option()
 @click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-def dashboard(db: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--allow-open",
+    is_flag=True,
+    help="Serve beyond localhost with no password and no sign-in (refused without it; a warning with it).",
+)
+def dashboard(db: Path | None, host: str, port: int, allow_open: bool) -> None:
     """Serve the dashboard (Streamlit) on the DuckDB file's latest snapshot.
 
-    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default.
+    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default; on
+    any other address it needs ORUSAGE_DASHBOARD_PASSWORD or sign-in (ORUSAGE_AUTH_*), or --allow-open.
+    The Streamlit process gets no secret setting in its environment; SIGTERM and Ctrl-C stop it too.
     """
     from core.settings import load_settings
     from orusage.serve import serve_dashboard
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    sys.exit(serve_dashboard(settings.orusage_db, host=host, port=port))
+    warn = lambda line: click.echo(line, err=True)  # noqa: E731
+    sys.exit(
+        serve_dashboard(settings.orusage_db, host=host, port=port, settings=settings, allow_open=allow_open, warn=warn)
+    )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -200,6 +214,42 @@ def demo(db: Path | None, host: str, port: int, no_serve: bool) -> None:
     from orusage.demo import run_demo
 
     sys.exit(run_demo(db, host=host, port=port, serve=not no_serve))
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Beyond loopback only with ORUSAGE_RECEIVE_TOKEN set.",
+)
+@click.option(
+    "--port", default=4318, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (OTLP's 4318)."
+)
+@click.option(
+    "--every",
+    "every_s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    metavar="SECONDS",
+    help="Merge what arrived into the store and publish the snapshot at most this often.",
+)
+def receive(db: Path | None, host: str, port: int, every_s: float) -> None:
+    """Receive OpenRouter Broadcast deliveries: every generation as it happens, with its trace tags.
+
+    Point a Webhook (or OpenTelemetry Collector) destination at http(s)://YOUR-HOST/v1/traces with the
+    header Authorization: Bearer $ORUSAGE_RECEIVE_TOKEN; put a TLS proxy in front (docs/broadcast.md).
+    Each delivery is kept in a spool beside the database before it is acknowledged, never with prompts or
+    completions; every --every seconds the spool is merged into the store (each generation once, under
+    /generation's and the website CSV's values) and the snapshot published. Runs until Ctrl-C.
+    """
+    from core.settings import load_settings
+    from orusage.receive import run_receiver
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    sys.exit(run_receiver(settings, host=host, port=port, every_s=every_s, echo=click.echo))
 
 
 @cli.command("fake-openrouter", context_settings=CONTEXT)
@@ -346,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="orusage", standalone_mode=False)
     except OrusageError as exc:
-        click.echo(f"orusage: {exc}", err=True)
+        click.echo(scrub(f"orusage: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("orusage: interrupted.", err=True)
@@ -363,8 +413,10 @@ def main(argv: list[str] | None = None) -> None:
         if debug_enabled():
             raise
         click.echo(
-            f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
-            "(set ORUSAGE_DEBUG=1 for details, and please report it).",
+            scrub(
+                f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+                "(set ORUSAGE_DEBUG=1 for details, and please report it)."
+            ),
             err=True,
         )
         sys.exit(1)

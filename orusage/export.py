@@ -6,7 +6,9 @@ Layout under ``--out DIR``:
   ``reconciliation``, ``budget_forecast``) are partitioned by day, hive style:
   ``DIR/activity/date=2026-11-19/data_0.parquet``, so any engine (pyarrow, Spark, DuckDB, Polars) reads a
   range by listing folders; every other table is one file, ``DIR/models.parquet``;
-* CSV: one file per table, ``DIR/activity.csv``, with a header line;
+* CSV: one file per table, ``DIR/activity.csv``, with a header line; text cells starting with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return get a leading apostrophe (``core.csvsafe``: no spreadsheet runs
+  them as formulas), numbers and times are written as they are;
 * ``DIR/manifest.json``: what was exported, from which snapshot, the day range and each table's rows.
 
 ``--from``/``--to`` (UTC days, inclusive) limit the tables that have a day: by ``date``, or by the UTC day
@@ -69,7 +71,7 @@ def export(db_path: Path, out: Path, kind: str, first: date | None = None, last:
     done: list[Exported] = []
     with read_snapshot(db_path) as con:
         for table, columns in export_sql.tables(con).items():
-            read = export_sql.table_read(table, columns, first, last)
+            read = export_sql.table_read(table, columns, first, last, kind)
             rows = export_sql.count(con, read)
             partitioned = kind == "parquet" and read.partitioned
             name = table if partitioned else f"{table}.{kind}"

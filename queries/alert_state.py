@@ -1,4 +1,4 @@
-"""Alert state in the store (migrations 0004, 0006): which alerts were raised, what is still to be
+"""Alert state in the store (the alerts and alert operations migrations): which alerts were raised, what is still to be
 delivered and who is sending it, each channel's health, snoozes, and what the last run evaluated. Writes run
 inside the caller's ``Writer`` transaction.
 
@@ -46,7 +46,7 @@ def has_alert_tables(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def has_operations(con: duckdb.DuckDBPyConnection) -> bool:
-    """False for a store (or an old snapshot) from before migration 0006 (claims, channels, snoozes)."""
+    """False for a store (or an old snapshot) from before the alert operations migration (claims, channels, snoozes)."""
     return _has_table(con, "alert_channels")
 
 

@@ -1,4 +1,4 @@
-"""Budget periods as the alerts runs saw them (migration 0006): every period seen as current, and its
+"""Budget periods as the alerts runs saw them (the alert operations migration): every period seen as current, and its
 final figure once it ended and its last day was final. Only a period some run saw as current is evaluated
 when it ends, so a backfill never alerts on older periods, and each is closed once."""
 

@@ -8,7 +8,10 @@ Sources, so that no day is ever counted twice (docs/definitions.md):
 * today comes from the newest ``api_key_snapshots`` fetch of the day (``usage_daily``, plus
   ``byok_usage_daily`` when BYOK counts), per key, for scopes made of keys (the account, keys, workspaces,
   teams of keys); for models, providers, apps and members from the provisional ``analytics_hourly``
-  (``queries.hourly``: today's hours as the last ingest fetched them, settling within 6 hours).
+  (``queries.hourly``: today's hours as the last ingest fetched them, settling within 6 hours);
+* a tag (``KEY=VALUE``, the request's trace metadata that OpenRouter Broadcast delivers) exists only on
+  per-generation records: its spend, today's included, is that of the stored generations carrying it, so
+  it is only as complete as the records are (docs/broadcast.md).
 
 Scope values are bound parameters (``VARCHAR[]``); the only text put into a statement comes from this
 module's constants. The Budgets page reads what the last alerts run stored (``budget_overview``,
@@ -34,7 +37,8 @@ PROVIDERS = "providers"
 KEYS = "keys"
 APPS = "apps"
 MEMBERS = "members"
-SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS)
+TAGS = "tags"
+SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS, TAGS)
 
 
 def _first(rows: list[Any]) -> Any:
@@ -44,15 +48,16 @@ def _first(rows: list[Any]) -> Any:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names, or
-    member names/e-mails; empty for the account."""
+    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names,
+    member names/e-mails, or tags (``KEY=VALUE``); empty for the account."""
 
     kind: str
     values: tuple[str, ...] = ()
 
     @property
     def from_keys(self) -> bool:
-        """Whether today's spend so far comes per key from ``/keys`` (else from the hourly analytics)."""
+        """Whether today's spend so far comes per key from ``/keys`` (the account, keys; tags from the
+        records; the others from the hourly analytics)."""
         return self.kind in (ACCOUNT, KEYS)
 
 
@@ -125,12 +130,37 @@ def _daily_sql(source: _Source) -> tuple[str, int]:
     return sql, an_binds
 
 
+# A generation's spend (as queries.generations_reads counts it), BYOK inference when the first ? is true.
+_TAG_SPEND = "coalesce(g.usage, g.total_cost, 0) + CASE WHEN ? THEN coalesce(g.byok_usage_inference, 0) ELSE 0 END"
+_TAGGED = "g.id IN (SELECT t.id FROM generation_tags t WHERE list_contains(?::VARCHAR[], t.key || '=' || t.value))"
+
+
+def _tag_spend(
+    con: duckdb.DuckDBPyConnection, tags: tuple[str, ...], first: date, last: date, include_byok: bool
+) -> dict[date, float]:
+    """Per day ``first..last``, the spend of the stored generations carrying any of ``tags``."""
+    if not _has(con, "generation_tags"):
+        return {first + timedelta(days=i): 0.0 for i in range((last - first).days + 1)}
+    rows = con.execute(
+        f"""WITH days AS (SELECT CAST(unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY)) AS DATE) AS date),
+                 t AS (SELECT CAST(g.created_at AS DATE) AS date, sum({_TAG_SPEND}) AS spend FROM generations g
+                       WHERE g.created_at >= ?::DATE AND g.created_at < ?::DATE + INTERVAL 1 DAY AND {_TAGGED}
+                       GROUP BY ALL)
+            SELECT days.date, CAST(coalesce(t.spend, 0) AS DOUBLE) FROM days LEFT JOIN t USING (date)
+            ORDER BY days.date""",  # noqa: S608 -- constants
+        [first, last, include_byok, first, last, list(tags)],
+    ).fetchall()
+    return {row[0]: float(row[1]) for row in rows}
+
+
 def daily_spend(
     con: duckdb.DuckDBPyConnection, scope: Scope, first_day: date, last_day: date, include_byok: bool = True
 ) -> dict[date, float]:
     """Spend of ``scope`` on every completed day ``first_day..last_day`` (0 where nothing is stored)."""
     if last_day < first_day:
         return {}
+    if scope.kind == TAGS:
+        return _tag_spend(con, scope.values, first_day, last_day, include_byok)
     source = _SOURCES[scope.kind]
     sql, an_binds = _daily_sql(source)
     values = list(scope.values)
@@ -215,8 +245,26 @@ class TodaySoFar:
 def today_so_far(
     con: duckdb.DuckDBPyConnection, scope: Scope, today: date, include_byok: bool = True
 ) -> TodaySoFar | None:
-    """Today's spend so far: from the newest ``/keys`` fetch made today for scopes of keys, from today's
-    hours in ``analytics_hourly`` for the others; None when no such fetch happened today yet."""
+    """Today's spend so far: from the newest ``/keys`` fetch made today for scopes of keys, from the stored
+    records for tags, from today's hours in ``analytics_hourly`` for the others; None when no such fetch
+    happened today yet."""
+    if scope.kind == TAGS:
+        # Known as of the last record received today (Broadcast), else as of today's /keys fetch.
+        received = (
+            _first(con.execute("SELECT max(received_at) FROM generations WHERE CAST(received_at AS DATE) = ?",
+                               [today]).fetchall())
+            if _has(con, "generation_tags")
+            else None
+        )  # fmt: skip
+        fetched = _first(
+            con.execute(
+                "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
+            ).fetchall()
+        )
+        as_of = (received and received[0]) or (fetched and fetched[0])
+        if as_of is None:
+            return None
+        return TodaySoFar(_tag_spend(con, scope.values, today, today, include_byok)[today], as_of)
     if not scope.from_keys:
         return _today_from_hours(con, scope, today, include_byok)
     row = _first(
@@ -424,7 +472,7 @@ def failed_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )  # fmt: skip
 
 
-_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS}
+_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS, "tag": TAGS}
 
 
 def spend_by_team(

@@ -1,5 +1,5 @@
-"""The provisional hourly table (migration 0007): the last fetch of today's and yesterday's spend per hour,
-per grouping, replaced whole at every ingest; and what the alerts read from it."""
+"""The provisional hourly table (the analytics_hourly migration): the last fetch of today's and yesterday's
+spend per hour, per grouping, replaced whole at every ingest; and what the alerts read from it."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def replace_hourly(
 
 
 def has_hourly(con: duckdb.DuckDBPyConnection) -> bool:
-    """False for a store (or snapshot) from before migration 0007."""
+    """False for a store (or snapshot) from before the analytics_hourly migration."""
     rows = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'analytics_hourly' "
         "AND database_name = current_database()"

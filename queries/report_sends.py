@@ -1,4 +1,4 @@
-"""The weekly report's sends (migration 0006): one row per report × week × channel, so `orusage report
+"""The weekly report's sends (the alert operations migration): one row per report × week × channel, so `orusage report
 weekly --send` sends each once (``--resend`` asks for another), claimed like the alerts' deliveries so that
 two runs at once send it once."""
 

@@ -152,6 +152,7 @@ def test_nothing_new_means_only_the_hourly_queries(backfilled: Path, analytics_f
     assert fact_tables(backfilled) == before
 
 
+@pytest.mark.slow
 def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "quirks.duckdb"
     ingest(db, fake_quirks)
@@ -161,6 +162,7 @@ def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeS
     assert types == [("BIGINT", "DOUBLE")]
 
 
+@pytest.mark.slow
 def test_pacing_keeps_under_the_limit_on_the_fakes_clock(fake_dataset: Dataset, tmp_path: Path) -> None:
     clock = VirtualClock()
     # The real limit is 64 a minute and a backfill here needs about 46 queries: scale both down so the
@@ -179,5 +181,5 @@ def test_an_unknown_key_hash_is_a_warning_not_a_crash(analytics_fake: FakeServer
     per_key = next(g for g in GROUPINGS if g.per_key)
     request = Request(per_key, "0" * 64, "long", TODAY - timedelta(days=3), TODAY - timedelta(days=1))
     with client(analytics_fake) as c:
-        pieces = list(AnalyticsLoader(c, Pacer(1000)).fetch(request))
+        pieces = list(AnalyticsLoader(c, Pacer(1000), TODAY).fetch(request))
     assert len(pieces) == 1 and pieces[0].rows == [] and pieces[0].warnings

@@ -15,6 +15,7 @@ from charts import budgets as budgets_charts
 from core import fmt, settings
 from core.clock import alerts_now
 from core.settings import CONFIG_ENV
+from core.urls import without_urls
 from dashboard import data, ui
 from dashboard.context import PageContext
 
@@ -208,7 +209,9 @@ def _alerts(ctx: PageContext) -> None:
             f"{len(undelivered)} message(s) not delivered yet; they are retried at every alerts run.",
             icon=":material/error:",
         )
-        ui.table(ctx, undelivered, "failed_deliveries", FAILED_COLUMNS)
+        # The error is the receiver's own words: it may spell a webhook's URL (and its token) back. Never shown.
+        shown = undelivered.assign(error=[without_urls(e) if isinstance(e, str) else e for e in undelivered["error"]])
+        ui.table(ctx, shown, "failed_deliveries", FAILED_COLUMNS)
 
 
 def _teams(ctx: PageContext) -> None:

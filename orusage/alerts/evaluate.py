@@ -32,6 +32,7 @@ _KIND = {
     "workspace": q.KEYS,
     "app": q.APPS,
     "member": q.MEMBERS,
+    "tag": q.TAGS,
 }
 
 
@@ -40,7 +41,7 @@ class Evaluation:
     facts: list[rules.BudgetFacts] = field(default_factory=list)
     forecasts: dict[str, Forecast | None] = field(default_factory=dict)
     outcomes: list[Finding | Recovery] = field(default_factory=list)
-    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member, value)
+    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member|tag, value)
     warnings: list[str] = field(default_factory=list)
     # (budget, period kind, label, start, end, limit, spend): the current periods, recorded as seen
     seen_periods: list[tuple[str, str, str, date, date, float, float]] = field(default_factory=list)
@@ -217,7 +218,7 @@ def evaluate(
         _periods(con, budget, scope, facts, today, result)
     for team in config.teams.values():
         scope = resolver.entries(f"team {team.name!r}", None, team.entries)
-        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
+        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member", q.TAGS: "tag"}[scope.kind]
         result.teams += [(team.name, kind, value) for value in scope.values]
 
     credit_alerts = [(s.key, s.status) for s in stored if s.key.kind == CREDITS]

@@ -1,4 +1,4 @@
--- 0006: alerts an operator can trust: acknowledge and snooze, one sender under concurrency (claims with an
+-- Alerts an operator can trust: acknowledge and snooze, one sender under concurrency (claims with an
 -- owner and a lease), destinations that are disabled after failing and re-enabled with a digest, budget
 -- periods evaluated once more when they end, the weekly report's sends, and keys' last use.
 

@@ -1,4 +1,4 @@
--- 0007: today for every scope. Today's and yesterday's spend per hour for the model, provider, app and
+-- Today for every scope. Today's and yesterday's spend per hour for the model, provider, app and
 -- member groupings (analytics `hour` granularity), provisional: replaced whole at every ingest, so it never
 -- holds anything but the last fetch. Alerts read today's spend of a model, provider, app or member from
 -- here; the daily tables stay the one source of completed days. Columns as in analytics_daily.
