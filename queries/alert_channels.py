@@ -1,6 +1,7 @@
 """Each alert delivery channel's health (the alert operations migration): failures in a row, disabled or
-not, its last error and success, and how many messages it still owes. A channel failing ``failures_to_disable`` runs in a row is
-disabled; a successful send, or a change of its config (its fingerprint), re-enables it."""
+not, its last error and success, and how many messages it still owes. A channel failing
+``failures_to_disable`` runs in a row is disabled; a successful send, or a change of its config (its
+fingerprint), re-enables it."""
 
 from __future__ import annotations
 
