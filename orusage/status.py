@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.urls import without_urls
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.plan import contiguous
 from ingest.broadcast.spool import Spool, spool_path
@@ -414,16 +415,17 @@ def channel_lines(channels: Sequence[alert_channels.ChannelHealth]) -> list[str]
     lines = ["", "Alert channels:"]
     for c in channels:
         held = f"; {c.held} message(s) kept for it" if c.held else ""
+        error = without_urls(c.last_error or "")  # the receiver's own words: never a URL
         if c.disabled_at is not None:
             lines.append(
                 f"  {c.channel}: DISABLED since {_when(c.disabled_at)} after {c.failures_in_a_row} failing runs "
-                f"({c.last_error}){held}. `orusage alerts test-send` (or a change of its config) re-enables it "
+                f"({error}){held}. `orusage alerts test-send` (or a change of its config) re-enables it "
                 "and sends what it missed as one digest."
             )
         elif c.failures_in_a_row:
             lines.append(
                 f"  {c.channel}: failing ({c.failures_in_a_row} run(s) in a row, last {_when(c.last_failure_at)}: "
-                f"{c.last_error}){held}"
+                f"{error}){held}"
             )
         else:
             lines.append(f"  {c.channel}: ok (last delivery {_when(c.last_success_at)}){held}")

@@ -182,7 +182,7 @@ def _disabled_channels(ctx: PageContext) -> None:
     for row in channels.loc[channels["disabled_at"].notna()].to_dict("records") if not channels.empty else []:
         st.error(
             f"**Alert channel {row['channel']} is disabled** since {fmt.utc_time(row['disabled_at'])}, after "
-            f"{int(row['failures_in_a_row'])} failing runs in a row ({row['last_error']}). Its "
+            f"{int(row['failures_in_a_row'])} failing runs in a row ({without_urls(str(row['last_error']))}). Its "
             f"{int(row['held'])} message(s) are kept and go out as one digest when it is re-enabled: run "
             "`orusage alerts test-send` once it works again, or change its config.",
             icon=":material/notifications_off:",
@@ -199,7 +199,10 @@ def _alerts(ctx: PageContext) -> None:
     channels = data.channel_health(ctx.store)
     if not channels.empty:
         st.markdown("#### Delivery channels")
-        ui.table(ctx, channels, "alert_channels", CHANNEL_COLUMNS)
+        shown_channels = channels.assign(
+            last_error=[without_urls(e) if isinstance(e, str) else e for e in channels["last_error"]]
+        )
+        ui.table(ctx, shown_channels, "alert_channels", CHANNEL_COLUMNS)
     st.markdown("#### Failed deliveries")
     undelivered = data.failed_deliveries(ctx.store)
     if undelivered.empty:
