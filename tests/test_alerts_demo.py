@@ -27,6 +27,8 @@ from queries.store import Writer, snapshot_path
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY, start_fake
 from tests.helpers import query
 
+pytestmark = pytest.mark.slow  # a real ingest of a month from the fake per test (about 20 s each)
+
 NOW = FAKE_NOW.replace(tzinfo=None)  # 2026-11-20 15:30, a Friday
 TODAY = NOW.date()
 NEXT_MORNING = datetime.combine(TODAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=7)

@@ -242,6 +242,7 @@ def test_a_sender_that_dies_after_sending_is_taken_over_once_its_lease_ends(
     assert query(db, "SELECT status, attempts, claimed_by FROM alert_deliveries") == [("sent", 1, None)]
 
 
+@pytest.mark.slow
 def test_two_checks_racing_on_one_store_send_each_message_once(db: Path, receiver: Receiver, tmp_path: Path) -> None:
     receiver.delay = 1.0  # a slow receiver: the second run gets the lock while the first is sending
     cfg = config(tmp_path, receiver.url, '\n[[budget]]\nname = "month"\nscope = "account"\nperiod = "month"\n'

@@ -130,6 +130,7 @@ def test_key_hygiene_as_alerts_and_a_recovery_once_a_key_is_no_longer_near_its_l
     assert recovered.key == last_month and recovered.title == "API key 'runaway' is no longer near its limit"
 
 
+@pytest.mark.slow
 def test_last_used_at_is_stored_when_keys_send_it(
     fake_quirks: FakeServer, fake_quirks_dataset: Dataset, tmp_path: Path
 ) -> None:

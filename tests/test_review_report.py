@@ -340,6 +340,7 @@ def test_every_channel_is_tried_and_failures_are_named(demo_db: Path, demo_today
     assert "Weekly cost review" in printed[0] and "Spend changed by" in printed[0] and "Up most:" in printed[0]
 
 
+@pytest.mark.slow
 def test_send_is_recorded_per_week_and_channel_and_resend_sends_it_again(
     demo_db: Path, demo_today: date, inbox: tuple[Inbox, int, int], tmp_path: Path
 ) -> None:
