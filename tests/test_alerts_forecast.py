@@ -12,7 +12,7 @@ from core.forecast import Z_80, project
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import Finding, Recovery
 from orusage.alerts.periods import MONTH, current_period
-from orusage.alerts.rules import BudgetFacts, forecast_outcome
+from orusage.alerts.rules import KEYS_TODAY, BudgetFacts, forecast_outcome
 
 MONDAY = date(2026, 11, 23)
 MONTH_END = date(2026, 12, 1)
@@ -103,7 +103,7 @@ def test_short_history_is_flat_without_a_band_and_a_gap_ends_it() -> None:
 
 def facts(spent: float, limit: float) -> BudgetFacts:
     b = Budget(name="main", scope="account", entries=(("account", ""),), period=MONTH, limit_usd=limit)
-    return BudgetFacts(b, current_period(MONTH, MONDAY), spent, None, None, True, weekly(MONDAY, 8))
+    return BudgetFacts(b, current_period(MONTH, MONDAY), spent, None, None, KEYS_TODAY, weekly(MONDAY, 8))
 
 
 def test_forecast_alert_fires_clears_with_hysteresis_and_steps_aside_once_crossed() -> None:

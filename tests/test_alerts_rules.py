@@ -13,6 +13,9 @@ from orusage.alerts.findings import CREDITS, PERIOD_END, SPIKE, STALE, THRESHOLD
 from orusage.alerts.periods import DAY, MONTH, TOTAL, WEEK, current_period, describe
 from orusage.alerts.plan import ACTIVE, CLEARED, SUPPRESSED, StoredAlert, plan
 from orusage.alerts.rules import (
+    HOURS_TODAY,
+    KEYS_TODAY,
+    RECORDS_TODAY,
     BudgetFacts,
     credits_outcomes,
     model_findings,
@@ -38,10 +41,10 @@ def facts(
     completed: float,
     so_far: float | None = None,
     history: dict[date, float] | None = None,
-    from_keys: bool = True,
+    source: str = KEYS_TODAY,
 ) -> BudgetFacts:
     as_of = datetime(today.year, today.month, today.day, 9, 0) if so_far is not None else None
-    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, from_keys, history or {})
+    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, source, history or {})
 
 
 def thresholds(findings: Sequence[Finding]) -> list[float]:
@@ -91,14 +94,23 @@ def test_thresholds_count_today_so_far_and_say_so() -> None:
 
 def test_a_scope_of_apps_counts_today_from_the_hourly_analytics_and_says_so() -> None:
     app = budget(scope="app:Docs", entries=(("app", "Docs"),))
-    found = threshold_findings(facts(app, date(2026, 11, 30), 70.0, 15.0, from_keys=False), datetime(2026, 11, 30, 10))
+    found = threshold_findings(
+        facts(app, date(2026, 11, 30), 70.0, 15.0, source=HOURS_TODAY), datetime(2026, 11, 30, 10)
+    )
     assert thresholds(found) == [50.0, 80.0]
     assert "$85.00 of $100.00" in found[-1].message
     assert "today so far from hourly analytics, as of 09:00 UTC (provisional: analytics settle within 6 h)" in (
         found[-1].message
     )
-    unfetched = threshold_findings(facts(app, date(2026, 11, 30), 90.0, None, from_keys=False), datetime(2026, 11, 30))
+    unfetched = threshold_findings(
+        facts(app, date(2026, 11, 30), 90.0, None, source=HOURS_TODAY), datetime(2026, 11, 30)
+    )
     assert "No hourly analytics fetched today yet: completed days only" in unfetched[-1].message
+    tag = budget(scope="tag:team=search", entries=(("tag", "team=search"),))
+    by_records = threshold_findings(
+        facts(tag, date(2026, 11, 30), 70.0, 15.0, source=RECORDS_TODAY), datetime(2026, 11, 30)
+    )
+    assert "Includes today so far from the generation records, as of 09:00 UTC." in by_records[-1].message
 
 
 def test_thresholds_across_month_and_week_ends() -> None:

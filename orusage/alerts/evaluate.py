@@ -131,7 +131,7 @@ def _budget_facts(
     period = current_period(budget.period, today)
     if period.kind == TOTAL:
         lifetime = next((k.lifetime_usage for k in af.key_limits(con) if (("key", k.hash),) == budget.entries), 0.0)
-        return rules.BudgetFacts(budget, period, lifetime, None, None, False, {})
+        return rules.BudgetFacts(budget, period, lifetime, None, None, rules.KEYS_TODAY, {})
     window = max(MAX_HISTORY_DAYS, (budget.spike.window_days + 1) if budget.spike else 0)
     first = today - timedelta(days=window)
     if first_known is not None:
@@ -146,7 +146,7 @@ def _budget_facts(
         completed,
         so_far.usd if so_far else None,
         so_far.as_of if so_far else None,
-        scope.from_keys,
+        today_source(scope),
         history,
     )
 
@@ -173,6 +173,12 @@ def expiry_scale(
         return None
     gone = sorted((d, spend.get(m, 0.0) / total) for m, d in expiring.items())
     return lambda day: 1.0 - sum(share for expires, share in gone if expires <= day)
+
+
+def today_source(scope: q.Scope) -> str:
+    if scope.from_keys:
+        return rules.KEYS_TODAY
+    return rules.RECORDS_TODAY if scope.kind == q.TAGS else rules.HOURS_TODAY
 
 
 def _forecast(f: rules.BudgetFacts, now: datetime, scale: Callable[[date], float] | None = None) -> Forecast | None:

@@ -40,7 +40,14 @@ from queries.alert_facts import ModelState
 from queries.credits import Runway
 
 SETTLE_HOURS = SETTLE.total_seconds() / 3600  # analytics settle within this long of a day's (or hour's) end
-FORECAST_CLEAR_RATIO = 0.9  # a forecast alert clears when the projection falls below 90 % of the limit
+FORECAST_CLEAR_RATIO = 0.9
+# Where a scope's today so far comes from: /keys (the account, keys, workspaces, teams of keys), the hourly
+# analytics (models, providers, apps, members), the stored generation records (tags).
+KEYS_TODAY, HOURS_TODAY, RECORDS_TODAY = (
+    "keys",
+    "hours",
+    "records",
+)  # a forecast alert clears when the projection falls below 90 % of the limit
 Outcome = Finding | Recovery
 
 
@@ -53,7 +60,7 @@ class BudgetFacts:
     completed: float  # spend of the period's completed days (a never-resetting key limit: lifetime usage)
     today: float | None  # today so far; None when nothing was fetched today yet
     today_as_of: datetime | None
-    today_from_keys: bool  # today comes from /keys (scopes of keys), else from the hourly analytics
+    today_source: str  # where today so far comes from: KEYS_TODAY, HOURS_TODAY or RECORDS_TODAY
     history: Mapping[date, float]  # completed days before today, known ones only
 
     @property
@@ -75,16 +82,21 @@ class BudgetFacts:
     def note(self) -> str:
         if self.period.kind == TOTAL:
             return "Usage as OpenRouter counted it at the last ingest."
-        if self.today is not None and self.today_as_of is not None and self.today_from_keys:
-            return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
-        if self.today is not None and self.today_as_of is not None:
+        known = self.today is not None and self.today_as_of is not None
+        if self.today_source == HOURS_TODAY:
+            if not known:
+                return "No hourly analytics fetched today yet: completed days only."
             return (
                 f"Includes today so far from hourly analytics, as of {self.today_as_of:%H:%M} UTC "
                 f"(provisional: analytics settle within {SETTLE_HOURS:g} h)."
             )
-        if self.today_from_keys:
+        if self.today_source == RECORDS_TODAY:
+            if not known:
+                return "No generation record or /keys fetch today yet: completed days only."
+            return f"Includes today so far from the generation records, as of {self.today_as_of:%H:%M} UTC."
+        if not known:
             return "No /keys fetch today yet: completed days only."
-        return "No hourly analytics fetched today yet: completed days only."
+        return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
 
 
 def _where(f: BudgetFacts) -> str:
