@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test check lint bench clean focus-validator
+.PHONY: install demo test check lint bench bench-alerts clean focus-validator
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -48,6 +48,9 @@ focus-validator: install
 
 bench: install
 	$(BIN)/python -m bench
+
+bench-alerts: install  # the forecast's error and the anomaly detector's recall and false alerts, into the docs
+	$(BIN)/python -m bench.alerts
 
 clean:
 	rm -rf $(VENV) .uv .venv-focus .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,8 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "OPENROUTER_API_KEY",
     "ORUSAGE_WEBHOOK_URL",
     "ORUSAGE_SLACK_WEBHOOK_URL",
+    "ORUSAGE_DISCORD_WEBHOOK_URL",
+    "ORUSAGE_TEAMS_WEBHOOK_URL",
     "ORUSAGE_SMTP_PASSWORD",
     "ORUSAGE_DASHBOARD_PASSWORD",
     "ORUSAGE_AUTH_CLIENT_SECRET",
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
     orusage_config: Path = Field(default_factory=default_config_path, description="The alerts config (TOML).")
     orusage_webhook_url: SecretStr | None = Field(default=None, description="Generic alert webhook (JSON POST).")
     orusage_slack_webhook_url: SecretStr | None = Field(default=None, description="Slack incoming webhook.")
+    orusage_discord_webhook_url: SecretStr | None = Field(default=None, description="Discord webhook.")
+    orusage_teams_webhook_url: SecretStr | None = Field(
+        default=None, description="Microsoft Teams Workflows webhook (an Adaptive Card per message)."
+    )
     orusage_smtp_password: SecretStr | None = Field(default=None, description="Password for SMTP AUTH.")
     # The Broadcast receiver (`orusage receive`, docs/broadcast.md).
     orusage_receive_token: SecretStr | None = Field(
@@ -177,6 +183,8 @@ class Settings(BaseSettings):
         "openrouter_api_key",
         "orusage_webhook_url",
         "orusage_slack_webhook_url",
+        "orusage_discord_webhook_url",
+        "orusage_teams_webhook_url",
         "orusage_smtp_password",
         "orusage_dashboard_password",
         "orusage_auth_client_secret",
@@ -187,7 +195,9 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value().strip() else None
 
-    @field_validator("orusage_webhook_url", "orusage_slack_webhook_url")
+    @field_validator(
+        "orusage_webhook_url", "orusage_slack_webhook_url", "orusage_discord_webhook_url", "orusage_teams_webhook_url"
+    )
     @classmethod
     def _secret_http_url(cls, value: SecretStr | None) -> SecretStr | None:
         # Checked when read: a control character here used to fail every delivery, alerts stuck pending.

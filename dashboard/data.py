@@ -22,7 +22,9 @@ from queries import (
     allocation,
     broadcast,
     budgets,
+    credits,
     generations_reads,
+    key_hygiene,
     reads,
     reads_explore,
     reads_health,
@@ -287,6 +289,34 @@ def alert_history(store: Store) -> pd.DataFrame:
 @_cached
 def failed_deliveries(store: Store) -> pd.DataFrame:
     return store.reader.run(budgets.failed_deliveries)
+
+
+@_cached
+def top_ups(store: Store) -> pd.DataFrame:
+    found = store.reader.run(credits.top_ups)
+    return pd.DataFrame(
+        [(t.at, t.previous_at, t.amount, t.total_after) for t in found],
+        columns=["at", "previous_at", "amount", "total_after"],
+    ).sort_values("at", ascending=False)
+
+
+@_cached
+def runway(store: Store, now: datetime) -> credits.Runway | None:
+    return store.reader.run(credits.runway, now)
+
+
+@_cached
+def key_issues(store: Store, now: datetime) -> pd.DataFrame:
+    facts = store.reader.run(key_hygiene.key_facts, now)
+    found = key_hygiene.issues(facts, now)
+    return pd.DataFrame(
+        [(i.name, i.kind, i.text, i.when, i.hash) for i in found], columns=["name", "kind", "text", "when", "hash"]
+    )
+
+
+@_cached
+def channel_health(store: Store) -> pd.DataFrame:
+    return store.reader.run(budgets.channel_health)
 
 
 @_cached

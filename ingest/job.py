@@ -18,6 +18,7 @@ from core.scrub import scrub
 from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas, transform
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, Grouping
+from ingest.analytics.hourly import HourlyLoader, groupings_for
 from ingest.analytics.loader import AnalyticsLoader, Piece
 from ingest.analytics.pairs import PAIRS
 from ingest.analytics.plan import METRIC_KINDS, Covered, final_days, plan
@@ -30,7 +31,7 @@ from ingest.generations.job import GenerationOptions, GenerationsResult, run_gen
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, Reporter
 from ingest.values import InvalidValue, refused
-from queries import ingest_state, reconciliation, writes
+from queries import hourly, ingest_state, reconciliation, writes
 from queries.store import Writer
 
 log = logging.getLogger("orusage.ingest")
@@ -145,7 +146,7 @@ def _ingest(
         if analytics
         else []
     )
-    report.begin(4 + len(keys) + len(requests) + (1 if analytics else 0), "ingest")
+    report.begin(4 + len(keys) + len(requests) + (2 if analytics else 0), "ingest")
 
     with writer.transaction() as con:
         result.rows += writes.upsert_workspaces(con, [transform.workspace_row(w) for w in workspaces], clock())
@@ -241,7 +242,8 @@ def _ingest(
             result.warnings.extend(piece.warnings)
             result.analytics_days.update({piece.first_day.isoformat(), piece.last_day.isoformat()})
         report.step(f"analytics {request.grouping.name} {request.first_day:%m-%d}..{request.last_day:%m-%d}")
-    result.analytics_queries = loader.queries
+    result.analytics_queries = loader.queries + _hourly(writer, client, clock, pacer, result, members is not None)
+    report.step("analytics by hour, today and yesterday")
 
     endpoint_rows: list[dict[str, object]] = []
     for permaslug, model_id in ingest_state.models_with_traffic(writer.con, today - timedelta(days=30)):
@@ -258,6 +260,26 @@ def _ingest(
         result.rows += writes.insert_model_endpoints(con, endpoint_rows, clock())
     result.units += 1
     report.step(f"endpoint health, {len(endpoint_rows)} endpoints")
+
+
+def _hourly(
+    writer: Writer,
+    client: OpenRouterClient,
+    clock: Callable[[], datetime],
+    pacer: Pacer,
+    result: IngestResult,
+    organization: bool,
+) -> int:
+    """Today's and yesterday's spend per hour (provisional, replaced whole): today for every scope."""
+    loader = HourlyLoader(client, pacer)
+    now = clock()
+    fetches = [loader.fetch(grouping, now) for grouping in groupings_for(organization)]
+    with writer.transaction() as con:
+        result.rows += hourly.replace_hourly(
+            con, [(f.grouping, f.first_hour, f.rows, f.received) for f in fetches], clock()
+        )
+    result.units += 1
+    return loader.queries
 
 
 def _activity_rows(items: list[schemas.ActivityItem], today: date, where: str) -> dict[date, list[dict[str, object]]]:

@@ -78,6 +78,7 @@ class ApiKey(_Lenient):
     created_at: str | None = None
     updated_at: str | None = None
     expires_at: str | None = None
+    last_used_at: str | None = None  # newer than the spec held here; absent from older answers
     creator_user_id: str | None = None
     workspace_id: str | None = None
 

@@ -79,7 +79,7 @@ def activity_rows_by_day(items: list[schemas.ActivityItem], today: date) -> dict
 
 def api_key_row(key: schemas.ApiKey) -> dict[str, Any]:
     row = key.model_dump()
-    for field in ("created_at", "updated_at", "expires_at"):
+    for field in ("created_at", "updated_at", "expires_at", "last_used_at"):
         row[field] = parse_timestamp(row[field])
     return row
 

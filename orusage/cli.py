@@ -86,9 +86,10 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
     Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
     The first run also backfills a year of history per model, app, provider, key, workspace and
     member through OpenRouter's analytics (paced under its 64 requests a minute: a few minutes);
-    later runs fetch only what is new. Incremental and idempotent: run it as often as you like (e.g.
-    hourly from cron); a run that is killed loses nothing, and the next run completes it. OpenRouter
-    keeps only the last 30 days of activity, so run it at least weekly.
+    later runs fetch only what is new, plus today's and yesterday's spend per hour (for the alerts).
+    Incremental and idempotent: run it as often as you like (e.g. hourly from cron); a run that is
+    killed loses nothing, and the next run completes it. OpenRouter keeps only the last 30 days of
+    activity, so run it at least weekly.
     """
     from core.settings import load_settings
     from orusage.jobs import ingest_once, parse_interval, watch
@@ -310,8 +311,11 @@ def report() -> None:
     help="The file to write (default: print to stdout; Markdown then has no charts).",
 )
 @click.option(
-    "--send", is_flag=True, help="Also send it through the alerts config's channels (e-mail, webhook, Slack)."
+    "--send",
+    is_flag=True,
+    help="Also send it through the alerts config's channels, once per week and channel (recorded in the store).",
 )
+@click.option("--resend", is_flag=True, help="Send it again to channels that already have this week's report.")
 @click.option(
     "--config",
     "config_path",
@@ -320,19 +324,26 @@ def report() -> None:
     help="The alerts config whose [delivery] channels --send uses (default: $ORUSAGE_CONFIG).",
 )
 def report_weekly(
-    db: Path | None, week_text: str | None, kind: str | None, out: Path | None, send: bool, config_path: Path | None
+    db: Path | None,
+    week_text: str | None,
+    kind: str | None,
+    out: Path | None,
+    send: bool,
+    resend: bool,
+    config_path: Path | None,
 ) -> None:
     """Review one week's costs: why spend changed (volume, mix, price), top movers, efficiency, budgets, what-if.
 
     The week is compared with the one before; the current week is reviewed up to yesterday against the
     same weekdays of the week before. Writes HTML, Markdown or JSON (the same numbers as the dashboard's
-    Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown.
+    Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown,
+    each channel once per week (a rerun skips the channels that have it; --resend sends it again).
     """
     from core.settings import load_settings
     from orusage.review.report import run_weekly
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
+    run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo, resend=resend)
 
 
 @report.command("chargeback", context_settings=CONTEXT)

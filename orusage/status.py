@@ -11,12 +11,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.urls import without_urls
 from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
 from ingest.analytics.pairs import PAIRS
 from ingest.analytics.plan import contiguous
 from ingest.broadcast.spool import Spool, spool_path
 from orusage.export_status import ExportsStatus, exports_status
 from orusage.export_status import lines as export_lines
+from queries import alert_channels
 from queries import broadcast as qb
 from queries import generations as gq
 from queries import reconciliation as rq
@@ -159,6 +161,7 @@ class Report:
     reconciliation: ReconciliationStatus | None = None
     broadcast: BroadcastStatus | None = None
     exports: ExportsStatus | None = None
+    alert_channels: list[alert_channels.ChannelHealth] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -366,6 +369,7 @@ def load_report(database: Path, today: date, destination: str | None = None) -> 
         if gq.has_broadcast(con):
             report.broadcast = broadcast_status(qb.trace_report(con, today, destination), Spool(spool_path(database)))
         report.exports = exports_status(con, today)
+        report.alert_channels = alert_channels.channel_health(con)
         return report
 
 
@@ -399,6 +403,7 @@ def render_text(report: Report) -> str:
     lines.extend(_broadcast_lines(report.broadcast))
     if report.exports is not None:
         lines.extend(export_lines(report.exports))
+    lines.extend(channel_lines(report.alert_channels))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")
@@ -410,6 +415,30 @@ def render_text(report: Report) -> str:
                 f"{run.units_done} units, {run.rows_written} rows{message}"
             )
     return "\n".join(lines)
+
+
+def channel_lines(channels: Sequence[alert_channels.ChannelHealth]) -> list[str]:
+    """The alert channels' health: a disabled one is said first and loudly, with what re-enables it."""
+    if not channels:
+        return []
+    lines = ["", "Alert channels:"]
+    for c in channels:
+        held = f"; {c.held} message(s) kept for it" if c.held else ""
+        error = without_urls(c.last_error or "")  # the receiver's own words: never a URL
+        if c.disabled_at is not None:
+            lines.append(
+                f"  {c.channel}: DISABLED since {_when(c.disabled_at)} after {c.failures_in_a_row} failing runs "
+                f"({error}){held}. `orusage alerts test-send` (or a change of its config) re-enables it "
+                "and sends what it missed as one digest."
+            )
+        elif c.failures_in_a_row:
+            lines.append(
+                f"  {c.channel}: failing ({c.failures_in_a_row} run(s) in a row, last {_when(c.last_failure_at)}: "
+                f"{error}){held}"
+            )
+        else:
+            lines.append(f"  {c.channel}: ok (last delivery {_when(c.last_success_at)}){held}")
+    return lines
 
 
 def _generation_lines(report: Report) -> list[str]:

@@ -106,26 +106,6 @@ def key_limits(con: duckdb.DuckDBPyConnection) -> list[KeyLimit]:
     return [KeyLimit(r[0], r[1], float(r[2]), r[3], bool(r[4]), float(r[5])) for r in rows]
 
 
-@dataclass(frozen=True)
-class Credits:
-    fetched_at: datetime
-    total_credits: float
-    total_usage: float
-
-    @property
-    def remaining(self) -> float:
-        return self.total_credits - self.total_usage
-
-
-def latest_credits(con: duckdb.DuckDBPyConnection) -> Credits | None:
-    row = _first(
-        con.execute(
-            "SELECT fetched_at, total_credits, total_usage FROM credits ORDER BY fetched_at DESC LIMIT 1"
-        ).fetchall()
-    )
-    return Credits(row[0], float(row[1]), float(row[2])) if row else None
-
-
 def last_good_ingest(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the newest successful ingest finished (None: never)."""
     row = _first(
@@ -189,3 +169,19 @@ def model_states(con: duckdb.DuckDBPyConnection, permaslugs: Sequence[str]) -> l
         )
         for r in rows
     ]
+
+
+def expirations(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each model's ``expiration_date`` as its newest state says (models without one are left out)."""
+    rows = con.execute(
+        """SELECT canonical_slug, expiration_date FROM models
+           QUALIFY row_number() OVER (PARTITION BY canonical_slug ORDER BY valid_from DESC) = 1"""
+    ).fetchall()
+    out: dict[str, date] = {}
+    for slug, text in rows:
+        if text:
+            try:
+                out[str(slug)] = date.fromisoformat(str(text).strip()[:10])
+            except ValueError:
+                continue
+    return out

@@ -95,15 +95,23 @@ class Writer:
 
     ``changed()`` marks that something was written; on a clean exit the snapshot is then published.
     ``role`` is written into the lock file beside the pid. A writer that finds the lock held by a merge
-    (``MERGE``: seconds, not minutes) waits for it up to ``patience_s``; any other holder is refused at once.
+    (``MERGE``: seconds, not minutes) waits for it up to ``patience_s``; any other holder is refused at once,
+    unless ``wait_s`` says to wait for it too (the alerts' short sessions do).
     """
 
     def __init__(
-        self, db_path: Path | None = None, *, role: str = "writer", patience_s: float = MERGE_PATIENCE_S
+        self,
+        db_path: Path | None = None,
+        *,
+        role: str = "writer",
+        patience_s: float = MERGE_PATIENCE_S,
+        wait_s: float = 0.0,
     ) -> None:
+        """``wait_s``: how long to wait for any other writer to finish (0: only a merge is waited for)."""
         self.db_path = (db_path or default_db_path()).expanduser()
         self.role = role
         self.patience_s = patience_s
+        self.wait_s = wait_s
         self._lock_file: IO[str] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._changed = False
@@ -142,7 +150,7 @@ class Writer:
         return self
 
     def _take_lock(self, lock: IO[str]) -> None:
-        deadline = time.monotonic() + self.patience_s
+        started = time.monotonic()
         while True:
             try:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,8 +158,9 @@ class Writer:
             except BlockingIOError:
                 lock.seek(0)
                 pid, _, role = (lock.read().strip() or "unknown").partition(" ")
-                if role == MERGE and time.monotonic() < deadline:
-                    time.sleep(0.1)
+                waited = time.monotonic() - started
+                if waited < self.wait_s or (role == MERGE and waited < self.patience_s):
+                    time.sleep(0.05)
                     continue
                 self._release_lock()
                 holder = "the Broadcast receiver's merge" if role == MERGE else "another orusage writer"

@@ -55,6 +55,7 @@ API_KEY_COLUMNS = (
     "expires_at",
     "creator_user_id",
     "workspace_id",
+    "last_used_at",
 )
 
 SNAPSHOT_KEY_COLUMNS = (

@@ -45,6 +45,9 @@ def test_the_documented_example_parses() -> None:
     assert len(config.budgets) >= 4 and config.teams and config.rules.mirror_key_limits
     assert {b.entries[0][0] for b in config.budgets} >= {"account", "team", "model", "app"}
     assert config.delivery.webhook and config.delivery.slack and config.delivery.email is not None
+    assert config.delivery.discord and config.delivery.teams
+    assert config.anomalies.enabled and config.anomalies.dimensions == ("model", "key", "app", "provider")
+    assert (config.rules.remind_hours, config.rules.key_limit_percent, config.rules.key_unused_days) == (24, 80, 30)
 
 
 def test_scopes_teams_and_options(tmp_path: Path) -> None:
@@ -169,6 +172,11 @@ def test_each_bad_value_names_the_file_the_budget_and_the_field(tmp_path: Path, 
             "[delivery.email]: username: AUTH over a connection without TLS would send the password in the clear",
         ),
         ("[budgets]\n", "budgets: unknown section"),
+        ("[anomalies]\nmad_factor = 0\n", "[anomalies]: mad_factor: 0 is out of range (must be > 0"),
+        ('[anomalies]\ndimensions = ["member"]\n', "[anomalies]: dimensions: 'member' is not watched"),
+        ("[anomalies]\nwindow = 7\n", "[anomalies]: window: unknown field"),
+        ("[alerts]\nkey_limit_percent = 120\n", "[alerts]: key_limit_percent: 120 is out of range"),
+        ('[delivery.discord]\nurl = "discord.example/secret-token"\n', "[delivery.discord]: url: expected an http://"),
         ("[[budget]\n", "not valid TOML"),
     ],
 )

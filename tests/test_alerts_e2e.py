@@ -39,7 +39,11 @@ from tests.helpers import query, run_cli
 
 INGESTED_AT = FAKE_NOW.replace(tzinfo=None)
 NOW = INGESTED_AT + timedelta(hours=1)
-QUIET_RULES = "[alerts]\ncredits_days = 0\nprice_change_days = 0\nexpiry_days = 0\n"
+# Only the rules a test is about: no credits, prices, key hygiene or anomalies (tested on their own).
+QUIET_RULES = (
+    "[alerts]\ncredits_days = 0\nprice_change_days = 0\nexpiry_days = 0\nkey_no_limit = false\n"
+    "key_unused_days = 0\nkey_limit_percent = 0\n\n[anomalies]\nenabled = false\n"
+)
 
 
 @pytest.fixture(scope="module")

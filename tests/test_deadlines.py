@@ -179,9 +179,13 @@ def test_a_trickling_webhook_ends_at_the_delivery_deadline(stored: Path, tmp_pat
         server.stop()
     assert result.returncode == 4, result.stderr
     assert "no answer within 3 s" in result.stderr, result.stderr
-    assert seconds < 120, seconds  # a few deliveries of 3 s each, and the run around them
-    errors = query(db, "SELECT error FROM alert_deliveries WHERE channel = 'webhook'")
-    assert errors and all(e[0] == "no answer within 3 s" for e in errors), errors
+    assert seconds < 120, seconds  # one delivery of 3 s, and the run around it
+    # A channel that fails is not tried again in the same run (issue 15): its first message failed at the
+    # deadline, the others are kept, untried and unclaimed, for the next run.
+    rows = query(db, "SELECT status, error, attempts, claimed_by FROM alert_deliveries WHERE channel = 'webhook' "
+                     "ORDER BY delivery_id")  # fmt: skip
+    assert rows[0] == ("failed", "no answer within 3 s", 1, None), rows
+    assert all(r == ("pending", None, 0, None) for r in rows[1:]), rows
     with Writer(db):
         pass
     assert_no_secret([MANAGEMENT_KEY, HOOK_TOKEN], [result.stdout + result.stderr], db)

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
 from ingest.analytics.catalog import GROUPINGS
+from ingest.analytics.hourly import HOURLY_GROUPINGS
 from ingest.analytics.loader import AnalyticsLoader
 from ingest.analytics.plan import Request
 from ingest.client import OpenRouterClient
@@ -182,11 +183,13 @@ def test_truncated_answers_were_split_and_no_request_broke_a_limit(
     assert statuses == {200}  # never 400 (≤ 2 dimensions, 31-day reach) nor 429
 
 
-def test_nothing_new_means_no_analytics_query(backfilled: Path, analytics_fake: FakeServer) -> None:
+def test_nothing_new_means_only_the_hourly_queries(backfilled: Path, analytics_fake: FakeServer) -> None:
+    """Every daily figure is final: no daily query; only today's and yesterday's hours, one query per grouping
+    (model, provider, app, member), which every run asks for (today for every scope)."""
     before = fact_tables(backfilled)
     analytics_fake.clear_requests()
     ingest(backfilled, analytics_fake)
-    assert analytics_fake.request_count("/analytics/query") == 0
+    assert analytics_fake.request_count("/analytics/query") == len(HOURLY_GROUPINGS)
     assert fact_tables(backfilled) == before
 
 

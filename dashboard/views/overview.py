@@ -12,6 +12,7 @@ from charts import base, daily, rank
 from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
+from dashboard.views import credits as credits_panel
 from queries.reads_routing import Dim, Route
 
 DeltaColor = Literal["inverse", "off"]
@@ -129,6 +130,7 @@ def _outlook(ctx: PageContext) -> None:
             if o.spend_per_day is None
             else f"forecast: month so far + {o.days_remaining} days × {fmt.usd(o.spend_per_day)}/day (last 7 days)"
         )
+    credits_panel.render(ctx)
 
 
 def _totals(frame: pd.DataFrame) -> tuple[float, int, int]:

@@ -77,6 +77,28 @@ class AccountRules:
     expiry_days: int = 14  # 0: off
     price_change_days: int = 7  # 0: off
     mirror_key_limits: bool = False
+    remind_hours: float = 24.0  # an open alert that still holds is sent again after this long (0: never)
+    key_limit_percent: float = 80.0  # a key's usage reaches this share of its limit, or is projected to (0: off)
+    key_expiry_days: int = 14  # a key expires within this many days (0: off)
+    key_unused_days: int = 30  # an enabled key unused for this many days (0: off)
+    key_no_limit: bool = True  # a key that spent in the last 30 days has no limit
+
+
+@dataclass(frozen=True)
+class AnomalyRules:
+    """Spend anomalies found without configuration (docs/budgets-and-alerts.md#anomalies)."""
+
+    enabled: bool = True
+    dimensions: tuple[str, ...] = ("model", "key", "app", "provider")
+    min_observations: int = 4  # same-weekday days needed before a series is watched
+    mad_factor: float = 6.0  # above median + k × 1.4826 × MAD of the same weekdays …
+    median_factor: float = 2.0  # … and above this many times that median …
+    floor_usd: float = 1.0  # … and at least this much in the day
+    guard_factor: float = 3.0  # or above this many times the mean of the last guard_days (0: off)
+    guard_days: int = 90
+    new_spender_usd: float = 5.0  # a key or app never seen before spends this much in a day (0: off)
+    shift_factor: float = 1.5  # cost per request this many times its usual, from a pricier model (0: off)
+    min_hours: float = 6.0  # today is judged pro rata once this many hours of it are in
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,10 @@ class DeliveryConfig:
     slack: bool = False
     slack_url: SecretStr | None = None
     slack_blocks: bool = True
+    discord: bool = False
+    discord_url: SecretStr | None = None
+    teams: bool = False
+    teams_url: SecretStr | None = None
     email: EmailConfig | None = None
     stdout: bool = False
 
@@ -109,6 +135,7 @@ class Config:
     budgets: tuple[Budget, ...] = ()
     teams: Mapping[str, Team] = field(default_factory=dict)
     rules: AccountRules = AccountRules()
+    anomalies: AnomalyRules = AnomalyRules()
     delivery: DeliveryConfig = DeliveryConfig()
 
     def fail(self, where: str, name: str, problem: str, hint: str = "") -> NoReturn:
@@ -300,14 +327,20 @@ def _team(path: Path, name: str, data: Any) -> Team:
 
 def _delivery(path: Path, data: Any) -> DeliveryConfig:
     section = _Section(path, "[delivery]", data)
-    section.only("webhook", "slack", "email", "stdout")
-    webhook = slack = None
+    section.only("webhook", "slack", "discord", "teams", "email", "stdout")
+    webhook = slack = discord = teams = None
     if "webhook" in section.data:
         webhook = _Section(path, "[delivery.webhook]", section.data["webhook"])
         webhook.only("url")
     if "slack" in section.data:
         slack = _Section(path, "[delivery.slack]", section.data["slack"])
         slack.only("url", "blocks")
+    if "discord" in section.data:
+        discord = _Section(path, "[delivery.discord]", section.data["discord"])
+        discord.only("url")
+    if "teams" in section.data:
+        teams = _Section(path, "[delivery.teams]", section.data["teams"])
+        teams.only("url")
     stdout = section.data.get("stdout", False)
     if isinstance(stdout, dict):
         _Section(path, "[delivery.stdout]", stdout).only()
@@ -320,6 +353,10 @@ def _delivery(path: Path, data: Any) -> DeliveryConfig:
         slack=slack is not None,
         slack_url=slack.url("url") if slack else None,
         slack_blocks=slack.boolean("blocks", True) if slack else True,
+        discord=discord is not None,
+        discord_url=discord.url("url") if discord else None,
+        teams=teams is not None,
+        teams_url=teams.url("url") if teams else None,
         email=_email(path, section.data["email"]) if "email" in section.data else None,
         stdout=stdout,
     )
@@ -365,19 +402,26 @@ def _email(path: Path, data: Any) -> EmailConfig:
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     for name in data:
-        if name not in ("alerts", "teams", "budget", "delivery"):
+        if name not in ("alerts", "anomalies", "teams", "budget", "delivery"):
             raise ConfigError(
-                f"{path}: {name}: unknown section.", "Sections: [alerts], [teams.NAME], [[budget]], [delivery.*]."
+                f"{path}: {name}: unknown section.",
+                "Sections: [alerts], [anomalies], [teams.NAME], [[budget]], [delivery.*].",
             )
     alerts = _Section(path, "[alerts]", data.get("alerts", {}))
     alerts.only("stale_hours", "credits_days", "expiry_days", "price_change_days", "mirror_key_limits",
-                "thresholds", "spike_factor", "spike_window_days", "spike_min_usd")  # fmt: skip
+                "thresholds", "spike_factor", "spike_window_days", "spike_min_usd", "remind_hours",
+                "key_limit_percent", "key_expiry_days", "key_unused_days", "key_no_limit")  # fmt: skip
     rules = AccountRules(
         stale_hours=alerts.number("stale_hours", 26.0, 0.0, 24 * 365),
         credits_days=alerts.number("credits_days", 7.0, 0.0, 3650),
         expiry_days=alerts.integer("expiry_days", 14, 0, 3650),
         price_change_days=alerts.integer("price_change_days", 7, 0, 3650),
         mirror_key_limits=alerts.boolean("mirror_key_limits", False),
+        remind_hours=alerts.number("remind_hours", 24.0, 0.0, 24 * 365),
+        key_limit_percent=alerts.number("key_limit_percent", 80.0, 0.0, 100.0),
+        key_expiry_days=alerts.integer("key_expiry_days", 14, 0, 3650),
+        key_unused_days=alerts.integer("key_unused_days", 30, 0, 3650),
+        key_no_limit=alerts.boolean("key_no_limit", True),
     )
     default_budget_spike(alerts)  # checked once here, so an error names [alerts] rather than a budget
     _thresholds(alerts, DEFAULT_THRESHOLDS)
@@ -390,7 +434,34 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     for index, raw in enumerate(raw_budgets, start=1):
         budgets.append(_budget(path, index, raw, teams, alerts, {b.name for b in budgets}))
     delivery = _delivery(path, data["delivery"]) if "delivery" in data else DeliveryConfig()
-    return Config(path=path, budgets=tuple(budgets), teams=teams, rules=rules, delivery=delivery)
+    anomalies = _anomalies(path, data.get("anomalies", {}))
+    return Config(path=path, budgets=tuple(budgets), teams=teams, rules=rules, anomalies=anomalies, delivery=delivery)
+
+
+ANOMALY_DIMENSIONS = ("model", "key", "app", "provider")
+
+
+def _anomalies(path: Path, data: Any) -> AnomalyRules:
+    section = _Section(path, "[anomalies]", data)
+    section.only("enabled", "dimensions", "min_observations", "mad_factor", "median_factor", "floor_usd",
+                 "guard_factor", "guard_days", "new_spender_usd", "shift_factor", "min_hours")  # fmt: skip
+    dimensions = section.texts("dimensions") if "dimensions" in section.data else ANOMALY_DIMENSIONS
+    for dimension in dimensions:
+        if dimension not in ANOMALY_DIMENSIONS:
+            section.fail("dimensions", f"{dimension!r} is not watched", f"Use any of {', '.join(ANOMALY_DIMENSIONS)}.")
+    return AnomalyRules(
+        enabled=section.boolean("enabled", True),
+        dimensions=tuple(dict.fromkeys(dimensions)),
+        min_observations=section.integer("min_observations", 4, 3, 12),
+        mad_factor=section.number("mad_factor", 6.0, 0.0, 100.0, above=True),
+        median_factor=section.number("median_factor", 2.0, 1.0, 100.0),
+        floor_usd=section.number("floor_usd", 1.0, 0.0, 1e9),
+        guard_factor=section.number("guard_factor", 3.0, 0.0, 100.0),
+        guard_days=section.integer("guard_days", 90, 14, 365),
+        new_spender_usd=section.number("new_spender_usd", 5.0, 0.0, 1e9),
+        shift_factor=section.number("shift_factor", 1.5, 0.0, 100.0),
+        min_hours=section.number("min_hours", 6.0, 0.0, 24.0),
+    )
 
 
 def load_config(path: Path) -> Config:
