@@ -78,7 +78,9 @@ class Meta:
     spans: Mapping[tuple[str, str], tuple[Span, ...]]
     members: tuple[str, ...] = ()  # as analytics name them, biggest spenders first
     member_labels: Mapping[str, str] = field(default_factory=dict)  # member -> "name (e-mail)"
-    # Teams as the last alerts run resolved them: name -> (kind, values), members as analytics name them.
+    # Teams as the last alerts run resolved them: name -> (kind, values), members as analytics name them. Teams
+    # of keys, apps and members only: those the allocation (the Teams page) has lines for; teams of tags are
+    # known from per-generation records only and are no filter (queries.allocation.tags_left_out).
     teams: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def model_label(self, permaslug: str) -> str:
@@ -89,10 +91,6 @@ class Meta:
 
     def member_label(self, member: str) -> str:
         return self.member_labels.get(member, member)
-
-    def team_rules(self) -> reads_explore.TeamRules:
-        """The teams as rules for grouping by team (``queries.reads_explore``)."""
-        return reads_explore.team_rules(self.teams)
 
     def allowed(self) -> urlstate.Allowed:
         return urlstate.Allowed(
@@ -133,11 +131,13 @@ def _member_labels(members: pd.DataFrame) -> dict[str, str]:
 
 
 def _teams(found: Mapping[str, tuple[str, tuple[str, ...]]], members: pd.DataFrame) -> dict[str, Any]:
-    """Member values of the config (a name or an e-mail) as analytics name the member."""
+    """The teams the allocation applies, member values of the config (a name or an e-mail, matched without
+    regard to case as the allocation matches them) as analytics name the member."""
     by_email = {str(e).lower(): str(m) for m, e in zip(members["member"], members["email"], strict=True) if e}
     return {
         team: (kind, tuple(sorted({by_email.get(v.lower(), v) for v in values})) if kind == "member" else values)
         for team, (kind, values) in found.items()
+        if kind in allocation.ALLOCATED_KINDS
     }
 
 
@@ -201,6 +201,11 @@ def facts(
 @_cached
 def explore(store: Store, question: reads_explore.Question, route: Route, filters: Filters) -> pd.DataFrame:
     return store.reader.run(reads_explore.explore, question, route, filters)
+
+
+@_cached
+def explore_teams(store: Store, question: reads_explore.Question, filters: Filters, today: date) -> pd.DataFrame:
+    return store.reader.run(reads_explore.explore_teams, question, filters, today)
 
 
 @_cached
@@ -342,6 +347,11 @@ def team_totals(store: Store, first: date, last: date, today: date) -> pd.DataFr
 @_cached
 def team_kinds(store: Store) -> pd.DataFrame:
     return store.reader.run(allocation.team_kinds)
+
+
+@_cached
+def tag_teams(store: Store) -> tuple[str, ...]:
+    return store.reader.run(allocation.tag_teams)
 
 
 @_cached

@@ -197,8 +197,11 @@ def sidebar(meta: Meta, today: date) -> Filters:
         list(meta.teams),
         placeholder="All teams" if meta.teams else "No teams stored",
         key=TEAMS_KEY,
-        help="The teams of the alerts config, as the last `orusage alerts check` resolved them. A team "
-        "filters by its keys (a workspace: its keys), its apps or its members.",
+        help="The teams of the alerts config, as the last `orusage alerts check` resolved them. On the Teams "
+        "page and on Explore by team, a team is its line of the allocation (each dollar counted once); elsewhere "
+        "it filters by its keys (a workspace: its keys), its apps or its members, as its budgets count them. "
+        "Teams of tags are not listed: only per-generation records know tags (the Generations page filters by "
+        "tag).",
     )
     side.button("Clear filters", on_click=clear, icon=":material/filter_alt_off:", type="tertiary")
     return Filters(

@@ -31,7 +31,7 @@ from queries.store import read_snapshot
 
 FORMATS = ("csv", "md", "html", "json")
 SUFFIXES = {".csv": "csv", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
-NOT_STORED = "keys not stored"  # the key line of spend on keys the store does not know
+NOT_STORED = allocation.NOT_STORED  # the key line of spend on keys the store does not know
 TOLERANCE = 1e-6  # USD: the lines must add up to the account's month within this
 
 
@@ -126,6 +126,7 @@ def build(db: Path, month: str | None, today: date) -> Chargeback:
         by_model = allocation.allocate(con, first, last, today, by=("team", "model"))
         by_key = allocation.allocate(con, first, last, today, by=("team", "key"))
         kinds = allocation.team_kinds(con)
+        tag_teams = allocation.tag_teams(con)
         account = allocation.account_spend(con, first, last, today)
         key_names = status_reads.key_names(con)
         as_of = allocation.teams_as_of(con)
@@ -156,11 +157,13 @@ def build(db: Path, month: str | None, today: date) -> Chargeback:
     # Teams that spent nothing this month still get their line (at $0): finance looks for every cost centre.
     for team in sorted(set(kind_of) - {t.line.name for t in report.teams}):
         report.teams.insert(-1 if report.teams else 0, Team(Line(team, 0, 0, 0, 0, 0, 0), kind_of[team]))
-    if kinds.empty:
+    if kinds.empty and not tag_teams:
         report.notes.append(
             "No teams are stored: add [teams.NAME] to the alerts config and run `orusage alerts check`; "
             "until then all spend is unallocated."
         )
+    if tag_teams:
+        report.notes.append(allocation.tags_left_out(tag_teams))
     for row in kinds.loc[kinds["overlaps"] > 0].itertuples():
         report.notes.append(
             f"Team {row.team}: {row.overlaps} of its {row.kind}s also belong to a team earlier by name, which "

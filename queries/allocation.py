@@ -1,10 +1,11 @@
-"""The one allocation of the account's spend to teams (cost centres), used by the Teams page, the chargeback
-report and the FOCUS export's tags.
+"""The one allocation of the account's spend to teams (cost centres), used by the Teams page, Explore's team
+grouping, the chargeback report and the FOCUS export's tags.
 
 Teams are the alerts config's ``[teams.NAME]``, as the last ``orusage alerts check`` resolved them into
-``cost_centres`` (kind ``key``: key hashes, workspaces resolved to their keys; ``app``; ``member``). They are
-applied to every day asked for as the config stands today: a team created this month is charged last
-month's spend of its keys too.
+``cost_centres`` (kind ``key``: key hashes, workspaces resolved to their keys; ``app``; ``member``: a name or
+an e-mail, matched to the member without regard to case). They are applied to every day asked for as the
+config stands today: a team created this month is charged last month's spend of its keys too. Teams of tags
+(kind ``tag``) are left out (``ALLOCATED_KINDS``, ``tags_left_out``).
 
 Every dollar goes to exactly one line, so the team lines plus ``unallocated`` add up to the account's spend
 for any range (``cells`` below are the account's spend, split by key):
@@ -31,7 +32,7 @@ into a statement comes from this module's and ``reads_facts``'s constants.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,11 @@ from queries.reads_routing import Dim, Route, Spans, route
 
 UNALLOCATED = "unallocated"
 KEY_RULE, APP_RULE, MEMBER_RULE = "key", "app", "member"
+# The kinds of team (``cost_centres.kind``) the rules apply; teams of tags (kind ``tag``) are left out: a tag is
+# known only from per-generation records, which may be sampled or lost, so its dollars cannot be taken out of
+# the account's spend exactly once (docs/focus.md#teams).
+ALLOCATED_KINDS = (KEY_RULE, APP_RULE, MEMBER_RULE)
+NOT_STORED = "keys not stored"  # the key (and workspace) of spend on keys the store does not know
 # Below this share of a cell a part is float noise left by 1 − Σ shares: dropped (at most 1e-12 of the cell).
 _NEGLIGIBLE = 1e-12
 METRICS = ("requests", "prompt", "completion", "reasoning", "completion_only", "cached", "spend", "byok")
@@ -143,7 +149,8 @@ def allocation_sql(r: Routes) -> tuple[str, list[Any]]:
             SELECT k.hash AS key, min(c.team) AS team
             FROM api_keys k JOIN organization_members m ON m.id = k.creator_user_id
                  JOIN cost_centres c ON c.kind = 'member'
-                      AND c.value IN (m.id, m.email, trim(concat_ws(' ', m.first_name, m.last_name)))
+                      AND (c.value IN (m.id, trim(concat_ws(' ', m.first_name, m.last_name)))
+                           OR lower(c.value) = lower(m.email))
             GROUP BY k.hash),
         app_team AS (SELECT value AS app, min(team) AS team FROM cost_centres WHERE kind = 'app' GROUP BY value),
         owned AS (
@@ -183,15 +190,46 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
     return frame
 
 
-def _workspace_filter(filters: Filters) -> tuple[str, list[Any]]:
-    """Rows of keys in the filters' workspace (by name, as the sidebar holds it), or every row."""
-    if not filters.workspace:
-        return "", []
-    return (
-        " AND key IN (SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
-        " WHERE w.name = ? OR w.id = ?)",
-        [filters.workspace, filters.workspace],
-    )
+def _filters_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """``AND …`` terms on the labelled parts (``key``, ``model``, ``provider``, ``team``) for the filters the
+    allocation can apply: models, keys, providers (on the days ``/activity`` names them: the routes say so),
+    the workspace (through its keys, by name as the sidebar holds it, or id) and teams (their lines; the
+    filters' team *scope*, what a team stands for on other pages, is not applied here)."""
+    where = ""
+    params: list[Any] = []
+    if filters.models:
+        where += " AND list_contains(?::VARCHAR[], model)"
+        params.append(list(filters.models))
+    if filters.keys:
+        where += " AND list_contains(?::VARCHAR[], key)"
+        params.append(list(filters.keys))
+    if filters.providers:
+        where += " AND list_contains(?::VARCHAR[], provider)"
+        params.append(list(filters.providers))
+    if filters.workspace:
+        where += (
+            " AND key IN (SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
+            " WHERE w.name = ? OR w.id = ?)"
+        )
+        params += [filters.workspace, filters.workspace]
+    if filters.teams:
+        where += " AND list_contains(?::VARCHAR[], team)"
+        params.append(list(filters.teams))
+    return where, params
+
+
+def parts_sql(r: Routes, filters: Filters | None = None) -> tuple[str, list[Any]]:
+    """One statement: the allocated parts, labelled and filtered. Columns: ``date, model, provider, key,
+    workspace`` (the key's workspace name), ``team`` (``UNALLOCATED`` for the unallocated line), ``rule, app,
+    share`` and ``METRICS`` (see ``allocation_sql``)."""
+    sql, params = allocation_sql(r)
+    where, where_params = _filters_sql(filters) if filters is not None else ("", [])
+    query = f"""{sql},
+        labelled AS (
+            SELECT x.* EXCLUDE (team), coalesce(x.team, '{UNALLOCATED}') AS team, w.name AS workspace
+            FROM allocated x LEFT JOIN api_keys k ON k.hash = x.key LEFT JOIN workspaces w ON w.id = k.workspace_id)
+        SELECT * FROM labelled WHERE true{where}"""  # noqa: S608 -- constants; values are bound
+    return query, [*params, *where_params]
 
 
 def allocate(
@@ -206,47 +244,39 @@ def allocate(
 
     Columns: ``by``, ``METRICS``, ``exact_spend`` (the part of spend allocated by whole cells) and ``parts``.
     ``team`` is ``UNALLOCATED`` for the unallocated line; ``workspace`` the key's workspace name.
-    ``filters`` may limit models, keys, providers (on the days ``/activity`` names them) and the workspace
-    (through its keys); apps it cannot (``unfilterable``)."""
+    ``filters`` may limit models, keys, providers (on the days ``/activity`` holds them), the workspace
+    (through its keys) and teams (their lines); apps and members it cannot (``unfilterable``)."""
     unknown = [c for c in by if c not in GROUP_COLUMNS]
     if unknown:
         raise ValueError(f"cannot group the allocation by {unknown}: allowed are {GROUP_COLUMNS}")
     groups = list(dict.fromkeys(by))
-    r = routes(source_spans(con), first, last, today)
-    sql, params = allocation_sql(r)
-    where, where_params = "", []
-    if filters is not None:
-        if filters.models:
-            where += " AND list_contains(?::VARCHAR[], model)"
-            where_params.append(list(filters.models))
-        if filters.keys:
-            where += " AND list_contains(?::VARCHAR[], key)"
-            where_params.append(list(filters.keys))
-        if filters.providers:  # known on the days /activity holds only: the routes say so
-            where += " AND list_contains(?::VARCHAR[], provider)"
-            where_params.append(list(filters.providers))
-        ws, ws_params = _workspace_filter(filters)
-        where, where_params = where + ws, where_params + ws_params
+    rows, params = parts_sql(routes(source_spans(con), first, last, today), filters)
     sums = ", ".join(f"CAST(sum({m}) AS DOUBLE) AS {m}" for m in METRICS)
     keys = ", ".join(groups)
     select = f"{keys}, " if groups else ""
     tail = f" GROUP BY {keys} ORDER BY {keys}" if groups else ""
-    query = f"""{sql},
-        labelled AS (
-            SELECT x.*, coalesce(x.team, '{UNALLOCATED}') AS team_label, w.name AS workspace
-            FROM allocated x LEFT JOIN api_keys k ON k.hash = x.key LEFT JOIN workspaces w ON w.id = k.workspace_id)
-        SELECT {select}{sums},
+    query = f"""SELECT {select}{sums},
                CAST(coalesce(sum(spend) FILTER (WHERE share >= 1.0), 0) AS DOUBLE) AS exact_spend,
                count(*) AS parts
-        FROM (SELECT * EXCLUDE (team, team_label), team_label AS team FROM labelled) rows
-        WHERE true{where}{tail}"""  # noqa: S608 -- allowlisted names and constants
-    return _frame(con, query, [*params, *where_params])
+        FROM ({rows}) parts{tail}"""  # noqa: S608 -- allowlisted names and constants
+    return _frame(con, query, params)
 
 
 def unfilterable(filters: Filters) -> tuple[Dim, ...]:
     """The filters the allocation cannot apply: a part knows its key, model and (on the days ``/activity``
-    holds) provider, not its app."""
-    return (Dim.APP,) if filters.apps else ()
+    holds) provider, not its app nor the member analytics name for it."""
+    return tuple(d for d in (Dim.APP, Dim.MEMBER) if filters.own(d))
+
+
+# The routed question the allocation's numbers rest on (spend per key × model): a page asks it for the notes it
+# shows (days not stored, filters no stored table can meet), with ``route_filters``.
+ROUTE_DIMS = (Dim.KEY, Dim.MODEL)
+
+
+def route_filters(filters: Filters) -> Filters:
+    """The filters as the routed question sees them: the workspace and the teams are applied by the
+    allocation itself (through the workspace's keys; a team is its lines), so the question drops them."""
+    return replace(filters, workspace=None, teams=(), team=None)
 
 
 FACT_GROUPS = ("date", "team", "model", "key")
@@ -311,16 +341,33 @@ def account_spend(con: duckdb.DuckDBPyConnection, first: date, last: date, today
 
 
 def team_kinds(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The teams as the last alerts check stored them: ``team``, ``kind`` (key | app | member) and how many
-    keys, apps or members each holds (``members``), plus ``overlaps``: values also claimed by a team
-    earlier in name order, which go to that one."""
+    """The teams the allocation applies, as the last alerts check stored them: ``team``, ``kind`` (key | app |
+    member) and how many keys, apps or members each holds (``members``), plus ``overlaps``: values also
+    claimed by a team earlier in name order, which go to that one. Teams of tags are ``tag_teams``."""
     return _frame(
         con,
         """WITH firsts AS (SELECT kind, value, min(team) AS first FROM cost_centres GROUP BY ALL)
            SELECT c.team, c.kind, count(*) AS members,
                   count(*) FILTER (WHERE f.first <> c.team) AS overlaps
-           FROM cost_centres c JOIN firsts f USING (kind, value) GROUP BY ALL ORDER BY c.team""",
-        [],
+           FROM cost_centres c JOIN firsts f USING (kind, value)
+           WHERE list_contains(?::VARCHAR[], c.kind) GROUP BY ALL ORDER BY c.team""",
+        [list(ALLOCATED_KINDS)],
+    )
+
+
+def tag_teams(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The teams of tags (``cost_centres`` kind ``tag``), which the allocation leaves out (``tags_left_out``)."""
+    found = con.sql("SELECT DISTINCT team FROM cost_centres WHERE kind = 'tag' ORDER BY team").fetchall()
+    return tuple(str(row[0]) for row in found)
+
+
+def tags_left_out(teams: Sequence[str]) -> str:
+    """The one line the Teams page and the chargeback report say when teams of tags exist."""
+    named = ", ".join(teams)
+    return (
+        f"Teams of tags ({named}) are not in the allocation: tags are known only from per-generation records, "
+        "which may be sampled or incomplete, so their spend stays on the lines of its keys, apps or members "
+        "(their budgets still count it; docs/focus.md#teams)."
     )
 
 

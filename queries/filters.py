@@ -8,7 +8,8 @@ down (``models`` in the link, here and in the statement's parameters). Pure: no 
 
 A team is not a dimension of any table: it stands for its keys, apps or members (as the last alerts run
 resolved them, ``cost_centres``), so a team filter becomes that dimension's filter (``TeamScope``), met
-with whatever that dimension's own filter chose.
+with whatever that dimension's own filter chose. The one allocation of spend to teams (the Teams page,
+Explore by team: ``queries.allocation``) reads ``teams`` instead: the chosen teams' lines.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ def team_scope(chosen: Sequence[str], teams: Mapping[str, tuple[str, tuple[str, 
     if not found:
         return None
     kinds = sorted({kind for kind, _ in found})
+    apart = [kind for kind in kinds if kind not in TEAM_KINDS]
+    if apart:  # teams of tags: only per-generation records hold them
+        return TeamScope(None, problem=f"teams of {apart[0]}s are no filter of these figures")
     if len(kinds) > 1:
         return TeamScope(
             None,

@@ -3,29 +3,30 @@ app, workspace, member, end user, team and day, each grouping's long tail summed
 
 The rows come from the routed reads (``reads_facts.rows_sql``), so every day is read from the one source the
 route gives it, and a pair no stored table holds is a route that says why. A team is no column of any
-table: each row is given one team by rules on the dimensions the teams are made of, in this order: its
-key's team (a team's workspaces are resolved to their keys), else its app's, else its member's, else
-"unallocated". A value two teams of one kind both claim goes to the first by name (``TeamRules.shared``
-says which). This is the exclusive allocation the Teams page uses; the rules here only need the routed rows.
+table: grouped by team, the rows are the one allocation of spend to teams (``queries.allocation``: the Teams
+page's, the chargeback report's and the FOCUS export's), which knows each part's day, model, API key (and
+so its workspace) and, on the days ``/activity`` holds, its provider. A team paired with anything else (an
+app, a member, an end user) is a question no stored data answers: ``Question.impossible`` says why.
 
-Grouping names are an allowlist: the only identifiers a caller's choice puts into a statement. Values
-(team rules included) are bound parameters.
+Grouping names are an allowlist: the only identifiers a caller's choice puts into a statement. Values are
+bound parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from queries.filters import TEAM_KINDS, Filters
-from queries.reads_facts import DIM_COLUMN, OTHER, rows_sql
+from queries import allocation
+from queries.filters import Filters
+from queries.reads_facts import DIM_COLUMN, OTHER, rows_sql, source_spans
 from queries.reads_routing import Dim, Route
 
-# name -> what pages call it; the name is also the frame's column.
+TEAM = "team"
 GROUPINGS: dict[str, str] = {
     "model": "model",
     "provider": "provider",
@@ -43,8 +44,6 @@ METRICS: dict[str, str] = {  # name -> the aggregate it is ranked by
     "tokens": "sum(prompt) + sum(completion)",
     "requests": "sum(requests)",
 }
-UNALLOCATED = "unallocated"
-TEAM_ORDER = ("key", "app", "member")  # which team a row goes to first
 _SUMS = (
     "CAST(sum(spend) AS DOUBLE) AS spend",
     "CAST(sum(requests) AS BIGINT) AS requests",
@@ -57,37 +56,17 @@ _SUMS = (
 )
 
 
-@dataclass(frozen=True)
-class TeamRules:
-    """Per kind of team member, in ``TEAM_ORDER``: (kind, values, the team of each value)."""
-
-    rules: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
-    shared: tuple[str, ...] = ()  # values more than one team of their kind claims
-
-    @property
-    def dims(self) -> frozenset[Dim]:
-        return frozenset(TEAM_KINDS[kind] for kind, _, _ in self.rules)
-
-
-def team_rules(teams: Mapping[str, tuple[str, tuple[str, ...]]]) -> TeamRules:
-    """``teams``: name -> (kind, values), as ``queries.reads.teams`` gives them (members as analytics name them)."""
-    rules = []
-    shared: list[str] = []
-    for kind in TEAM_ORDER:
-        owner: dict[str, str] = {}
-        for team in sorted(teams):
-            team_kind, values = teams[team]
-            if team_kind != kind:
-                continue
-            for value in values:
-                if value in owner:
-                    shared.append(value)
-                else:
-                    owner[value] = team
-        if owner:
-            values = tuple(sorted(owner))
-            rules.append((kind, values, tuple(owner[v] for v in values)))
-    return TeamRules(tuple(rules), tuple(sorted(set(shared))))
+# What the allocation cannot split a team's spend by, and why (one line each).
+_PER_KEY = "each dollar goes to a team per day × model × API key"
+TEAM_APART: dict[str, str] = {
+    "app": f"{_PER_KEY}, and OpenRouter reports an app's spend per model, not per key, so which app a team's "
+    "spend came from is not known (the Apps page with a team filter shows the apps of its keys, apps or members)",
+    "member": f"{_PER_KEY}, not per member (the Members page with a team filter shows the members of its keys, "
+    "apps or members)",
+    "end_user": f"{_PER_KEY}, and OpenRouter reports end users per model (for 31 days), not per key",
+}
+KEYS_NOT_STORED = allocation.NOT_STORED  # the key and the workspace of spend on keys the store does not know
+NO_WORKSPACE = "workspace not known"  # a stored key /keys named no workspace for
 
 
 @dataclass(frozen=True)
@@ -98,7 +77,6 @@ class Question:
     second: str | None = None
     metric: str = "spend"
     top: int = 10
-    teams: TeamRules = TeamRules()
 
     def __post_init__(self) -> None:
         for name in (self.first, self.second):
@@ -116,35 +94,31 @@ class Question:
         return (self.first,) if self.second is None else (self.first, self.second)
 
     @property
+    def by_team(self) -> bool:
+        """Grouped by team: read from the allocation (``explore_teams``), not the routed rows."""
+        return TEAM in self.groupings
+
+    @property
+    def impossible(self) -> str | None:
+        """Why no stored data answers this question (a team beside what the allocation cannot split by)."""
+        if not self.by_team:
+            return None
+        apart = [g for g in self.groupings if g in TEAM_APART]
+        return f"Team × {GROUPINGS[apart[0]]}: {TEAM_APART[apart[0]]}." if apart else None
+
+    @property
     def dims(self) -> frozenset[Dim]:
-        """The dimensions the route must hold (a team: those its members are of)."""
-        found: set[Dim] = set()
-        for name in self.groupings:
-            if name == "team":
-                found |= self.teams.dims
-            elif name != "date":
-                found.add(GROUPING_DIM[name])
-        return frozenset(found)
+        """The dimensions the route must hold: a team's numbers rest on the allocation's routed question
+        (``allocation.ROUTE_DIMS``; the provider on the days ``/activity`` holds)."""
+        if self.by_team:
+            provider = (Dim.PROVIDER,) if "provider" in self.groupings else ()
+            return frozenset((*allocation.ROUTE_DIMS, *provider))
+        return frozenset(GROUPING_DIM[name] for name in self.groupings if name != "date")
 
 
-def _team_sql(rules: TeamRules) -> tuple[str, list[Any]]:
-    terms = []
-    params: list[Any] = []
-    for kind, values, teams in rules.rules:
-        column = DIM_COLUMN[TEAM_KINDS[kind]]
-        terms.append(f"list_extract(?::VARCHAR[], list_position(?::VARCHAR[], {column}))")
-        params += [list(teams), list(values)]
-    return f"coalesce({', '.join([*terms, '?'])})", [*params, UNALLOCATED]
-
-
-def explore(con: duckdb.DuckDBPyConnection, q: Question, route: Route, filters: Filters) -> pd.DataFrame:
-    """One row per (first, second) pair of values: spend, requests, tokens (prompt + completion) and their
-    parts; values of a grouping beyond its ``top`` by ``metric`` are one ``other`` row per pair, with
-    ``rank_<grouping>`` (``top + 1`` for other), ``n_<grouping>`` (how many values the row stands for) and
-    ``values_<grouping>`` (how many values the grouping has in all). Days are never folded."""
-    needed = [DIM_COLUMN[d] for d in q.dims]
-    rows, params = rows_sql(route, filters, needed)
-    team, team_params = _team_sql(q.teams) if "team" in q.groupings else ("NULL::VARCHAR", [])
+def _ranked(con: duckdb.DuckDBPyConnection, q: Question, rows: str, params: list[Any]) -> pd.DataFrame:
+    """``rows`` (a statement with a column per grouping and the metrics) grouped and ranked as ``explore``
+    says."""
     ranked = [g for g in q.groupings if g != "date"]
     order = METRICS[q.metric]
     rank_sql = (
@@ -165,10 +139,39 @@ def explore(con: duckdb.DuckDBPyConnection, q: Question, route: Route, filters: 
     extra_params = [q.top] * len(ranked)
     group = ", ".join(str(i + 1) for i in range(len(q.groupings)))
     # Allowlisted names and constants only; values are bound.
-    head = f"WITH r AS (SELECT *, {team} AS team FROM ({rows}) rows){ranks} "  # noqa: S608
+    head = f"WITH r AS ({rows}){ranks} "
     body = f"SELECT {', '.join(keys)}, {', '.join(_SUMS)}{''.join(', ' + e for e in extra)} "
     sql = f"{head}{body}FROM r{joins} GROUP BY {group} ORDER BY {group}"
-    frame: pd.DataFrame = (
-        con.sql(sql, params=[*team_params, *params, *key_params, *extra_params]).to_arrow_table().to_pandas()
-    )
+    frame: pd.DataFrame = con.sql(sql, params=[*params, *key_params, *extra_params]).to_arrow_table().to_pandas()
     return frame
+
+
+def explore(con: duckdb.DuckDBPyConnection, q: Question, route: Route, filters: Filters) -> pd.DataFrame:
+    """One row per (first, second) pair of values: spend, requests, tokens (prompt + completion) and their
+    parts; values of a grouping beyond its ``top`` by ``metric`` are one ``other`` row per pair, with
+    ``rank_<grouping>`` (``top + 1`` for other), ``n_<grouping>`` (how many values the row stands for) and
+    ``values_<grouping>`` (how many values the grouping has in all). Days are never folded. A question by
+    team is ``explore_teams``'s."""
+    if q.by_team:
+        raise ValueError("a question by team is read from the allocation: explore_teams")
+    rows, params = rows_sql(route, filters, [DIM_COLUMN[d] for d in q.dims])
+    return _ranked(con, q, f"SELECT * FROM ({rows}) rows", params)  # noqa: S608 -- constants
+
+
+def explore_teams(con: duckdb.DuckDBPyConnection, q: Question, filters: Filters, today: date) -> pd.DataFrame:
+    """``explore``'s answer for a question by team, from the one allocation over the filters' days: the
+    Teams page's and the chargeback report's team lines, split by day, model, API key, workspace or (on the
+    days ``/activity`` names it) provider. The filters apply as the allocation applies them (a team filter
+    keeps its lines); the page checks ``allocation.unfilterable`` and ``q.impossible`` first."""
+    if not q.by_team or q.impossible:
+        raise ValueError(q.impossible or "not a question by team")
+    r = allocation.routes(source_spans(con), filters.start, filters.end, today)
+    parts, params = allocation.parts_sql(r, filters)
+    metrics = ", ".join(allocation.METRICS)
+    rows = f"""SELECT date, team, model, provider, coalesce(key, '{KEYS_NOT_STORED}') AS key,
+                      CASE WHEN key IS NULL THEN '{KEYS_NOT_STORED}' ELSE coalesce(workspace, '{NO_WORKSPACE}') END
+                          AS workspace, {metrics}
+               FROM ({parts}) parts"""  # noqa: S608 -- constants
+    if "provider" in q.groupings:  # named on the days /activity holds for the account and its keys only
+        rows += " WHERE provider IS NOT NULL"
+    return _ranked(con, q, rows, params)

@@ -214,8 +214,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
 @pytest.fixture(scope="session")
 def demo_account_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo account as `orusage demo` leaves it: ``demo_db`` whose demo budgets (``orusage.demo``'s config,
-    with its teams "research" of keys and workspaces and "support" of apps) the real `orusage alerts check`
-    evaluated, so its teams are stored (``cost_centres``). A copy: ``demo_db`` itself has no teams."""
+    with its teams "research" of keys and workspaces, "support" of apps and "contractors" of a member) the real
+    `orusage alerts check` evaluated, so its teams are stored (``cost_centres``). A copy: ``demo_db`` itself
+    has no teams."""
     copy = tmp_path_factory.mktemp("demo-account") / "orusage.duckdb"
     shutil.copy(demo_db, copy)
     shutil.copy(snapshot_path(demo_db), snapshot_path(copy))

@@ -77,6 +77,36 @@ def test_filters_by_key_model_and_workspace(tiny_con: duckdb.DuckDBPyConnection)
     assert allocation.unfilterable(Filters(S.D1, S.D1, apps=(S.APP,))) == (allocation.Dim.APP,)
 
 
+def test_a_team_filter_keeps_those_teams_lines(tiny_con: duckdb.DuckDBPyConnection) -> None:
+    chosen = Filters(S.D1, S.D1, teams=("beta", allocation.UNALLOCATED))
+    got = _per_team(tiny_con, S.D1, S.D1, S.TODAY, filters=chosen)
+    assert set(got) == {"beta", allocation.UNALLOCATED}
+    assert close(got["beta"], S.EXPECTED[S.D1]["beta"]) and close(got["unallocated"], S.EXPECTED[S.D1]["unallocated"])
+    assert allocation.unfilterable(Filters(S.D1, S.D1, members=("Gina Gamma",))) == (allocation.Dim.MEMBER,)
+    routed = allocation.route_filters(Filters(S.D1, S.D1, keys=(S.K1,), workspace=S.WORKSPACE, teams=("beta",)))
+    assert routed.keys == (S.K1,) and routed.workspace is None and routed.teams == () and routed.team is None
+
+
+def test_teams_of_tags_are_left_out_and_members_match_their_email_in_any_case(tmp_path: Path) -> None:
+    teams = (
+        ("alpha", "key", S.K1),
+        ("beta", "app", S.APP),
+        ("gamma", "member", S.MEMBER_EMAIL.upper()),
+        ("omega", "tag", "project=alpha"),
+    )
+    db = S.write(tmp_path / "orusage.duckdb", teams=teams)
+    with read_snapshot(db) as con:
+        for day in (S.D0, S.D1, S.D2):
+            got = _per_team(con, day, day, S.TODAY)
+            assert set(got) == set(S.EXPECTED[day]), (day, got)
+            for team, spend in S.EXPECTED[day].items():
+                assert close(got[team], spend), (day, team)
+        assert allocation.tag_teams(con) == ("omega",)
+        assert list(allocation.team_kinds(con)["team"]) == ["alpha", "beta", "gamma"]
+    note = allocation.tags_left_out(("omega",))
+    assert "omega" in note and "\n" not in note and "docs/focus.md#teams" in note
+
+
 def test_no_teams_means_everything_is_unallocated(tmp_path: Path) -> None:
     db = S.write(tmp_path / "orusage.duckdb", teams=())
     with read_snapshot(db) as con:

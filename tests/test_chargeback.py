@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from queries import allocation
 from queries.store import read_snapshot
 from tests import allocation_store as S
 from tests.focus_fixtures import PINNED
@@ -48,6 +49,17 @@ def test_team_lines_are_the_hand_computed_ones(tiny_db: Path) -> None:
     assert keys.keys() == {"k3"} and close(keys["k3"], 2 * 3.5 / 6)
     unknown = [k for k in lines["unallocated"]["keys"] if k["key"] is None]
     assert [k["name"] for k in unknown] == ["keys not stored"]
+
+
+def test_teams_of_tags_get_no_line_and_one_note(tmp_path: Path) -> None:
+    db = S.write(tmp_path / "orusage.duckdb", teams=(("alpha", "key", S.K1), ("omega", "tag", "project=alpha")))
+    report = json.loads(chargeback(db, "--month", "2026-10", "--format", "json"))
+    lines = {t["line"]["name"]: t["line"]["spend"] for t in report["teams"]}
+    assert set(lines) == {"alpha", "unallocated"} and close(lines["alpha"], 8.0)
+    assert abs(report["total"] - 20.0) <= CENT_MILLIONTH
+    assert [n for n in report["notes"] if "omega" in n] == [allocation.tags_left_out(("omega",))]
+    assert not any("No teams are stored" in n for n in report["notes"])
+    assert allocation.tags_left_out(("omega",)) in chargeback(db, "--month", "2026-10", "--format", "md")
 
 
 def test_csv_rows_add_up(tiny_db: Path) -> None:

@@ -2,9 +2,10 @@
 
 Checks what AppTest cannot: every page loads over HTTP at the URL ``st.navigation`` gives it, every chart
 is actually drawn (SVG marks), no exception box appears, the menu keeps the filters in the address bar,
-a click on a model's bar opens its page, a click on a provider's bar opens its breakdown filtered to it, the
-password gate covers every URL, and every link of docs/dashboard.md's "Questions, answered by a link" shows
-the figure the tests' own SQL expects on the demo account. One server serves all the pages of a store.
+a click on a model's bar opens its page, a click on a provider's bar opens its breakdown filtered to it (and
+a team's bar on Explore the Teams page filtered to that team), the password gate covers every URL, and every
+link of docs/dashboard.md's "Questions, answered by a link" shows the figure the tests' own SQL expects on
+the demo account. One server serves all the pages of a store.
 Saves a full-page screenshot per page to ``artifacts/screenshots/<page>.png``.
 """
 
@@ -200,6 +201,26 @@ def test_a_click_on_a_provider_bar_opens_its_breakdown(demo_page: tuple[str, Pag
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_a_click_on_a_team_bar_opens_the_teams_page_filtered_to_it(
+    side: tuple[BrowserContext, int], demo_account_db: Path, demo_today: date, tmp_path: Path
+) -> None:
+    context, port = side
+    with (
+        streamlit_server(demo_account_db, demo_today, tmp_path / "streamlit.log", port) as url,
+        open_page(context, url) as page,
+    ):
+        _open(page, f"{url}/explore?range=last-month&by=team&then=none", "Explore", 1)
+        # Vega names each bar in its aria-label (its fields and values): the research team's bar.
+        bar = page.locator(f"{CHART} svg.marks g.mark-rect.role-mark path[aria-label*='research']").first
+        bar.click()
+        page.wait_for_function("() => location.search.includes('teams=')", timeout=30_000)
+        expect(page.locator('[data-testid="stMain"] h1').first).to_have_text("Teams", timeout=30_000)
+        query = parse_qs(urlparse(page.url).query)
+        assert query["range"] == ["last-month"] and query["teams"] == ["research"]
+        page.wait_for_selector(FINISHED, state="detached", timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+
+
 # ---- the docs' questions, each answered by a link on the demo account ----------------------------------------
 
 DOCS = ROOT / "docs" / "dashboard.md"
@@ -234,17 +255,21 @@ def _spend_sql(path: str, query: dict[str, list[str]]) -> str:
         return _grouping("external_user")
     if path == "/workspaces":
         return _grouping("workspace")
+    if "teams" in one:  # a team of keys: its keys' spend, as a filter (Explore) and as its line (Teams)
+        assert path in ("/explore", "/teams"), path
+        return _per_key(f"AND api_key_hash IN (SELECT value FROM cost_centres WHERE team = '{one['teams']}')")
     assert path == "/explore", path
     by, then = one.get("by", "app"), one.get("then", "model")
-    if "teams" in one:
-        return _per_key(f"AND api_key_hash IN (SELECT value FROM cost_centres WHERE team = '{one['teams']}')")
+    if by == "team":  # every team's line and unallocated: the account's spend
+        return """SELECT usage + byok_usage_inference AS spend FROM activity
+                  WHERE date BETWEEN greatest($start, $first) AND $end
+                  UNION ALL SELECT total_usage FROM analytics_daily WHERE dimensions = 'model'
+                  AND date BETWEEN $start AND least($end, $first - 1)"""
     pairs = {
         ("member", "model"): "model,user",
         ("member", "app"): "app,user",
         ("end_user", "model"): "model,external_user",
         ("end_user", "app"): "app,external_user",
-        ("team", "none"): "api_key_hash,app",  # teams of keys and apps: allocated through key × app
-        ("team", "app"): "api_key_hash,app",
         ("workspace", "app"): "api_key_hash,app",  # a workspace through its keys
     }
     if (by, then) == ("workspace", "model"):

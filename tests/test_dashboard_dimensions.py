@@ -1,6 +1,7 @@
 """Every dimension the account has, under AppTest on the demo account, against the tests' own SQL: the
-Members, End users and Workspaces pages, members and teams as sidebar filters, and teams allocated once when
-Explore groups by them. (Explore's other views, four-part tokens, the model page: ``test_dashboard_explore``.)
+Members, End users and Workspaces pages, members and teams as sidebar filters. (Explore's other views,
+four-part tokens, the model page: ``test_dashboard_explore``; Explore by team, which reads the Teams page's
+allocation: ``test_dashboard_teams``.)
 
 Expected values never come from ``queries``: each is plain SQL on the snapshot, the routing rule written out
 by hand for the question at hand.
@@ -210,39 +211,11 @@ def test_teams_of_two_kinds_cannot_be_one_filter(
     assert not charts(at)
 
 
-def test_explore_by_team_gives_each_request_to_one_team(
-    monkeypatch: pytest.MonkeyPatch, demo_account_db: Path, demo_today: date, account_sql: duckdb.DuckDBPyConnection
-) -> None:
-    at = open_titled(monkeypatch, demo_account_db, demo_today, "explore", range="last-month", by="team", then="app")
-    start, end = range_days("last-month", demo_today)
-    keys = ", ".join(f"'{k}'" for k in _team_keys(account_sql, "research"))
-    want = account_sql.execute(
-        f"""SELECT CASE WHEN api_key_hash IN ({keys}) THEN 'research'
-                        WHEN app IN ('Acme Support Bot', 'Docs Assistant') THEN 'support'
-                        ELSE 'unallocated' END AS team, sum(total_usage)
-            FROM analytics_daily WHERE dimensions = 'api_key_hash,app' AND date BETWEEN ? AND ?
-            GROUP BY 1 ORDER BY 1""",
-        [start, end],
-    ).fetchall()
-    cells = chart_data(at, "explore")
-    shown = cells.groupby("team")["spend"].sum()
-    assert sorted(shown.index) == [t for t, _ in want]
-    for team, spend in want:
-        assert float(shown[team]) == pytest.approx(spend)
-    assert "Each request goes to one team" in texts(at)
-    check_headline(
-        at,
-        float(cells["spend"].sum()),
-        float(cells["requests"].sum()),
-        float(cells["tokens"].sum()),
-    )
-
-
 def test_the_sidebar_sets_members_and_teams_like_the_other_filters(
     monkeypatch: pytest.MonkeyPatch, demo_account_db: Path, demo_today: date, account_sql: duckdb.DuckDBPyConnection
 ) -> None:
     at = open_titled(monkeypatch, demo_account_db, demo_today, "members", range="7d")
-    assert at.sidebar.multiselect(key="f_teams").options == ["research", "support"]
+    assert at.sidebar.multiselect(key="f_teams").options == ["contractors", "research", "support"]
     at.sidebar.multiselect(key="f_members").set_value(["Kenji"])
     run_app(at)
     assert dict(at.query_params) == {"range": "7d", "members": "Kenji"}

@@ -240,6 +240,9 @@ def test_teams_that_cannot_be_one_filter_say_why() -> None:
     assert sel.values(K) == ("k2",) and sel.dims == frozenset({K}), "the team's keys met with the chosen ones"
     assert Filters(TODAY, TODAY, keys=("k9",), team=one_kind).values(K) == (NOTHING,), "nothing in common"
     assert Filters(TODAY, TODAY, team=team_scope(("support",), teams)).values(A) == ("Cline",)
+    # A team of tags (kept out of the sidebar; a stale link or a caller may still name one) is no filter.
+    tagged = team_scope(("alpha",), {**teams, "alpha": ("tag", ("project=alpha",))})
+    assert tagged is not None and tagged.dim is None and "tags" in (tagged.problem or "")
 
 
 def test_reach_notes_name_the_limit() -> None:

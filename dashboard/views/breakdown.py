@@ -93,6 +93,7 @@ class Breakdown:
     muted: str = UNATTRIBUTED  # the value drawn in grey with the rest: spend no value of the dimension holds
     table_top: int | None = None  # the table: every value (None), or the top n and one "other" row
     linked: bool = True  # a bar or row opens this page filtered to its value (when the dimension is a filter)
+    value_link: ui.Link | None = None  # where a value opens when ``dim`` is None (a source of its own)
 
     @property
     def column(self) -> str:
@@ -108,7 +109,9 @@ class Breakdown:
 
     @property
     def link(self) -> ui.Link | None:
-        return ui.DIM_LINKS.get(self.dim) if self.linked and self.dim is not None else None
+        if not self.linked:
+            return None
+        return self.value_link if self.dim is None else ui.DIM_LINKS.get(self.dim)
 
 
 def render(ctx: PageContext, b: Breakdown) -> None:

@@ -3,12 +3,14 @@ end user, team and day, each grouping's long tail as one "other" value, as OpenR
 does; the view lives in the link (``by``, ``then``, ``metric``, ``top``) with the sidebar's filters.
 
 Each pair is read from the one stored table that holds it (``queries.reads_routing``); a pair none holds
-says why in one line. Teams give each request to one team (``queries.reads_explore``).
+says why in one line. Grouped by team, the numbers are the one allocation of spend to teams
+(``queries.allocation``): the Teams page's and ``orusage report chargeback``'s lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -17,8 +19,10 @@ from charts import base, daily, rank
 from core import fmt
 from dashboard import data, explore_url, frames, ui, view_state
 from dashboard.context import PageContext
-from queries.reads_explore import GROUPINGS, Question
+from queries import allocation
+from queries.reads_explore import GROUPINGS, KEYS_NOT_STORED, Question
 from queries.reads_facts import OTHER
+from queries.reads_routing import Route
 
 TITLE = "Explore"
 METRICS = {"spend": "Spend", "tokens": "Tokens", "requests": "Requests"}
@@ -35,7 +39,8 @@ def _plural(name: str) -> str:
 
 def _labeller(ctx: PageContext, name: str) -> Callable[[str], str]:
     meta = ctx.meta
-    return {"model": meta.model_label, "key": meta.key_label, "member": meta.member_label}.get(name, str)
+    label = {"model": meta.model_label, "key": meta.key_label, "member": meta.member_label}.get(name, str)
+    return lambda value: value if value == KEYS_NOT_STORED else label(value)
 
 
 def _controls() -> None:
@@ -60,23 +65,35 @@ def _controls() -> None:
     top.selectbox("Values kept", list(explore_url.TOPS), key=view_state.TOP_KEY, help="The rest are “other”.")
 
 
+def _route(ctx: PageContext, q: Question) -> Route:
+    """The routed question behind ``q``: by team, the allocation's (its gaps and the filters no stored table
+    can meet), or why the pair cannot be split."""
+    if not q.by_team:
+        return ctx.route(q.dims)
+    r = ctx.route(q.dims, filters=allocation.route_filters(ctx.filters))
+    return r if q.impossible is None else replace(r, segments=(), gaps=(), unanswerable=q.impossible)
+
+
 def render(ctx: PageContext) -> None:
     ui.header(TITLE, ctx, "Any two groupings")
     _controls()
     view = view_state.explore()
     second = None if view.then == explore_url.NONE else view.then
-    q = Question(view.by, second, view.metric, view.top, ctx.meta.team_rules())
-    if "team" in q.groupings and not ctx.meta.teams:
+    q = Question(view.by, second, view.metric, view.top)
+    if q.by_team and not ctx.meta.teams:
         st.info(
-            "No teams stored: teams come from the alerts config (`[teams.NAME]`) as the last `orusage alerts "
-            "check` resolved them. Every request is “unallocated” until then.",
+            "No teams stored: teams come from the alerts config (`[teams.NAME]` of keys, workspaces, apps or "
+            "members) as the last `orusage alerts check` resolved them. All spend is “unallocated” until then.",
             icon=":material/info:",
         )
     words = " × ".join(GROUPINGS[g] for g in q.groupings)
-    r = ctx.route(q.dims)
+    r = _route(ctx, q)
     if not ui.route_notes(ctx, r, f"{METRICS[q.metric]} by {words}"):
         return
-    found = data.explore(ctx.store, q, r, ctx.filters)
+    if q.by_team:
+        found = data.explore_teams(ctx.store, q, ctx.filters, ctx.today)
+    else:
+        found = data.explore(ctx.store, q, r, ctx.filters)
     if found.empty:
         ui.no_usage(ctx)
         return
@@ -85,13 +102,15 @@ def render(ctx: PageContext) -> None:
     _chart(ctx, q, found)
     _table(ctx, q, found)
     notes = [ui.sources_caption(r)]
-    if "team" in q.groupings:
+    if q.by_team:
         notes.append(
-            "Each request goes to one team: its key's team (a team's workspaces count as their keys), else its "
-            "app's, else its member's, else “unallocated”."
+            "Each dollar goes to one team, as on the Teams page and in `orusage report chargeback`: a key or "
+            "workspace rule first, then an app rule, then a member rule; what no rule claims is “unallocated”."
         )
-        if q.teams.shared:
-            notes.append(f"Claimed by two teams, counted for the first by name: {', '.join(q.teams.shared)}.")
+        kinds = data.team_kinds(ctx.store)
+        shared = sorted(kinds.loc[kinds["overlaps"] > 0, "team"])
+        if shared:
+            notes.append(f"Teams sharing keys, apps or members with a team earlier by name: {', '.join(shared)}.")
     st.caption(" ".join(notes))
 
 

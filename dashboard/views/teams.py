@@ -4,12 +4,12 @@ totals, then the breakdown page per team (``views.breakdown``; spend per team pe
 The numbers are ``queries.allocation``'s, the chargeback report's and the FOCUS export's tags: each dollar
 goes to one team (a key or workspace rule first, then app, then member), the rest to "unallocated", so the
 lines add up to the account's spend. Teams are the alerts config's as the last ``orusage alerts check``
-stored them, applied to past months as they stand today.
+stored them, applied to past months as they stand today; teams of tags are left out (said once). A team
+filter keeps the chosen teams' lines; a bar or a row opens this page filtered to its team.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -20,9 +20,8 @@ from core.settings import CONFIG_ENV
 from dashboard import data, ui
 from dashboard.context import PageContext
 from dashboard.views import breakdown
+from queries import allocation
 from queries.allocation import UNALLOCATED
-from queries.filters import Filters
-from queries.reads_routing import Dim
 
 TOTAL_COLUMNS = {
     "team": st.column_config.TextColumn("Team", pinned=True),
@@ -57,7 +56,8 @@ def _month_table(ctx: PageContext, title: str, first: date, last: date, name: st
 def _chargeback(ctx: PageContext) -> None:
     """Last month's and this month's totals per team, then what the teams are and where they come from."""
     kinds = data.team_kinds(ctx.store)
-    if kinds.empty:
+    tags = data.tag_teams(ctx.store)
+    if kinds.empty and not tags:
         st.info(
             "**No teams defined yet**: all spend is unallocated. Add `[teams.NAME]` tables (keys, workspaces, "
             f"apps or members) to the alerts config (`${CONFIG_ENV}`) and run `orusage alerts check`; see "
@@ -81,6 +81,8 @@ def _chargeback(ctx: PageContext) -> None:
         "config's as the last `orusage alerts check` stored them, applied to past months as they stand today. "
         "Budgets are not exclusive: a team's budget counts all of its scope's spend (Budgets page)."
     )
+    if tags:
+        st.caption(allocation.tags_left_out(tags))
     for row in kinds.loc[kinds["overlaps"] > 0].to_dict("records"):
         st.warning(
             f"Team **{row['team']}**: {row['overlaps']} of its {row['kind']}s also belong to a team earlier by "
@@ -106,11 +108,6 @@ def _read(ctx: PageContext, by: tuple[str, ...], top: tuple[str, int] | None) ->
     return data.team_facts(ctx.store, ctx.filters, ctx.today, by, top)
 
 
-def _route_filters(filters: Filters) -> Filters:
-    """The workspace filter applies through the workspace's keys, which the allocation knows."""
-    return replace(filters, workspace=None)
-
-
 PAGE = breakdown.Breakdown(
     dim=None,
     title="Teams",
@@ -123,7 +120,8 @@ PAGE = breakdown.Breakdown(
     columns={"estimated": TOTAL_COLUMNS["estimated"]},
     caption="The same allocation as `orusage report chargeback` and the FOCUS export's team tags.",
     muted=UNALLOCATED,
-    source=breakdown.Source("team", (Dim.KEY, Dim.MODEL), _read, _route_filters),
+    source=breakdown.Source("team", allocation.ROUTE_DIMS, _read, allocation.route_filters),
+    value_link=ui.LINKS["team"],
 )
 TITLE = PAGE.title
 
