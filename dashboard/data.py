@@ -1,9 +1,9 @@
 """Cached reads for the pages.
 
-Every cache key holds the database path and its ``snapshot_version`` (through ``Store``), so a new ingest
-shows up on the next page run without any manual invalidation, plus every argument of the read (routes,
-filter values). The run's ``PageReader`` is not part of the key: it is the run's lazy connection, only
-opened when some read here misses the cache.
+Every cache key holds the database path and the snapshot version the run reads (through ``Store``), so a
+new ingest shows up on the next page run without any manual invalidation, plus every argument of the read
+(routes, filter values). The run's ``PageReader`` is not part of the key: it is the run's way to that
+version (a cursor of the process's kept connection), only used when some read here misses the cache.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def finish_reasons(store: Store, start: date, end: date) -> tuple[str, ...]:
 
 def generations_file(db: str, query: generations_reads.GenerationQuery, cap: int, kind: str) -> bytes:
     """A download's file, built when the user clicks (on Streamlit's download thread, after the run that
-    drew the button has closed its reader): so it opens, and closes, its own read-only connection."""
+    drew the button has ended): so it reads through a reader of its own (the newest snapshot version)."""
     with reads.PageReader(Path(db)) as reader:
         content, _rows = reader.run(generations_reads.download, query, cap, kind)
     return content

@@ -18,7 +18,6 @@ Definitions shared with docs/definitions.md:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +28,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 import pandas as pd
 
+from queries import snapshots
+from queries.snapshots import lease as lease_snapshot
 from queries.store import NoSnapshotError, default_db_path, read_snapshot, snapshot_version
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "default_db_path",
     "key_options",
     "kpis",
+    "lease_snapshot",
     "model_options",
     "provider_options",
     "snapshot_version",
@@ -67,15 +69,17 @@ def with_snapshot(fn: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T], db
 
 
 class PageReader:
-    """At most one read-only connection for one page run, opened only if some read actually runs.
+    """One page run's reads: all of them from one snapshot version, through one cursor of the process's kept
+    connection to it (``queries.snapshots``), made only if some read actually runs.
 
-    Pages cache their reads, so most runs never touch the database; the ones that do share a single
-    connection, closed when the run ends. Never keep a reader beyond the run that created it.
+    ``pin()`` fixes the version at the start of the run (for cache keys); ``run`` reads it, even if a newer
+    snapshot is published meanwhile, so a run never mixes two. Pages cache their reads, so most runs never
+    make a cursor. Never keep a reader beyond the run that created it.
     """
 
     def __init__(self, db_path: Path | None = None) -> None:
         self.db_path = (db_path or default_db_path()).expanduser()
-        self._stack = contextlib.ExitStack()
+        self._lease: snapshots.Lease | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._open = False
 
@@ -88,19 +92,30 @@ class PageReader:
     ) -> None:
         self._open = False
         self._con = None
-        self._stack.close()
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+
+    def pin(self) -> str:
+        """The snapshot version this run reads (``"none"`` when nothing was published yet). Raises
+        ``StoreError`` when the snapshot cannot be opened."""
+        if not self._open:
+            raise RuntimeError("PageReader used outside its `with` block")
+        if self._lease is None:
+            self._lease = lease_snapshot(self.db_path)
+        return self._lease.version
 
     @property
     def opened(self) -> bool:
-        """Whether this run opened the database (tests use it to check caching)."""
+        """Whether this run read the database (tests use it to check caching)."""
         return self._con is not None
 
     def run(self, fn: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T], *args: P.args,
             **kwargs: P.kwargs) -> T:  # fmt: skip
-        if not self._open:
-            raise RuntimeError("PageReader used outside its `with` block")
         if self._con is None:
-            self._con = self._stack.enter_context(read_snapshot(self.db_path))
+            self.pin()
+            assert self._lease is not None
+            self._con = self._lease.cursor()
         return fn(self._con, *args, **kwargs)
 
 
