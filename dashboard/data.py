@@ -22,7 +22,6 @@ from queries import budgets, generations_reads, reads, reads_health, reads_keys,
 from queries import review as review_reads
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
-from queries.reads_facts import source_spans
 from queries.reads_routing import Route, Span
 from review import load
 from review.model import Review
@@ -98,30 +97,27 @@ def _unique(labels: dict[str, str]) -> dict[str, str]:
 
 @_cached
 def meta(store: Store) -> Meta:
-    run = store.reader.run
-    options = run(reads.model_options)
-    models = tuple(str(s) for s in options["model_permaslug"])
-    keys = run(reads.key_options)
-    as_of = run(reads.data_as_of)
-    now = as_of.finished_at
+    found = store.reader.run(reads.sidebar_options)  # one statement: every page's first run pays for it
+    models = tuple(str(m["model_permaslug"]) for m in found.models)
+    now = found.as_of.finished_at
     return Meta(
-        as_of=as_of,
-        bounds=run(reads.date_bounds),
+        as_of=found.as_of,
+        bounds=found.bounds,
         models=models,
-        model_labels=dict(zip(models, (str(x) for x in options["label"]), strict=True)),
-        model_names=dict(zip(models, (str(x) for x in options["name"]), strict=True)),
-        catalog=run(reads.catalog_models),
-        providers=run(reads.provider_options),
-        apps=run(reads.app_options),
-        keys=tuple(str(h) for h in keys["hash"]),
+        model_labels={str(m["model_permaslug"]): str(m["label"]) for m in found.models},
+        model_names={str(m["model_permaslug"]): str(m["name"]) for m in found.models},
+        catalog=found.catalog,
+        providers=found.providers,
+        apps=found.apps,
+        keys=tuple(str(k["hash"]) for k in found.keys),
         key_labels=_unique(
             {
-                str(row.hash): _key_label(str(row.name), bool(row.disabled), row.expires_at, row.deleted_at, now)
-                for row in keys.itertuples()
+                str(k["hash"]): _key_label(str(k["name"]), bool(k["disabled"]), k["expires_at"], k["deleted_at"], now)
+                for k in found.keys
             }
         ),
-        workspaces=run(reads.workspace_options),
-        spans=run(source_spans),
+        workspaces=found.workspaces,
+        spans=found.spans,
     )
 
 

@@ -29,6 +29,8 @@ import duckdb
 import pandas as pd
 
 from queries import snapshots
+from queries.reads_facts import SPAN_COLUMNS, SPANS_SQL, spans_by_source
+from queries.reads_routing import Span
 from queries.snapshots import lease as lease_snapshot
 from queries.store import NoSnapshotError, default_db_path, read_snapshot, snapshot_version
 
@@ -38,6 +40,7 @@ __all__ = [
     "Kpis",
     "NoSnapshotError",
     "PageReader",
+    "SidebarOptions",
     "app_options",
     "catalog_models",
     "data_as_of",
@@ -48,6 +51,7 @@ __all__ = [
     "lease_snapshot",
     "model_options",
     "provider_options",
+    "sidebar_options",
     "snapshot_version",
     "with_snapshot",
     "workspace_options",
@@ -147,13 +151,70 @@ class DataAsOf:
     last_ok_at: datetime | None
 
 
+# Each store-wide read is one statement, named once: the functions below run one each; ``sidebar_options``
+# runs them all in one (the sidebar needs every one on a page's first run after an ingest), its parts as
+# lists, so no part pays a round trip or a conversion to pandas of its own. ``n`` orders each part's rows.
+_DATA_AS_OF = """SELECT finished_at, status, command, message,
+                        (SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok') AS last_ok_at
+                 FROM ingest_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, run_id DESC LIMIT 1"""
+
+# The filters' options and bounds come from ``rollup_values`` (``queries.rollups``), which the writer keeps
+# per dimension and source: a few hundred rows, where the facts they sum are millions.
+_DATE_BOUNDS = """SELECT min(first_day) AS first, max(last_day) AS last FROM rollup_values
+                  WHERE kind = 'model' AND source = 'activity'"""
+_MODEL_OPTIONS = """
+    WITH v AS (SELECT source, value, spend, display FROM rollup_values WHERE kind = 'model'),
+         act AS (SELECT value AS model_permaslug, display AS model, spend FROM v WHERE source = 'activity'),
+         an AS (SELECT value AS model_permaslug, spend FROM v WHERE source = 'analytics:model'),
+         seen AS (SELECT DISTINCT value AS model_permaslug FROM v),
+         cur AS (SELECT canonical_slug, id, name FROM models_current),
+         named AS (
+             SELECT seen.model_permaslug,
+                    coalesce(cur.id, act.model, seen.model_permaslug) AS model,
+                    coalesce(cur.name, cur.id, act.model, seen.model_permaslug) AS name,
+                    -- The year of analytics when stored, else the 30 days of activity: for order only.
+                    coalesce(an.spend, act.spend, 0) AS spend
+             FROM seen LEFT JOIN act USING (model_permaslug) LEFT JOIN an USING (model_permaslug)
+                  LEFT JOIN cur ON cur.canonical_slug = seen.model_permaslug)
+    SELECT model_permaslug, model,
+           CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN model_permaslug ELSE model END AS label,
+           name, row_number() OVER (ORDER BY spend DESC, model_permaslug) AS n
+    FROM named"""
+_CATALOG = """SELECT value, row_number() OVER (ORDER BY value) AS n FROM (
+                  SELECT canonical_slug AS value FROM models
+                  UNION SELECT value FROM rollup_values WHERE kind = 'model')"""
+_PROVIDERS = """SELECT value, row_number() OVER (ORDER BY sum(spend) DESC, value) AS n FROM rollup_values
+                WHERE kind = 'provider' GROUP BY value"""
+_APPS = """SELECT value, row_number() OVER (ORDER BY spend DESC, value) AS n FROM rollup_values WHERE kind = 'app'"""
+_WORKSPACES = """SELECT value, row_number() OVER (ORDER BY sum(spend) DESC, value) AS n FROM (
+                     SELECT value, spend FROM rollup_values WHERE kind = 'workspace'
+                     UNION ALL SELECT name, 0 FROM workspaces)
+                 GROUP BY value"""
+_KEY_OPTIONS = """
+    WITH traffic AS (SELECT value AS hash, spend FROM rollup_values WHERE kind = 'key'),
+         hashes AS (SELECT hash FROM traffic UNION SELECT hash FROM api_keys),
+         spent AS (SELECT hash, max(spend) AS spend FROM traffic GROUP BY hash)
+    SELECT hashes.hash,
+           coalesce(k.name, left(hashes.hash, 10)) AS name,
+           coalesce(k.label, '') AS label,
+           w.name AS workspace,
+           coalesce(k.disabled, false) AS disabled,
+           k.expires_at, k.deleted_at,
+           CAST(coalesce(spent.spend, 0) AS DOUBLE) AS spend,
+           row_number() OVER (ORDER BY coalesce(spent.spend, 0) DESC, coalesce(k.name, left(hashes.hash, 10)),
+                                       hashes.hash) AS n
+    FROM hashes LEFT JOIN api_keys k USING (hash) LEFT JOIN spent USING (hash)
+         LEFT JOIN workspaces w ON w.id = k.workspace_id"""
+_MODEL_COLUMNS = ("model_permaslug", "model", "label", "name")
+_KEY_COLUMNS = ("hash", "name", "label", "workspace", "disabled", "expires_at", "deleted_at", "spend")
+
+
+def _values(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[str, ...]:
+    return tuple(str(r[0]) for r in con.sql(f"SELECT value FROM ({sql}) ORDER BY n").fetchall())  # noqa: S608
+
+
 def data_as_of(con: duckdb.DuckDBPyConnection) -> DataAsOf:
-    newest = _row(
-        con,
-        """SELECT finished_at, status, command, message,
-                  (SELECT max(finished_at) FROM ingest_runs WHERE status = 'ok')
-           FROM ingest_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, run_id DESC LIMIT 1""",
-    )
+    newest = _row(con, _DATA_AS_OF)
     if newest is None:
         return DataAsOf(None, None, None, None, None)
     return DataAsOf(newest[0], newest[1], newest[2], newest[3], newest[4])
@@ -167,14 +228,8 @@ class DateBounds:
     last: date | None
 
 
-# The filters' options and bounds come from ``rollup_values`` (``queries.rollups``), which the writer keeps
-# per dimension and source: a few hundred rows, where the facts they sum are millions.
-
-
 def date_bounds(con: duckdb.DuckDBPyConnection) -> DateBounds:
-    row = _row(
-        con, "SELECT min(first_day), max(last_day) FROM rollup_values WHERE kind = 'model' AND source = 'activity'"
-    )
+    row = _row(con, _DATE_BOUNDS)
     return DateBounds(row[0], row[1]) if row else DateBounds(None, None)
 
 
@@ -186,60 +241,27 @@ def model_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     label is that slug unless two permaslugs share it (versions of one model), then the permaslug, so a
     label always names exactly one permaslug.
     """
-    return _frame(
-        con,
-        """WITH v AS (SELECT source, value, spend, display FROM rollup_values WHERE kind = 'model'),
-                act AS (SELECT value AS model_permaslug, display AS model, spend FROM v WHERE source = 'activity'),
-                an AS (SELECT value AS model_permaslug, spend FROM v WHERE source = 'analytics:model'),
-                seen AS (SELECT DISTINCT value AS model_permaslug FROM v),
-                cur AS (SELECT canonical_slug, id, name FROM models_current),
-                named AS (
-                    SELECT seen.model_permaslug,
-                           coalesce(cur.id, act.model, seen.model_permaslug) AS model,
-                           coalesce(cur.name, cur.id, act.model, seen.model_permaslug) AS name,
-                           -- The year of analytics when stored, else the 30 days of activity: for order only.
-                           coalesce(an.spend, act.spend, 0) AS spend
-                    FROM seen LEFT JOIN act USING (model_permaslug) LEFT JOIN an USING (model_permaslug)
-                         LEFT JOIN cur ON cur.canonical_slug = seen.model_permaslug)
-           SELECT model_permaslug, model,
-                  CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN model_permaslug ELSE model END AS label,
-                  name
-           FROM named ORDER BY spend DESC, model_permaslug""",
-        [],
-    )
+    return _frame(con, f"SELECT {', '.join(_MODEL_COLUMNS)} FROM ({_MODEL_OPTIONS}) ORDER BY n", [])  # noqa: S608
 
 
 def catalog_models(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Every permaslug the store knows (traffic or ``/models``): what a model page may be opened for."""
-    rows = con.sql(
-        "SELECT canonical_slug FROM models UNION SELECT value FROM rollup_values WHERE kind = 'model' ORDER BY 1"
-    ).fetchall()
-    return tuple(str(r[0]) for r in rows)
+    return _values(con, _CATALOG)
 
 
 def provider_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Provider names seen in activity or analytics, biggest spenders first."""
-    rows = con.sql(
-        "SELECT value FROM rollup_values WHERE kind = 'provider' GROUP BY value ORDER BY sum(spend) DESC, value"
-    ).fetchall()
-    return tuple(str(r[0]) for r in rows)
+    return _values(con, _PROVIDERS)
 
 
 def app_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """App names (or origins) in analytics, biggest spenders first; ``unattributed`` included."""
-    rows = con.sql("SELECT value FROM rollup_values WHERE kind = 'app' ORDER BY spend DESC, value").fetchall()
-    return tuple(str(r[0]) for r in rows)
+    return _values(con, _APPS)
 
 
 def workspace_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Workspace names as analytics reports them (its rows carry names, not ids), then known ones."""
-    rows = con.sql(
-        """SELECT workspace FROM (
-               SELECT value AS workspace, spend FROM rollup_values WHERE kind = 'workspace'
-               UNION ALL SELECT name, 0 FROM workspaces)
-           GROUP BY workspace ORDER BY sum(spend) DESC, workspace"""
-    ).fetchall()
-    return tuple(str(r[0]) for r in rows)
+    return _values(con, _WORKSPACES)
 
 
 def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -248,22 +270,59 @@ def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     Columns: ``hash``, ``name`` (as last seen; the hash's first 10 characters for a key never listed),
     ``label``, ``workspace`` (name), ``disabled``, ``expires_at``, ``deleted_at``, ``spend`` (for order).
     """
-    return _frame(
-        con,
-        """WITH traffic AS (SELECT value AS hash, spend FROM rollup_values WHERE kind = 'key'),
-                hashes AS (SELECT hash FROM traffic UNION SELECT hash FROM api_keys),
-                spent AS (SELECT hash, max(spend) AS spend FROM traffic GROUP BY hash)
-           SELECT hashes.hash,
-                  coalesce(k.name, left(hashes.hash, 10)) AS name,
-                  coalesce(k.label, '') AS label,
-                  w.name AS workspace,
-                  coalesce(k.disabled, false) AS disabled,
-                  k.expires_at, k.deleted_at,
-                  CAST(coalesce(spent.spend, 0) AS DOUBLE) AS spend
-           FROM hashes LEFT JOIN api_keys k USING (hash) LEFT JOIN spent USING (hash)
-                LEFT JOIN workspaces w ON w.id = k.workspace_id
-           ORDER BY spend DESC, name, hashes.hash""",
-        [],
+    return _frame(con, f"SELECT {', '.join(_KEY_COLUMNS)} FROM ({_KEY_OPTIONS}) ORDER BY n", [])  # noqa: S608
+
+
+@dataclass(frozen=True)
+class SidebarOptions:
+    """Everything the sidebar and the routing need, read in one statement (``sidebar_options``): the same
+    answers as the functions above, as plain rows (``models``: dicts of ``model_options``' columns,
+    ``keys``: of ``key_options``')."""
+
+    as_of: DataAsOf
+    bounds: DateBounds
+    models: tuple[dict[str, Any], ...]
+    catalog: tuple[str, ...]
+    providers: tuple[str, ...]
+    apps: tuple[str, ...]
+    workspaces: tuple[str, ...]
+    keys: tuple[dict[str, Any], ...]
+    spans: dict[tuple[str, str], tuple[Span, ...]]
+
+
+def _listed(sql: str, columns: Sequence[str]) -> str:
+    """One statement's rows as one list of structs, in their order."""
+    fields = ", ".join(f"'{c}': {c}" for c in columns)
+    return f"(SELECT list({{{fields}}} ORDER BY n) FROM ({sql}))"  # noqa: S608 -- this module's constants
+
+
+def sidebar_options(con: duckdb.DuckDBPyConnection) -> SidebarOptions:
+    """``data_as_of``, ``date_bounds``, the options, the catalogue and ``source_spans``, in one statement."""
+    as_of = ("finished_at", "status", "command", "message", "last_ok_at")
+    parts = (
+        _listed(f"SELECT *, 1 AS n FROM ({_DATA_AS_OF})", as_of),  # noqa: S608
+        _listed(f"SELECT *, 1 AS n FROM ({_DATE_BOUNDS})", ("first", "last")),  # noqa: S608
+        _listed(_MODEL_OPTIONS, _MODEL_COLUMNS),
+        *(_listed(sql, ("value",)) for sql in (_CATALOG, _PROVIDERS, _APPS, _WORKSPACES)),
+        _listed(_KEY_OPTIONS, _KEY_COLUMNS),
+        _listed(f"SELECT *, row_number() OVER (ORDER BY first_day) AS n FROM ({SPANS_SQL})", SPAN_COLUMNS),  # noqa: S608
+    )
+    row = con.sql(f"SELECT {', '.join(parts)}").fetchall()[0]
+    newest, bounds, models, catalog, providers, apps, workspaces, keys, spans = (r or [] for r in row)
+
+    def values(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+        return tuple(str(r["value"]) for r in rows)
+
+    return SidebarOptions(
+        as_of=DataAsOf(*(newest[0][c] for c in as_of)) if newest else DataAsOf(None, None, None, None, None),
+        bounds=DateBounds(bounds[0]["first"], bounds[0]["last"]) if bounds else DateBounds(None, None),
+        models=tuple(models),
+        catalog=values(catalog),
+        providers=values(providers),
+        apps=values(apps),
+        workspaces=values(workspaces),
+        keys=tuple(keys),
+        spans=spans_by_source((r[c] for c in SPAN_COLUMNS) for r in spans),
     )
 
 

@@ -11,7 +11,7 @@ source's rows: the same sums from up to 45× fewer rows. Filter values are bound
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import duckdb
@@ -203,6 +203,10 @@ def facts(
 # ---- covered days -----------------------------------------------------------------------------------------
 
 
+SPANS_SQL = "SELECT source, metrics, first_day, last_day FROM rollup_spans"
+SPAN_COLUMNS = ("source", "metrics", "first_day", "last_day")
+
+
 def source_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[Span, ...]]:
     """Covered days of every routed source (merged, inclusive intervals), as the writer keeps them in
     ``rollup_spans``: from ``coverage``; a source no fetch was recorded for (a store written by hand) has its
@@ -210,7 +214,11 @@ def source_spans(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple[
 
     Keyed by (source name, "long"/"short"): see ``reads_routing.Spans``.
     """
-    rows = con.sql("SELECT source, metrics, first_day, last_day FROM rollup_spans ORDER BY first_day").fetchall()
+    return spans_by_source(con.sql(f"{SPANS_SQL} ORDER BY first_day").fetchall())
+
+
+def spans_by_source(rows: Iterable[Iterable[Any]]) -> dict[tuple[str, str], tuple[Span, ...]]:
+    """(source, metrics, first_day, last_day) rows, oldest first, as ``source_spans`` gives them."""
     found: dict[tuple[str, str], list[Span]] = defaultdict(list)
     for source, metrics, first, last in rows:
         found[(str(source), str(metrics))].append((first, last))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import EXIT_USAGE, OrusageError
+from ingest.website_csv.fingerprint import Fingerprint, fingerprint
 from ingest.website_csv.layout import Layout, LayoutError, detect, explain_csv_error, interior_days
 from queries import generations as store
 from queries import reconciliation, writes
@@ -55,9 +56,18 @@ class CheckedFile:
         return self.scan.last_day
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file recognised by its fingerprint as one imported before: not read again."""
+
+    path: Path
+    before: csv_sql.ImportedFile
+
+
 @dataclass
 class ImportResult:
     files: list[CheckedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     rows: int = 0  # rows in the files
     new: int = 0  # generations stored now that were not before
     with_api: int = 0  # merged into records /generation had already given
@@ -149,21 +159,48 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path) -> CheckedFile:
 
 
 def import_files(
-    writer: Writer, paths: Sequence[Path], *, clock: Callable[[], datetime], today: date | None = None
+    writer: Writer,
+    paths: Sequence[Path],
+    *,
+    clock: Callable[[], datetime],
+    today: date | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Check every file, then load them all in one transaction (a bad value, or a kill, loses the whole
-    import and nothing else), then refresh the reconciliation."""
+    import and nothing else), then refresh the reconciliation. A file imported before (same fingerprint)
+    is skipped unless ``force``."""
     with csv_sql.utc_session(writer.con):
-        return _import(writer, paths, clock, today)
+        return _import(writer, paths, clock, today, force)
 
 
-def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None) -> ImportResult:
+def _fingerprints(paths: Sequence[Path]) -> dict[Path, Fingerprint]:
+    found: dict[Path, Fingerprint] = {}
+    for path in dict.fromkeys(p.resolve() for p in paths):
+        try:
+            found[path] = fingerprint(path)
+        except OSError as exc:
+            raise WebsiteCsvError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+    return found
+
+
+def _import(
+    writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None, force: bool
+) -> ImportResult:
     result = ImportResult()
-    result.files = [check_file(writer.con, path) for path in dict.fromkeys(p.resolve() for p in paths)]
+    prints = _fingerprints(paths)
+    if not force:
+        for path, fp in list(prints.items()):
+            before = csv_sql.imported_before(writer.con, fp.size_bytes, fp.head_tail_sha256, fp.lines)
+            if before is not None:
+                result.skipped.append(SkippedFile(path, before))
+                del prints[path]
+    if not prints:
+        return result  # nothing new: nothing read, nothing written
+    result.files = [check_file(writer.con, path) for path in prints]
     result.rows = sum(f.scan.rows for f in result.files)
     result.with_api = sum(f.scan.with_api for f in result.files)
     with writer.transaction() as con:
-        before = csv_sql.generation_count(con)
+        before_count = csv_sql.generation_count(con)
         for f in result.files:
             try:
                 csv_sql.load_csv(
@@ -192,8 +229,12 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     fetched_at=clock(),
                     rows_received=f.scan.rows,
                 )
+            fp = prints[f.path]
+            csv_sql.record_imported(
+                con, fp.size_bytes, fp.head_tail_sha256, fp.lines, path=f.path, rows=f.scan.rows, imported_at=clock()
+            )
             crashpoint("import-file-loaded")
-        result.new = csv_sql.generation_count(con) - before
+        result.new = csv_sql.generation_count(con) - before_count
         links = store.link_identities(con)
     result.keys_linked, result.apps_linked = links.keys, links.apps
     with writer.transaction() as con:
