@@ -41,8 +41,9 @@ check: install
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
+# `make bench SIZE=100M` adds a run at 100 M generation rows (it checks the free disk first).
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(SIZE),--size $(SIZE))
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache
