@@ -1,8 +1,9 @@
 """A team on one dashboard: 20 sessions at once on a real Streamlit server (``streamlit run dashboard/app.py`` on
 loopback), clicking through every page twice (a second on each page between clicks, as people do) while
-``orusage ingest`` writes into the same store and publishes new snapshots; then the same with a password set. The sessions speak Streamlit's own WebSocket protocol
-(``bench.team_clients``, all in one child process, whose CPU time is reported); the ingests run one after
-another in child processes against the fake OpenRouter for as long as the sessions click.
+``orusage ingest`` writes into the same store and publishes new snapshots; then the same with a password set.
+The sessions speak Streamlit's own WebSocket protocol (``bench.team_clients``, all in one child process, whose
+CPU time is reported); the ingests run one after another in child processes against the fake OpenRouter for
+as long as the sessions click.
 
 Figures: p50 and p95 page time (goal p95 < 2 s), errors (goal none), the snapshots published meanwhile, the
 clients' own CPU, and the dashboard server's peak RSS.
