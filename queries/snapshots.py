@@ -24,6 +24,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from queries.store import (
 
 NONE = "none"  # the version of a store nothing was published to yet
 ATTEMPTS = 6
+MAX_STORES = 4  # snapshot files a process keeps a connection to (a dashboard reads one)
 
 
 @dataclass(eq=False)
@@ -97,7 +99,7 @@ class KeptSnapshots:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._current: dict[Path, _Version] = {}
+        self._current: OrderedDict[Path, _Version] = OrderedDict()  # least recently leased first
         self._retired: dict[Path, list[_Version]] = {}  # older versions some run still reads
         self.opened = 0  # connections opened so far (tests count them)
 
@@ -116,6 +118,7 @@ class KeptSnapshots:
                 held = self._current.get(snap)
                 if held is not None and held.version == version:
                     held.users += 1
+                    self._current.move_to_end(snap)
                     return Lease(version, db, held, self)
                 try:
                     opened = self._open(snap, version)
@@ -131,6 +134,8 @@ class KeptSnapshots:
                         if held is not None:
                             self._retire(snap, held)
                         self._current[snap] = opened
+                        self._current.move_to_end(snap)
+                        self._forget_beyond(MAX_STORES)
                     opened.users += 1
                     return Lease(version, db, opened, self)
             time.sleep(delay)
@@ -187,6 +192,12 @@ class KeptSnapshots:
         if held.kept and held.superseded:
             with contextlib.suppress(OSError):
                 held.path.unlink()  # its name only (a newer publish may have removed it already)
+
+    def _forget_beyond(self, keep: int) -> None:
+        """A process reading many stores (tests do) keeps connections to the ``keep`` last leased only."""
+        while len(self._current) > keep:
+            snap, held = self._current.popitem(last=False)
+            self._retire(snap, held, superseded=False)
 
     def close_all(self) -> None:
         """Close every kept version no run holds (tests; a process about to end)."""

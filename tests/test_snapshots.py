@@ -205,3 +205,22 @@ def test_no_snapshot_yet_is_the_empty_state(tmp_path: Path) -> None:
         assert reader.pin() == "none"
         with pytest.raises(reads.NoSnapshotError, match="orusage ingest"):
             reader.run(_requests)
+
+
+def test_a_process_keeps_connections_to_a_few_stores_only(tmp_path: Path) -> None:
+    """Tests (and tools) read many stores from one process: connections to the least recently read are let go."""
+    kept = KeptSnapshots()
+    dbs = [tmp_path / f"s{i}.duckdb" for i in range(snapshots.MAX_STORES + 2)]
+    busy = None
+    for i, db in enumerate(dbs):
+        _publish(db, i + 1)
+        lease = kept.lease(db)
+        assert _requests(lease.cursor()) == i + 1
+        if i == 0:
+            busy = lease  # still read while the others come: closed only once released
+        else:
+            lease.release()
+    assert [kept.kept_version(db) is not None for db in dbs] == [False, False] + [True] * snapshots.MAX_STORES
+    assert busy is not None and _requests(busy.cursor()) == 1 and kept.open_versions(dbs[0])
+    busy.release()
+    assert kept.open_versions(dbs[0]) == [] and kept.open_versions(dbs[1]) == []
