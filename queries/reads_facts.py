@@ -189,15 +189,19 @@ def facts(
         # stored rows go straight into (others, rank bucket) groups instead; ranks, being one per value, also
         # count the values a bucket holds far cheaper than the values themselves.
         source, params = rows_sql(route, filters, [g for g in groups if g != "date"])
-    # Latency means cannot be re-averaged without weights; a top-n frame never carries them.
-    sql = f"""WITH ranked AS (SELECT {column}, row_number() OVER (ORDER BY sum(spend) DESC, {column}) AS rank
-                              FROM ({source}) f GROUP BY {column})
+    # Latency means cannot be re-averaged without weights; a top-n frame never carries them. Summed per value, the
+    # source is a few hundred rows: read once (MATERIALIZED), not once for the ranks and again for the buckets, a
+    # third less at 10 M rows. Stored rows (with other groups) are many: scanned twice, that costs less.
+    materialized = "MATERIALIZED " if not others else ""
+    sql = f"""WITH source AS {materialized}({source}),
+                   ranked AS (SELECT {column}, row_number() OVER (ORDER BY sum(spend) DESC, {column}) AS rank
+                              FROM source f GROUP BY {column})
               SELECT CASE WHEN bucket <= ? THEN any_value(f.{column}) ELSE ? END AS {column}, {keys}{sums},
                      CAST(bucket AS BIGINT) AS rank, CAST(count(DISTINCT rank) AS BIGINT) AS members
-              FROM (SELECT f.*, rank, least(rank, ? + 1) AS bucket FROM ({source}) f JOIN ranked USING ({column})) f
+              FROM (SELECT f.*, rank, least(rank, ? + 1) AS bucket FROM source f JOIN ranked USING ({column})) f
               GROUP BY {keys}bucket
               ORDER BY {keys}rank"""  # noqa: S608 -- allowlisted names
-    return _frame(con, sql, [*params, n, OTHER, n, *params])
+    return _frame(con, sql, [*params, n, OTHER, n])
 
 
 # ---- covered days -----------------------------------------------------------------------------------------
