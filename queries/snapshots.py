@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import StoreError
 from queries import rollups
 from queries.store import (
     NoSnapshotError,
@@ -140,7 +141,10 @@ class KeptSnapshots:
                     return Lease(version, db, opened, self)
             time.sleep(delay)
             delay *= 2
-        raise AssertionError("unreachable")  # the last attempt returns or raises
+        raise StoreError(
+            f"the snapshot {snap} was replaced again and again while being opened.",
+            "Try again in a moment; if it persists, check what keeps writing the store.",
+        )
 
     def _open(self, snap: Path, version: str) -> _Version | None:
         """The connection to ``version``, under its own name when one can be made; None if it was replaced."""
