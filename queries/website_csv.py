@@ -25,7 +25,9 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import StoreError
 from queries.generations import ALL_COLUMNS, API, API_COLUMNS, BOTH, EXPORT, EXPORT_ONLY_COLUMNS, ident
+from queries.store import read_snapshot
 
 
 class CsvRejected(Exception):
@@ -229,3 +231,13 @@ def record_imported(
            ON CONFLICT DO UPDATE SET path = excluded.path, rows = excluded.rows, imported_at = excluded.imported_at""",
         [size_bytes, head_tail_sha256, lines, str(path), rows, imported_at],
     )
+
+
+def snapshot_knows(db_path: Path, fingerprints: Sequence[tuple[int, str, int]]) -> bool:
+    """Whether the published snapshot holds these (size, head and tail hash, lines) fingerprints: False when the
+    import that noted them was killed before it published (or the snapshot predates the table)."""
+    try:
+        with read_snapshot(db_path) as con:
+            return all(imported_before(con, *fp) is not None for fp in fingerprints)
+    except (StoreError, duckdb.Error):
+        return False

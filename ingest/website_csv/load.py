@@ -62,6 +62,7 @@ class SkippedFile:
 
     path: Path
     before: csv_sql.ImportedFile
+    fingerprint: Fingerprint
 
 
 @dataclass
@@ -192,10 +193,17 @@ def _import(
         for path, fp in list(prints.items()):
             before = csv_sql.imported_before(writer.con, fp.size_bytes, fp.head_tail_sha256, fp.lines)
             if before is not None:
-                result.skipped.append(SkippedFile(path, before))
+                result.skipped.append(SkippedFile(path, before, fp))
                 del prints[path]
     if not prints:
-        return result  # nothing new: nothing read, nothing written
+        # Nothing new: nothing read, nothing written. Unless the import that stored these files was killed
+        # before it published: then the snapshot does not know them yet, and this run publishes it.
+        known = [
+            (s.fingerprint.size_bytes, s.fingerprint.head_tail_sha256, s.fingerprint.lines) for s in result.skipped
+        ]
+        if not csv_sql.snapshot_knows(writer.db_path, known):
+            writer.changed()
+        return result
     result.files = [check_file(writer.con, path) for path in prints]
     result.rows = sum(f.scan.rows for f in result.files)
     result.with_api = sum(f.scan.with_api for f in result.files)
@@ -229,14 +237,16 @@ def _import(
                     fetched_at=clock(),
                     rows_received=f.scan.rows,
                 )
-            fp = prints[f.path]
-            csv_sql.record_imported(
-                con, fp.size_bytes, fp.head_tail_sha256, fp.lines, path=f.path, rows=f.scan.rows, imported_at=clock()
-            )
             crashpoint("import-file-loaded")
         result.new = csv_sql.generation_count(con) - before_count
         links = store.link_identities(con)
     result.keys_linked, result.apps_linked = links.keys, links.apps
     with writer.transaction() as con:
         result.differences = len(reconciliation.reconcile(con, today or clock().date(), clock()))
+        # Noted last, with the import's last unit: a run killed before this reads the files again.
+        for f in result.files:
+            fp = prints[f.path]
+            csv_sql.record_imported(
+                con, fp.size_bytes, fp.head_tail_sha256, fp.lines, path=f.path, rows=f.scan.rows, imported_at=clock()
+            )
     return result
