@@ -47,7 +47,7 @@ def main() -> None:
     with server:
         print(json.dumps({"base_url": server.base_url, "ids": ids}), flush=True)
         sys.stdin.read()  # until the parent closes the pipe
-        queries = [r for r in server.requests() if r.endpoint == "/analytics/query"]
+        queries = [r for r in server.requests if r.endpoint == "/analytics/query"]
         print(json.dumps({"analytics_queries": len(queries), "refused_429": sum(r.status == 429 for r in queries)}))
 
 
