@@ -1,6 +1,6 @@
 """Streamlit entry point: ``ORUSAGE_DB=... streamlit run dashboard/app.py``.
 
-Order of a run: the password gate (when ``ORUSAGE_DASHBOARD_PASSWORD`` is set) before anything else; then
+Order of a run: the gate (sign-in and/or password, when set up: ``dashboard.gate``) before anything else; then
 the snapshot version the run reads (``PageReader.pin``: the process keeps one read-only connection per
 version, ``queries.snapshots``; a run reads through a cursor of its own, made only when a cached read
 misses), the shared sidebar, the address bar brought in line with the filters, and the page. Nothing but
@@ -31,6 +31,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("providers.py", "Providers", ":material/dns:", "providers"),
     ("apps.py", "Apps", ":material/apps:", "apps"),
     ("keys.py", "API keys", ":material/key:", "keys"),
+    ("teams.py", "Teams", ":material/groups:", "teams"),
     ("generations.py", "Generations", ":material/table_rows:", "generations"),
     ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
     ("budgets.py", "Budgets", ":material/savings:", "budgets"),
@@ -50,7 +51,7 @@ def _pages() -> dict[str, st.Page]:
 def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
-    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "generations")]
+    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "teams", "generations")]
     review = [pages[url] for url in ("weekly", "budgets")]
     return st.navigation({"Usage": usage, "Review": review, "Store": [pages["health"]]})
 
@@ -98,6 +99,7 @@ def main() -> None:
         # Resolve the page (the URL stays as it was) without drawing a menu or running anything.
         _navigation(pages, hidden=True)
         return
+    gate.sign_out_button()
     db = reads.default_db_path()
     with reads.PageReader(db) as reader:
         nav = _navigation(pages)

@@ -18,7 +18,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import urlstate
-from queries import budgets, generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
+from queries import (
+    allocation,
+    broadcast,
+    budgets,
+    generations_reads,
+    reads,
+    reads_health,
+    reads_keys,
+    reads_models,
+    reads_overview,
+)
 from queries import review as review_reads
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
@@ -198,6 +208,11 @@ def ingest_runs(store: Store, limit: int) -> pd.DataFrame:
     return store.reader.run(reads_health.ingest_runs, limit)
 
 
+@_cached
+def broadcast_report(store: Store, today: date, destination: str | None) -> broadcast.TraceReport | None:
+    return store.reader.run(broadcast.maybe_trace_report, today, destination)
+
+
 # ---- the Budgets and Weekly review pages ----------------------------------------------------------------
 
 
@@ -224,6 +239,26 @@ def failed_deliveries(store: Store) -> pd.DataFrame:
 @_cached
 def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
     return store.reader.run(budgets.spend_by_team, first, last)
+
+
+# ---- the Teams page: the one allocation of spend to teams (queries.allocation) ----------------------------
+
+
+@_cached
+def team_facts(
+    store: Store, filters: Filters, today: date, by: tuple[str, ...], top: tuple[str, int] | None = None
+) -> pd.DataFrame:
+    return store.reader.run(allocation.facts, filters, today, by, top)
+
+
+@_cached
+def team_totals(store: Store, first: date, last: date, today: date) -> pd.DataFrame:
+    return store.reader.run(allocation.team_totals, first, last, today)
+
+
+@_cached
+def team_kinds(store: Store) -> pd.DataFrame:
+    return store.reader.run(allocation.team_kinds)
 
 
 @_cached
@@ -262,6 +297,36 @@ def generation_detail(store: Store, generation_id: str) -> dict[str, Any] | None
 @_cached
 def finish_reasons(store: Store, start: date, end: date) -> tuple[str, ...]:
     return store.reader.run(generations_reads.finish_reasons, start, end)
+
+
+@_cached
+def tag_options(store: Store, start: date, end: date) -> tuple[str, ...]:
+    return store.reader.run(generations_reads.tag_options, start, end)
+
+
+@_cached
+def tag_keys(store: Store, start: date, end: date) -> tuple[str, ...]:
+    return store.reader.run(generations_reads.tag_keys, start, end)
+
+
+@_cached
+def generations_by_tag(store: Store, query: generations_reads.GenerationQuery, key: str) -> pd.DataFrame:
+    return store.reader.run(generations_reads.by_tag, query, key)
+
+
+@_cached
+def _live_feed(store: Store, today: date, limit: int) -> broadcast.LiveFeed | None:
+    return store.reader.run(broadcast.live_feed, today, limit)
+
+
+def live_feed(db: str, today: date, limit: int) -> broadcast.LiveFeed | None:
+    """For a fragment that reruns on a timer after the page's run (and its reader) ended: the newest
+    snapshot, on a reader of its own, cached per snapshot version like every read here."""
+    version = reads.snapshot_version(Path(db))
+    if version == "none":
+        return None
+    with reads.PageReader(Path(db)) as reader:
+        return _live_feed(Store(reader, db, version), today, limit)
 
 
 def generations_file(db: str, query: generations_reads.GenerationQuery, cap: int, kind: str) -> bytes:

@@ -15,6 +15,7 @@ import streamlit as st
 from charts.base import PICK, Spec, vega_spec
 from core import fmt
 from core.errors import OrusageError
+from dashboard import frames
 from dashboard.context import PageContext
 from queries.reads import DataAsOf
 from queries.reads_facts import OTHER
@@ -139,7 +140,7 @@ def download(ctx: PageContext, frame: pd.DataFrame, name: str, label: str = "Dow
     f = ctx.filters
     st.download_button(
         label,
-        frame.to_csv(index=False).encode("utf-8"),
+        frames.csv_bytes(frame),
         file_name=f"orusage_{name}_{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv",
         mime="text/csv",
         key=f"download_{name}",

@@ -37,12 +37,13 @@ SORT = "sort"
 ORDER = "order"
 SEARCH = "q"
 FINISH = "finish"
+TAG = "tag"
 PAGE = "page"
 ROWS = "rows"
 
 LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS)
 FILTER_PARAMS = (RANGE, FROM, TO, *LIST_PARAMS, WORKSPACE)
-PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, PAGE, ROWS)
+PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, TAG, PAGE, ROWS)
 # Streamlit's own parameters: not ours to judge.
 STREAMLIT_PARAMS = ("embed", "embed_options")
 

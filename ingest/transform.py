@@ -1,16 +1,20 @@
-"""Pure functions from OpenRouter's typed responses to the store's rows. No I/O here."""
+"""Pure functions from OpenRouter's typed responses to the store's rows. No I/O here.
+
+The typed responses already hold finite numbers within range (``ingest.schemas``); what needs the run's
+day (a date at most tomorrow) or the whole response (no natural key twice) is checked here, and raises
+``InvalidValue`` naming the field, before anything of the response is stored.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from core.limits import MAX_MONEY
 from ingest import schemas
-
-
-def parse_day(value: str) -> date:
-    return date.fromisoformat(value[:10])
+from ingest.values import InvalidValue, check_day
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -29,44 +33,44 @@ def parse_timestamp(value: str | None) -> datetime | None:
     return parsed
 
 
-def parse_price(value: str | None) -> float | None:
-    """Prices come as strings of USD per token; "-1" means "varies" (the router) and is kept as None."""
+def parse_price(value: str | None, field: str = "price") -> float | None:
+    """Prices come as strings of USD per token; "-1" means "varies" (the router) and is kept as None, as is
+    a string that is no number. A price that is not finite or beyond $10 M is refused (InvalidValue)."""
     if value is None or value == "":
         return None
     try:
         price = float(value)
     except ValueError:
         return None
+    if not math.isfinite(price) or price > MAX_MONEY:
+        raise InvalidValue(f"{field} is {value[:40]!r}, not a price")
     return None if price < 0 else price
 
 
-def activity_rows_by_day(items: list[schemas.ActivityItem]) -> dict[date, list[dict[str, Any]]]:
-    """Group /activity rows by UTC day. Rows repeating a (model, endpoint) on a day are summed, so the
-    natural key stays unique whatever the server sends."""
+def activity_rows_by_day(items: list[schemas.ActivityItem], today: date) -> dict[date, list[dict[str, Any]]]:
+    """Group /activity rows by UTC day (``today``: the run's). Two rows with the same day, model and endpoint
+    are refused (summed, a repeated row would double the day), as is a day outside 2020-01-01..tomorrow."""
     merged: dict[tuple[date, str, str], dict[str, Any]] = {}
-    for item in items:
-        day = parse_day(item.date)
+    for i, item in enumerate(items):
+        day = check_day(f"data[{i}].date", item.date, today)
         key = (day, item.model_permaslug, item.endpoint_id)
-        row = merged.get(key)
-        if row is None:
-            merged[key] = {
-                "date": day,
-                "model": item.model,
-                "model_permaslug": item.model_permaslug,
-                "endpoint_id": item.endpoint_id,
-                "provider_name": item.provider_name,
-                "requests": item.requests,
-                "prompt_tokens": item.prompt_tokens,
-                "completion_tokens": item.completion_tokens,
-                "reasoning_tokens": item.reasoning_tokens,
-                "usage": item.usage,
-                "byok_usage_inference": item.byok_usage_inference,
-            }
-        else:
-            for field in ("requests", "prompt_tokens", "completion_tokens", "reasoning_tokens"):
-                row[field] += getattr(item, field)
-            row["usage"] += item.usage
-            row["byok_usage_inference"] += item.byok_usage_inference
+        if key in merged:
+            raise InvalidValue(
+                f"data[{i}] repeats {day}, model {item.model_permaslug[:60]!r}, endpoint {item.endpoint_id[:60]!r}"
+            )
+        merged[key] = {
+            "date": day,
+            "model": item.model,
+            "model_permaslug": item.model_permaslug,
+            "endpoint_id": item.endpoint_id,
+            "provider_name": item.provider_name,
+            "requests": item.requests,
+            "prompt_tokens": item.prompt_tokens,
+            "completion_tokens": item.completion_tokens,
+            "reasoning_tokens": item.reasoning_tokens,
+            "usage": item.usage,
+            "byok_usage_inference": item.byok_usage_inference,
+        }
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for (day, _, _), row in sorted(merged.items()):
         by_day[day].append(row)
@@ -98,14 +102,16 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         "name": model.name or model.id,
         "created": model.created,
         "context_length": model.context_length,
-        "pricing_prompt": parse_price(pricing.prompt),
-        "pricing_completion": parse_price(pricing.completion),
-        "pricing_request": parse_price(pricing.request),
-        "pricing_image": parse_price(pricing.image),
-        "pricing_web_search": parse_price(pricing.web_search),
-        "pricing_internal_reasoning": parse_price(pricing.internal_reasoning),
-        "pricing_input_cache_read": parse_price(pricing.input_cache_read),
-        "pricing_input_cache_write": parse_price(pricing.input_cache_write),
+        "pricing_prompt": parse_price(pricing.prompt, f"{model.id}: pricing.prompt"),
+        "pricing_completion": parse_price(pricing.completion, f"{model.id}: pricing.completion"),
+        "pricing_request": parse_price(pricing.request, f"{model.id}: pricing.request"),
+        "pricing_image": parse_price(pricing.image, f"{model.id}: pricing.image"),
+        "pricing_web_search": parse_price(pricing.web_search, f"{model.id}: pricing.web_search"),
+        "pricing_internal_reasoning": parse_price(
+            pricing.internal_reasoning, f"{model.id}: pricing.internal_reasoning"
+        ),
+        "pricing_input_cache_read": parse_price(pricing.input_cache_read, f"{model.id}: pricing.input_cache_read"),
+        "pricing_input_cache_write": parse_price(pricing.input_cache_write, f"{model.id}: pricing.input_cache_write"),
         "pricing_discount": pricing.discount,
         "expiration_date": model.expiration_date,
         "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
@@ -139,9 +145,11 @@ def endpoint_rows(permaslug: str, endpoints: schemas.ModelEndpoints) -> list[dic
             "throughput_p75": throughput.p75,
             "throughput_p90": throughput.p90,
             "throughput_p99": throughput.p99,
-            "pricing_prompt": parse_price(e.pricing.prompt),
-            "pricing_completion": parse_price(e.pricing.completion),
-            "pricing_request": parse_price(e.pricing.request),
-            "pricing_input_cache_read": parse_price(e.pricing.input_cache_read),
+            "pricing_prompt": parse_price(e.pricing.prompt, f"{endpoints.id}: pricing.prompt"),
+            "pricing_completion": parse_price(e.pricing.completion, f"{endpoints.id}: pricing.completion"),
+            "pricing_request": parse_price(e.pricing.request, f"{endpoints.id}: pricing.request"),
+            "pricing_input_cache_read": parse_price(
+                e.pricing.input_cache_read, f"{endpoints.id}: pricing.input_cache_read"
+            ),
         }
     return list(rows.values())

@@ -23,6 +23,7 @@ def client_for(settings: Settings) -> OpenRouterClient:
         settings.openrouter_base_url,
         settings.management_key(),
         timeout=settings.orusage_http_timeout,
+        deadline=settings.orusage_http_deadline,
         retries=settings.orusage_http_retries,
     )
 
@@ -56,9 +57,12 @@ def summarize(result: IngestResult, settings: Settings) -> str:
         else "analytics up to date"
     )
     warned = f"; {len(result.warnings)} warning(s), see -v" if result.warnings else ""
+    merged = result.broadcast
+    received = f", {merged.new + merged.filled} generations from Broadcast" if merged and merged.changed else ""
     return (
         f"ingest ok: activity {days}, {history}, {result.keys} keys, {result.models} models"
-        f"{_generations_summary(result)} ({result.units} units, {result.rows} rows) into {settings.orusage_db}{warned}"
+        f"{_generations_summary(result)}{received} ({result.units} units, {result.rows} rows) "
+        f"into {settings.orusage_db}{warned}"
     )
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import duckdb
 
-from queries.budgets import APPS, MEMBERS, PROVIDERS
+from queries.budgets import APPS, MEMBERS, PROVIDERS, TAGS
+from queries.generations import has_broadcast
 
 
 def _first(rows: list[Any]) -> Any:
@@ -70,6 +71,10 @@ def seen_values(con: duckdb.DuckDBPyConnection, kind: str) -> set[str]:
         sql = """SELECT DISTINCT "user" FROM analytics_daily WHERE dimensions = 'user'
                  UNION SELECT DISTINCT user_email FROM analytics_daily WHERE dimensions = 'user'
                  UNION SELECT email FROM organization_members"""
+    elif kind == TAGS:
+        if not has_broadcast(con):
+            return set()
+        sql = "SELECT DISTINCT key || '=' || value FROM generation_tags"
     else:
         raise ValueError(kind)
     return {str(r[0]) for r in con.execute(sql).fetchall() if r[0] is not None}

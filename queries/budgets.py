@@ -8,11 +8,14 @@ Sources, so that no day is ever counted twice (docs/definitions.md):
 * today comes from the newest ``api_key_snapshots`` fetch of the day (``usage_daily``, plus
   ``byok_usage_daily`` when BYOK counts), per key, so only scopes made of keys (the account, keys,
   workspaces, teams of keys) know today; for models, providers, apps and members it is unknown until the
-  day has ended.
+  day has ended;
+* a tag (``KEY=VALUE``, the request's trace metadata that OpenRouter Broadcast delivers) exists only on
+  per-generation records: its spend, today's included, is that of the stored generations carrying it, so
+  it is only as complete as the records are (docs/broadcast.md).
 
 Scope values are bound parameters (``VARCHAR[]``); the only text put into a statement comes from this
 module's constants. The Budgets page reads what the last alerts run stored (``budget_overview``,
-``budget_forecast``, ``alert_history``, ``failed_deliveries``) and chargeback per team (``spend_by_team``).
+``budget_forecast``, ``alert_history``, ``failed_deliveries``) and each team's scope spend (``spend_by_team``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ PROVIDERS = "providers"
 KEYS = "keys"
 APPS = "apps"
 MEMBERS = "members"
-SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS)
+TAGS = "tags"
+SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS, TAGS)
 
 
 def _first(rows: list[Any]) -> Any:
@@ -42,16 +46,16 @@ def _first(rows: list[Any]) -> Any:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names, or
-    member names/e-mails; empty for the account."""
+    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names,
+    member names/e-mails, or tags (``KEY=VALUE``); empty for the account."""
 
     kind: str
     values: tuple[str, ...] = ()
 
     @property
     def knows_today(self) -> bool:
-        """Whether today's spend so far is knowable (it comes per key from ``/keys``)."""
-        return self.kind in (ACCOUNT, KEYS)
+        """Whether today's spend so far is knowable (per key from ``/keys``; per tag from the records)."""
+        return self.kind in (ACCOUNT, KEYS, TAGS)
 
 
 @dataclass(frozen=True)
@@ -123,12 +127,37 @@ def _daily_sql(source: _Source) -> tuple[str, int]:
     return sql, an_binds
 
 
+# A generation's spend (as queries.generations_reads counts it), BYOK inference when the first ? is true.
+_TAG_SPEND = "coalesce(g.usage, g.total_cost, 0) + CASE WHEN ? THEN coalesce(g.byok_usage_inference, 0) ELSE 0 END"
+_TAGGED = "g.id IN (SELECT t.id FROM generation_tags t WHERE list_contains(?::VARCHAR[], t.key || '=' || t.value))"
+
+
+def _tag_spend(
+    con: duckdb.DuckDBPyConnection, tags: tuple[str, ...], first: date, last: date, include_byok: bool
+) -> dict[date, float]:
+    """Per day ``first..last``, the spend of the stored generations carrying any of ``tags``."""
+    if not _has(con, "generation_tags"):
+        return {first + timedelta(days=i): 0.0 for i in range((last - first).days + 1)}
+    rows = con.execute(
+        f"""WITH days AS (SELECT CAST(unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY)) AS DATE) AS date),
+                 t AS (SELECT CAST(g.created_at AS DATE) AS date, sum({_TAG_SPEND}) AS spend FROM generations g
+                       WHERE g.created_at >= ?::DATE AND g.created_at < ?::DATE + INTERVAL 1 DAY AND {_TAGGED}
+                       GROUP BY ALL)
+            SELECT days.date, CAST(coalesce(t.spend, 0) AS DOUBLE) FROM days LEFT JOIN t USING (date)
+            ORDER BY days.date""",  # noqa: S608 -- constants
+        [first, last, include_byok, first, last, list(tags)],
+    ).fetchall()
+    return {row[0]: float(row[1]) for row in rows}
+
+
 def daily_spend(
     con: duckdb.DuckDBPyConnection, scope: Scope, first_day: date, last_day: date, include_byok: bool = True
 ) -> dict[date, float]:
     """Spend of ``scope`` on every completed day ``first_day..last_day`` (0 where nothing is stored)."""
     if last_day < first_day:
         return {}
+    if scope.kind == TAGS:
+        return _tag_spend(con, scope.values, first_day, last_day, include_byok)
     source = _SOURCES[scope.kind]
     sql, an_binds = _daily_sql(source)
     values = list(scope.values)
@@ -155,6 +184,23 @@ def today_so_far(
     it, or no fetch happened today yet."""
     if not scope.knows_today:
         return None
+    if scope.kind == TAGS:
+        # Known as of the last record received today (Broadcast), else as of today's /keys fetch.
+        received = (
+            _first(con.execute("SELECT max(received_at) FROM generations WHERE CAST(received_at AS DATE) = ?",
+                               [today]).fetchall())
+            if _has(con, "generation_tags")
+            else None
+        )  # fmt: skip
+        fetched = _first(
+            con.execute(
+                "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
+            ).fetchall()
+        )
+        as_of = (received and received[0]) or (fetched and fetched[0])
+        if as_of is None:
+            return None
+        return TodaySoFar(_tag_spend(con, scope.values, today, today, include_byok)[today], as_of)
     row = _first(
         con.execute(
             """SELECT fetched_at, CAST(sum(coalesce(usage_daily, 0)
@@ -304,14 +350,15 @@ def failed_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )  # fmt: skip
 
 
-_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS}
+_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS, "tag": TAGS}
 
 
 def spend_by_team(
     con: duckdb.DuckDBPyConnection, first_day: date, last_day: date, include_byok: bool = True
 ) -> pd.DataFrame:
-    """Chargeback: each cost centre's spend over completed days ``first_day..last_day``, from the teams as
-    the last alerts run resolved them (``members``: how many keys, apps or members the team holds)."""
+    """Each cost centre's scope spend over completed days ``first_day..last_day`` as its budgets count it, from
+    the teams as the last alerts run resolved them (``members``: how many keys, apps or members the team
+    holds). Teams may overlap here; chargeback, where each dollar goes to one team, is ``queries.allocation``."""
     import pandas as pd
 
     columns = ["team", "kind", "members", "spend_usd"]

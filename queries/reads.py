@@ -28,7 +28,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import duckdb
 import pandas as pd
 
-from queries import snapshots
+from core.errors import StoreError
+from queries import integrity, snapshots
 from queries.reads_facts import SPANS_SQL, spans_by_source
 from queries.reads_routing import Span
 from queries.snapshots import lease as lease_snapshot
@@ -120,7 +121,15 @@ class PageReader:
             self.pin()
             assert self._lease is not None
             self._con = self._lease.cursor()
-        return fn(self._con, *args, **kwargs)
+        try:
+            return fn(self._con, *args, **kwargs)
+        except duckdb.Error as exc:
+            if integrity.is_damage(exc):  # as queries.store.read_snapshot says it
+                raise StoreError(
+                    f"the snapshot of {self.db_path} is damaged.",
+                    "Run `orusage ingest` to publish a new one (and `orusage doctor` to check the database).",
+                ) from None
+            raise
 
 
 # ---- helpers ----------------------------------------------------------------------------------------

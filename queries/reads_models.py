@@ -30,7 +30,10 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
 # The price in force on a UTC day is the newest state seen by the day's end, i.e. the newest whose
 # valid_from falls on that day or before; the earliest state also stands in for the days before it (and
 # for any price a later state lacks). So each state holds for [from_day, to_day), and every stored row is
-# priced by an equi-join on the model plus a range test: no per-day aggregate, no ASOF join.
+# priced by an equi-join on the model plus a range test: no per-day aggregate, no ASOF join. Each priced
+# row also says which state priced it (``price_state``: its valid_from) and how (``price_source``:
+# 'in-force', 'earliest-known' for a day before the model's first state, 'not-listed' when the store has
+# no state of the model).
 _PRICED = """
     stored AS ({rows}),
     states AS (
@@ -40,14 +43,24 @@ _PRICED = """
                coalesce(pricing_prompt, first_value(pricing_prompt) OVER w) AS price_prompt,
                coalesce(pricing_completion, first_value(pricing_completion) OVER w) AS price_completion,
                coalesce(pricing_request, first_value(pricing_request) OVER w, 0) AS price_request,
-               coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read
+               coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read,
+               valid_from AS price_state, name AS model_name
         FROM models WINDOW w AS (PARTITION BY canonical_slug ORDER BY valid_from)),
     priced AS (
         SELECT stored.*, s.price_prompt, s.price_completion, coalesce(s.price_request, 0) AS price_request,
-               s.price_cache_read, s.canonical_slug IS NOT NULL AS priced
+               s.price_cache_read, s.canonical_slug IS NOT NULL AS priced, s.price_state, s.model_name,
+               CASE WHEN s.canonical_slug IS NULL THEN 'not-listed'
+                    WHEN stored.date < CAST(s.price_state AS DATE) THEN 'earliest-known'
+                    ELSE 'in-force' END AS price_source
         FROM stored LEFT JOIN states s
              ON s.canonical_slug = stored.model AND stored.date >= s.from_day AND stored.date < s.to_day)
 """
+
+
+def priced_cte(rows: str) -> str:
+    """``stored AS (rows), states AS (…), priced AS (…)``: ``rows`` (with ``date`` and ``model``) priced at the
+    list prices in force each day, for a ``WITH`` clause of another module (the FOCUS export)."""
+    return _PRICED.format(rows=rows)
 
 
 def list_cost(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
-from queries import rollups
+from queries import broadcast, rollups
 from queries.store import (
     NoSnapshotError,
     default_db_path,
@@ -53,7 +53,7 @@ class _Version:
     version: str
     con: duckdb.DuckDBPyConnection
     path: Path  # what it was opened under
-    rollups_stored: bool
+    rollups_stored: bool  # and the tables queries.broadcast.ensure gives an older snapshot
     kept: bool  # False: a connection of the lease's own (no hard link), closed with it
     users: int = 0
     retired: bool = False  # a newer version is kept, or the process let go: close once unused
@@ -158,7 +158,8 @@ class KeptSnapshots:
             if not kept and version_of(snap.stat()) != version:
                 con.close()  # replaced between the look and the open: the caller looks again
                 return None
-            stored = rollups.stored(con)  # also loads the catalogue, once per version rather than per run
+            # Also loads the catalogue, once per version rather than once per run.
+            stored = rollups.stored(con) and _has_generation_tags(con)
         except BaseException:
             con.close()
             raise
@@ -167,8 +168,9 @@ class KeptSnapshots:
     def cursor(self, held: _Version) -> duckdb.DuckDBPyConnection:
         with self._lock:
             cur = held.con.cursor()
-        if not held.rollups_stored:
-            rollups.build_temporary(cur)  # a snapshot from before migration 0005: per connection, as before
+        if not held.rollups_stored:  # a snapshot from before migration 0005 or 0006: per connection, as before
+            rollups.ensure(cur)
+            broadcast.ensure(cur)
         return cur
 
     def release(self, held: _Version) -> None:
@@ -223,6 +225,14 @@ class KeptSnapshots:
         with self._lock:
             held = self._current.get(snapshot_path(db_path.expanduser()))
             return held.version if held is not None else None
+
+
+def _has_generation_tags(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the snapshot has the table ``queries.broadcast.ensure`` gives an older one (migration 0006)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'generation_tags' AND NOT temporary"
+    ).fetchall()[0]
+    return bool(row and row[0])
 
 
 def _version_name(snap: Path, version: str) -> Path | None:

@@ -8,7 +8,7 @@ half a unit and a re-run never doubles one. Writes of daily facts and coverage a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -255,6 +255,26 @@ def finish_run(
         "WHERE run_id = ?",
         [status, finished_at, units_done, rows_written, message, run_id],
     )
+
+
+def rescrub_messages(con: duckdb.DuckDBPyConnection, scrub: Callable[[str], str]) -> int:
+    """Pass every stored run message and delivery error through ``scrub`` again, rewriting those it changes:
+    a store written before peers' words were scrubbed (or before a secret was set) is cleaned by the next
+    writer that knows the secrets. Returns how many were rewritten."""
+    changed = 0
+    for table, key, column in (("ingest_runs", "run_id", "message"), ("alert_deliveries", "delivery_id", "error")):
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
+        ).fetchone()
+        if not exists or not exists[0]:
+            continue
+        rows = con.execute(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        for row_id, text in rows:
+            clean = scrub(text)
+            if clean != text:
+                con.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", [clean, row_id])
+                changed += 1
+    return changed
 
 
 ANALYTICS_DIMENSION_COLUMNS = (

@@ -269,7 +269,7 @@ def test_mirrored_key_limits_and_teams_on_the_demo_account(
     assert result.budgets == 1 + len(limits) and limits
     for name, limit, reset in limits:
         row = overview.loc[f"key limit: {name}"]
-        assert row["limit_usd"] == limit and bool(row["mirrored"])
+        assert row["limit_usd"] == pytest.approx(limit) and bool(row["mirrored"])
         assert row["period"] == {"daily": "day", "weekly": "week", "monthly": "month", None: "total"}[reset]
     research = overview.loc["research"]
     assert research["today_usd"] is not None and research["forecast_usd"] >= research["spend_usd"]

@@ -99,34 +99,38 @@ def series(con: duckdb.DuckDBPyConnection, scope: q.Scope, byok: bool = True) ->
 
 def test_each_day_comes_from_one_source(con: duckdb.DuckDBPyConnection) -> None:
     account = series(con, q.Scope(q.ACCOUNT))
-    assert [account[n] for n in (1, 5, 6, 30)] == [3.5, 3.5, 0.0, 0.0]  # covered by activity
-    assert [account[n] for n in (31, 40)] == [100.0, 100.0]  # older: analytics
-    assert series(con, q.Scope(q.ACCOUNT), byok=False)[1] == 3.0
-    assert series(con, q.Scope(q.ACCOUNT), byok=False)[31] == 90.0
+    assert [account[n] for n in (1, 5, 6, 30)] == pytest.approx([3.5, 3.5, 0.0, 0.0])  # covered by activity
+    assert [account[n] for n in (31, 40)] == pytest.approx([100.0, 100.0])  # older: analytics
+    assert series(con, q.Scope(q.ACCOUNT), byok=False)[1] == pytest.approx(3.0)
+    assert series(con, q.Scope(q.ACCOUNT), byok=False)[31] == pytest.approx(90.0)
 
 
 def test_keys_are_covered_key_by_key(con: duckdb.DuckDBPyConnection) -> None:
     both = series(con, q.Scope(q.KEYS, (A, B)))
-    assert [both[n] for n in (1, 3, 4, 30, 31)] == [51.0, 51.0, 50.0, 50.0, 100.0]  # B has no activity coverage
+    # B has no activity coverage
+    assert [both[n] for n in (1, 3, 4, 30, 31)] == pytest.approx([51.0, 51.0, 50.0, 50.0, 100.0])
 
 
 def test_models_providers_apps_and_members(con: duckdb.DuckDBPyConnection) -> None:
     assert matching_models(con, ["acme/*"]) == ["acme/a-1"] and matching_models(con, ["acme/a"]) == ["acme/a-1"]
     models = series(con, q.Scope(q.MODELS, ("acme/a-1",)))
-    assert (models[1], models[31]) == (1.5, 100.0)
-    assert series(con, q.Scope(q.PROVIDERS, ("Other",)))[2] == 2.0
-    assert series(con, q.Scope(q.APPS, ("Docs",)))[3] == 7.0
-    assert series(con, q.Scope(q.MEMBERS, ("dana@example.test",)))[1] == 4.0
+    assert (models[1], models[31]) == pytest.approx((1.5, 100.0))
+    assert series(con, q.Scope(q.PROVIDERS, ("Other",)))[2] == pytest.approx(2.0)
+    assert series(con, q.Scope(q.APPS, ("Docs",)))[3] == pytest.approx(7.0)
+    assert series(con, q.Scope(q.MEMBERS, ("dana@example.test",)))[1] == pytest.approx(4.0)
 
 
 def test_today_so_far_is_the_newest_fetch_of_the_day_per_key(con: duckdb.DuckDBPyConnection) -> None:
-    account = q.today_so_far(con, q.Scope(q.ACCOUNT), TODAY)
-    assert account == q.TodaySoFar(7.5, NOW)
-    assert q.today_so_far(con, q.Scope(q.ACCOUNT), TODAY, include_byok=False) == q.TodaySoFar(7.0, NOW)
-    assert q.today_so_far(con, q.Scope(q.KEYS, (A,)), TODAY) == q.TodaySoFar(3.5, NOW)
+    for scope, byok, usd in (
+        (q.Scope(q.ACCOUNT), True, 7.5),
+        (q.Scope(q.ACCOUNT), False, 7.0),
+        (q.Scope(q.KEYS, (A,)), True, 3.5),
+    ):
+        got = q.today_so_far(con, scope, TODAY, include_byok=byok)
+        assert got is not None and got.usd == pytest.approx(usd) and got.as_of == NOW
     assert q.today_so_far(con, q.Scope(q.APPS, ("Docs",)), TODAY) is None  # not knowable
     assert q.today_so_far(con, q.Scope(q.ACCOUNT), TODAY + timedelta(days=1)) is None  # no fetch that day
-    assert q.period_spend(con, q.Scope(q.ACCOUNT), date(2026, 11, 16), TODAY)[0] == 4 * 3.5
+    assert q.period_spend(con, q.Scope(q.ACCOUNT), date(2026, 11, 16), TODAY)[0] == pytest.approx(4 * 3.5)
 
 
 def test_names_resolve_to_key_hashes(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,6 +30,7 @@ PAGES: dict[str, tuple[str, int]] = {
     "providers": ("Providers", 6),
     "apps": ("Apps", 4),  # spend, tokens, per day, app × model (views.breakdown)
     "keys": ("API keys", 3),  # spend, tokens, per day
+    "teams": ("Teams", 4),  # spend, tokens, per day, team × model (views.breakdown)
     "generations": ("Generations", 0),
     "weekly": ("Weekly review", 5),
     "budgets": ("Budgets", 0),

@@ -182,7 +182,7 @@ def test_an_unknown_key_hash_is_a_warning_not_a_crash(analytics_fake: FakeServer
     per_key = next(g for g in GROUPINGS if g.per_key)
     request = Request(per_key, "0" * 64, "long", TODAY - timedelta(days=3), TODAY - timedelta(days=1))
     with client(analytics_fake) as c:
-        pieces = list(AnalyticsLoader(c, Pacer(1000)).fetch(request))
+        pieces = list(AnalyticsLoader(c, Pacer(1000), TODAY).fetch(request))
     assert len(pieces) == 1 and pieces[0].rows == [] and pieces[0].warnings
 
 
@@ -208,7 +208,7 @@ def _model_app_year(analytics_fake: FakeServer) -> tuple[list[Piece], int]:
     request = Request(grouping, "", "long", FIRST, TODAY - timedelta(days=1))
     analytics_fake.clear_requests()
     with client(analytics_fake) as c:
-        pieces = list(AnalyticsLoader(c, Pacer(100_000)).fetch(request))
+        pieces = list(AnalyticsLoader(c, Pacer(100_000), TODAY).fetch(request))
     return pieces, analytics_fake.request_count("/analytics/query")
 
 

@@ -1,5 +1,9 @@
 """The one breakdown page: spend, requests and tokens per value of one dimension (providers, apps, API keys,
-and every dimension added later), written once and configured per dimension by a ``Breakdown``.
+teams, and every dimension added later), written once and configured per dimension by a ``Breakdown``.
+
+A routed dimension (``dim``) reads the routed facts; a dimension no stored table groups by (teams) brings
+its own ``Source``: how it reads the same frames, and the routed question its numbers rest on (whose gaps,
+"cannot be shown" notes and sources the page shows as for any other).
 
 A page run: its title, the dimension's own opening section (if any), what the route cannot show, spend per
 value (top N, the rest as one "other" bar) beside tokens per value, spend (or tokens) per day, the value ×
@@ -21,8 +25,9 @@ from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
+from queries.filters import Filters
 from queries.reads_facts import DIM_COLUMN, OTHER
-from queries.reads_routing import Dim
+from queries.reads_routing import Dim, Route
 
 UNATTRIBUTED = "unattributed"  # the empty label OpenRouter's analytics give traffic without the dimension
 
@@ -38,11 +43,31 @@ class Matrix:
     top_values: int | None = None
 
 
+Reader = Callable[[PageContext, tuple[str, ...], "tuple[str, int] | None"], pd.DataFrame]
+
+
+def _same(filters: Filters) -> Filters:
+    return filters
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dimension no routed table holds, read its own way: ``read(ctx, by, top)`` answers like
+    ``data.facts`` (the dimension's values in ``column``); ``dims`` is the routed question its numbers rest
+    on, asked with the sidebar's filters as ``route_filters`` turns them (a filter it applies by other means
+    is dropped from the question)."""
+
+    column: str
+    dims: tuple[Dim, ...]
+    read: Reader
+    route_filters: Callable[[Filters], Filters] = _same
+
+
 @dataclass(frozen=True)
 class Breakdown:
-    """One dimension's page."""
+    """One dimension's page: a routed ``dim``, or (``dim`` None) a ``source`` of its own."""
 
-    dim: Dim
+    dim: Dim | None
     title: str  # "Providers"
     noun: str  # "provider"
     plural: str  # "providers"
@@ -55,9 +80,14 @@ class Breakdown:
     notes: Callable[[pd.DataFrame], None] | None = None  # about the values found (e.g. "unattributed")
     closing: Callable[[PageContext, pd.DataFrame], pd.DataFrame] | None = None  # may add table columns
     caption: str = ""
+    source: Source | None = None
+    muted: str = UNATTRIBUTED  # the value drawn in grey with the rest: spend no value of the dimension holds
 
     @property
     def column(self) -> str:
+        if self.source is not None:
+            return self.source.column
+        assert self.dim is not None, "a breakdown needs a dim or a source"
         return DIM_COLUMN[self.dim]
 
     @property
@@ -71,11 +101,11 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         b.opening(ctx)
         st.divider()
         st.markdown(f"#### Spend per {b.noun} · {fmt.day_range(ctx.filters.start, ctx.filters.end)} (UTC)")
-    r = ctx.route([b.dim])
+    r = _route(ctx, b)
     if not ui.route_notes(ctx, r, f"Per-{b.noun} figures"):
         return
     label = b.label(ctx.meta)
-    per = data.facts(ctx.store, r, ctx.filters, (b.column,))
+    per = _read(ctx, b, r, (b.column,))
     if per.empty:
         ui.no_usage(ctx)
         return
@@ -93,7 +123,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
                 value="spend",
                 name=f"{b.noun}_spend",
                 heading=f"Spend per {b.noun}",
-                subtitle=f"USD, top {b.top}; “{UNATTRIBUTED}” and the rest in grey",
+                subtitle=f"USD, top {b.top}; “{b.muted}” and the rest in grey",
                 tooltip=[
                     base.tip("requests:Q", "Requests", ","),
                     base.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
@@ -122,6 +152,21 @@ def render(ctx: PageContext, b: Breakdown) -> None:
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
 
 
+def _route(ctx: PageContext, b: Breakdown, *extra: Dim) -> Route:
+    if b.source is None:
+        assert b.dim is not None
+        return ctx.route([b.dim, *extra])
+    return ctx.route([*b.source.dims, *extra], filters=b.source.route_filters(ctx.filters))
+
+
+def _read(
+    ctx: PageContext, b: Breakdown, r: Route, by: tuple[str, ...], top: tuple[str, int] | None = None
+) -> pd.DataFrame:
+    if b.source is None:
+        return data.facts(ctx.store, r, ctx.filters, by, top=top)
+    return b.source.read(ctx, by, top)
+
+
 def _usage(per: pd.DataFrame, column: str, label: Callable[[str], str]) -> pd.DataFrame:
     """Every value's row with its label, tokens, price paid per million tokens and share, biggest first."""
     total = float(per["spend"].sum())
@@ -136,18 +181,18 @@ def _usage(per: pd.DataFrame, column: str, label: Callable[[str], str]) -> pd.Da
 
 def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.DataFrame:
     """The top values, the rest summed into one "other (n …)" row; "unattributed" and other in grey."""
-    r = ctx.route([b.dim])
-    top = data.facts(ctx.store, r, ctx.filters, (b.column,), top=(b.column, b.top))
+    r = _route(ctx, b)
+    top = _read(ctx, b, r, (b.column,), (b.column, b.top))
     top = frames.with_other_count(frames.labelled(top, b.column, label, "other"), b.column, b.plural)
-    top = top.assign(tokens=frames.tokens(top), is_other=top[b.column].isin([OTHER, UNATTRIBUTED]))
+    top = top.assign(tokens=frames.tokens(top), is_other=top[b.column].isin([OTHER, b.muted]))
     top = top.assign(paid_per_m=frames.per_million_tokens(top["spend"], top["tokens"]))
     return top.sort_values("rank", ignore_index=True)
 
 
 def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> None:
-    r = ctx.route([b.dim])
+    r = _route(ctx, b)
     other = f"other {b.plural}"
-    per_day = data.facts(ctx.store, r, ctx.filters, ("date", b.column), top=(b.column, b.top_per_day))
+    per_day = _read(ctx, b, r, ("date", b.column), (b.column, b.top_per_day))
     per_day = frames.labelled(per_day, b.column, label, other).assign(tokens=lambda f: frames.tokens(f))
     metric = st.segmented_control(
         "Per day", ["Spend", "Tokens"], default="Spend", key=b.metric_key, label_visibility="collapsed"
@@ -178,10 +223,10 @@ def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> Non
 
 
 def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
-    r = ctx.route([b.dim, Dim.MODEL])
+    r = _route(ctx, b, Dim.MODEL)
     if not ui.route_notes(ctx, r, f"{b.noun.capitalize()} × model"):
         return
-    cells = data.facts(ctx.store, r, ctx.filters, (b.column, "model"), top=("model", m.top_models))
+    cells = _read(ctx, b, r, (b.column, "model"), ("model", m.top_models))
     if cells.empty:
         return
     cells = frames.labelled(cells, "model", ctx.meta.model_label)

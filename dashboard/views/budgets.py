@@ -14,6 +14,7 @@ import streamlit as st
 from charts import budgets as budgets_charts
 from core import fmt, settings
 from core.settings import CONFIG_ENV
+from core.urls import without_urls
 from dashboard import data, ui
 from dashboard.context import PageContext
 
@@ -156,7 +157,9 @@ def _alerts(ctx: PageContext) -> None:
             f"{len(undelivered)} message(s) not delivered yet; they are retried at every alerts run.",
             icon=":material/error:",
         )
-        ui.table(ctx, undelivered, "failed_deliveries", FAILED_COLUMNS)
+        # The error is the receiver's own words: it may spell a webhook's URL (and its token) back. Never shown.
+        shown = undelivered.assign(error=[without_urls(e) if isinstance(e, str) else e for e in undelivered["error"]])
+        ui.table(ctx, shown, "failed_deliveries", FAILED_COLUMNS)
 
 
 def _teams(ctx: PageContext) -> None:
@@ -165,6 +168,10 @@ def _teams(ctx: PageContext) -> None:
     per_team = data.team_spend(ctx.store, first, last)
     if per_team.empty:
         return
-    st.markdown(f"#### Spend per team · {fmt.day_range(first, last)} (UTC)")
-    st.caption("Chargeback: the teams (cost centres) of the config file as the last alerts run resolved them.")
+    st.markdown(f"#### Spend of each team's scope · {fmt.day_range(first, last)} (UTC)")
+    st.caption(
+        "What a team's budget counts: all spend its keys, workspaces, apps or members match, as the last alerts "
+        "run resolved them, so teams may overlap here (an app team's spend on another team's key counts for "
+        "both). For chargeback, where each dollar goes to one team, see the Teams page."
+    )
     ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS)

@@ -18,7 +18,7 @@ import streamlit as st
 from charts import weekly as weekly_charts
 from charts.base import vega_spec
 from core import fmt
-from dashboard import data, ui
+from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.data import Store
 from review.model import NO_DATA, Review
@@ -103,7 +103,7 @@ def _download(r: Review, frame: pd.DataFrame, name: str) -> None:
     """The shown data as CSV, named after the week (the sidebar's date range does not apply here)."""
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        frames.csv_bytes(frame),
         file_name=f"orusage_{name}_{r.week}.csv",
         mime="text/csv",
         key=f"download_{name}",

@@ -63,9 +63,12 @@ def query_body(request: Request, first_day: date, last_day: date) -> dict[str, A
 
 
 class AnalyticsLoader:
-    def __init__(self, client: OpenRouterClient, pacer: Pacer) -> None:
+    """``today``: the run's UTC day (a row dated after tomorrow is refused)."""
+
+    def __init__(self, client: OpenRouterClient, pacer: Pacer, today: date) -> None:
         self.client = client
         self.pacer = pacer
+        self.today = today
         self.queries = 0
         self._stop = threading.Event()
 
@@ -122,7 +125,10 @@ class AnalyticsLoader:
                 truncated = result.metadata.truncated
                 yield self._piece(request, first_day, last_day, result.data, warnings, truncated=truncated)
                 return
-            days = [row_day(row) for row in result.data]
+            try:
+                days = [row_day(row, self.today) for row in result.data]
+            except RowError as exc:
+                raise _bad_row(request, first_day, last_day, exc) from None
             if not days or any(a < b for a, b in itertools.pairwise(days)):  # not the order asked for: halve
                 middle = first_day + timedelta(days=(last_day - first_day).days // 2)
                 yield from self._fetch(request, first_day, middle)
@@ -156,20 +162,26 @@ class AnalyticsLoader:
         for warning in warnings:
             log.warning("analytics %s: %s", request.grouping.name, warning)
         try:
-            in_range = [row for row in data if first_day <= row_day(row) <= last_day]
+            in_range = [row for row in data if first_day <= row_day(row, self.today) <= last_day]
             rows = to_store_rows(
                 in_range,
                 grouping_name=request.grouping.name,
                 api_dimensions=request.grouping.api_dimensions,
                 metrics=request.metrics,
+                today=self.today,
                 api_key_hash=request.scope or None,
             )
         except RowError as exc:
-            raise BadResponseError(
-                f"POST /analytics/query returned an unexpected row: {exc}.",
-                "Nothing was stored from this response.",
-            ) from None
+            raise _bad_row(request, first_day, last_day, exc) from None
         return Piece(request, first_day, last_day, rows, len(in_range), warnings)
+
+
+def _bad_row(request: Request, first_day: date, last_day: date, exc: RowError) -> BadResponseError:
+    return BadResponseError(
+        f"POST /analytics/query ({request.grouping.name}, {first_day}..{last_day}) returned a row it "
+        f"cannot have: {exc}.",
+        "Nothing was stored from this response; if it persists, report it to OpenRouter.",
+    )
 
 
 class _Stopped(Exception):

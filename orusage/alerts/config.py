@@ -7,6 +7,7 @@ they are read, and the SMTP password is refused in the file (it belongs in ``ORU
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,12 +18,14 @@ from pydantic import SecretStr
 
 from core.errors import ConfigError
 from core.settings import CONFIG_ENV
+from core.urls import has_control, host_problem, http_url_problem
 from orusage.alerts.periods import PERIODS, RESET_PERIODS
 
 DEFAULT_THRESHOLDS = (50.0, 80.0, 100.0)
+MIN_LIMIT_USD = 0.01  # a cent: below it a budget's percentages mean nothing (1e-300 printed 300 digits)
 
 # Scope kinds as written in the file, and which may share one scope (or one team) without double counting.
-SCOPE_KINDS = ("account", "model", "provider", "key", "workspace", "app", "member", "team")
+SCOPE_KINDS = ("account", "model", "provider", "key", "workspace", "app", "member", "tag", "team")
 _FAMILY = {
     "account": "account",
     "model": "model",
@@ -31,11 +34,12 @@ _FAMILY = {
     "workspace": "key",
     "app": "app",
     "member": "member",
+    "tag": "tag",
     "team": "team",
 }
 _SCOPE_HINT = (
-    "Use account, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, app:NAME, member:NAME-OR-EMAIL "
-    "or team:NAME; one kind per scope (keys and workspaces may mix)."
+    "Use account, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, app:NAME, member:NAME-OR-EMAIL, "
+    "tag:KEY=VALUE or team:NAME; one kind per scope (keys and workspaces may mix)."
 )
 
 
@@ -85,6 +89,7 @@ class EmailConfig:
     starttls: bool = True
     ssl: bool = False
     ca_file: str | None = None  # a CA bundle to trust (e.g. a private CA); default: the system's
+    auth_without_tls: bool = False  # AUTH over a plain connection: refused unless set (the password would travel clear)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ class _Section:
         value = self.data.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(name, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):  # TOML has nan and inf; nan passes every comparison below
+            self.fail(name, f"{value!r} is not a finite number")
         if value < low or value > high or (above and value == low):
             self.fail(name, f"{value!r} is out of range (must be {'>' if above else '>='} {low:g} and <= {high:g})")
         return float(value)
@@ -155,21 +162,29 @@ class _Section:
             self.fail(name, "missing")
         if not isinstance(value, str) or not value.strip():
             self.fail(name, f"expected a non-empty string, got {_kind(value)}")
-        return value.strip()
+        return self._printable(name, value.strip())
 
     def texts(self, name: str) -> tuple[str, ...]:
         value = self.data.get(name, [])
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
             self.fail(name, "expected a list of non-empty strings")
-        return tuple(v.strip() for v in items)
+        return tuple(self._printable(name, v.strip()) for v in items)
+
+    def _printable(self, name: str, value: str) -> str:
+        # Names end up in e-mail subjects, Slack blocks and terminals: a line break or escape sequence there
+        # is an injected header or a forged line.
+        if has_control(value):
+            self.fail(name, "holds a control character (a line break, tab or escape)")
+        return value
 
     def url(self, name: str) -> SecretStr | None:
         value = self.data.get(name)
         if value is None:
             return None
-        if not isinstance(value, str) or not value.strip().startswith(("http://", "https://")):
-            self.fail(name, "expected an http:// or https:// URL (value not shown: it may hold a token)")
+        problem = http_url_problem(value.strip()) if isinstance(value, str) else "expected an http:// or https:// URL"
+        if problem:
+            self.fail(name, f"{problem} (value not shown: it may hold a token)")
         return SecretStr(value.strip())
 
 
@@ -212,6 +227,10 @@ def _scope(section: _Section, teams: Mapping[str, Team]) -> tuple[str, tuple[tup
             section.fail("scope", "account takes no value", 'Write scope = "account".')
         if kind != "account" and not value:
             section.fail("scope", f"{kind} needs a value", _SCOPE_HINT)
+        if kind == "tag" and not _is_tag(value):
+            section.fail(
+                "scope", f"tag:{value} is not tag:KEY=VALUE", "e.g. tag:project=alpha (a key of the trace metadata)."
+            )
         if kind == "team" and value not in teams:
             known = ", ".join(sorted(teams)) or "none"
             section.fail("scope", f"no team {value!r} in [teams] (known: {known})")
@@ -238,7 +257,7 @@ def _budget(path: Path, index: int, data: Any, teams: Mapping[str, Team], alerts
         section.fail("period", f"{period!r} is not a period", "Use day, week (Monday to Sunday, UTC) or month.")
     if "limit_usd" not in section.data:
         section.fail("limit_usd", "missing", "The budget's limit in US dollars, e.g. limit_usd = 100.")
-    limit = section.number("limit_usd", 0.0, 0.0, 1e12, above=True)
+    limit = section.number("limit_usd", 0.0, MIN_LIMIT_USD, 1e12)
     defaults = default_budget_spike(alerts)
     spike_rule = SpikeRule(
         factor=section.number("spike_factor", defaults.factor, 1.0, 1000.0, above=True),
@@ -258,15 +277,23 @@ def _budget(path: Path, index: int, data: Any, teams: Mapping[str, Team], alerts
     )
 
 
+def _is_tag(value: str) -> bool:
+    key, equals, tag_value = value.partition("=")
+    return bool(equals and key.strip() and tag_value.strip()) and len(key) <= 100 and len(tag_value) <= 200
+
+
 def _team(path: Path, name: str, data: Any) -> Team:
     section = _Section(path, f"team {name!r}", data)
-    section.only("keys", "workspaces", "apps", "members")
-    kinds = ("keys", "workspaces", "apps", "members")
+    section.only("keys", "workspaces", "apps", "members", "tags")
+    kinds = ("keys", "workspaces", "apps", "members", "tags")
     entries = [(kind[:-1], value) for kind in kinds for value in section.texts(kind)]
     if not entries:
-        section.fail("keys", "a team needs keys, workspaces, apps or members")
+        section.fail("keys", "a team needs keys, workspaces, apps, members or tags")
+    for kind, value in entries:
+        if kind == "tag" and not _is_tag(value):
+            section.fail("tags", f"{value!r} is not KEY=VALUE", 'e.g. tags = ["project=alpha"].')
     if len({_FAMILY[k] for k, _ in entries}) > 1:
-        field_name = "apps" if any(k == "app" for k, _ in entries) else "members"
+        field_name = next(f"{k}s" for k, _ in entries if k in ("app", "member", "tag"))
         section.fail(field_name, "mixes kinds that would count the same spend twice", _SCOPE_HINT)
     return Team(name, tuple(entries))
 
@@ -302,24 +329,37 @@ def _email(path: Path, data: Any) -> EmailConfig:
     section = _Section(path, "[delivery.email]", data)
     if "password" in section.data:
         section.fail("password", "not allowed in the file", "Put the SMTP password in ORUSAGE_SMTP_PASSWORD.")
-    section.only("host", "port", "from", "to", "username", "starttls", "ssl", "ca_file")
+    section.only("host", "port", "from", "to", "username", "starttls", "ssl", "ca_file", "auth_without_tls")
     sender = section.text("from")
     to = section.texts("to")
     if not to:
         section.fail("to", "missing", 'e.g. to = ["ops@example.com"]')
     for address in (sender, *to):
-        if "@" not in address:
+        if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
             section.fail("from" if address == sender else "to", f"{address!r} is not an e-mail address")
+    host = section.text("host")
+    if host_problem(host):
+        section.fail("host", f"{host!r} is not a host name or an IP address")
     ssl = section.boolean("ssl", False)
+    starttls = section.boolean("starttls", not ssl)
+    username = section.text("username") if "username" in section.data else None
+    auth_without_tls = section.boolean("auth_without_tls", False)
+    if username and not (ssl or starttls) and not auth_without_tls:
+        section.fail(
+            "username",
+            "AUTH over a connection without TLS would send the password in the clear",
+            "Use starttls = true or ssl = true; if the server is on a network you trust, set auth_without_tls = true.",
+        )
     return EmailConfig(
-        host=section.text("host"),
+        host=host,
         port=section.integer("port", 465 if ssl else 587, 1, 65535),
         sender=sender,
         to=to,
-        username=section.text("username") if "username" in section.data else None,
-        starttls=section.boolean("starttls", not ssl),
+        username=username,
+        starttls=starttls,
         ssl=ssl,
         ca_file=section.text("ca_file") if "ca_file" in section.data else None,
+        auth_without_tls=auth_without_tls,
     )
 
 

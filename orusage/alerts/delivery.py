@@ -2,13 +2,21 @@
 
 Reusable by anything that sends (alerts now, the weekly report later): build the channels with
 ``channels_for`` and call ``send`` on each. A failed send raises ``DeliveryError`` with one line that never
-holds a secret (webhook URLs carry tokens; they are ``SecretStr`` and scrubbed from any error text).
+holds a secret (webhook URLs carry tokens; they are ``SecretStr`` and scrubbed from any error text, with
+``core.scrub``: a receiver answering "Cannot POST /hook/TOKEN" gets its token masked).
+
+Each delivery has an overall deadline (``ORUSAGE_DELIVERY_DEADLINE``, 30 s): a webhook POST and a whole SMTP
+session end by then, however slowly the peer trickles its answer, so a run never holds the writer lock for
+long.
 """
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -18,7 +26,10 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 
+from core import settings
 from core.errors import ConfigError
+from core.scrub import scrub
+from ingest.deadline import deadline, deadline_client
 from orusage.alerts.config import Config, EmailConfig
 
 USER_AGENT = "openrouter-usage alerts"
@@ -34,7 +45,10 @@ class Message:
 
 
 class DeliveryError(Exception):
-    """One line saying why a message was not delivered (no secrets)."""
+    """One line saying why a message was not delivered (no secrets: scrubbed of every secret setting)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
 
 
 class Channel(Protocol):
@@ -49,22 +63,69 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _scrub(text: str, *secrets: SecretStr | None) -> str:
-    for secret in secrets:
-        if secret is not None and secret.get_secret_value():
-            text = text.replace(secret.get_secret_value(), "<secret>")
-    return text
+    """``text`` without the given secrets (a URL's token-like parts included) or any secret setting."""
+    return scrub(text, *secrets)
+
+
+def delivery_deadline() -> float:
+    """Seconds one delivery may take in all (``ORUSAGE_DELIVERY_DEADLINE``)."""
+    with contextlib.suppress(ConfigError):
+        return settings.current().orusage_delivery_deadline
+    return 30.0
 
 
 def _post(url: SecretStr, payload: dict[str, Any], timeout: float) -> None:
+    limit = delivery_deadline()
     try:
-        response = httpx.post(url.get_secret_value(), json=payload, timeout=timeout, headers={"User-Agent": USER_AGENT})
+        with deadline_client(timeout=timeout, headers={"User-Agent": USER_AGENT}) as client, deadline(limit) as d:
+            response = client.post(url.get_secret_value(), json=payload)
     except httpx.TimeoutException:
-        raise DeliveryError(f"no answer within {timeout:g} s") from None
+        raise DeliveryError(f"no answer within {limit if d.expired else timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise DeliveryError(_scrub(f"{type(exc).__name__}: {_first_line(exc)}", url)) from None
     if response.status_code >= 300:
         body = _scrub(response.text.strip().replace("\n", " ")[:120], url)
         raise DeliveryError(f"HTTP {response.status_code} {response.reason_phrase}{': ' + body if body else ''}")
+
+
+class _SessionDeadline:
+    """Ends an SMTP session when its deadline passes, by shutting its socket down: each read has its own
+    timeout, but a server trickling a byte at a time never trips it. ``expired`` says it happened."""
+
+    def __init__(self, smtp: smtplib.SMTP, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._smtp = smtp
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="smtp-deadline", daemon=True)
+
+    def _watch(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.expired = True
+        while not self._done.is_set():  # again until the session ends: it may not have had a socket yet
+            sock = getattr(self._smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._done.wait(0.1)
+
+    def __enter__(self) -> _SessionDeadline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _connect(smtp: smtplib.SMTP, host: str, port: int) -> None:
+    """Connect and read the greeting (as ``smtplib.SMTP(host, port)`` would, but under the deadline)."""
+    smtp._host = host  # type: ignore[attr-defined]  # as the constructor sets it: TLS checks the certificate
+    code, message = smtp.connect(host, port)
+    if code != 220:
+        smtp.close()
+        raise smtplib.SMTPConnectError(code, message)
 
 
 class WebhookChannel:
@@ -127,13 +188,17 @@ class EmailChannel:
     def send_message(self, mail: EmailMessage) -> None:
         """Send a prepared message (an alert's, or the weekly report's) with this server, TLS and login."""
         cfg = self.config
+        if cfg.username and not (cfg.ssl or cfg.starttls) and not cfg.auth_without_tls:  # the config refuses it too
+            raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: AUTH without TLS refused (set auth_without_tls to allow)")
+        smtp = (
+            smtplib.SMTP_SSL(timeout=self.timeout, context=self.context)
+            if cfg.ssl
+            else smtplib.SMTP(timeout=self.timeout)
+        )
+        watch = _SessionDeadline(smtp, delivery_deadline())
         try:
-            smtp = (
-                smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self.context)
-                if cfg.ssl
-                else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
-            )
-            with smtp:
+            with watch, smtp:
+                _connect(smtp, cfg.host, cfg.port)
                 smtp.ehlo()
                 if cfg.starttls and not cfg.ssl:
                     smtp.starttls(context=self.context)
@@ -146,6 +211,10 @@ class EmailChannel:
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"SMTP server {cfg.host}: {_first_line(exc)}") from None
         except (smtplib.SMTPException, OSError) as exc:
+            if watch.expired:
+                raise DeliveryError(
+                    f"SMTP {cfg.host}:{cfg.port}: no complete session within {watch.seconds:g} s"
+                ) from None
             text = _scrub(_first_line(exc), self.password)
             raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: {type(exc).__name__}: {text}") from None
 

@@ -29,6 +29,7 @@ _KIND = {
     "workspace": q.KEYS,
     "app": q.APPS,
     "member": q.MEMBERS,
+    "tag": q.TAGS,
 }
 
 
@@ -37,7 +38,7 @@ class Evaluation:
     facts: list[rules.BudgetFacts] = field(default_factory=list)
     forecasts: dict[str, Forecast | None] = field(default_factory=dict)
     outcomes: list[Finding | Recovery] = field(default_factory=list)
-    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member, value)
+    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member|tag, value)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -184,7 +185,7 @@ def evaluate(
         result.outcomes += rules.spike_outcomes(facts, today, active)
     for team in config.teams.values():
         scope = resolver.entries(f"team {team.name!r}", None, team.entries)
-        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
+        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member", q.TAGS: "tag"}[scope.kind]
         result.teams += [(team.name, kind, value) for value in scope.values]
 
     last7 = q.daily_spend(con, q.Scope(q.ACCOUNT), today - timedelta(days=7), today - timedelta(days=1), False)

@@ -1,4 +1,4 @@
--- 0006: the website CSV files already imported, recognised by a fingerprint, so importing one again costs
+-- 0008: the website CSV files already imported, recognised by a fingerprint, so importing one again costs
 -- a look at its first and last MiB and a count of its lines instead of a full read (`orusage import
 -- --force` reads it anyway). ingest/website_csv/fingerprint.py says what the fingerprint holds.
 CREATE TABLE imported_files (
