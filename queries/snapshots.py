@@ -44,6 +44,10 @@ from queries.store import (
 NONE = "none"  # the version of a store nothing was published to yet
 ATTEMPTS = 6
 MAX_STORES = 4  # snapshot files a process keeps a connection to (a dashboard reads one)
+# A kept connection keeps the blocks its queries read cached (DuckDB's default would let them grow to 80 % of
+# the machine's memory, where a connection per run let them go with the run): bounded, so that the cache
+# helps the next run and the dashboard stays well under 1 GiB.
+READER_MEMORY_LIMIT = "256MB"
 
 
 @dataclass(eq=False)
@@ -152,7 +156,10 @@ class KeptSnapshots:
         kept = path is not None
         if path is None:
             path = snap  # no hard link possible: a connection for this run alone
-        con = duckdb.connect(str(path), read_only=True)
+        # The snapshot's own name may be open elsewhere in the process with DuckDB's defaults, and DuckDB
+        # refuses a second configuration for one path: the limit is for the version's own name only.
+        config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": READER_MEMORY_LIMIT} if kept else {}
+        con = duckdb.connect(str(path), read_only=True, config=config)
         self.opened += 1
         try:
             if not kept and version_of(snap.stat()) != version:
