@@ -1,9 +1,10 @@
 """A team on one dashboard: 20 sessions at once on a real Streamlit server (``streamlit run dashboard/app.py`` on
 loopback), clicking through every page twice (a second on each page between clicks, as people do) while
-``orusage ingest`` writes into the same store and publishes new snapshots; then the same with a password set.
+``orusage ingest`` writes into the same store and publishes new snapshots (one ingest a minute, as
+``orusage ingest --watch 1m`` runs them, the first when the sessions start); then the same with a password set.
 The sessions speak Streamlit's own WebSocket protocol (``bench.team_clients``, all in one child process, whose
-CPU time is reported); the ingests run one after another in child processes against the fake OpenRouter for
-as long as the sessions click.
+CPU time is reported); the ingests run in child processes against the fake OpenRouter for as long as the
+sessions click.
 
 Figures: p50 and p95 page time (goal p95 < 2 s), errors (goal none), the snapshots published meanwhile, the
 clients' own CPU, and the dashboard server's peak RSS.
@@ -32,6 +33,7 @@ from bench.report import Report, Row, met, table
 SESSIONS = 20
 ROUNDS = 2
 P95_GOAL_S = 2.0
+INGEST_EVERY_S = 60.0
 APP = proc.REPO / "dashboard" / "app.py"
 PASSWORD_ENV = "ORUSAGE_DASHBOARD_PASSWORD"
 
@@ -91,7 +93,8 @@ class Server:
 
 
 class IngestLoop:
-    """Incremental ingests one after another (each a child process), until stopped."""
+    """An ingest (a child process) every ``INGEST_EVERY_S`` from the start, as ``orusage ingest --watch 1m``
+    runs them (its shortest interval), until stopped."""
 
     def __init__(self, env: dict[str, str], folder: Path) -> None:
         self.env, self.folder = env, folder
@@ -105,9 +108,11 @@ class IngestLoop:
     def _loop(self) -> None:
         minute = 20
         while not self._stop.is_set():
+            started = time.monotonic()
             with open(self.folder / f"ingest-{minute}.log", "w") as log:
                 self.runs.append(proc.run("bench.ingest_child", str(minute), env=self.env, stdout=log))
             minute += 10
+            self._stop.wait(max(0.0, INGEST_EVERY_S - (time.monotonic() - started)))
 
     def stop(self) -> None:
         self._stop.set()
