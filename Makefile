@@ -46,8 +46,9 @@ lint: install
 focus-validator: install
 	$(BIN)/python -m tests.focus_validator
 
+# `make bench SIZE=100M` adds a run at 100 M generation rows (it checks the free disk first).
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(SIZE),--size $(SIZE))
 
 bench-alerts: install  # the forecast's error and the anomaly detector's recall and false alerts, into the docs
 	$(BIN)/python -m bench.alerts

@@ -1,7 +1,9 @@
-"""``python -m bench [--quick] [--only NAME]``: build the stores, run every benchmark, print the tables.
+"""``python -m bench [--quick] [--only NAME] [--size 100M]``: build the stores, run every benchmark, print the tables.
 
-NAME is one of ``build``, ``dashboard``, ``http``, ``ingest``, ``import``. ``--quick`` runs at 1 M rows only.
-Each figure is printed with its baseline (measured in the same run), the ratio, and whether its goal is met.
+NAME is one of ``build``, ``dashboard``, ``http``, ``ingest``, ``import``, ``team``, ``ratelimit``. ``--quick``
+runs at 1 M rows only; ``--size 100M`` (``make bench SIZE=100M``) adds a run at 100 M generation rows (the
+store, the dashboard, the ingest and the snapshot publish; the import stays at 10 M), after checking the free
+disk. Each figure is printed with its baseline (measured in the same run), the ratio, and whether its goal is met.
 """
 
 from __future__ import annotations
@@ -15,53 +17,28 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from bench import generate, proc
+from bench.report import Report, Row, publish, render, render_big
+from bench.report import met as _met
 
-SIZES = (1_000_000, 10_000_000)
-NAMES = ("build", "dashboard", "http", "ingest", "import")
+SIZES: dict[str, int] = {"1M": 1_000_000, "10M": 10_000_000, "100M": 100_000_000}
+NAMES = ("build", "dashboard", "http", "ingest", "import", "team", "ratelimit")
 GIB = 1024.0
-COLD_GOAL_S = 0.5
+COLD_GOAL_S = 0.25  # a cold page run (caches cleared, the snapshot's connection kept), at 10M
+WEEKLY_GOAL_S = 0.3  # the weekly review's
+PUBLISHED_GOAL_S = 0.5  # the first run after a publish (the connection opened); every cold page at 100M
 SPEEDUP_GOAL = 20.0
+NEAR_FLOOR = 1.25  # "near the floor": answers within this many times the page's bare reads
+CHEAP_PANDAS_S = 0.3  # where pandas needs no more than this (the issue: "~0.2 s"), the floor is the measure, not 20×
 RSS_GOAL_MB = GIB
-BUILD_GOAL_S = 60.0
-RESULTS_DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
-RESULTS_START, RESULTS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-
-
-@dataclass
-class Row:
-    figure: str
-    size: str
-    value: str
-    baseline: str = "—"
-    ratio: str = "—"
-    goal: str = "—"
-    met: str = "—"
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    pages: list[dict[str, Any]] = field(default_factory=list)
-    growth: dict[str, dict[str, float]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, row: Row) -> None:
-        self.rows.append(row)
-        print(f"  {row.figure} [{row.size}]: {row.value} (baseline {row.baseline}, ratio {row.ratio}) {row.met}")
-
-    def grow(self, figure: str, size: str, value: float) -> None:
-        self.growth.setdefault(figure, {})[size] = value
-
-
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
+BUILD_GOAL_S = {"10M": 60.0, "100M": 600.0}
+REIMPORT_GOAL_S = 2.0
+DISK_NEEDED_GB = {"100M": 60}  # the store, its snapshot, the ingest's copy and its snapshot, spill
 
 
 def machine() -> dict[str, str]:
@@ -98,18 +75,21 @@ def bench_build(report: Report, rows: int, seed: int) -> generate.Built:
     built = generate.build(rows, seed, log=lambda line: print(line, flush=True))
     took = time.perf_counter() - started
     cached = took < built.build_seconds / 2
+    goal = BUILD_GOAL_S.get(size)
     report.add(
         Row(
-            f"build the store ({built.file_mb:,.0f} MB, {built.tables.get('analytics_daily', 0):,} analytics rows)",
+            f"build the store through the writer ({built.file_mb:,.0f} MB, "
+            f"{built.tables.get('analytics_daily', 0):,} analytics rows)",
             size,
             f"{built.build_seconds:.1f} s"
             + (f" (+ {built.parquet_seconds:.1f} s for the pandas baseline's Parquet)" if built.parquet_seconds else "")
             + (" (cached build)" if cached else ""),
-            goal=f"< {BUILD_GOAL_S:.0f} s" if rows >= 10_000_000 else "—",
-            met=_met(built.build_seconds < BUILD_GOAL_S) if rows >= 10_000_000 else "—",
+            goal=f"< {goal:.0f} s" if goal else "—",
+            met=_met(built.build_seconds < goal) if goal else "—",
         )
     )
     report.grow("build the store (s)", size, built.build_seconds)
+    report.grow("store file (MB)", size, built.file_mb)
     if built.defaulted_columns:
         report.notes.append(
             f"{size}: `generations` columns the generator does not draw (NULL or a type default): "
@@ -139,8 +119,26 @@ def _spend_checks(built: generate.Built) -> dict[str, float]:
     return {"default (30d)": float(act[0]) if act else 0.0, "range year": float(year[0]) if year else 0.0}
 
 
-def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
+def _page_goal(entry: dict[str, Any]) -> list[str]:
+    """Answers ≥ 20× pandas over 30 days and over a year; where pandas needs at most ~0.3 s (no page can be
+    20× faster than that), answers within 1.25× of the page's floor instead."""
+    verdicts = []
+    for scenario in ("30d", "year"):
+        if f"speedup {scenario}" not in entry:
+            continue
+        near = entry[f"reads {scenario}"] / max(entry[f"floor {scenario}"], 1e-4)
+        if entry[f"speedup {scenario}"] >= SPEEDUP_GOAL:
+            verdicts.append(f"{scenario}: met ({entry[f'speedup {scenario}']:.0f}×)")
+        elif entry[f"pandas {scenario}"] <= CHEAP_PANDAS_S:
+            verdicts.append(f"{scenario}: {'met' if near <= NEAR_FLOOR else 'NOT met'} ({near:.2f}× the floor)")
+        else:
+            verdicts.append(f"{scenario}: NOT met ({entry[f'speedup {scenario}']:.1f}×, {near:.2f}× the floor)")
+    return verdicts
+
+
+def bench_dashboard(report: Report, built: generate.Built, work: Path, *, pandas_baseline: bool = True) -> None:
     size = generate.label(built.rows)
+    ten = built.rows >= 10_000_000
     env = {"ORUSAGE_DB": built.db, "ORUSAGE_TODAY": generate.TODAY.isoformat()}
     out = work / f"dashboard-{size}.json"
     print(f"dashboard pages at {size} (AppTest, child process) …", flush=True)
@@ -149,75 +147,104 @@ def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
         report.notes.append(f"dashboard benchmark at {size} failed (exit {child.returncode})")
         return
     dash = json.loads(out.read_text())
-    print(f"pandas baseline at {size} (child process) …", flush=True)
-    pout = work / f"pandas-{size}.json"
-    pchild = proc.run("bench.pandas_equiv", built.parquet, str(built.snapshot), generate.TODAY.isoformat(), str(pout))
     pandas_runs: dict[tuple[str, str], float] = {}
     pandas: dict[str, Any] = {}
-    if pchild.returncode == 0:
-        pandas = json.loads(pout.read_text())
-        pandas_runs = {(r["page"], r["scenario"]): r["seconds"] for r in pandas["runs"]}
-        checks = _spend_checks(built)
-        for scenario, want in checks.items():
-            got = pandas["spend_checks"].get(scenario, float("nan"))
-            agree = abs(got - want) <= 1e-6 * max(1.0, abs(want))
-            report.notes.append(
-                f"{size}: period spend ({scenario}) pandas {got:,.2f} vs store {want:,.2f}: "
-                + ("same answer" if agree else "DIFFERENT")
-            )
+    pchild = None
+    if pandas_baseline:
+        print(f"pandas baseline at {size} (child process) …", flush=True)
+        pout = work / f"pandas-{size}.json"
+        pchild = proc.run(
+            "bench.pandas_equiv", built.parquet, str(built.snapshot), generate.TODAY.isoformat(), str(pout)
+        )
+        if pchild.returncode == 0:
+            pandas = json.loads(pout.read_text())
+            pandas_runs = {(r["page"], r["scenario"]): r["seconds"] for r in pandas["runs"]}
+            for scenario, want in _spend_checks(built).items():
+                got = pandas["spend_checks"].get(scenario, float("nan"))
+                agree = abs(got - want) <= 1e-6 * max(1.0, abs(want))
+                report.notes.append(
+                    f"{size}: period spend ({scenario}) pandas {got:,.2f} vs store {want:,.2f}: "
+                    + ("same answer" if agree else "DIFFERENT")
+                )
+        else:
+            report.notes.append(f"pandas baseline at {size} failed (exit {pchild.returncode})")
     else:
-        report.notes.append(f"pandas baseline at {size} failed (exit {pchild.returncode})")
+        report.notes.append(f"{size}: no pandas baseline (its rows would need some 30 GB of memory at this size)")
 
-    errors = [r for r in dash["runs"] if r["error"]]
-    for r in errors:
-        report.notes.append(f"{size}: page {r['page']} with {r['scenario']} raised: {r['error']}")
+    for r in dash["runs"]:
+        if r["error"]:
+            report.notes.append(f"{size}: page {r['page']} with {r['scenario']} raised: {r['error']}")
     by_page: dict[str, list[dict[str, Any]]] = {}
     for r in dash["runs"]:
         by_page.setdefault(r["page"], []).append(r)
     for page, runs in by_page.items():
-        colds = [r["cold"] for r in runs]
-        warms = [r["warm"] for r in runs]
         worst = max(runs, key=lambda r: r["cold"])
         entry: dict[str, Any] = {
             "page": page,
             "size": size,
-            "cold_p50": statistics.median(colds),
+            "cold_p50": statistics.median(r["cold"] for r in runs),
             "cold_max": worst["cold"],
             "cold_max_scenario": worst["scenario"],
-            "warm_max": max(warms),
+            "published_max": max(r["published"] for r in runs),
+            "warm_max": max(r["warm"] for r in runs),
         }
-        for scenario in ("default (30d)", "range year"):
+        for scenario, short in (("default (30d)", "30d"), ("range year", "year")):
             mine = next((r for r in runs if r["scenario"] == scenario), None)
+            if mine is None:
+                continue
+            entry[f"reads {short}"] = max(mine["cold_reads"], 0.0001)
+            entry[f"floor {short}"] = mine["floor"]
             theirs = pandas_runs.get((page, scenario))
-            if mine and theirs:
-                entry[f"pandas {scenario}"] = theirs
-                entry[f"speedup {scenario}"] = theirs / mine["cold"]
-                entry[f"speedup warm {scenario}"] = theirs / mine["warm"]
-                # The answers alone: the cold run's time inside the reads (opening the snapshot, SQL, Arrow →
-                # pandas), measured by bench.dashboard.ReadClock; drawing the page is not pandas' work either.
-                reads = max(mine["cold_reads"], 0.001)
-                entry[f"reads {scenario}"] = reads
-                entry[f"reads speedup {scenario}"] = theirs / reads
+            if theirs:
+                entry[f"pandas {short}"] = theirs
+                entry[f"speedup {short}"] = theirs / entry[f"reads {short}"]
+        entry["verdicts"] = _page_goal(entry)
+        entry["goal"] = "; ".join(entry["verdicts"]) or "—"
         report.pages.append(entry)
-        report.grow(f"{page}: cold, worst filter set (s)", size, entry["cold_max"])
-    all_cold = [r["cold"] for r in dash["runs"]]
+        report.grow(f"{page}: cold, slowest filter set (s)", size, entry["cold_max"])
+    weekly = [r["cold"] for r in dash["runs"] if r["page"] == "weekly"]
+    others = [r for r in dash["runs"] if r["page"] != "weekly"]
+    slowest = max(others, key=lambda r: r["cold"])
+    cold_goal = PUBLISHED_GOAL_S if built.rows >= 100_000_000 else COLD_GOAL_S
     report.add(
         Row(
-            f"dashboard: slowest cold page run ({len(by_page)} pages × {len(all_cold) // max(1, len(by_page))} "
-            "filter sets)",
+            f"dashboard: slowest cold page run but the weekly review ({len(by_page) - 1} pages × "
+            f"{len(others) // max(1, len(by_page) - 1)} filter sets; caches cleared, the snapshot's connection kept)",
             size,
-            f"{max(all_cold):.3f} s (median {statistics.median(all_cold):.3f} s)",
-            goal=f"< {COLD_GOAL_S} s at 10M",
-            met=_met(max(all_cold) < COLD_GOAL_S) if built.rows >= 10_000_000 else "(10M goal)",
+            f"{slowest['cold']:.3f} s ({slowest['page']}, {slowest['scenario']}); median "
+            f"{statistics.median(r['cold'] for r in others):.3f} s",
+            goal=f"< {cold_goal} s",
+            met=_met(slowest["cold"] < cold_goal) if ten else "(10M goal)",
         )
     )
-    report.grow("dashboard: median cold page run (s)", size, statistics.median(all_cold))
+    if weekly:
+        weekly_goal = PUBLISHED_GOAL_S if built.rows >= 100_000_000 else WEEKLY_GOAL_S
+        report.add(
+            Row(
+                "dashboard: the weekly review, slowest cold run",
+                size,
+                f"{max(weekly):.3f} s",
+                goal=f"< {weekly_goal} s",
+                met=_met(max(weekly) < weekly_goal) if ten else "(10M goal)",
+            )
+        )
+    published = max(dash["runs"], key=lambda r: r["published"])
+    report.add(
+        Row(
+            "dashboard: slowest first run after a publish (caches cleared, the new version's connection opened)",
+            size,
+            f"{published['published']:.3f} s ({published['page']}, {published['scenario']}); median "
+            f"{statistics.median(r['published'] for r in dash['runs']):.3f} s",
+            goal=f"< {PUBLISHED_GOAL_S} s",
+            met=_met(published["published"] < PUBLISHED_GOAL_S) if ten else "(10M goal)",
+        )
+    )
+    report.grow("dashboard: median cold page run (s)", size, statistics.median(r["cold"] for r in dash["runs"]))
+    report.grow("dashboard: slowest first run after a publish (s)", size, published["published"])
     report.add(
         Row("dashboard: slowest warm page run (cached reads)", size, f"{max(r['warm'] for r in dash['runs']):.3f} s")
     )
     if pandas:
-        speedups = [e[k] for e in report.pages if e["size"] == size for k in e if k.startswith("speedup ")
-                    and "warm" not in k]  # fmt: skip
         report.add(
             Row(
                 "pandas: load the generation rows (Parquet → memory, apart)",
@@ -225,30 +252,21 @@ def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
                 f"{pandas['load_seconds']:.2f} s, {pandas['memory_mb']:,.0f} MB in memory",
             )
         )
+        judged = [e for e in report.pages if e["size"] == size and e["goal"] != "—"]
+        missed = [f"{e['page']} ({v})" for e in judged for v in e["verdicts"] if "NOT" in v]
+        speedups = [e[k] for e in judged for k in ("speedup 30d", "speedup year") if k in e]
         report.add(
             Row(
-                "dashboard cold vs pandas in memory, per page (default, year)",
+                "dashboard answers (the reads of a cold run) vs pandas in memory, per page (30 days, a year)",
                 size,
-                f"min {min(speedups):.1f}×, median {statistics.median(speedups):.1f}×",
+                f"min {min(speedups):.1f}×, median {statistics.median(speedups):.1f}×"
+                + (f"; missed: {', '.join(missed)}" if missed else ""),
                 baseline="pandas over the same rows",
                 ratio=f"{min(speedups):.1f}×",
-                goal=f"≥ {SPEEDUP_GOAL:.0f}×",
-                met=_met(min(speedups) >= SPEEDUP_GOAL),
+                goal=f"≥ {SPEEDUP_GOAL:.0f}×, or within {NEAR_FLOOR}× the floor where pandas ≤ {CHEAP_PANDAS_S} s",
+                met=_met(not missed) if ten else "(10M goal)",
             )
         )
-        reads = [e[k] for e in report.pages if e["size"] == size for k in e if k.startswith("reads speedup ")]
-        if reads:
-            report.add(
-                Row(
-                    "dashboard answers (the reads of a cold run, measured) vs pandas, per page (default, year)",
-                    size,
-                    f"min {min(reads):.1f}×, median {statistics.median(reads):.1f}×",
-                    baseline="pandas over the same rows",
-                    ratio=f"{min(reads):.1f}×",
-                    goal=f"≥ {SPEEDUP_GOAL:.0f}×",
-                    met=_met(min(reads) >= SPEEDUP_GOAL),
-                )
-            )
         report.grow("pandas: median page (s)", size, statistics.median(pandas_runs.values()))
     report.add(
         Row(
@@ -257,12 +275,12 @@ def bench_dashboard(report: Report, built: generate.Built, work: Path) -> None:
             f"{child.peak_rss_mb:,.0f} MB",
             baseline=f"goal {RSS_GOAL_MB:,.0f} MB",
             ratio=f"{child.peak_rss_mb / RSS_GOAL_MB:.2f}",
-            goal="< 1 GiB at 10M",
-            met=_met(child.peak_rss_mb < RSS_GOAL_MB) if built.rows >= 10_000_000 else "(10M goal)",
+            goal="< 1 GiB at 10M and 100M",
+            met=_met(child.peak_rss_mb < RSS_GOAL_MB) if ten else "(10M goal)",
         )
     )
     report.grow("dashboard peak RSS (MB)", size, child.peak_rss_mb)
-    if pandas:
+    if pandas and pchild is not None:
         report.add(Row("pandas process peak RSS (for comparison)", size, f"{pchild.peak_rss_mb:,.0f} MB"))
 
 
@@ -298,6 +316,7 @@ def bench_http(report: Report) -> None:
 
 def bench_ingest(report: Report, built: generate.Built, work: Path) -> None:
     from fake_openrouter.keys import DEMO_MANAGEMENT_KEY
+    from queries.store import publish_snapshot
 
     size = generate.label(built.rows)
     folder = work / f"ingest-{size}"
@@ -337,6 +356,22 @@ def bench_ingest(report: Report, built: generate.Built, work: Path) -> None:
         )
         report.grow(f"{name}: peak RSS (MB)", size, child.peak_rss_mb)
         report.grow(f"{name}: time (s)", size, child.seconds)
+    # The publish on its own: what every writer pays at its end (a copy of the whole file today).
+    publishes = []
+    for _ in range(2):
+        started = time.perf_counter()
+        publish_snapshot(db)
+        publishes.append(time.perf_counter() - started)
+    mb = db.stat().st_size / 2**20
+    seconds = min(publishes)
+    report.add(
+        Row(
+            "snapshot publish (copy, fsync, rename), on its own; best of 2",
+            size,
+            f"{seconds:.2f} s for {mb:,.0f} MB ({mb / seconds:,.0f} MB/s)",
+        )
+    )
+    report.grow("snapshot publish (s)", size, seconds)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -416,105 +451,39 @@ def bench_import(report: Report, built: generate.Built, work: Path) -> None:
             met=_met(child.peak_rss_mb < RSS_GOAL_MB),
         )
     )
+    again = re.search(r"orusage import of the same file again:\s+([0-9.]+) s", text)
+    forced = re.search(r"orusage import of the same file, --force:\s+([0-9.]+) s", text)
+    if again:
+        again_s = float(again.group(1))
+        forced_s = float(forced.group(1)) if forced else float("nan")
+        report.add(
+            Row(
+                "the same export imported again (recognised by its fingerprint: not read)",
+                size,
+                f"{again_s:.2f} s",
+                baseline=f"read again (--force) {forced_s:.1f} s" if forced else "—",
+                ratio=f"{forced_s / again_s:.0f}× faster" if forced else "—",
+                goal=f"< {REIMPORT_GOAL_S:.0f} s at 10M",
+                met=_met(again_s < REIMPORT_GOAL_S) if big else "(10M goal)",
+            )
+        )
+        report.grow("import: the same file again (s)", size, again_s)
     report.grow("import: time (s)", size, seconds)
     report.grow("import: peak RSS (MB)", size, child.peak_rss_mb)
 
 
-# ---- output ---------------------------------------------------------------------------------------------
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def render(info: dict[str, str], report: Report, seconds: float) -> str:
-    out = ["## Machine", _table(["", ""], [[k, v] for k, v in info.items()]), ""]
-    out += [
-        "## Figures",
-        _table(
-            ["figure", "size", "value", "baseline", "ratio", "goal", "met?"],
-            [[r.figure, r.size, r.value, r.baseline, r.ratio, r.goal, r.met] for r in report.rows],
-        ),
-        "",
-    ]
-    if report.pages:
-        rows = []
-        for e in report.pages:
-
-            def cell(key: str, fmt: str = "{:.3f}", entry: dict[str, Any] = e) -> str:
-                return fmt.format(entry[key]) if key in entry else "—"
-
-            cold_goal = "met" if e["cold_max"] < COLD_GOAL_S else "NOT met"
-            rows.append(
-                [e["page"], e["size"], cell("cold_p50"), f"{e['cold_max']:.3f} ({e['cold_max_scenario']})",
-                 cell("warm_max"), cell("pandas default (30d)"), cell("speedup default (30d)", "{:.1f}×"),
-                 cell("pandas range year"), cell("speedup range year", "{:.1f}×"),
-                 cell("reads default (30d)"), cell("reads speedup default (30d)", "{:.1f}×"),
-                 cell("reads range year"), cell("reads speedup range year", "{:.1f}×"), cold_goal]
-            )  # fmt: skip
-        out += [
-            "## Dashboard pages (seconds per full script run; speedup = pandas ÷ dashboard cold; reads = the cold"
-            " run's time inside its reads, the answers without the drawing)",
-            _table(
-                [
-                    "page",
-                    "size",
-                    "cold median",
-                    "cold worst (filter set)",
-                    "warm worst",
-                    "pandas 30d",
-                    "speedup 30d",
-                    "pandas year",
-                    "speedup year",
-                    "reads 30d",
-                    "reads speedup 30d",
-                    "reads year",
-                    "reads speedup year",
-                    "cold < 0.5 s",
-                ],
-                rows,
-            ),
-            "",
-        ]
-    growth = [
-        [figure, f"{v['1M']:.3f}", f"{v['10M']:.3f}", f"{v['10M'] / v['1M']:.1f}×" if v["1M"] else "—"]
-        for figure, v in report.growth.items()
-        if "1M" in v and "10M" in v
-    ]
-    if growth:
-        out += ["## Growth from 1M to 10M rows (10× the rows)",
-                _table(["figure", "1M", "10M", "10M ÷ 1M (vs 10×)"], growth), ""]  # fmt: skip
-    if report.notes:
-        out += ["## Notes", *[f"- {n}" for n in report.notes], ""]
-    out.append(f"Whole run: {seconds / 60:.1f} min; load average at the end: "
-               + " / ".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
-    return "\n".join(out)
-
-
-def publish(text: str, doc: Path = RESULTS_DOC) -> None:
-    """Put a full run's tables between the results markers of docs/performance.md, under a dated line."""
-    page = doc.read_text(encoding="utf-8")
-    head, start, rest = page.partition(RESULTS_START)
-    _, end, tail = rest.partition(RESULTS_END)
-    if not (start and end):
-        print(f"\n({doc.name} has no {RESULTS_START} … {RESULTS_END} markers: not updated)")
-        return
-    stamp = (
-        f"Measured on {time.strftime('%Y-%m-%d', time.gmtime())} (UTC) by a full `make bench` run on a machine"
-        f" with {len(os.sched_getaffinity(0))} CPUs (nproc) and Python {platform.python_version()}."
-    )
-    # One level down: the tables' sections sit under the page's "## Results".
-    tables = "\n".join("#" + line if line.startswith("## ") else line for line in text.splitlines())
-    doc.write_text(f"{head}{start}\n{stamp}\n\n{tables}\n{end}{tail}", encoding="utf-8")
-    print(f"(and into docs/{doc.name})")
+def disk_free_gb(path: Path) -> float:
+    path.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(path).free / 1e9
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="1 M rows only")
     parser.add_argument("--only", choices=NAMES, help="run one benchmark (the stores are built as needed)")
+    parser.add_argument(
+        "--size", choices=("100M",), help="also run at 100 M generation rows (checks the free disk first)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=generate.CACHE / "last-run.md", help="also write the tables here")
     args = parser.parse_args(argv)
@@ -524,23 +493,43 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     work = generate.CACHE / "work"
     work.mkdir(parents=True, exist_ok=True)
-    sizes = SIZES[:1] if args.quick else SIZES
+    sizes = ["1M"] if args.quick else ["1M", "10M"]
+    big = args.size
+    if big:
+        free = disk_free_gb(generate.CACHE)
+        if free < DISK_NEEDED_GB[big]:
+            line = f"{big}: skipped: {free:.0f} GB free (the {big} run needs about {DISK_NEEDED_GB[big]} GB)"
+            print(line, flush=True)
+            report.notes.append(line)
+            big = None
+        else:
+            sizes.append(big)
 
     def wanted(name: str) -> bool:
         return args.only is None or args.only == name
 
     steps: list[tuple[str, Callable[[generate.Built], None]]] = [
-        ("dashboard", lambda b: bench_dashboard(report, b, work)),
+        ("dashboard", lambda b: bench_dashboard(report, b, work, pandas_baseline=b.rows < 100_000_000)),
         ("ingest", lambda b: bench_ingest(report, b, work)),
-        ("import", lambda b: bench_import(report, b, work)),
+        # The import stays at 10M: a website CSV of 100M rows (24 GB) is not what a user imports at once.
+        ("import", lambda b: bench_import(report, b, work) if b.rows < 100_000_000 else None),
     ]
-    for rows in sizes:
-        if args.only == "http":
+    built: dict[str, generate.Built] = {}
+    for size in sizes:
+        if args.only in ("http", "ratelimit"):
             break
-        built = bench_build(report, rows, args.seed)
+        built[size] = bench_build(report, SIZES[size], args.seed)
         for name, step in steps:
             if wanted(name):
-                step(built)
+                step(built[size])
+    if wanted("team"):
+        from bench import team
+
+        team.bench_team(report, built["10M"] if "10M" in built else built["1M"], work)
+    if wanted("ratelimit"):
+        from bench import ratelimit
+
+        ratelimit.bench_ratelimit(report, work)
     if wanted("http"):
         bench_http(report)
     text = render(info, report, time.perf_counter() - started)
@@ -550,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n(also written to {args.out})")
     if args.only is None and not args.quick:
         publish(text)
+        if big:
+            publish(render_big(info, report, big, time.perf_counter() - started), "100M")
     return 0
 
 

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import math
 import os
 import shutil
 import time
@@ -43,7 +45,8 @@ import duckdb
 from queries import rollups
 from queries.store import Writer, snapshot_path
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
+CHUNK_ROWS = 12_500_000  # generations drawn at a time
 CACHE = Path(__file__).resolve().parent / ".cache"
 ANCHOR = datetime(2026, 11, 20, 12, 0)  # "now" of every built store: a Friday, naive UTC
 TODAY = ANCHOR.date()
@@ -113,7 +116,7 @@ def _cached(folder: Path) -> Built | None:
     if not meta.exists():
         return None
     built = Built(**json.loads(meta.read_text()))
-    return built if built.snapshot.exists() and Path(built.parquet).exists() else None
+    return built if built.snapshot.exists() and (not built.parquet or Path(built.parquet).exists()) else None
 
 
 def _alive(pid: int) -> bool:
@@ -126,8 +129,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) -> Built:
-    """The store for (rows, seed), built once and then taken from the cache.
+def chunks(rows: int) -> list[tuple[int, int]]:
+    """Day ranges [first, end) holding about ``CHUNK_ROWS`` generations each: a store is drawn one at a time, so
+    100 M rows never sit in memory at once. Days are never split, so every day's facts come from one chunk."""
+    count = max(1, -(-rows // CHUNK_ROWS))
+    # Day d starts at row rows × (d / DAYS)²: equal shares of rows are equal shares of sqrt(days).
+    bounds = sorted({0, DAYS, *(min(DAYS, round(DAYS * math.sqrt(k / count))) for k in range(1, count))})
+    return list(itertools.pairwise(bounds))
+
+
+def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print, parquet: bool = True) -> Built:
+    """The store for (rows, seed), built once and then taken from the cache. ``parquet``: also write the
+    generation rows as Parquet, for the pandas baseline (a directory of parts above ``CHUNK_ROWS`` rows).
 
     Several people's benchmarks share ``bench/.cache``: a store is built in a folder of its own and renamed
     into place when complete, so a second build of the same store never deletes one in progress (which
@@ -142,49 +155,59 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     db = work / "orusage.duckdb"
+    parquet_wanted = parquet
     parquet = work / "generations.parquet"
+    if parquet_wanted and rows > CHUNK_ROWS:
+        parquet.mkdir()
     log(f"building the {label(rows)} store (seed {seed}) in {work} …")
     started = time.perf_counter()
+    parquet_seconds = 0.0
     with Writer(db) as writer:
         con = writer.con
         # The writer's memory limit is for users' runs; drawing 10 M rows under it would spill them to disk.
         con.execute("RESET memory_limit")
         _dimensions(con, seed)
-        t = time.perf_counter()
-        _generations(con, rows, seed)
-        log(f"  {rows:,} generation rows drawn in {time.perf_counter() - t:.1f} s")
-        steps = (
-            ("activity", _activity),
-            ("analytics_daily", _analytics),
-            ("keys, credits, models, runs, coverage", _account),
-        )
-        for name, step in steps:
+        defaulted: list[str] | None = None
+        spans = chunks(rows)
+        for n, (d0, d1) in enumerate(spans):
             t = time.perf_counter()
-            with writer.transaction() as tx:
-                step(tx)
-            log(f"  {name} in {time.perf_counter() - t:.1f} s")
+            _generations(con, rows, seed, d0, d1)
+            drawn = time.perf_counter() - t
+            for step in (_activity, _analytics, _store_generations):
+                with writer.transaction() as tx:
+                    found = step(tx)
+                    if step is _store_generations:
+                        defaulted = found
+            parts = _KEY_PARTS.format(rows="bgv")
+            con.execute(f"INSERT INTO b_key_parts {parts}" if n else f"CREATE TEMP TABLE b_key_parts AS {parts}")
+            if parquet_wanted:
+                t_parquet = time.perf_counter()
+                _export_parquet(con, parquet if len(spans) == 1 else parquet / f"part-{n:03d}.parquet")
+                parquet_seconds += time.perf_counter() - t_parquet
+            con.execute("DROP TABLE bg")
+            log(
+                f"  days {d0}..{d1 - 1}: rows drawn in {drawn:.1f} s; activity, analytics and generations stored "
+                f"in {time.perf_counter() - t - drawn:.1f} s"
+            )
         t = time.perf_counter()
         with writer.transaction() as tx:
-            defaulted = _store_generations(tx)
-        if defaulted is not None:
-            log(f"  generations in {time.perf_counter() - t:.1f} s")
+            _account(tx)
+        log(f"  keys, credits, models, runs, coverage in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         with writer.transaction() as tx:
             rollups.refresh_all(tx)  # the facts above were written with plain SQL, not through queries.writes
         log(f"  rollups in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        _export_parquet(con, parquet)
-        parquet_seconds = time.perf_counter() - t
-        log(f"  Parquet for the pandas baseline in {parquet_seconds:.1f} s (not part of the store's time)")
+        if parquet_wanted:
+            log(f"  Parquet for the pandas baseline in {parquet_seconds:.1f} s (not part of the store's time)")
         tables = _counts(con)
-        for temp in ("bg", "b_models", "b_endpoints", "b_providers", "b_apps", "b_keys"):
+        for temp in ("b_models", "b_endpoints", "b_providers", "b_apps", "b_keys", "b_key_parts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     seconds = time.perf_counter() - started
     built = Built(
         rows=rows,
         seed=seed,
         db=str(folder / db.name),
-        parquet=str(folder / parquet.name),
+        parquet=str(folder / parquet.name) if parquet_wanted else "",
         build_seconds=round(seconds - parquet_seconds, 1),
         file_mb=round(db.stat().st_size / 2**20, 1),
         tables=tables,
@@ -286,12 +309,16 @@ def _dimensions(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     con.execute(f"CREATE OR REPLACE TEMP MACRO first_day() AS DATE '{first_day.isoformat()}'")
 
 
-def _generations(con: duckdb.DuckDBPyConnection, rows: int, seed: int) -> None:
-    """``bg``: one row per generation with integer dimensions and its numbers, in time order."""
+def _generations(con: duckdb.DuckDBPyConnection, rows: int, seed: int, first_day: int, end_day: int) -> None:
+    """``bg``: one row per generation of days [first_day, end_day) with integer dimensions and its numbers, in
+    time order. A row's values depend on its number alone, so drawing in chunks changes nothing."""
     s = seed * 1000 + 100
+    # The rows those days hold, give or take a row of rounding: the exact test on ``d`` below decides.
+    low = max(0, math.floor(rows * (first_day / DAYS) ** 2) - 2)
+    high = rows if end_day >= DAYS else min(rows, math.ceil(rows * (end_day / DAYS) ** 2) + 2)
     con.execute(
         f"""CREATE TEMP TABLE bg AS
-            WITH w AS (
+            WITH w0 AS (
                 SELECT range AS i,
                        -- Time grows with the row number (rows come out in time order, no sort), at a density
                        -- growing linearly over the year: recent days are the busiest.
@@ -302,7 +329,8 @@ def _generations(con: duckdb.DuckDBPyConnection, rows: int, seed: int) -> None:
                        bu(range, {s + 6}) AS u_ep, bu(range, {s + 7}) AS u_pt, bu(range, {s + 8}) AS u_ct,
                        bu(range, {s + 9}) AS u_rs, bu(range, {s + 10}) AS u_cache, bu(range, {s + 11}) AS u_byok,
                        bu(range, {s + 12}) AS u_lat, bu(range, {s + 13}) AS u_tps, bu(range, {s + 14}) AS u_fin
-                FROM range({rows})),
+                FROM range({low}, {high})),
+            w AS (SELECT * FROM w0 WHERE d >= {first_day} AND d < {end_day}),
             v AS (
                 -- Each key serves a few apps (95 %), each app a pool of 6 models (97 %): traffic is clustered
                 -- as in a real account, not spread over every model × app × key.
@@ -459,6 +487,17 @@ def _analytics(con: duckdb.DuckDBPyConnection) -> None:
 # ---- the account: keys, credits, models, runs, coverage ------------------------------------------------
 
 
+# Per key, one chunk's share of yesterday's, the last 7 and 30 days' and the year's spend (summed in _account).
+_KEY_PARTS = f"""SELECT k, coalesce(sum(usage) FILTER (WHERE d = {DAYS - 1}), 0) AS day_usage,
+                        coalesce(sum(byok) FILTER (WHERE d = {DAYS - 1}), 0) AS day_byok,
+                        coalesce(sum(usage) FILTER (WHERE d >= {DAYS - 7}), 0) AS week_usage,
+                        coalesce(sum(byok) FILTER (WHERE d >= {DAYS - 7}), 0) AS week_byok,
+                        coalesce(sum(usage) FILTER (WHERE d >= {DAYS - 30}), 0) AS month_usage,
+                        coalesce(sum(byok) FILTER (WHERE d >= {DAYS - 30}), 0) AS month_byok,
+                        sum(usage) AS total_usage, sum(byok) AS total_byok
+                 FROM {{rows}} GROUP BY k"""
+
+
 def _account(con: duckdb.DuckDBPyConnection) -> None:
     store_start = datetime.combine(TODAY - timedelta(days=STORE_DAYS), datetime.min.time())
     # Hourly ingest runs since the store started; about 2 % failed (OpenRouter unavailable).
@@ -487,16 +526,13 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Per key: yesterday's, last 7 and 30 days' and the year's spend, for the /keys counters.
     con.execute(
-        f"""CREATE TEMP TABLE b_key_usage AS
+        """CREATE TEMP TABLE b_key_usage AS
             SELECT k.k, k.key_hash, k.key_name, k.w,
-                   coalesce(sum(usage) FILTER (WHERE d = {DAYS - 1}), 0) AS day_usage,
-                   coalesce(sum(byok) FILTER (WHERE d = {DAYS - 1}), 0) AS day_byok,
-                   coalesce(sum(usage) FILTER (WHERE d >= {DAYS - 7}), 0) AS week_usage,
-                   coalesce(sum(byok) FILTER (WHERE d >= {DAYS - 7}), 0) AS week_byok,
-                   coalesce(sum(usage) FILTER (WHERE d >= {DAYS - 30}), 0) AS month_usage,
-                   coalesce(sum(byok) FILTER (WHERE d >= {DAYS - 30}), 0) AS month_byok,
-                   coalesce(sum(usage), 0) AS total_usage, coalesce(sum(byok), 0) AS total_byok
-            FROM b_keys k LEFT JOIN bgv ON bgv.k = k.k GROUP BY ALL"""
+                   coalesce(sum(day_usage), 0) AS day_usage, coalesce(sum(day_byok), 0) AS day_byok,
+                   coalesce(sum(week_usage), 0) AS week_usage, coalesce(sum(week_byok), 0) AS week_byok,
+                   coalesce(sum(month_usage), 0) AS month_usage, coalesce(sum(month_byok), 0) AS month_byok,
+                   coalesce(sum(total_usage), 0) AS total_usage, coalesce(sum(total_byok), 0) AS total_byok
+            FROM b_keys k LEFT JOIN b_key_parts p ON p.k = k.k GROUP BY ALL"""
     )
     con.execute(
         """INSERT INTO api_keys
@@ -525,7 +561,7 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
            ORDER BY 1, 2""",
         [ANCHOR, ANCHOR],
     )
-    total = con.execute("SELECT sum(usage) FROM bgv").fetchone()
+    total = con.execute("SELECT sum(total_usage) FROM b_key_parts").fetchone()
     spent = float(total[0]) if total and total[0] is not None else 0.0
     con.execute(
         f"""INSERT INTO credits

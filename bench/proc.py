@@ -41,10 +41,25 @@ def run(module: str, *args: str, env: Mapping[str, str] | None = None, stdout: I
 class FakeProcess:
     """The project's fake OpenRouter in its own process (so the client's timing is not the server's GIL)."""
 
-    def __init__(self, *, latency_s: float, ids: int = 0, now: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        latency_s: float,
+        ids: int = 0,
+        now: str | None = None,
+        large: float | None = None,
+        analytics_limit: int | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
         args = [sys.executable, "-m", "bench.fake_proc", "--latency", str(latency_s), "--ids", str(ids)]
         if now:
             args += ["--now", now]
+        if large:
+            args += ["--large", str(large)]
+        if analytics_limit:
+            args += ["--analytics-limit", str(analytics_limit)]
+        args += ["--time-scale", str(time_scale)]
+        self.stats: dict[str, Any] = {}
         self._proc = subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
@@ -63,6 +78,9 @@ class FakeProcess:
     def stop(self) -> None:
         if self._proc.stdin is not None:
             self._proc.stdin.close()
+        if self._proc.stdout is not None:
+            last = self._proc.stdout.readline()  # what it answered, written when its input closed
+            self.stats = json.loads(last) if last.strip() else {}
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,9 +1,10 @@
 """Streamlit entry point: ``ORUSAGE_DB=... streamlit run dashboard/app.py``.
 
 Order of a run: the gate (sign-in and/or password, when set up: ``dashboard.gate``) before anything else; then
-one read-only connection to the published snapshot (opened lazily, only when a cached read misses, and
-closed before the run ends), the shared sidebar, the address bar brought in line with the filters, and
-the page. Nothing holds the database between runs.
+the snapshot version the run reads (``PageReader.pin``: the process keeps one read-only connection per
+version, ``queries.snapshots``; a run reads through a cursor of its own, made only when a cached read
+misses), the shared sidebar, the address bar brought in line with the filters, and the page. Nothing but
+that kept connection to a published (never rewritten) snapshot outlives a run.
 """
 
 from __future__ import annotations
@@ -133,16 +134,17 @@ def main() -> None:
         return
     gate.sign_out_button()
     db = reads.default_db_path()
-    version = reads.snapshot_version(db)
     with reads.PageReader(db) as reader:
-        store = data.Store(reader, str(db), version)
         nav = _navigation(pages)
         state = RunState(db=db, ctx=None)
         try:
+            # The version this run reads from start to end, whatever is published meanwhile.
+            version = reader.pin()
             if version != "none":
+                store = data.Store(reader, str(db), version)
                 state = RunState(db=db, ctx=_context(nav, pages, store, data.meta(store)))
         except reads.NoSnapshotError:
-            pass  # the snapshot went away after the version check: the empty state until the next run
+            pass  # nothing published: the empty state
         except OrusageError as exc:
             state = RunState(db=db, ctx=None, error=exc)
         st.sidebar.caption("All days are UTC.")

@@ -1,14 +1,14 @@
 """Cached reads for the pages.
 
-Every cache key holds the database path and its ``snapshot_version`` (through ``Store``), so a new ingest
-shows up on the next page run without any manual invalidation, plus every argument of the read (routes,
-filter values). The run's ``PageReader`` is not part of the key: it is the run's lazy connection, only
-opened when some read here misses the cache.
+Every cache key holds the database path and the snapshot version the run reads (through ``Store``), so a
+new ingest shows up on the next page run without any manual invalidation, plus every argument of the read
+(routes, filter values). The run's ``PageReader`` is not part of the key: it is the run's way to that
+version (a cursor of the process's kept connection), only used when some read here misses the cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +36,6 @@ from queries import (
 from queries import review as review_reads
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
-from queries.reads_facts import source_spans
 from queries.reads_routing import Route, Span
 from review import load
 from review.model import Review
@@ -121,19 +120,16 @@ def _unique(labels: dict[str, str]) -> dict[str, str]:
     return {h: f"{label} ({h[:8]})" if seen[label] > 1 else label for h, label in labels.items()}
 
 
-def _member_labels(members: pd.DataFrame) -> dict[str, str]:
-    return {
-        str(row.member): f"{row.member} ({row.email})"
-        if isinstance(row.email, str) and row.email != row.member
-        else str(row.member)
-        for row in members.itertuples()
-    }
+def _member_labels(members: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    return {member: f"{member} ({email})" if email and email != member else member for member, email in members}
 
 
-def _teams(found: Mapping[str, tuple[str, tuple[str, ...]]], members: pd.DataFrame) -> dict[str, Any]:
+def _teams(
+    found: Mapping[str, tuple[str, tuple[str, ...]]], members: Sequence[tuple[str, str | None]]
+) -> dict[str, Any]:
     """The teams the allocation applies, member values of the config (a name or an e-mail, matched without
     regard to case as the allocation matches them) as analytics name the member."""
-    by_email = {str(e).lower(): str(m) for m, e in zip(members["member"], members["email"], strict=True) if e}
+    by_email = {email.lower(): member for member, email in members if email}
     return {
         team: (kind, tuple(sorted({by_email.get(v.lower(), v) for v in values})) if kind == "member" else values)
         for team, (kind, values) in found.items()
@@ -144,33 +140,30 @@ def _teams(found: Mapping[str, tuple[str, tuple[str, ...]]], members: pd.DataFra
 @_cached
 def meta(store: Store) -> Meta:
     run = store.reader.run
-    options = run(reads.model_options)
-    models = tuple(str(s) for s in options["model_permaslug"])
-    keys = run(reads.key_options)
-    members = run(reads.member_options)
-    as_of = run(reads.data_as_of)
-    now = as_of.finished_at
+    found = run(reads.sidebar_options)  # one statement: every page's first run pays for it
+    models = tuple(str(m["model_permaslug"]) for m in found.models)
+    now = found.as_of.finished_at
     return Meta(
-        as_of=as_of,
-        bounds=run(reads.date_bounds),
+        as_of=found.as_of,
+        bounds=found.bounds,
         models=models,
-        model_labels=dict(zip(models, (str(x) for x in options["label"]), strict=True)),
-        model_names=dict(zip(models, (str(x) for x in options["name"]), strict=True)),
-        catalog=run(reads.catalog_models),
-        providers=run(reads.provider_options),
-        apps=run(reads.app_options),
-        keys=tuple(str(h) for h in keys["hash"]),
+        model_labels={str(m["model_permaslug"]): str(m["label"]) for m in found.models},
+        model_names={str(m["model_permaslug"]): str(m["name"]) for m in found.models},
+        catalog=found.catalog,
+        providers=found.providers,
+        apps=found.apps,
+        keys=tuple(str(k["hash"]) for k in found.keys),
         key_labels=_unique(
             {
-                str(row.hash): _key_label(str(row.name), bool(row.disabled), row.expires_at, row.deleted_at, now)
-                for row in keys.itertuples()
+                str(k["hash"]): _key_label(str(k["name"]), bool(k["disabled"]), k["expires_at"], k["deleted_at"], now)
+                for k in found.keys
             }
         ),
-        workspaces=run(reads.workspace_options),
-        spans=run(source_spans),
-        members=tuple(str(m) for m in members["member"]),
-        member_labels=_member_labels(members),
-        teams=_teams(run(reads.teams), members),
+        workspaces=found.workspaces,
+        spans=found.spans,
+        members=tuple(member for member, _ in found.members),
+        member_labels=_member_labels(found.members),
+        teams=_teams(run(reads.teams), found.members),
     )
 
 
@@ -424,7 +417,7 @@ def live_feed(db: str, today: date, limit: int) -> broadcast.LiveFeed | None:
 
 def generations_file(db: str, query: generations_reads.GenerationQuery, cap: int, kind: str) -> bytes:
     """A download's file, built when the user clicks (on Streamlit's download thread, after the run that
-    drew the button has closed its reader): so it opens, and closes, its own read-only connection."""
+    drew the button has ended): so it reads through a reader of its own (the newest snapshot version)."""
     with reads.PageReader(Path(db)) as reader:
         content, _rows = reader.run(generations_reads.download, query, cap, kind)
     return content

@@ -16,7 +16,7 @@ import duckdb
 
 from fake_openrouter.api_common import ApiError, ApiRequest, JsonObject
 from fake_openrouter.api_models import model_item
-from fake_openrouter.catalog import MODELS_BY_ID, PROVIDERS, Model
+from fake_openrouter.catalog import PROVIDERS, Model
 from fake_openrouter.dataset import Dataset
 
 # Open-weight hosts serve quantized weights; the labs' own endpoints do not say.
@@ -76,7 +76,7 @@ def _endpoint(
 def model_endpoints(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:
     _, author, slug, _ = req.path.strip("/").split("/")
     model_id = f"{unquote(author)}/{unquote(slug)}"
-    model = MODELS_BY_ID.get(model_id)
+    model = ds.model(model_id)
     if model is None or model.created > ds.today:
         raise ApiError(404, f"Model {model_id!r} not found")
     item = model_item(model, ds, req.base_url)

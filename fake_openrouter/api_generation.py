@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from fake_openrouter.api_common import ApiError, ApiRequest, JsonObject, iso
-from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID, endpoint_id
+from fake_openrouter.catalog import BYOK_PROVIDERS, endpoint_id
 from fake_openrouter.dataset import Dataset
 
 NOT_FOUND = "Generation not found"
@@ -37,7 +37,7 @@ def _digest(gen_id: str, salt: str) -> bytes:
     return hashlib.sha256(f"{salt}/{gen_id}".encode()).digest()
 
 
-def _provider_responses(row: dict[str, Any], upstream_id: str) -> list[JsonObject]:
+def _provider_responses(ds: Dataset, row: dict[str, Any], upstream_id: str) -> list[JsonObject]:
     final: JsonObject = {
         "endpoint_id": row["endpoint_id"],
         "id": upstream_id,
@@ -47,7 +47,7 @@ def _provider_responses(row: dict[str, Any], upstream_id: str) -> list[JsonObjec
         "provider_name": row["provider_name"],
         "status": 200,
     }
-    model = MODELS_BY_ID.get(row["model"])
+    model = ds.model(row["model"])
     others = [p for p, _ in model.providers if p != row["provider_name"]] if model else []
     fate = _digest(row["id"], "fallback")
     if not others or fate[0] % _FALLBACK_EVERY:
@@ -64,7 +64,7 @@ def _provider_responses(row: dict[str, Any], upstream_id: str) -> list[JsonObjec
     return [failed, final]
 
 
-def _item(row: dict[str, Any]) -> JsonObject:
+def _item(ds: Dataset, row: dict[str, Any]) -> JsonObject:
     gen_id = row["id"]
     digest = _digest(gen_id, "upstream").hex()
     upstream_id = _UPSTREAM_PREFIX.get(row["provider_name"], "") + digest[:24]
@@ -109,7 +109,7 @@ def _item(row: dict[str, Any]) -> JsonObject:
         "api_type": row["api_type"],
         "preset_id": None,
         "router": None,
-        "provider_responses": _provider_responses(row, upstream_id),
+        "provider_responses": _provider_responses(ds, row, upstream_id),
         "user_agent": _USER_AGENTS[ua],
         "http_referer": row["http_referer"],
         "data_region": "global",
@@ -138,7 +138,7 @@ def generation(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> 
     created: datetime = row["created_at"].replace(tzinfo=UTC)
     if req.state.is_fresh(gen_id, created):
         raise ApiError(404, NOT_FOUND)  # not yet visible, as on the real API for a few seconds
-    return {"data": _item(row)}
+    return {"data": _item(ds, row)}
 
 
 def generation_content(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:

@@ -34,6 +34,9 @@ from fake_openrouter.generate import (
     Tables,
     generate_day,
 )
+from fake_openrouter.large import LargeAccount
+from fake_openrouter.large import account as large_account
+from fake_openrouter.large import catalog as large_catalog
 
 HISTORY_DAYS = 430
 
@@ -91,6 +94,10 @@ class Dataset:
     def today(self) -> date:
         return self.now.date()
 
+    def model(self, model_id: str) -> Model | None:
+        """A model of this data set's catalogue by its id."""
+        return next((m for m in self.models if m.id == model_id), None)
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not thread-safe)."""
         return self.con.cursor()
@@ -106,21 +113,25 @@ def build(
     quirks: bool = False,
     idle_keys: int = 0,
     clock: Callable[[], float] = time.monotonic,
+    large: LargeAccount | None = None,
 ) -> Dataset:
     """The data set as of ``now`` (naive datetimes are taken as UTC).
 
     ``quirks`` makes the models flagged ``completion_excludes_reasoning`` report completion tokens without
     their reasoning tokens, as some real rows do; costs are the same either way. ``idle_keys`` adds keys
     without traffic. ``clock`` is the default clock of servers over this data set (see ``FakeServer``).
+    ``large`` replaces the demo account with a large organisation's (``fake_openrouter.large``).
     """
     now = as_utc(now)
     if seed < 0:
         raise ValueError("seed must be >= 0")
-    account = build_account(idle_keys)
-    tables = Tables.build(MODELS, account)
+    account = build_account(idle_keys) if large is None else large_account(large)
+    models = MODELS if large is None else large_catalog(large.models)
+    tables = Tables.build(models, account)
     first_day = now.date() - timedelta(days=HISTORY_DAYS)
     days = [first_day + timedelta(days=i) for i in range(HISTORY_DAYS + 1)]
-    parts = [p for p in (generate_day(tables, d, seed) for d in days) if p is not None]
+    volume = 1.0 if large is None else large.volume
+    parts = [p for p in (generate_day(tables, d, seed, volume) for d in days) if p is not None]
     cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     cutoff = int(now.timestamp() * 1_000_000)
     keep = cols["micros"] <= cutoff
@@ -134,7 +145,7 @@ def build(
         now=now,
         seed=seed,
         quirks=quirks,
-        models=MODELS,
+        models=models,
         account=account,
         con=con,
         first_day=first_day,

@@ -43,10 +43,11 @@ ID_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 BYOK_FEE = 0.05
 
 
-def day_volume(day: date, rng: np.random.Generator) -> int:
-    """How many generations a day has: gentle growth, weekday seasonality, the odd busy day."""
+def day_volume(day: date, rng: np.random.Generator, volume: float = 1.0) -> int:
+    """How many generations a day has: gentle growth, weekday seasonality, the odd busy day (``volume``
+    times the demo account's)."""
     trend = float(np.clip(1.0 + 0.0012 * (day.toordinal() - GROWTH_ANCHOR), 0.6, 2.0))
-    lam = BASE_PER_DAY * trend * WEEKDAY[day.weekday()]
+    lam = BASE_PER_DAY * volume * trend * WEEKDAY[day.weekday()]
     if rng.random() < 0.02:
         lam *= 2.2
     return int(rng.poisson(lam))
@@ -140,10 +141,12 @@ def _lognormal(rng: np.random.Generator, median: FloatArray, sigma: float) -> Fl
     return out
 
 
-def generate_day(tables: Tables, day: date, seed: int) -> dict[str, npt.NDArray[np.generic]] | None:
+def generate_day(
+    tables: Tables, day: date, seed: int, volume: float = 1.0
+) -> dict[str, npt.NDArray[np.generic]] | None:
     """One day's generations (all of it: the caller cuts today at ``now``), sorted by time."""
     rng = np.random.default_rng([seed, day.toordinal()])
-    n = day_volume(day, rng)
+    n = day_volume(day, rng, volume)
     active = np.array([k.active_on(day) for k in tables.keys])
     if n == 0 or not active.any():
         return None

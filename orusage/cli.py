@@ -114,13 +114,19 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
 @cli.command("import", context_settings=CONTEXT)
 @_db_option()
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Read every file, even one imported before (recognised by its size, first and last MiB and line count).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(db: Path | None, quiet: bool, files: tuple[Path, ...]) -> None:
+def import_(db: Path | None, quiet: bool, force: bool, files: tuple[Path, ...]) -> None:
     """Import website activity exports (CSV, one row per generation): FILE... from openrouter.ai.
 
     Both layouts are understood (24 columns since 2026, 23 before), columns in any order. Rows are
     merged with what /generation gave (API values win, the export fills in the rest); importing a
-    file twice changes nothing. A file that is not an export, is cut short, is not UTF-8 or has a
+    file twice changes nothing, and a file imported before is recognised and skipped without being
+    read (--force reads it anyway). A file that is not an export, is cut short, is not UTF-8 or has a
     value of the wrong type is named with its line, exit status 2, and nothing is imported: the files
     of one command are imported together, in one transaction, all of them or none.
     """
@@ -128,7 +134,7 @@ def import_(db: Path | None, quiet: bool, files: tuple[Path, ...]) -> None:
     from orusage.importer import import_once
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    summary = import_once(settings, list(files))
+    summary = import_once(settings, list(files), force=force)
     if not quiet:
         click.echo(summary)
 

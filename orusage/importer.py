@@ -12,7 +12,20 @@ from ingest.website_csv.load import ImportResult, import_files
 from queries.store import Writer
 
 
+def _skipped(result: ImportResult) -> str:
+    if not result.skipped:
+        return ""
+    if len(result.skipped) == 1:
+        s = result.skipped[0]
+        what = f"{s.path.name} was imported on {s.before.imported_at:%Y-%m-%d %H:%M} UTC ({s.before.rows} rows)"
+    else:
+        what = f"{len(result.skipped)} files were imported before"
+    return f"{what}: skipped, as the same size, first and last MiB and line count; --force reads it again"
+
+
 def summarize(result: ImportResult, settings: Settings) -> str:
+    if not result.files:
+        return f"import: nothing new; {_skipped(result)}"
     days = [d for f in result.files for d in (f.first_day, f.last_day) if d is not None]
     span = f"{min(days)}..{max(days)}" if days else "no rows"
     layouts = ", ".join(sorted({f.layout.name for f in result.files}))
@@ -21,15 +34,19 @@ def summarize(result: ImportResult, settings: Settings) -> str:
         if not result.differences
         else f"{result.differences} difference(s) between sources: see `orusage status`"
     )
+    skipped = f"; {_skipped(result)}" if result.skipped else ""
     return (
         f"import ok: {len(result.files)} file(s) ({layouts} layout), {result.rows} generations {span} "
         f"({result.new} new, {result.with_api} merged with API records, {result.keys_linked} linked to a key); "
-        f"{agree}; into {settings.orusage_db}"
+        f"{agree}; into {settings.orusage_db}{skipped}"
     )
 
 
-def import_once(settings: Settings, paths: Sequence[Path], *, clock: Callable[[], datetime] = utcnow) -> str:
-    """Import the files (all or none); returns the summary line. Raises OrusageError (exit 2 for a bad file)."""
+def import_once(
+    settings: Settings, paths: Sequence[Path], *, clock: Callable[[], datetime] = utcnow, force: bool = False
+) -> str:
+    """Import the files (all or none); returns the summary line. Raises OrusageError (exit 2 for a bad file).
+    Files imported before (same fingerprint) are skipped unless ``force``."""
     with Writer(settings.orusage_db) as writer:
-        result = import_files(writer, paths, clock=clock)
+        result = import_files(writer, paths, clock=clock, force=force)
     return summarize(result, settings)

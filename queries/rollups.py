@@ -272,17 +272,29 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     temporary tables, built from its facts (slow, once per connection, until the next ingest publishes)."""
     if _READY.get(con):
         return
+    if not stored(con):
+        build_temporary(con)
+    _READY[con] = True
+
+
+def stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds the rollups (migration 0005 applied)."""
     # The migration that made them, not the catalogue: duckdb_tables() costs 5 ms on every new connection,
     # and every cold page run opens one. (The migration and its tables are one transaction.)
     rows = con.sql("SELECT count(*) FROM schema_migrations WHERE version = ?", params=[MIGRATION]).fetchall()
-    if not rows or not rows[0][0]:
-        daily = " UNION ALL ".join(_daily_select(name, kind) for name, kinds in DAILY.items() for kind in kinds)
-        con.execute(f"CREATE TEMP TABLE rollup_daily AS {daily}")
-        values = " UNION ALL ".join(f"SELECT '{v.kind}', '{v.source}', * FROM ({v.select})" for v in VALUES)
-        con.execute(
-            f"""CREATE TEMP TABLE rollup_values AS
-                SELECT * FROM ({values} UNION ALL {_ALL_SEEN_MODELS})
-                    t(kind, source, value, spend, first_day, last_day, display)"""
-        )
-        con.execute(f"CREATE TEMP TABLE rollup_spans AS SELECT * FROM ({_SPANS})")
+    return bool(rows and rows[0][0])
+
+
+def build_temporary(con: duckdb.DuckDBPyConnection) -> None:
+    """The rollups of a snapshot published before 0005, as temporary tables of ``con`` (of this connection
+    alone: a cursor of it does not see them)."""
+    daily = " UNION ALL ".join(_daily_select(name, kind) for name, kinds in DAILY.items() for kind in kinds)
+    con.execute(f"CREATE TEMP TABLE rollup_daily AS {daily}")
+    values = " UNION ALL ".join(f"SELECT '{v.kind}', '{v.source}', * FROM ({v.select})" for v in VALUES)
+    con.execute(
+        f"""CREATE TEMP TABLE rollup_values AS
+            SELECT * FROM ({values} UNION ALL {_ALL_SEEN_MODELS})
+                t(kind, source, value, spend, first_day, last_day, display)"""
+    )
+    con.execute(f"CREATE TEMP TABLE rollup_spans AS SELECT * FROM ({_SPANS})")
     _READY[con] = True

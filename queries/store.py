@@ -6,7 +6,15 @@ DuckDB lets a file be open by one read-write process or by many read-only ones, 
   process dies), opens the database read-write, writes in short transactions, and on close publishes a
   read-only snapshot: the file is copied to a temporary name and renamed over ``<db>.snapshot.duckdb``,
   which is atomic, so a reader sees the old snapshot or the new one, never half of one;
-* readers (dashboard, status, reports) open only the snapshot, read-only, for one page run at a time.
+* readers (dashboard, status, reports) open only the snapshot, read-only. A command opens it for one use
+  (``read_snapshot``); the dashboard keeps one connection per snapshot *version* across page runs
+  (``queries.snapshots``), which is safe because a published file is never written again, only replaced.
+
+DuckDB caches database instances by path within a process, so a connection kept open on the snapshot's
+own name would hand out the old version after a new one was renamed over it. Each version is therefore
+also reachable under a name of its own, a hard link made at publish (``version_path``): kept connections
+are opened there. The links of older versions are removed at the next publish; a reader still holding one
+keeps reading it (the file's blocks stay on disk until its last connection closes).
 
 Neither side ever waits for the other.
 
@@ -57,7 +65,8 @@ def lock_path(db_path: Path) -> Path:
     return db_path.with_name(f"{db_path.name}.lock")
 
 
-def _store_error(db_path: Path, exc: BaseException) -> StoreError:
+def store_error(db_path: Path, exc: BaseException) -> StoreError:
+    """The one-line ``StoreError`` for an exception met opening or writing ``db_path``."""
     text = str(exc)
     if isinstance(exc, PermissionError) or "Permission denied" in text:
         return StoreError(
@@ -128,7 +137,7 @@ class Writer:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_file = open(lock_path(self.db_path), "a+", encoding="utf-8")
         except OSError as exc:
-            raise _store_error(self.db_path, exc) from None
+            raise store_error(self.db_path, exc) from None
         self._take_lock(self._lock_file)
         self._lock_file.seek(0)
         self._lock_file.truncate()
@@ -146,7 +155,7 @@ class Writer:
             raise
         except (duckdb.Error, OSError) as exc:
             self._abandon()
-            raise _store_error(self.db_path, exc) from None
+            raise store_error(self.db_path, exc) from None
         return self
 
     def _take_lock(self, lock: IO[str]) -> None:
@@ -198,13 +207,13 @@ class Writer:
                 con.execute("ROLLBACK")
             if integrity.is_damage(exc):
                 self._damaged = True
-                raise _store_error(self.db_path, exc) from None
+                raise store_error(self.db_path, exc) from None
             raise
         try:
             con.execute("COMMIT")
         except (duckdb.Error, OSError) as exc:
             self._damaged = self._damaged or integrity.is_damage(exc)
-            raise _store_error(self.db_path, exc) from None
+            raise store_error(self.db_path, exc) from None
         self._changed = True
         crashpoint("unit-committed")
 
@@ -212,7 +221,7 @@ class Writer:
         if self._damaged or (isinstance(exc, BaseException) and integrity.is_damage(exc)):
             self._close_damaged()
             if isinstance(exc, duckdb.Error):
-                raise _store_error(self.db_path, exc) from None
+                raise store_error(self.db_path, exc) from None
             return
         try:
             if self._con is not None:
@@ -220,7 +229,7 @@ class Writer:
                     self._con.execute("CHECKPOINT")
                     self._con.close()
                 except (duckdb.Error, OSError) as error:
-                    raise _store_error(self.db_path, error) from None
+                    raise store_error(self.db_path, error) from None
                 finally:
                     self._con = None
             integrity.record_verified(self.db_path)
@@ -254,7 +263,8 @@ class Writer:
 
 
 def publish_snapshot(db_path: Path) -> Path:
-    """Copy the closed, checkpointed database beside itself and rename it over the snapshot."""
+    """Copy the closed, checkpointed database beside itself, give the copy its version's own name (a hard
+    link, for kept readers) and rename it over the snapshot; then drop the older versions' names."""
     target = snapshot_path(db_path)
     # A writer killed while publishing leaves its copy behind; only the lock holder publishes, so any
     # such copy is garbage.
@@ -267,12 +277,35 @@ def publish_snapshot(db_path: Path) -> Path:
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         crashpoint("snapshot-copied")
+        # A rename keeps the inode, size and mtime: the copy's version is the published file's.
+        linked = version_path(target, version_of(tmp.stat()))
+        with contextlib.suppress(OSError):  # no hard links here: readers fall back to a connection per use
+            os.link(tmp, linked)
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise _store_error(target, exc) from None
+        raise store_error(target, exc) from None
+    drop_old_versions(target, keep=linked)
     return target
+
+
+def version_of(st: os.stat_result) -> str:
+    """A snapshot file's version: changes whenever a new file is published (or the file is touched)."""
+    return f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}"
+
+
+def version_path(snapshot: Path, version: str) -> Path:
+    """The name one version of the snapshot is also reachable under (a hard link beside it)."""
+    return snapshot.with_name(f".{snapshot.name}.v{version}")
+
+
+def drop_old_versions(snapshot: Path, keep: Path | None = None) -> None:
+    """Remove the versions' names but ``keep``'s: their files go once no reader holds them open."""
+    for old in snapshot.parent.glob(f".{snapshot.name}.v*"):
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 class NoSnapshotError(StoreError):
@@ -286,12 +319,13 @@ def snapshot_version(db_path: Path | None = None) -> str:
         st = snap.stat()
     except FileNotFoundError:
         return "none"
-    return f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}"
+    return version_of(st)
 
 
 @contextlib.contextmanager
 def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the latest snapshot, closed on exit. Never hold it across page runs."""
+    """A read-only connection to the latest snapshot, closed on exit: for a command's one use. (The dashboard
+    keeps its connections through ``queries.snapshots``, opened under each version's own name.)"""
     db = (db_path or default_db_path()).expanduser()
     snap = snapshot_path(db)
     delay = 0.02
@@ -305,11 +339,11 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
             break
         except (duckdb.IOException, duckdb.InternalException) as exc:
             if attempt == attempts - 1:
-                raise _store_error(snap, exc) from None
+                raise store_error(snap, exc) from None
             time.sleep(delay)
             delay *= 2
         except duckdb.Error as exc:
-            raise _store_error(snap, exc) from None
+            raise store_error(snap, exc) from None
     try:
         # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
         rollups.ensure(con)
@@ -347,4 +381,4 @@ def verify_file(path: Path) -> FileCheck:
         finally:
             con.close()
     except (duckdb.Error, OSError) as exc:
-        raise _store_error(path, exc) from None
+        raise store_error(path, exc) from None

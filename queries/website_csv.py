@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.errors import StoreError
 from core.limits import MAX_COUNT, MAX_MONEY, NEGATIVE_ALLOWED
 from queries.generations import (
     ALL_COLUMNS,
@@ -44,6 +45,7 @@ from queries.generations import (
     quoted,
     still_broadcast,
 )
+from queries.store import read_snapshot
 
 
 class CsvRejected(Exception):
@@ -257,3 +259,51 @@ def _replace_merged(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
 def generation_count(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT count(*) FROM generations").fetchone()
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """A file imported before, found by its fingerprint (``ingest.website_csv.fingerprint``)."""
+
+    path: str
+    rows: int
+    imported_at: datetime
+
+
+def imported_before(
+    con: duckdb.DuckDBPyConnection, size_bytes: int, head_tail_sha256: str, lines: int
+) -> ImportedFile | None:
+    row = con.execute(
+        """SELECT path, rows, imported_at FROM imported_files
+           WHERE size_bytes = ? AND head_tail_sha256 = ? AND lines = ?""",
+        [size_bytes, head_tail_sha256, lines],
+    ).fetchone()
+    return ImportedFile(str(row[0]), int(row[1]), row[2]) if row else None
+
+
+def record_imported(
+    con: duckdb.DuckDBPyConnection,
+    size_bytes: int,
+    head_tail_sha256: str,
+    lines: int,
+    *,
+    path: Path,
+    rows: int,
+    imported_at: datetime,
+) -> None:
+    """Note a file as imported (in the caller's transaction: with its rows, or not at all)."""
+    con.execute(
+        """INSERT INTO imported_files VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO UPDATE SET path = excluded.path, rows = excluded.rows, imported_at = excluded.imported_at""",
+        [size_bytes, head_tail_sha256, lines, str(path), rows, imported_at],
+    )
+
+
+def snapshot_knows(db_path: Path, fingerprints: Sequence[tuple[int, str, int]]) -> bool:
+    """Whether the published snapshot holds these (size, head and tail hash, lines) fingerprints: False when the
+    import that noted them was killed before it published (or the snapshot predates the table)."""
+    try:
+        with read_snapshot(db_path) as con:
+            return all(imported_before(con, *fp) is not None for fp in fingerprints)
+    except (StoreError, duckdb.Error):
+        return False

@@ -121,7 +121,9 @@ def test_a_day_budget_that_ended_over_its_limit_is_reported_once_its_last_day_is
         encoding="utf-8",
     )
     assert check(store, config, NOW, monkeypatch) == []  # 15:30: under the limit; the day is seen as current
-    with FakeServer(build(NEXT_MORNING)) as morning:  # the next morning, the same account a day on
+    with FakeServer(
+        build(NEXT_MORNING), analytics_rate_per_minute=None
+    ) as morning:  # the next morning, the same account a day on
         ingest(morning, store, NEXT_MORNING)
     printed = check(store, config, NEXT_MORNING, monkeypatch)
     assert [p.splitlines()[0] for p in printed] == [
@@ -152,7 +154,7 @@ def test_a_spike_is_reported_with_its_driver_at_the_first_ingest_after_its_day_i
     spike = inject_spike(ds, TODAY, model, factor=3.0, min_usd=5.0, seed=3, app=app)
     assert spike.after >= max(3 * spike.usual, 5.0)
     db = tmp_path / "orusage.duckdb"
-    with FakeServer(ds) as fake:
+    with FakeServer(ds, analytics_rate_per_minute=None) as fake:
         ingest(fake, db, NEXT_MORNING)
     config = tmp_path / "anomalies.toml"
     config.write_text(f'{QUIET}\n[anomalies]\ndimensions = ["model"]\n\n[delivery.stdout]\n', encoding="utf-8")

@@ -8,8 +8,6 @@ plain SQL (``tests/dashboard_fixtures.py``: ``expected_totals`` writes the routi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import fmt
-from queries import reads
+from queries import reads, snapshots
 from queries.filters import range_days
 from queries.store import snapshot_path
 from tests.dashboard_fixtures import (
@@ -444,20 +442,33 @@ def test_the_gate_hides_every_page(monkeypatch: pytest.MonkeyPatch, demo_db: Pat
     _only_the_gate(_gated(monkeypatch, demo_db, demo_today, page))
 
 
+def _counting(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Path | None], list[int]]:
+    """Every snapshot lease a page run takes (its db) and every cursor a run reads through (the id of its
+    run's lease: a run takes one lease)."""
+    leased: list[Path | None] = []
+    cursors: list[int] = []
+    alive: list[snapshots.Lease] = []  # so that no two leases share an id
+    real_lease, real_cursor = reads.lease_snapshot, snapshots.Lease.cursor
+
+    def lease(db_path: Path | None = None) -> snapshots.Lease:
+        leased.append(db_path)
+        alive.append(real_lease(db_path))
+        return alive[-1]
+
+    def cursor(self: snapshots.Lease) -> duckdb.DuckDBPyConnection:
+        cursors.append(id(self))
+        return real_cursor(self)
+
+    monkeypatch.setattr(reads, "lease_snapshot", lease)
+    monkeypatch.setattr(snapshots.Lease, "cursor", cursor)
+    return leased, cursors
+
+
 def test_the_gate_runs_before_any_query(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> None:
-    opened: list[object] = []
-    real = reads.read_snapshot
-
-    @contextmanager
-    def counting(db_path: Path | None = None, attempts: int = 6) -> Iterator[duckdb.DuckDBPyConnection]:
-        opened.append(db_path)
-        with real(db_path, attempts) as con:
-            yield con
-
-    monkeypatch.setattr(reads, "read_snapshot", counting)
+    leased, cursors = _counting(monkeypatch)
     st.cache_data.clear()
     _gated(monkeypatch, demo_db, demo_today)
-    assert opened == []
+    assert leased == [] and cursors == [], "behind the gate, nothing touches the store"
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
@@ -482,27 +493,23 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_in(
 # ---- caching, no data, broken data ---------------------------------------------------------------------------
 
 
-def test_one_connection_per_run_and_none_when_cached(
+def test_one_cursor_per_run_one_kept_connection_and_none_when_cached(
     monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date
 ) -> None:
-    opened: list[Path | None] = []
-    real = reads.read_snapshot
-
-    @contextmanager
-    def counting(db_path: Path | None = None, attempts: int = 6) -> Iterator[duckdb.DuckDBPyConnection]:
-        opened.append(db_path)
-        with real(db_path, attempts) as con:
-            yield con
-
-    monkeypatch.setattr(reads, "read_snapshot", counting)
+    leased, cursors = _counting(monkeypatch)
     st.cache_data.clear()
+    opened_before = snapshots.KEPT.opened
     for page in PAGE_FILES:
-        opened.clear()
+        leased.clear()
+        cursors.clear()
         at = open_app(monkeypatch, demo_db, demo_today, page=page)
-        assert len(opened) <= (2 if page != "overview" else 1), "all of a run's reads share one connection"
-        opened.clear()
+        assert leased and len(cursors) == len(set(cursors)) <= len(leased), "all of a run's reads share one cursor"
+        cursors.clear()
         run_app(at)
-        assert opened == [], f"{page}: an unchanged snapshot is served from the cache"
+        assert cursors == [], f"{page}: an unchanged snapshot is served from the cache"
+    # One snapshot version, so at most one connection was opened for all those runs (none if an earlier
+    # test of this process had opened it already).
+    assert snapshots.KEPT.opened - opened_before <= 1
 
 
 @pytest.mark.parametrize("page", list(PAGE_FILES))

@@ -4,6 +4,7 @@ merged with /generation records, idempotent, and a bad file refused whole with o
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -20,6 +21,8 @@ from fake_openrouter.website_csv import write_website_csv
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.website_csv import load as load_module
+from ingest.website_csv.fingerprint import EDGE, Fingerprint, fingerprint
 from ingest.website_csv.load import ImportResult, import_files
 from orusage.status import activity_gaps
 from queries.crashpoints import ENV as CRASHPOINT
@@ -43,10 +46,10 @@ def import_(db: Path, *files: Path, **env: str) -> tuple[int, str]:
     return result.returncode, (result.stdout + result.stderr).strip()
 
 
-def load(db: Path, *files: Path) -> ImportResult:
+def load(db: Path, *files: Path, force: bool = False) -> ImportResult:
     """The same code path in this process (no interpreter start-up), for the cases about content."""
     with Writer(db) as writer:
-        return import_files(writer, files, clock=lambda: NOW)
+        return import_files(writer, files, clock=lambda: NOW, force=force)
 
 
 @pytest.fixture(scope="module")
@@ -175,9 +178,83 @@ def test_created_at_is_read_as_utc(keyed: Path, tmp_path: Path) -> None:
 def test_importing_the_same_file_twice_changes_nothing(imported: Path, files: dict[str, Path], tmp_path: Path) -> None:
     db = copy_of(imported, tmp_path)
     before = query(db, "SELECT * FROM generations ORDER BY id")
-    result = load(db, files["2026"], files["2026"])
-    assert result.new == 0 and result.rows == len(before)
+    result = load(db, files["2026"], files["2026"], force=True)  # read again, merged: nothing changes
+    assert result.new == 0 and result.rows == len(before) and not result.skipped
     assert query(db, "SELECT * FROM generations ORDER BY id") == before
+
+
+def test_a_file_imported_before_is_skipped_unread(
+    imported: Path, files: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = copy_of(imported, tmp_path)
+    before = query(db, "SELECT * FROM generations ORDER BY id")
+    code, out = import_(db, files["2026"])
+    assert code == 0 and out.startswith("import: nothing new; activity-2026.csv was imported on"), out
+    assert f"({len(before)} rows)" in out and "--force" in out, out
+
+    def unread(*_args: object) -> None:
+        raise AssertionError("a file imported before was read")
+
+    monkeypatch.setattr(load_module, "check_file", unread)
+    result = load(db, files["2026"])
+    assert result.files == [] and [s.path for s in result.skipped] == [files["2026"].resolve()]
+    assert query(db, "SELECT * FROM generations ORDER BY id") == before
+    # --force reads it (and the merge changes nothing); the file is noted under the path given last.
+    code, out = import_(db, files["2026"], "--force")
+    assert code == 0 and out.startswith("import ok: 1 file(s)"), out
+    assert query(db, "SELECT * FROM generations ORDER BY id") == before
+
+
+def test_a_new_file_beside_one_imported_before_is_imported(
+    imported: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    lines = _lines(files["2026"])
+    shorter = tmp_path / "one-row-less.csv"
+    shorter.write_bytes(b"".join(lines[:-1]))  # another file: its end, size and line count differ
+    db = copy_of(imported, tmp_path)
+    result = load(db, files["2026"], shorter)
+    assert [f.path for f in result.files] == [shorter] and len(result.skipped) == 1
+    assert result.rows == len(lines) - 2 and result.new == 0
+    assert load(db, shorter).files == [], "and is recognised the next time"
+
+
+def test_the_fingerprints_blind_spot_is_a_change_in_the_middle(
+    keyed: Path, fake_dataset: Dataset, tmp_path: Path
+) -> None:
+    """What docs/commands.md says of the risk: a file over 2 MiB changed only in between its first and last
+    MiB, to a value of the same length, is taken for the one imported; ``--force`` reads it."""
+    big = tmp_path / "year.csv"
+    write_website_csv(fake_dataset, big, datetime(2025, 11, 1), END)
+    assert big.stat().st_size > 4 * EDGE
+    db = copy_of(keyed, tmp_path)
+    load(db, big)
+    data = bytearray(big.read_bytes())
+    middle = data.index(b"\n", len(data) // 2) + 1  # the start of a row in the middle
+    fields = bytes(data[middle : data.index(b"\n", middle)]).split(b",")
+    assert b"".join(fields[:1]).startswith(b"gen-") and fields[7].isdigit()  # generation_id, …, tokens_prompt
+    at = middle + sum(len(f) + 1 for f in fields[:7]) + len(fields[7]) - 1  # tokens_prompt's last digit
+    data[at : at + 1] = b"1" if data[at : at + 1] != b"1" else b"2"
+    changed = tmp_path / "year-changed.csv"
+    changed.write_bytes(bytes(data))
+    assert fingerprint(changed) == fingerprint(big)
+    stored = "SELECT tokens_prompt FROM generations WHERE id = ?"
+    was = query(db, stored, [fields[0].decode()])
+    assert load(db, changed).files == [], "skipped: the same fingerprint"
+    assert query(db, stored, [fields[0].decode()]) == was
+    assert [f.path for f in load(db, changed, force=True).files] == [changed]
+
+
+def test_a_fingerprint_is_size_ends_and_line_count(tmp_path: Path) -> None:
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"a,b\n1,2\n" * 1000)
+    fp = fingerprint(small)
+    assert fp.size_bytes == small.stat().st_size and fp.lines == 2000
+    assert fp.head_tail_sha256 == hashlib.sha256(small.read_bytes()).hexdigest(), "a small file is hashed whole"
+    big = tmp_path / "big.csv"
+    body = b"".join(b"%09d,x\n" % i for i in range(400_000))  # 4.4 MB
+    big.write_bytes(body)
+    want = hashlib.sha256(body[:EDGE] + body[-EDGE:]).hexdigest()
+    assert fingerprint(big) == Fingerprint(len(body), want, 400_000)
 
 
 def test_an_id_repeated_in_a_file_or_across_files_is_stored_once(

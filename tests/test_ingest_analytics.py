@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -9,11 +11,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from core.errors import OrusageError
 from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
+from ingest.analytics import loader as loader_module
 from ingest.analytics.catalog import GROUPINGS
 from ingest.analytics.hourly import HOURLY_GROUPINGS
-from ingest.analytics.loader import AnalyticsLoader
+from ingest.analytics.loader import AnalyticsLoader, Piece
 from ingest.analytics.plan import Request
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
@@ -224,3 +228,79 @@ def test_an_unknown_key_hash_is_a_warning_not_a_crash(analytics_fake: FakeServer
     with client(analytics_fake) as c:
         pieces = list(AnalyticsLoader(c, Pacer(1000), TODAY).fetch(request))
     assert len(pieces) == 1 and pieces[0].rows == [] and pieces[0].warnings
+
+
+def _per_day(pieces: list[Piece]) -> dict[date, int]:
+    found: dict[date, int] = {}
+    for piece in pieces:
+        for row in piece.rows:
+            found[row["date"]] = found.get(row["date"], 0) + int(row["request_count"])
+    return found
+
+
+def _truth_per_day(ds: Dataset) -> dict[date, int]:
+    rows = ds.con.execute(
+        """SELECT CAST(created_at AS DATE), count(*) FROM generations
+           WHERE CAST(created_at AS DATE) BETWEEN ? AND ? GROUP BY 1""",
+        [FIRST, TODAY - timedelta(days=1)],
+    ).fetchall()
+    return {d: int(n) for d, n in rows}
+
+
+def _model_app_year(analytics_fake: FakeServer) -> tuple[list[Piece], int]:
+    grouping = next(g for g in GROUPINGS if g.name == "model,app")
+    request = Request(grouping, "", "long", FIRST, TODAY - timedelta(days=1))
+    analytics_fake.clear_requests()
+    with client(analytics_fake) as c:
+        pieces = list(AnalyticsLoader(c, Pacer(100_000), TODAY).fetch(request))
+    return pieces, analytics_fake.request_count("/analytics/query")
+
+
+def test_a_truncated_answer_is_kept_and_the_next_query_starts_where_it_stopped(
+    analytics_fake: FakeServer, fake_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers cut at 400 rows: each keeps its whole days (newest first) and the next query asks again from the
+    day it stopped in, so every day arrives in full and whole, and no answer is thrown away."""
+    monkeypatch.setattr(loader_module, "MAX_ROWS", 400)
+    pieces, queries = _model_app_year(analytics_fake)
+    spans = sorted((p.first_day, p.last_day) for p in pieces)
+    assert spans[0][0] == FIRST and spans[-1][1] == TODAY - timedelta(days=1)
+    assert all(b[0] == a[1] + timedelta(days=1) for a, b in itertools.pairwise(spans)), "no gap, no overlap"
+    assert _per_day(pieces) == _truth_per_day(fake_dataset)
+    rows = sum(len(p.rows) for p in pieces)
+    widest_day = max(Counter(r["date"] for p in pieces for r in p.rows).values())
+    assert queries == len(pieces) and queries <= rows // (400 - widest_day) + 1, "every answer was used"
+
+
+def test_answers_in_another_order_are_halved_as_before(
+    analytics_fake: FakeServer, fake_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the API ignore the order asked for, a truncated answer's days cannot be trusted whole: the range
+    is halved until each half fits, and every day still arrives in full."""
+    monkeypatch.setattr(loader_module, "MAX_ROWS", 400)
+    real = loader_module.query_body
+
+    def unordered(request: Request, first_day: date, last_day: date) -> dict[str, object]:
+        return {**real(request, first_day, last_day), "order_by": {"field": "request_count", "direction": "desc"}}
+
+    monkeypatch.setattr(loader_module, "query_body", unordered)
+    pieces, queries = _model_app_year(analytics_fake)
+    assert _per_day(pieces) == _truth_per_day(fake_dataset)
+    assert queries > len(pieces), "the truncated answers were asked again in halves"
+
+
+def test_a_failed_query_fetched_ahead_fails_the_run_and_nothing_more_is_asked(
+    analytics_fake: FakeServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "failed.duckdb"
+    analytics_fake.clear_requests()
+    analytics_fake.add_fault("/analytics/query", "status", times=1, code=500)
+    with (
+        pytest.raises(OrusageError) as failed,
+        Writer(db) as writer,
+        OpenRouterClient(analytics_fake.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as c,
+    ):
+        run_ingest(writer, c, clock=lambda: CLOCK, pacer=Pacer(100_000))
+    assert failed.value.exit_code == 4
+    assert analytics_fake.request_count("/analytics/query") == 1, "the fetching thread stopped at the failure"
+    assert query(db, "SELECT status FROM ingest_runs") == [("failed",)]

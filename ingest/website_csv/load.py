@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from core.errors import EXIT_USAGE, OrusageError
 from core.limits import FIRST_DAY
 from ingest.values import InvalidValue, check_time, count, measure, money, parse_utc_time
+from ingest.website_csv.fingerprint import Fingerprint, fingerprint
 from ingest.website_csv.layout import CSV_TYPES, Layout, LayoutError, detect, explain_csv_error, interior_days
 from queries import generations as store
 from queries import reconciliation, writes
@@ -67,9 +68,19 @@ class CheckedFile:
         return self.scan.last_day
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file recognised by its fingerprint as one imported before: not read again."""
+
+    path: Path
+    before: csv_sql.ImportedFile
+    fingerprint: Fingerprint
+
+
 @dataclass
 class ImportResult:
     files: list[CheckedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
     rows: int = 0  # rows in the files
     new: int = 0  # generations stored now that were not before
     with_api: int = 0  # merged into records /generation had already given
@@ -221,22 +232,57 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path, today: date) -> Check
 
 
 def import_files(
-    writer: Writer, paths: Sequence[Path], *, clock: Callable[[], datetime], today: date | None = None
+    writer: Writer,
+    paths: Sequence[Path],
+    *,
+    clock: Callable[[], datetime],
+    today: date | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Check every file, then load them all in one transaction (a bad value, or a kill, loses the whole
-    import and nothing else), then refresh the reconciliation."""
+    import and nothing else), then refresh the reconciliation. A file imported before (same fingerprint)
+    is skipped unless ``force``."""
     with csv_sql.utc_session(writer.con):
-        return _import(writer, paths, clock, today)
+        return _import(writer, paths, clock, today, force)
 
 
-def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None) -> ImportResult:
+def _fingerprints(paths: Sequence[Path]) -> dict[Path, Fingerprint]:
+    found: dict[Path, Fingerprint] = {}
+    for path in dict.fromkeys(p.resolve() for p in paths):
+        _regular_file(path)  # never a pipe or a device: it could be read for ever
+        try:
+            found[path] = fingerprint(path)
+        except OSError as exc:
+            raise WebsiteCsvError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+    return found
+
+
+def _import(
+    writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None, force: bool
+) -> ImportResult:
     result = ImportResult()
+    prints = _fingerprints(paths)
+    if not force:
+        for path, fp in list(prints.items()):
+            before = csv_sql.imported_before(writer.con, fp.size_bytes, fp.head_tail_sha256, fp.lines)
+            if before is not None:
+                result.skipped.append(SkippedFile(path, before, fp))
+                del prints[path]
+    if not prints:
+        # Nothing new: nothing read, nothing written. Unless the import that stored these files was killed
+        # before it published: then the snapshot does not know them yet, and this run publishes it.
+        known = [
+            (s.fingerprint.size_bytes, s.fingerprint.head_tail_sha256, s.fingerprint.lines) for s in result.skipped
+        ]
+        if not csv_sql.snapshot_knows(writer.db_path, known):
+            writer.changed()
+        return result
     day = today or clock().date()
-    result.files = [check_file(writer.con, path, day) for path in dict.fromkeys(p.resolve() for p in paths)]
+    result.files = [check_file(writer.con, path, day) for path in prints]
     result.rows = sum(f.scan.rows for f in result.files)
     result.with_api = sum(f.scan.with_api for f in result.files)
     with writer.transaction() as con:
-        before = csv_sql.generation_count(con)
+        before_count = csv_sql.generation_count(con)
         for f in result.files:
             try:
                 csv_sql.load_csv(
@@ -268,9 +314,15 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     rows_received=f.scan.rows,
                 )
             crashpoint("import-file-loaded")
-        result.new = csv_sql.generation_count(con) - before
+        result.new = csv_sql.generation_count(con) - before_count
         links = store.link_identities(con)
     result.keys_linked, result.apps_linked = links.keys, links.apps
     with writer.transaction() as con:
         result.differences = len(reconciliation.reconcile(con, today or clock().date(), clock()))
+        # Noted last, with the import's last unit: a run killed before this reads the files again.
+        for f in result.files:
+            fp = prints[f.path]
+            csv_sql.record_imported(
+                con, fp.size_bytes, fp.head_tail_sha256, fp.lines, path=f.path, rows=f.scan.rows, imported_at=clock()
+            )
     return result
