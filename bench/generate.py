@@ -535,7 +535,10 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
             FROM b_keys k LEFT JOIN b_key_parts p ON p.k = k.k GROUP BY ALL"""
     )
     con.execute(
-        """INSERT INTO api_keys
+        """INSERT INTO api_keys (hash, name, label, disabled, "limit", limit_remaining, limit_reset,
+                                 include_byok_in_limit, usage, usage_daily, usage_weekly, usage_monthly, byok_usage,
+                                 byok_usage_daily, byok_usage_weekly, byok_usage_monthly, created_at, updated_at,
+                                 expires_at, creator_user_id, workspace_id, first_seen_at, last_seen_at, deleted_at)
            SELECT key_hash, key_name, 'sk-or-v1-' || left(key_hash, 3) || '...' || right(key_hash, 3),
                   k = 51, CASE WHEN k % 4 = 0 THEN round(month_usage * 1.5 + 10) END,
                   CASE WHEN k % 4 = 0 THEN round(month_usage * 0.5 + 10) END,
