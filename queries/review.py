@@ -37,7 +37,7 @@ Days = tuple[date, date]  # first, last: UTC days, both included
 
 
 @dataclass(frozen=True)
-class WeekRead:
+class WeekFacts:
     """One period's facts. Frames hold one row per value with traffic; ``routes`` say which days each
     question could be answered for (gaps are days no table covers)."""
 
@@ -51,13 +51,21 @@ class WeekRead:
     daily: pd.DataFrame  # date, spend (days with traffic)
     routes: dict[str, Route]  # kind (and "cache") -> its route
 
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def stored(self, kind: str = "model") -> int:
+        """Days of the period some table covers for ``kind``."""
+        return sum((s.last - s.first).days + 1 for s in self.routes[kind].segments)
+
 
 @dataclass(frozen=True)
 class ReviewData:
     """Everything the review is computed from, as read from the store."""
 
-    current: WeekRead
-    previous: WeekRead
+    current: WeekFacts
+    previous: WeekFacts
     first_seen: dict[str, dict[str, date]]  # kind -> value -> first day of traffic ever stored
     prices: pd.DataFrame  # models_current: model, id, name, prompt, completion, request, cache_read (USD/token),
     # context_length, output_modalities, expiration_date
@@ -107,7 +115,7 @@ def _part(name: str, r: Route, by: str) -> tuple[str, list[Any]]:
     return f"SELECT ? AS part, {value} AS value, {day} AS date, {metrics} FROM ({inner})", [name, *params]  # noqa: S608
 
 
-def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: Spans, today: date) -> list[WeekRead]:
+def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: Spans, today: date) -> list[WeekFacts]:
     """Each period's facts, all read in one statement (a dozen small questions cost more in round trips)."""
     parts: list[str] = []
     params: list[Any] = []
@@ -143,7 +151,7 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
         rows = found.loc[found["part"] == part].rename(columns={"value": rename} if rename else {})
         return rows[columns].reset_index(drop=True)
 
-    weeks: list[WeekRead] = []
+    weeks: list[WeekFacts] = []
     for i, period in enumerate(chosen):
         routes = all_routes[i]
         by: dict[str, pd.DataFrame] = {}
@@ -160,7 +168,7 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
         )
         row = usage[i]
         weeks.append(
-            WeekRead(
+            WeekFacts(
                 first=period[0],
                 last=period[1],
                 by=by,

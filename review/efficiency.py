@@ -71,7 +71,7 @@ def _values(week: WeekFacts) -> dict[str, float | None]:
 
 
 def _days(week: WeekFacts, known: int) -> str:
-    return f"{known} of {week.period.days} days" if known < week.period.days else f"all {known} days"
+    return f"{known} of {week.days} days" if known < week.days else f"all {known} days"
 
 
 def efficiency(current: WeekFacts, previous: WeekFacts | None) -> list[Efficiency]:

@@ -23,7 +23,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> R
     chosen = periods(week, today)
     current = (chosen.current.first, chosen.current.last)
     previous = (chosen.previous.first, chosen.previous.last)
-    return ReviewInputs.of(chosen, today, review_reads.review_data(con, current, previous, today))
+    return ReviewInputs(chosen, today, review_reads.review_data(con, current, previous, today))
 
 
 def weekly_review(con: duckdb.DuckDBPyConnection, week: IsoWeek, today: date) -> Review:

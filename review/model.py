@@ -21,6 +21,7 @@ from review.decompose import ModelWeek, decompose, to_cents
 from review.efficiency import Efficiency, efficiency
 from review.inputs import KINDS, ReviewInputs, WeekFacts
 from review.movers import Movers, compare, movers
+from review.weeks import Period
 from review.whatif import suggestions, volumes
 
 OK = "ok"
@@ -133,17 +134,19 @@ def _notes(inputs: ReviewInputs, status: str, comparable: bool) -> list[str]:
             f"({_range(p.previous.first, p.previous.last)})."
         )
     if status == NO_DATA:
-        if inputs.known_from is None:
+        if inputs.data.known_from is None:
             notes.append("Nothing has been ingested yet: run `orusage ingest`.")
-        elif p.current.last < inputs.known_from:
-            notes.append(f"No data is stored for {p.week.label}: the store's history starts on {inputs.known_from}.")
+        elif p.current.last < inputs.data.known_from:
+            notes.append(
+                f"No data is stored for {p.week.label}: the store's history starts on {inputs.data.known_from}."
+            )
         else:
             notes.append(f"No data is stored for {p.week.label}: run `orusage ingest` (see `orusage status`).")
         return notes
-    notes += _gap_notes(f"{p.week.label}", cur.routes["model"], cur.period.days)
+    notes += _gap_notes(f"{p.week.label}", cur.routes["model"], cur.days)
     stored_before = prev.stored("model")
     if not comparable:
-        first = f" (the store's history starts on {inputs.known_from})" if inputs.known_from else ""
+        first = f" (the store's history starts on {inputs.data.known_from})" if inputs.data.known_from else ""
         notes.append(
             f"Nothing is stored for the week before, {_range(p.previous.first, p.previous.last)}{first}: "
             "there is nothing to compare with, so no change, decomposition or movers are shown."
@@ -158,7 +161,7 @@ def _notes(inputs: ReviewInputs, status: str, comparable: bool) -> list[str]:
         weeks = ((cur, p.week.label), (prev, "the week before")) if comparable else ((cur, p.week.label),)
         for week, name in weeks:
             if week.routes[kind].gaps != week.routes["model"].gaps or not week.routes[kind].answerable:
-                notes += _gap_notes(f"{KIND_TITLES[kind]}, {name}", week.routes[kind], week.period.days)
+                notes += _gap_notes(f"{KIND_TITLES[kind]}, {name}", week.routes[kind], week.days)
     if status == NO_USAGE:
         notes.append(f"No usage in {_range(p.current.first, p.current.last)}.")
     return notes
@@ -238,11 +241,11 @@ def _daily(cur: WeekFacts, prev: WeekFacts, comparable: bool) -> pd.DataFrame:
     def spend_by_day(week: WeekFacts) -> dict[date, float | None]:
         stored = {d for s in week.routes["model"].segments for d in _days(s.first, s.last)}
         spent = {d: float(v) for d, v in zip(week.daily["date"], week.daily["spend"], strict=True)}
-        return {d: (spent.get(d, 0.0) if d in stored else None) for d in _days(week.period.first, week.period.last)}
+        return {d: (spent.get(d, 0.0) if d in stored else None) for d in _days(week.first, week.last)}
 
     now, before = spend_by_day(cur), spend_by_day(prev)
     rows = []
-    for day in _days(cur.period.first, cur.period.last):
+    for day in _days(cur.first, cur.last):
         day_prev = day - timedelta(days=7)
         rows.append(
             {
@@ -261,7 +264,7 @@ def _days(first: date, last: date) -> list[date]:
 
 
 def _budget(inputs: ReviewInputs) -> Budget:
-    o = inputs.outlook
+    o = inputs.data.outlook
     return Budget(
         today=o.today,
         month=f"{o.month_start:%Y-%m}",
@@ -272,17 +275,17 @@ def _budget(inputs: ReviewInputs) -> Budget:
         projection=o.month_forecast,
         credits_left=o.credits_left,
         days_of_credit=o.days_left,
-        budgets=inputs.budgets,
+        budgets=inputs.data.budgets,
     )
 
 
 def _labels(inputs: ReviewInputs, kind: str) -> dict[str, str]:
     if kind == "model":
-        return inputs.model_labels
+        return inputs.data.model_labels
     if kind == "key":
         # A key the store never saw listed keeps its hash's first characters as a name, as elsewhere.
         hashes = {str(v) for week in (inputs.current, inputs.previous) for v in week.by["key"]["key"]}
-        return {h: inputs.key_names.get(h, h[:10]) for h in hashes}
+        return {h: inputs.data.key_names.get(h, h[:10]) for h in hashes}
     return {}
 
 
@@ -292,16 +295,21 @@ def assemble(inputs: ReviewInputs) -> Review:
     comparable = status != NO_DATA and prev.stored("model") > 0
     change, by_model = (None, pd.DataFrame(columns=BY_MODEL_COLUMNS))
     if comparable:
-        change, by_model = _decomposition(cur, prev, inputs.model_labels)
+        change, by_model = _decomposition(cur, prev, inputs.data.model_labels)
     found: dict[str, Movers] = {}
     for kind in KINDS:
         table = compare(
-            cur.by[kind], prev.by[kind], kind, cur.period, inputs.first_seen.get(kind, {}), _labels(inputs, kind)
+            cur.by[kind],
+            prev.by[kind],
+            kind,
+            Period(cur.first, cur.last),
+            inputs.data.first_seen.get(kind, {}),
+            _labels(inputs, kind),
         )
         kind_comparable = comparable and prev.stored(kind) > 0 and cur.stored(kind) > 0
         found[kind] = movers(table, kind, kind_comparable)
     volume = volumes(cur.by["model"], cur.cache)
-    suggested, unpriced = suggestions(volume, inputs.prices, inputs.today, inputs.model_labels)
+    suggested, unpriced = suggestions(volume, inputs.data.prices, inputs.today, inputs.data.model_labels)
     return Review(
         week=p.week.label,
         first=p.current.first,
@@ -311,8 +319,8 @@ def assemble(inputs: ReviewInputs) -> Review:
         previous_last=p.previous.last,
         partial=p.partial,
         today=inputs.today,
-        data_as_of=inputs.as_of.finished_at,
-        known_from=inputs.known_from,
+        data_as_of=inputs.data.as_of.finished_at,
+        known_from=inputs.data.known_from,
         status=status,
         comparable=comparable,
         notes=tuple(_notes(inputs, status, comparable)),
@@ -330,5 +338,5 @@ def assemble(inputs: ReviewInputs) -> Review:
             cached_days=cur.cache_days,
         ),
         daily=_daily(cur, prev, comparable),
-        prices=inputs.prices,
+        prices=inputs.data.prices,
     )

@@ -193,6 +193,7 @@ def _file_size_limit(limit: int) -> None:
 
 
 @pytest.mark.reliability("bad-input")
+@pytest.mark.slow
 def test_a_full_disk_loses_nothing(fake: FakeServer, stored: Path, tmp_path: Path) -> None:
     db = tmp_path / "full.duckdb"
     shutil.copy(stored, db)

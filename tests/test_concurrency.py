@@ -122,6 +122,7 @@ def _collect(sessions: subprocess.Popen[str], signals: Path, kind: str, timeout:
     return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("concurrency")
 def test_dashboard_sessions_in_other_processes_read_every_page_while_ingest_writes(
     two_fakes: tuple[FakeServer, FakeServer], fake_dataset: Dataset, tmp_path: Path

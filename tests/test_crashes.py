@@ -78,6 +78,7 @@ def test_every_crashpoint_is_in_the_list() -> None:
 
 
 @pytest.mark.parametrize(("point", "nth"), CRASHES, ids=[f"{p}#{n}" for p, n in CRASHES])
+@pytest.mark.slow
 @pytest.mark.reliability("crash")
 def test_killed_ingest_then_rerun_equals_a_clean_run(
     point: str, nth: int, live_fake: FakeServer, clean: dict[str, list[tuple[object, ...]]], tmp_path: Path
@@ -94,6 +95,7 @@ def test_killed_ingest_then_rerun_equals_a_clean_run(
     assert not list(tmp_path.glob(".*.tmp")), "a leftover snapshot copy was not cleaned up"
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("crash")
 def test_a_second_writer_is_refused_with_one_line(live_fake: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
@@ -187,6 +189,7 @@ def clean_import(
 
 
 @pytest.mark.parametrize(("point", "nth", "committed"), IMPORT_CRASHES, ids=[f"{p}#{n}" for p, n, _ in IMPORT_CRASHES])
+@pytest.mark.slow
 @pytest.mark.reliability("crash")
 def test_killed_import_then_rerun_equals_a_clean_import(
     point: str,

@@ -28,8 +28,8 @@ PAGES: dict[str, tuple[str, int]] = {
     "models": ("Models", 5),
     "model": ("Model detail", 5),
     "providers": ("Providers", 6),
-    "apps": ("Apps", 3),
-    "keys": ("API keys", 2),
+    "apps": ("Apps", 4),  # spend, tokens, per day, app × model (views.breakdown)
+    "keys": ("API keys", 3),  # spend, tokens, per day
     "generations": ("Generations", 0),
     "weekly": ("Weekly review", 5),
     "budgets": ("Budgets", 0),

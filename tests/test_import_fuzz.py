@@ -284,6 +284,7 @@ def _same(got: Any, want: Any) -> bool:
     return bool(got == want) and type(got) is type(want)
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("fuzz", examples=EXAMPLES)
 @FUZZ
 @given(case=exports())

@@ -149,6 +149,7 @@ def test_nothing_new_means_no_analytics_query(backfilled: Path, analytics_fake: 
     assert fact_tables(backfilled) == before
 
 
+@pytest.mark.slow
 def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "quirks.duckdb"
     ingest(db, fake_quirks)
@@ -158,6 +159,7 @@ def test_quirks_mode_gives_the_same_numbers(backfilled: Path, fake_quirks: FakeS
     assert types == [("BIGINT", "DOUBLE")]
 
 
+@pytest.mark.slow
 def test_pacing_keeps_under_the_limit_on_the_fakes_clock(fake_dataset: Dataset, tmp_path: Path) -> None:
     clock = VirtualClock()
     # The real limit is 64 a minute and a backfill here needs about 46 queries: scale both down so the

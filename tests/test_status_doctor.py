@@ -143,6 +143,7 @@ def test_doctor_catches_an_unreachable_api(tmp_path: Path) -> None:
     assert result.returncode == 4 and "unavailable" in result.stdout
 
 
+@pytest.mark.slow
 def test_watch_survives_transient_errors_and_stops_on_a_wrong_key(unlimited_fake: FakeServer, tmp_path: Path) -> None:
     settings = load_settings(
         openrouter_base_url=unlimited_fake.base_url,
