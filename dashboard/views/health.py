@@ -31,6 +31,7 @@ GAP_COLUMNS = {
     "last": st.column_config.DateColumn("To"),
     "days": st.column_config.NumberColumn("Days"),
     "partial": st.column_config.CheckboxColumn("Some keys stored"),
+    "keys": st.column_config.TextColumn("Keys lacking them"),
     "reason": st.column_config.TextColumn("Why, and what to do", width="large"),
 }
 RUN_COLUMNS = {
@@ -67,7 +68,9 @@ def render(ctx: PageContext) -> None:
         )
         st.caption(
             "Activity is kept by OpenRouter for 30 days, analytics for 365 (31 for latency, throughput and "
-            "per-provider data): days are stored when an ingest fetched them while OpenRouter still had them."
+            "per-provider data): days are stored when an ingest fetched them while OpenRouter still had them. "
+            "Per-generation records are fetched for the last few days (or imported from website exports): "
+            "nothing is missing where they are absent. The gaps are the ones `orusage status` reports."
         )
         _gaps(ctx)
         st.markdown("#### Sources")
