@@ -29,7 +29,7 @@ _COLUMNS = (
     "origin, http_referer, external_user, api_type, tokens_prompt, tokens_completion, native_tokens_prompt, "
     "native_tokens_completion, native_tokens_reasoning, native_tokens_cached, usage, total_cost, "
     "upstream_inference_cost, cache_discount, is_byok, latency, generation_time, finish_reason, "
-    "native_finish_reason, streamed, cancelled"
+    "native_finish_reason, streamed, cancelled, service_tier, num_search_results, web_search_engine"
 )
 
 
@@ -87,7 +87,7 @@ def _item(row: dict[str, Any]) -> JsonObject:
         "moderation_latency": float(15 + _digest(gen_id, "moderation")[0] % 60) if moderated else None,
         "generation_time": float(row["generation_time"]),
         "finish_reason": row["finish_reason"],
-        "service_tier": None,
+        "service_tier": row["service_tier"],
         "tokens_prompt": row["tokens_prompt"],
         "tokens_completion": row["tokens_completion"],
         "native_tokens_prompt": row["native_tokens_prompt"],
@@ -98,9 +98,9 @@ def _item(row: dict[str, Any]) -> JsonObject:
         "num_media_prompt": None,
         "num_input_audio_prompt": None,
         "num_media_completion": 1 if image else None,
-        "num_search_results": None,
+        "num_search_results": row["num_search_results"] or None,
         "num_fetches": None,
-        "web_search_engine": None,
+        "web_search_engine": row["web_search_engine"],
         "origin": row["origin"] or "",  # a required string: unattributed requests have none
         "usage": float(row["usage"]),
         "is_byok": row["is_byok"],
@@ -129,7 +129,10 @@ def _required_id(req: ApiRequest) -> str:
 
 def generation(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:
     gen_id = _required_id(req)
-    result = cur.execute(f"SELECT {_COLUMNS} FROM generations WHERE id = ?", [gen_id])  # noqa: S608 - fixed columns
+    result = cur.execute(
+        f"SELECT {_COLUMNS} FROM generations JOIN generation_bills USING (id) WHERE id = ?",  # noqa: S608 - fixed columns
+        [gen_id],
+    )
     names = [d[0] for d in result.description]
     found = result.fetchone()
     if found is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
@@ -38,6 +39,24 @@ def parse_price(value: str | None) -> float | None:
     except ValueError:
         return None
     return None if price < 0 else price
+
+
+OVERRIDE_PRICES = ("prompt", "completion", "input_cache_read", "input_cache_write", "input_cache_write_1h")
+OVERRIDE_CONDITIONS = ("min_prompt_tokens", "utc_start", "utc_end")
+
+
+def overrides_json(pricing: schemas.Pricing) -> str | None:
+    """The overrides as stored (``models.pricing_overrides``): JSON, in the order received, prices as numbers
+    (USD per token), keys sorted, absent ones left out; None without overrides. Stable text, so an unchanged
+    list never starts a new price state."""
+    if not pricing.overrides:
+        return None
+    entries: list[dict[str, float]] = []
+    for o in pricing.overrides:
+        entry = {k: float(v) for k in OVERRIDE_CONDITIONS if (v := getattr(o, k)) is not None}
+        entry |= {k: p for k in OVERRIDE_PRICES if (p := parse_price(getattr(o, k))) is not None}
+        entries.append(entry)
+    return json.dumps(entries, sort_keys=True, separators=(",", ":"))
 
 
 def activity_rows_by_day(items: list[schemas.ActivityItem]) -> dict[date, list[dict[str, Any]]]:
@@ -106,7 +125,9 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         "pricing_internal_reasoning": parse_price(pricing.internal_reasoning),
         "pricing_input_cache_read": parse_price(pricing.input_cache_read),
         "pricing_input_cache_write": parse_price(pricing.input_cache_write),
+        "pricing_input_cache_write_1h": parse_price(pricing.input_cache_write_1h),
         "pricing_discount": pricing.discount,
+        "pricing_overrides": overrides_json(pricing),
         "expiration_date": model.expiration_date,
         "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
     }
@@ -143,5 +164,11 @@ def endpoint_rows(permaslug: str, endpoints: schemas.ModelEndpoints) -> list[dic
             "pricing_completion": parse_price(e.pricing.completion),
             "pricing_request": parse_price(e.pricing.request),
             "pricing_input_cache_read": parse_price(e.pricing.input_cache_read),
+            "pricing_internal_reasoning": parse_price(e.pricing.internal_reasoning),
+            "pricing_input_cache_write": parse_price(e.pricing.input_cache_write),
+            "pricing_input_cache_write_1h": parse_price(e.pricing.input_cache_write_1h),
+            "pricing_web_search": parse_price(e.pricing.web_search),
+            "pricing_discount": e.pricing.discount,
+            "pricing_overrides": overrides_json(e.pricing),
         }
     return list(rows.values())
