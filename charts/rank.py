@@ -29,6 +29,7 @@ from charts.base import (
     tip,
     token_colors,
 )
+from core.fmt import usd as money
 
 __all__ = ["PICK", "hbars", "heatmap", "latency_bars", "ratio_bars", "token_bars"]
 
@@ -71,7 +72,7 @@ def hbars(
     click selection on that field. ``tooltip``: more lines (``charts.tip``).
     """
     fmt = USD_TOOLTIP if usd else ","
-    shown = [f"${v:,.2f}" if usd else f"{v:,.0f}" for v in frame[value]]
+    shown = [money(v) if usd else f"{v:,.0f}" for v in frame[value]]
     data = frame.assign(value_label=shown)
     if "is_other" not in data.columns:
         data = data.assign(is_other=False)
@@ -190,7 +191,7 @@ def heatmap(
     pick_field: str | None = None,
 ) -> Spec:
     """Cells coloured by spend, the amount written in each cell; rows and columns biggest first."""
-    data = frame.assign(cell=[f"${v:,.2f}" if v >= 0.005 else "" for v in frame[value]])
+    data = frame.assign(cell=[money(v) if v >= 0.005 else "" for v in frame[value]])
     tips = [
         tip(f"{y}:N", y_title),
         tip(f"{x}:N", x_title),

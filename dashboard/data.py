@@ -20,10 +20,13 @@ import streamlit as st
 from dashboard import urlstate
 from queries import budgets, generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
 from queries import review as review_reads
+from queries.cache_savings import CacheSavings
+from queries.cache_savings import cache_savings as cache_savings_read
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
 from queries.reads_facts import source_spans
 from queries.reads_routing import Route, Span
+from queries.waterfall import waterfall as waterfall_read
 from review import load
 from review.model import Review
 from review.weeks import IsoWeek
@@ -153,8 +156,23 @@ def list_cost(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
 
 
 @_cached
-def cache_savings(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
-    return store.reader.run(reads_models.cache_savings, route, filters)
+def provider_prices(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.provider_prices, route, filters)
+
+
+@_cached
+def cached_tokens(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.cached_tokens, route, filters)
+
+
+@_cached
+def cache_savings(store: Store, filters: Filters, today: date) -> CacheSavings:
+    return store.reader.run(cache_savings_read, filters, today)
+
+
+@_cached
+def waterfall(store: Store, filters: Filters, today: date, by: tuple[str, ...]) -> pd.DataFrame:
+    return store.reader.run(waterfall_read, filters, today, by)
 
 
 @_cached

@@ -52,3 +52,10 @@ def per_million_tokens(spend: pd.Series, tokens: pd.Series) -> pd.Series:
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator / denominator.where(denominator > 0)
+
+
+def stacked_tokens(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token parts that add up to prompt + completion: ``reasoning`` becomes the reasoning counted within
+    completion (completion − completion-only), so a row whose reasoning exceeds its completion (real rows
+    do: Data health flags them) is never counted twice."""
+    return frame.assign(reasoning=frame["completion"] - frame["completion_only"])

@@ -15,7 +15,9 @@ import streamlit as st
 from charts.base import PICK, Spec, vega_spec
 from core import fmt
 from core.errors import OrusageError
+from dashboard import parts
 from dashboard.context import PageContext
+from dashboard.parts import Split, Whole
 from queries.reads import DataAsOf
 from queries.reads_facts import OTHER
 from queries.reads_routing import SOURCES_BY_NAME, Route, reach_note
@@ -149,10 +151,20 @@ def download(ctx: PageContext, frame: pd.DataFrame, name: str, label: str = "Dow
     )
 
 
-def chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str) -> None:
-    """A chart (``alt_text`` for screen readers) and, under it, the CSV of the frame it was drawn from."""
+def chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    alt_text: str,
+    *,
+    split: Split | Whole | None = None,
+) -> None:
+    """A chart (``alt_text`` for screen readers) and, under it, the CSV of the frame it was drawn from.
+    ``split``: what total its rows add up to (``dashboard.parts``)."""
     st.vega_lite_chart(spec=vega_spec(spec), width="stretch", key=f"chart_{name}", alt=alt_text)
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_point(key: str) -> None:
@@ -163,7 +175,15 @@ def _picked_point(key: str) -> None:
         st.session_state[GOTO_MODEL] = model
 
 
-def model_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str = "") -> None:
+def model_chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    alt_text: str = "",
+    *,
+    split: Split | Whole | None = None,
+) -> None:
     """A chart whose marks carry ``model``: a click opens that model's page."""
     key = f"chart_{name}"
     st.vega_lite_chart(
@@ -175,6 +195,7 @@ def model_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str
         alt=alt_text or "Bar chart per model; a click on a model opens its page",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_row(key: str, models: Sequence[str]) -> None:
@@ -185,7 +206,13 @@ def _picked_row(key: str, models: Sequence[str]) -> None:
 
 
 def model_table(
-    ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any], model_column: str = "model"
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    model_column: str = "model",
+    *,
+    split: Split | Whole | None = None,
 ) -> None:
     """A table with one model per row: selecting a row opens that model's page."""
     key = f"table_{name}"
@@ -200,6 +227,7 @@ def model_table(
         selection_mode="single-row",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 PAID_PER_M_HELP = "Spend ÷ (prompt + completion tokens), per million: the blended price actually paid."
@@ -237,10 +265,18 @@ def no_usage(ctx: PageContext) -> None:
     st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
 
 
-def table(ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any]) -> None:
+def table(
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    *,
+    split: Split | Whole | None = None,
+) -> None:
     shown = [c for c in column_config if c in frame.columns]
     st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=dict(column_config))
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def change(current: float | None, previous: float | None) -> str | None:

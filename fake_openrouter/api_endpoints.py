@@ -43,9 +43,9 @@ def _percentiles(p50: float, spread: tuple[float, float, float]) -> JsonObject:
 
 def _endpoint_pricing(model: Model, provider: str, ds: Dataset) -> JsonObject:
     """The model's list prices plus what this endpoint adds: its discount and its own overrides."""
-    prices = model.price_at(ds.today)
+    prices = model.listed_at(ds.today)
     endpoint = terms(model.id, provider)
-    out = pricing(prices, model.reasoning, endpoint.overrides(prices))
+    out = pricing(prices, endpoint.overrides(prices))
     if endpoint.discount:
         out["discount"] = endpoint.discount
     return out

@@ -38,7 +38,7 @@ def _override(o: Override) -> JsonObject:
     return item
 
 
-def pricing(prices: Prices, reasoning_model: bool, overrides: tuple[Override, ...] = ()) -> JsonObject:
+def pricing(prices: Prices, overrides: tuple[Override, ...] = ()) -> JsonObject:
     """Prices as the API writes them: USD per token as plain decimal strings; ``overrides`` after the
     model's own (an endpoint's time windows)."""
     out: JsonObject = {"prompt": usd_string(prices.prompt), "completion": usd_string(prices.completion)}
@@ -52,8 +52,6 @@ def pricing(prices: Prices, reasoning_model: bool, overrides: tuple[Override, ..
         out["input_cache_write_1h"] = usd_string(prices.cache_write_1h)
     if prices.reasoning is not None:
         out["internal_reasoning"] = usd_string(prices.reasoning)
-    elif reasoning_model:
-        out["internal_reasoning"] = usd_string(prices.completion)  # reasoning bills as completion
     if prices.web_search is not None:
         out["web_search"] = format(prices.web_search, "f").rstrip("0").rstrip(".")
     entries = (*prices.overrides, *overrides)
@@ -63,7 +61,7 @@ def pricing(prices: Prices, reasoning_model: bool, overrides: tuple[Override, ..
 
 
 def _pricing(model: Model, ds: Dataset) -> JsonObject:
-    return pricing(model.price_at(ds.today), model.reasoning)
+    return pricing(model.listed_at(ds.today))
 
 
 def model_item(model: Model, ds: Dataset, base_url: str) -> JsonObject:

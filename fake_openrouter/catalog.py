@@ -197,6 +197,14 @@ class Model:
                 current = change.prices
         return current
 
+    def listed_at(self, day: date) -> Prices:
+        """The prices ``/models`` lists on ``day``: a reasoning model without a reasoning price of its own
+        lists ``internal_reasoning`` at its completion price (and is billed at it: no override changes it)."""
+        prices = self.price_at(day)
+        if self.reasoning and prices.reasoning is None:
+            return replace(prices, reasoning=prices.completion)
+        return prices
+
     def endpoint_id(self, provider: str) -> str:
         return endpoint_id(self.id, provider)
 

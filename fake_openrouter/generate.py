@@ -312,7 +312,7 @@ def _bills(
     draws: dict[str, IntArray],
 ) -> dict[str, npt.NDArray[np.generic]]:
     """Every request billed at its endpoint's prices in force that day (``billing.bill_rows``)."""
-    day_prices = [m.price_at(day) for m in tables.models]
+    day_prices = [m.listed_at(day) for m in tables.models]
     lists = [per_token(p) for p in day_prices]
     columns = {key: np.array([row[key] for row in lists])[model] for key in lists[0]}
     overrides: list[tuple[npt.NDArray[np.bool_], Override]] = []

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from core import fmt
 from queries import coverage_tracks as ct
 from queries import generations as gq
 from queries import reconciliation as rq
@@ -90,7 +91,7 @@ class ReconciliationStatus:
 
 
 def _number(metric: str, value: float) -> str:
-    return f"${value:,.6f}" if metric in rq.MONEY_METRICS else f"{value:,.0f}"
+    return fmt.usd_precise(value) if metric in rq.MONEY_METRICS else f"{value:,.0f}"
 
 
 @dataclass

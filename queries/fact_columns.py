@@ -26,6 +26,9 @@ COLUMNS: tuple[str, ...] = (
     "p90_latency",
     "p50_throughput",
     "p90_throughput",
+    "usage_cache",
+    "fees",
+    "byok_fees",
 )
 DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace")
 # The summable metrics and their SQL types: what a rollup can hold (latency percentiles cannot be summed).
@@ -58,6 +61,9 @@ ACTIVITY = {
     "p90_latency": "NULL::DOUBLE",
     "p50_throughput": "NULL::DOUBLE",
     "p90_throughput": "NULL::DOUBLE",
+    "usage_cache": "NULL::DOUBLE",
+    "fees": "NULL::DOUBLE",
+    "byok_fees": "NULL::DOUBLE",
 }
 ACTIVITY_BY_KEY = {**ACTIVITY, "key": "api_key_hash"}
 ANALYTICS = {
@@ -78,6 +84,13 @@ ANALYTICS = {
     "p90_latency": "p90_latency",
     "p50_throughput": "p50_throughput",
     "p90_throughput": "p90_throughput",
+    # Cost components analytics reports apart (usage_cache is negative where caching saved money): read
+    # from the source rows only, never from a rollup.
+    "usage_cache": "usage_cache",
+    "fees": (
+        "coalesce(usage_web, 0) + coalesce(usage_data, 0) + coalesce(usage_file, 0) + coalesce(usage_web_fetch, 0)"
+    ),
+    "byok_fees": "byok_fees",
 }
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "activity": ACTIVITY,

@@ -21,6 +21,7 @@ from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
+from dashboard.parts import Split
 from queries.reads_facts import DIM_COLUMN, OTHER
 from queries.reads_routing import Dim
 
@@ -103,6 +104,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             top.drop(columns=["is_other"]),
             f"{b.noun}_spend",
             f"Bars of spend per {b.noun}",
+            split=Split(ctx.filters, requests="requests"),
         )
     with right:
         ui.chart(
@@ -111,6 +113,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             top[[b.column, "label", "prompt", "completion_only", "reasoning", "completion"]],
             f"{b.noun}_tokens",
             f"Stacked bars of tokens per {b.noun}",
+            split=Split(ctx.filters, money=(), tokens=("prompt", "completion_only", "reasoning")),
         )
     _per_day(ctx, b, label)
     if b.matrix is not None:
@@ -118,7 +121,13 @@ def render(ctx: PageContext, b: Breakdown) -> None:
     if b.closing is not None:
         per = b.closing(ctx, per)
     st.markdown(f"#### All {b.plural}")
-    ui.table(ctx, per, f"{b.plural}_table", _table_columns(b, label))
+    ui.table(
+        ctx,
+        per,
+        f"{b.plural}_table",
+        _table_columns(b, label),
+        split=Split(ctx.filters, requests="requests", tokens=("prompt", "completion")),
+    )
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
 
 
@@ -139,7 +148,8 @@ def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.Data
     r = ctx.route([b.dim])
     top = data.facts(ctx.store, r, ctx.filters, (b.column,), top=(b.column, b.top))
     top = frames.with_other_count(frames.labelled(top, b.column, label, "other"), b.column, b.plural)
-    top = top.assign(tokens=frames.tokens(top), is_other=top[b.column].isin([OTHER, UNATTRIBUTED]))
+    top = frames.stacked_tokens(top.assign(tokens=frames.tokens(top)))
+    top = top.assign(is_other=top[b.column].isin([OTHER, UNATTRIBUTED]))
     top = top.assign(paid_per_m=frames.per_million_tokens(top["spend"], top["tokens"]))
     return top.sort_values("rank", ignore_index=True)
 
@@ -174,6 +184,7 @@ def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> Non
         per_day.drop(columns=["is_other"]),
         f"{b.noun}_per_day",
         f"Stacked bars of spend or tokens per day by {b.noun}",
+        split=Split(ctx.filters, tokens=("tokens",), requests="requests"),
     )
 
 
@@ -187,8 +198,16 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
     cells = frames.labelled(cells, "model", ctx.meta.model_label)
     label = b.label(ctx.meta)
     cells = cells.assign(value_label=[label(str(v)) for v in cells[b.column]])
-    values = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)[: m.top_values]
-    cells = cells.loc[cells["value_label"].isin(values)]
+    ranked = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)
+    values = ranked[: m.top_values]
+    if len(ranked) > len(values):
+        # Every value counts: the ones beyond the top ones are one row of their own, so the cells add up.
+        rest = f"other {b.plural}"
+        cells = cells.assign(value_label=cells["value_label"].where(cells["value_label"].isin(values), rest))
+        sums = ["spend", "byok", "requests", "prompt", "completion", "reasoning", "completion_only", "cached"]
+        cells = cells.groupby(["value_label", "model", "label"], as_index=False, dropna=False)[sums].sum()
+        cells = cells.assign(is_other=cells["model"] == OTHER, **{b.column: cells["value_label"]})
+        values = [*values, rest]
     models = list(cells.groupby("label")["spend"].sum().sort_values(ascending=False).index)
     models = [x for x in models if x != "other models"] + (["other models"] if "other models" in models else [])
     title = b.noun.capitalize()
@@ -212,6 +231,7 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
         ),
         cells.drop(columns=["is_other"]),
         m.name,
+        split=Split(ctx.filters, requests="requests"),
     )
 
 

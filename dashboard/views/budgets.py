@@ -16,6 +16,7 @@ from core import fmt, settings
 from core.settings import CONFIG_ENV
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 
 TITLE = "Budgets"
 EMPTY_TEXT = "No budget has been evaluated yet"
@@ -133,6 +134,7 @@ def _budget(ctx: PageContext, r: Mapping[Hashable, Any]) -> None:
                 frame,
                 f"budget_{_slug(name)}",
                 f"Forecast of budget {name}",
+                split=Whole("a budget's cumulative spend and its forecast"),
             )
 
 
@@ -146,7 +148,7 @@ def _alerts(ctx: PageContext) -> None:
     if alerts.empty:
         st.info("No alert raised yet.", icon=":material/notifications_off:")
     else:
-        ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS)
+        ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS, split=Whole("one row per alert"))
     st.markdown("#### Failed deliveries")
     undelivered = data.failed_deliveries(ctx.store)
     if undelivered.empty:
@@ -156,7 +158,7 @@ def _alerts(ctx: PageContext) -> None:
             f"{len(undelivered)} message(s) not delivered yet; they are retried at every alerts run.",
             icon=":material/error:",
         )
-        ui.table(ctx, undelivered, "failed_deliveries", FAILED_COLUMNS)
+        ui.table(ctx, undelivered, "failed_deliveries", FAILED_COLUMNS, split=Whole("one row per message"))
 
 
 def _teams(ctx: PageContext) -> None:
@@ -167,4 +169,5 @@ def _teams(ctx: PageContext) -> None:
         return
     st.markdown(f"#### Spend per team · {fmt.day_range(first, last)} (UTC)")
     st.caption("Chargeback: the teams (cost centres) of the config file as the last alerts run resolved them.")
-    ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS)
+    # Teams may share keys and need not cover the account: not parts of one total.
+    ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS, split=Whole("cost centres, which may overlap"))

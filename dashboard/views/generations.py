@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from core import fmt
-from dashboard import data, gen_state, gen_url
+from dashboard import data, gen_state, gen_url, parts
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
 
@@ -179,6 +180,7 @@ def _table(ctx: PageContext, rows: pd.DataFrame) -> None:
         on_select=partial(_picked, tuple(str(i) for i in rows["id"])),
         selection_mode="single-row",
     )
+    parts.record("generations_table", Whole("a page of records, not a split of a total"), shown)
 
 
 def _details(ctx: PageContext) -> None:
@@ -220,6 +222,7 @@ def _details(ctx: PageContext) -> None:
     if tried is not None:
         with st.expander(f"Providers tried ({len(tried)})"):
             st.dataframe(pd.DataFrame(tried), hide_index=True, width="stretch")
+            parts.record("generation_attempts", Whole("the providers one generation tried"), pd.DataFrame(tried))
 
 
 def _pairs(record: dict[str, Any], names: Any) -> pd.DataFrame:
@@ -233,7 +236,7 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if name in GROUPS["Cost"] and isinstance(value, float):
-        return f"${value:,.6f}"
+        return fmt.usd_precise(value)
     if name in GROUPS["Timing"] and isinstance(value, float):
         return _ms(value)
     if isinstance(value, int):

@@ -11,6 +11,7 @@ from charts import health
 from core import fmt
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 
 TITLE = "Data health"
 STRIP_DAYS = 364  # the analytics' year: today and the 364 days before
@@ -65,6 +66,7 @@ def render(ctx: PageContext) -> None:
             runs,
             "coverage_strip",
             "A strip per source with one cell per UTC day",
+            split=Whole("stored days per source"),
         )
         st.caption(
             "Activity is kept by OpenRouter for 30 days, analytics for 365 (31 for latency, throughput and "
@@ -74,7 +76,7 @@ def render(ctx: PageContext) -> None:
         )
         _gaps(ctx)
         st.markdown("#### Sources")
-        ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS)
+        ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS, split=Whole("one row per source"))
     _runs(ctx)
 
 
@@ -84,7 +86,7 @@ def _gaps(ctx: PageContext) -> None:
     if gaps.empty:
         st.success("No gaps: every source holds every day it should.", icon=":material/check_circle:")
         return
-    ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS)
+    ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS, split=Whole("the days each source lacks"))
 
 
 def _runs(ctx: PageContext) -> None:
@@ -99,4 +101,4 @@ def _runs(ctx: PageContext) -> None:
         st.error(f"The last ingest failed: {newest['message'] or 'no message'}", icon=":material/error:")
     elif newest["status"] == "ok":
         st.caption(f"Last ingest finished {fmt.utc_time(newest['finished_at'].to_pydatetime())}.")
-    ui.table(ctx, runs, "ingest_runs", RUN_COLUMNS)
+    ui.table(ctx, runs, "ingest_runs", RUN_COLUMNS, split=Whole("one row per ingest run"))

@@ -13,6 +13,7 @@ from core import fmt
 from dashboard import data, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
+from dashboard.parts import Whole
 from dashboard.views import breakdown
 from queries.reads_routing import Dim
 
@@ -65,7 +66,7 @@ def _limits(ctx: PageContext) -> None:
         + ". Usage is counted against the limit over its reset period (daily, weekly, monthly), "
         "or over the key's whole life when it never resets; BYOK counts only for keys set to include it."
     )
-    ui.table(ctx, limits, "key_limits", LIMIT_COLUMNS)
+    ui.table(ctx, limits, "key_limits", LIMIT_COLUMNS, split=Whole("each key's limit as /keys reports it"))
 
 
 def _resets(value: object) -> str:

@@ -198,10 +198,9 @@ def budget_lines(review: Review) -> list[str]:
     lines = [
         f"{b.month} so far (completed days, as of {b.today}): {fmt.usd(b.month_done)}.",
         (
-            f"Month-end projection: {fmt.usd(b.projection)} = so far + {b.days_remaining} remaining days × "
-            f"{fmt.usd(b.spend_per_day)} a day (average of the last {b.burn_days} completed days)."
+            f"Month-end forecast: {fmt.usd(b.projection)} ({b.projection_note}), made as the budgets make theirs."
             if b.projection is not None
-            else "Month-end projection: not enough recent days stored."
+            else "Month-end forecast: not enough recent days stored (it takes a week)."
         ),
     ]
     if b.credits_left is not None:
