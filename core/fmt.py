@@ -16,9 +16,11 @@ def usd(amount: float | None) -> str:
     """``$1,234.56``, ``−$1.66``; sub-cent amounts keep four decimals so they do not read as ``$0.00``."""
     if amount is None or amount != amount:  # None or NaN
         return "—"
-    sign = MINUS if amount < 0 else ""
     size = abs(amount)
-    if 0 < size < 0.01:
+    if size < 0.00005:  # rounds to zero: no sign, no "−$0.0000"
+        return "$0.00"
+    sign = MINUS if amount < 0 else ""
+    if size < 0.01:
         return f"{sign}${size:,.4f}"
     return f"{sign}${size:,.2f}"
 

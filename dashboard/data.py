@@ -161,6 +161,11 @@ def provider_prices(store: Store, route: Route, filters: Filters) -> pd.DataFram
 
 
 @_cached
+def reasoning_by(store: Store, route: Route, filters: Filters, column: str) -> pd.DataFrame:
+    return store.reader.run(reads_models.reasoning_by, route, filters, column)
+
+
+@_cached
 def cached_tokens(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
     return store.reader.run(reads_models.cached_tokens, route, filters)
 
@@ -213,6 +218,11 @@ def coverage_runs(store: Store, first: date, last: date) -> pd.DataFrame:
 @_cached
 def coverage_gaps(store: Store, today: date) -> pd.DataFrame:
     return store.reader.run(reads_health.coverage_gaps, today)
+
+
+@_cached
+def reasoning_over_completion(store: Store) -> pd.DataFrame:
+    return store.reader.run(reads_health.reasoning_over_completion)
 
 
 @_cached

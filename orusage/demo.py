@@ -82,8 +82,12 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
             openrouter_management_key=SecretStr(DEMO_MANAGEMENT_KEY),
             openrouter_base_url=fake.base_url,
             orusage_db=db_path,
-            # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai.
+            # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai. Its
+            # records for the whole 30-day window let the effective-price waterfall explain every step of
+            # those weeks' bills (older weeks keep a residual: overrides and tiers are per request).
             orusage_generations_rate=1000.0,
+            orusage_generations_days=30,
+            orusage_generations_concurrency=16,
         )
         click.echo(f"Ingesting it over HTTP from the fake OpenRouter at {fake.base_url} …", err=True)
         click.echo(ingest_once(settings), err=True)

@@ -75,3 +75,28 @@ def ingest_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame
            FROM ingest_runs ORDER BY run_id DESC LIMIT ?""",
         [limit],
     )
+
+
+def reasoning_over_completion(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Stored rows whose reasoning tokens exceed their completion tokens (which include reasoning, by
+    OpenRouter's billing rule; real rows break it, e.g. models reporting completion without reasoning).
+    Per source and model: rows, first and last day, and the tokens beyond completion. The charts count such
+    rows' reasoning within completion, so the token parts still add up to the total."""
+    return _frame(
+        con,
+        """SELECT * FROM (
+               SELECT 'activity' AS source, model_permaslug AS model, count(*) AS rows, min(date) AS first,
+                      max(date) AS last, CAST(sum(reasoning_tokens - completion_tokens) AS BIGINT) AS excess
+               FROM activity WHERE reasoning_tokens > completion_tokens GROUP BY ALL
+               UNION ALL
+               SELECT 'analytics per model', model, count(*), min(date), max(date),
+                      CAST(sum(reasoning_tokens - tokens_completion) AS BIGINT)
+               FROM analytics_daily WHERE dimensions = 'model' AND reasoning_tokens > tokens_completion GROUP BY ALL
+               UNION ALL
+               SELECT 'per-generation records', coalesce(model_permaslug, model), count(*),
+                      min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)),
+                      CAST(sum(native_tokens_reasoning - native_tokens_completion) AS BIGINT)
+               FROM generations WHERE native_tokens_reasoning > native_tokens_completion GROUP BY ALL)
+           ORDER BY source, excess DESC, model""",
+        [],
+    )

@@ -20,6 +20,7 @@ from queries.reads_facts import rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
+DIM_COLUMNS = ("model", "provider", "app", "key", "workspace")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pd.DataFrame:
@@ -91,6 +92,21 @@ def provider_prices(con: duckdb.DuckDBPyConnection, route: Route, filters: Filte
                               + requests * price_request) AS DOUBLE) AS list_output,
                      bool_and(priced AND price_prompt IS NOT NULL) AS priced
               FROM priced GROUP BY provider ORDER BY spend DESC, provider"""  # noqa: S608 -- composed constants
+    return _frame(con, sql, params)
+
+
+def reasoning_by(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters, column: str) -> pd.DataFrame:
+    """Per value of ``column`` (the route holds it and the model): reasoning tokens counted within completion
+    (completion − completion-only, so a row reporting more reasoning than completion never counts twice) and
+    what they cost at the ``internal_reasoning`` price in force each day (the completion price where none is
+    listed). Columns: ``column``, reasoning_within, reasoning_cost (NULL where no price is known)."""
+    if column not in DIM_COLUMNS:
+        raise ValueError(f"cannot split reasoning by {column!r}")
+    rows, params = rows_sql(route, filters, (column, "model"))
+    sql = f"""WITH {_PRICED.format(rows=rows)}
+              SELECT {column}, CAST(sum(completion - completion_only) AS BIGINT) AS reasoning_within,
+                     CAST(sum((completion - completion_only) * price_reasoning) AS DOUBLE) AS reasoning_cost
+              FROM priced GROUP BY {column} ORDER BY {column}"""  # noqa: S608 -- allowlisted column
     return _frame(con, sql, params)
 
 

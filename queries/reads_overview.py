@@ -72,9 +72,7 @@ def _spend(con: duckdb.DuckDBPyConnection, r: Route) -> tuple[float, float, int]
     return spend, byok, days
 
 
-def month_forecast(
-    con: duckdb.DuckDBPyConnection, today: date
-) -> tuple[Forecast | None, budgets.TodaySoFar | None]:
+def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecast | None, budgets.TodaySoFar | None]:
     """The account's month-end forecast as an account-wide monthly budget (BYOK included) computes it,
     and today so far. The projection counts the rest of today from the moment today's spend was fetched."""
     account = budgets.Scope(budgets.ACCOUNT)

@@ -28,6 +28,7 @@ from queries.cache_savings import CacheSavings, cache_savings
 from queries.filters import everything
 from queries.reads import DataAsOf
 from queries.reads_facts import facts_sql, source_spans
+from queries.reads_models import reasoning_by
 from queries.reads_overview import Outlook
 from queries.reads_routing import Dim, Need, Route, Spans, route
 from queries.waterfall import waterfall
@@ -50,6 +51,7 @@ class WeekFacts:
     cache: pd.DataFrame  # model, prompt, cached: analytics days only
     cache_days: int  # days whose cached tokens are known (answered from analytics)
     cache_savings: CacheSavings  # the one definition (queries.cache_savings), account-wide
+    reasoning_cost: float | None  # reasoning tokens (within completion) at list prices; None: nothing priced
     daily: pd.DataFrame  # date, spend (days with traffic)
     routes: dict[str, Route]  # kind (and "cache") -> its route
 
@@ -137,6 +139,7 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
                 params += values
         all_routes.append(routes)
     savings = [cache_savings(con, everything(period[0], period[1]), today) for period in chosen]
+    reasoning = [_reasoning_cost(con, routes["model"]) for routes in all_routes]
     found = _frame(con, " UNION ALL ".join(parts) + " ORDER BY part, value, date", params) if parts else None
 
     def answer(part: str, columns: list[str], rename: str | None = None) -> pd.DataFrame:
@@ -168,11 +171,20 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
                 cache=cache.fillna({"cached": 0}),
                 cache_days=sum((s.last - s.first).days + 1 for s in routes["cache"].segments),
                 cache_savings=savings[i],
+                reasoning_cost=reasoning[i],
                 daily=answer(f"{i}:daily", ["date", "spend"]),
                 routes=routes,
             )
         )
     return weeks
+
+
+def _reasoning_cost(con: duckdb.DuckDBPyConnection, r: Route) -> float | None:
+    if not r.answerable or not r.has_data_days:
+        return None
+    frame = reasoning_by(con, r, everything(r.start, r.end), "model")
+    known = frame["reasoning_cost"].dropna()
+    return float(known.sum()) if len(known) else None
 
 
 def first_seen(con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[str]]) -> dict[str, dict[str, date]]:

@@ -2,6 +2,8 @@
 
 * blended price = spend ÷ (prompt + completion tokens), per million tokens: every model's tokens together;
 * reasoning share = reasoning ÷ completion tokens (reasoning is billed as completion);
+* reasoning at list prices = reasoning tokens (counted within completion) × ``internal_reasoning`` (the
+  completion price where none is listed) in force each day;
 * cache hit rate = cached ÷ prompt tokens, both from analytics (``/activity`` has no cached tokens), over the
   days analytics covers;
 * cache savings = ``queries.cache_savings`` (the one definition: −``usage_cache`` where analytics covers a
@@ -24,6 +26,7 @@ PER_MILLION = 1_000_000
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("price_per_m", "Blended price per million tokens", "usd_per_m"),
     ("reasoning_share", "Reasoning share of completion tokens", "share"),
+    ("reasoning_cost", "Reasoning tokens at list prices", "usd"),
     ("cache_hit_rate", "Cache hit rate (cached ÷ prompt tokens)", "share"),
     ("cache_savings", "Cache savings (net of cache writes)", "usd"),
     ("cost_per_request", "Average cost per request", "usd_fine"),
@@ -65,6 +68,7 @@ def _values(week: WeekFacts) -> dict[str, float | None]:
     return {
         "price_per_m": _div(spend, prompt + completion, PER_MILLION),
         "reasoning_share": _div(float(models["reasoning"].sum()), completion),
+        "reasoning_cost": week.reasoning_cost,
         "cache_hit_rate": _div(float(week.cache["cached"].fillna(0).sum()), cache_prompt) if week.cache_days else None,
         "cache_savings": week.cache_savings.total,
         "cost_per_request": _div(spend, float(models["requests"].sum())),

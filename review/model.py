@@ -349,5 +349,7 @@ def assemble(inputs: ReviewInputs) -> Review:
         ),
         daily=_daily(cur, prev, comparable),
         prices=inputs.data.prices,
-        waterfall=inputs.data.waterfall,
+        waterfall=inputs.data.waterfall.assign(
+            label=[inputs.data.model_labels.get(str(m), str(m)) for m in inputs.data.waterfall["model"]]
+        ),
     )

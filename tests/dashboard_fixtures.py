@@ -47,6 +47,7 @@ _MODELS: list[tuple[str, str, list[tuple[str, str]], float, float]] = [
 ]
 _KEYS = [("sk-or-v1-aaa", "production"), ("sk-or-v1-bbb", "staging"), ("sk-or-v1-ccc", "notebooks")]
 _DAYS = 60
+DEMO_GENERATION_DAYS = 12  # demo_db: /generation records of the last 12 completed days and today
 
 
 def _key_hash(label: str) -> str:
@@ -202,8 +203,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
         Writer(db) as writer,
         OpenRouterClient(fake.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client,
     ):
-        # As `orusage demo` does: per-generation records too (the fake is on loopback: no need to pace).
-        run_ingest(writer, client, clock=lambda: clock, generations=GenerationOptions(rate=1000.0, concurrency=16))
+        # As `orusage demo` does: per-generation records too (the fake is on loopback: no need to pace), for the
+        # last 12 days: the last complete ISO week (the weekly review's default) and this one hold every record.
+        options = GenerationOptions(days=DEMO_GENERATION_DAYS, rate=1000.0, concurrency=16)
+        run_ingest(writer, client, clock=lambda: clock, generations=options)
     return db
 
 

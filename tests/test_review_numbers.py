@@ -147,9 +147,19 @@ def test_efficiency_matches_independent_sql(snapshot_sql: duckdb.DuckDBPyConnect
                WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
             [first, last],
         )[0]
+        # Reasoning within completion at the internal_reasoning price (one /models state in the demo store).
+        reasoning_cost = sql_one(
+            snapshot_sql,
+            """SELECT sum((a.completion_tokens - greatest(a.completion_tokens - a.reasoning_tokens, 0))
+                          * coalesce(m.pricing_internal_reasoning, m.pricing_completion))
+               FROM activity a JOIN models_current m ON m.canonical_slug = a.model_permaslug
+               WHERE a.date BETWEEN ? AND ?""",
+            [first, last],
+        )
         return {
             "price_per_m": act[0] / act[1] * 1e6,
             "reasoning_share": act[2] / act[3],
+            "reasoning_cost": reasoning_cost,
             "cache_hit_rate": an[0] / an[1],
             "cache_savings": -an[2],
             "cost_per_request": act[0] / act[4],
@@ -161,7 +171,8 @@ def test_efficiency_matches_independent_sql(snapshot_sql: duckdb.DuckDBPyConnect
         assert e.current == pytest.approx(now[e.key]), e.key
         assert e.previous == pytest.approx(before[e.key]), e.key
         assert e.change == pytest.approx(now[e.key] - before[e.key]), e.key
-    assert review.efficiency[3].current > 0, "caching saved money in the demo week"
+    saved = next(e for e in review.efficiency if e.key == "cache_savings")
+    assert saved.current is not None and saved.current > 0, "caching saved money in the demo week"
 
 
 def test_month_outlook(snapshot_sql: duckdb.DuckDBPyConnection, review: Review, demo_today: date) -> None:

@@ -80,7 +80,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
     if per.empty:
         ui.no_usage(ctx)
         return
-    per = _usage(per, b.column, label)
+    per = _with_reasoning(ctx, b, _usage(per, b.column, label))
     if b.notes is not None:
         b.notes(per)
     left, right = st.columns(2, gap="large")
@@ -141,6 +141,15 @@ def _usage(per: pd.DataFrame, column: str, label: Callable[[str], str]) -> pd.Da
     )
     per = per.assign(paid_per_m=frames.per_million_tokens(per["spend"], per["tokens"]))
     return per.sort_values(["spend", column], ascending=[False, True], ignore_index=True)
+
+
+def _with_reasoning(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> pd.DataFrame:
+    """Reasoning tokens and their cost at list prices per value, where the store splits them by model too."""
+    r = ctx.route([b.dim, Dim.MODEL])
+    if not r.answerable or not r.has_data_days:
+        return per
+    reasoning = data.reasoning_by(ctx.store, r, ctx.filters, b.column)
+    return per.merge(reasoning, on=b.column, how="left")
 
 
 def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.DataFrame:
@@ -242,5 +251,13 @@ def _table_columns(b: Breakdown, label: Callable[[str], str]) -> dict[str, Any]:
         **ui.usage_columns(shown, b.noun.capitalize()),
         "share": st.column_config.NumberColumn("Share of spend", format="percent"),
         "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
+        "reasoning_within": st.column_config.NumberColumn(
+            "Reasoning tokens", format="compact", help="Reasoning tokens, counted within completion tokens."
+        ),
+        "reasoning_cost": st.column_config.NumberColumn(
+            "Reasoning at list",
+            format="$%.2f",
+            help="Those tokens at the internal_reasoning price in force each day (else the completion price).",
+        ),
         **b.columns,
     }

@@ -75,6 +75,7 @@ def render(ctx: PageContext) -> None:
             "nothing is missing where they are absent. The gaps are the ones `orusage status` reports."
         )
         _gaps(ctx)
+        _reasoning(ctx)
         st.markdown("#### Sources")
         ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS, split=Whole("one row per source"))
     _runs(ctx)
@@ -87,6 +88,31 @@ def _gaps(ctx: PageContext) -> None:
         st.success("No gaps: every source holds every day it should.", icon=":material/check_circle:")
         return
     ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS, split=Whole("the days each source lacks"))
+
+
+REASONING_COLUMNS = {
+    "source": st.column_config.TextColumn("Source", pinned=True),
+    "model": st.column_config.TextColumn("Model"),
+    "rows": st.column_config.NumberColumn("Rows", format="%,d"),
+    "first": st.column_config.DateColumn("From"),
+    "last": st.column_config.DateColumn("To"),
+    "excess": st.column_config.NumberColumn("Reasoning beyond completion (tokens)", format="%,d"),
+}
+
+
+def _reasoning(ctx: PageContext) -> None:
+    flagged = data.reasoning_over_completion(ctx.store)
+    if flagged.empty:
+        return
+    st.markdown("#### Reasoning above completion")
+    st.warning(
+        f"{int(flagged['rows'].sum()):,} stored rows report more reasoning tokens than completion tokens, which "
+        "by OpenRouter's billing rule include them. The charts count these rows' reasoning within their "
+        "completion (prompt + completion-only + reasoning still add up to the token total), and reasoning is "
+        "priced on that part only: never counted twice.",
+        icon=":material/warning:",
+    )
+    ui.table(ctx, flagged, "reasoning_over_completion", REASONING_COLUMNS, split=Whole("flagged rows per model"))
 
 
 def _runs(ctx: PageContext) -> None:
