@@ -100,8 +100,8 @@ def _schema_digest() -> str:
     return hashlib.sha256(f"{GENERATOR_VERSION}\n{text}".encode()).hexdigest()[:10]
 
 
-def cache_dir(rows: int, seed: int) -> Path:
-    return CACHE / f"store-{rows}-s{seed}-{_schema_digest()}"
+def cache_dir(rows: int, seed: int, cache: Path = CACHE) -> Path:
+    return cache / f"store-{rows}-s{seed}-{_schema_digest()}"
 
 
 def label(rows: int) -> str:
@@ -126,16 +126,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) -> Built:
+def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print, cache: Path = CACHE) -> Built:
     """The store for (rows, seed), built once and then taken from the cache.
 
     Several people's benchmarks share ``bench/.cache``: a store is built in a folder of its own and renamed
     into place when complete, so a second build of the same store never deletes one in progress (which
-    left a snapshot without rows) and the first to finish is the one kept."""
-    folder = cache_dir(rows, seed)
+    left a snapshot without rows) and the first to finish is the one kept. ``cache``: another folder (the
+    tests build a small store of their own)."""
+    folder = cache_dir(rows, seed, cache)
     if not force and (cached := _cached(folder)) is not None:
         return cached
-    for old in CACHE.glob(f"store-{rows}-s{seed}-*.building-*"):  # builds whose process is gone
+    for old in cache.glob(f"store-{rows}-s{seed}-*.building-*"):  # builds whose process is gone
         if not _alive(int(old.name.rpartition("-")[2])):
             shutil.rmtree(old, ignore_errors=True)
     work = folder.with_name(f"{folder.name}.building-{os.getpid()}")
@@ -203,7 +204,7 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print) ->
         if (cached := _cached(folder)) is None:
             raise
         return cached
-    for stale in CACHE.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
+    for stale in cache.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
         if stale != folder and ".building-" not in stale.name:
             shutil.rmtree(stale, ignore_errors=True)
     return built

@@ -15,6 +15,7 @@ analytics engine.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class Dataset:
     total_credits: float  # the account's top-ups, comfortably above its all-time usage
     # Seconds, for what depends on elapsed time (rate limits, "fresh" generations): tests pass a fake clock.
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    # What endpoints derive from the data once and keep (e.g. /generation's lookup by id), under ``lock``.
+    derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @property
     def today(self) -> date:

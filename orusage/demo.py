@@ -64,6 +64,9 @@ limit_usd = 40
 """
 
 
+DEMO_GENERATION_DAYS = 14
+
+
 def demo_db_path() -> Path:
     return data_dir() / "demo.duckdb"
 
@@ -82,11 +85,12 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
             openrouter_management_key=SecretStr(DEMO_MANAGEMENT_KEY),
             openrouter_base_url=fake.base_url,
             orusage_db=db_path,
-            # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai. Its
-            # records for the whole 30-day window let the effective-price waterfall explain every step of
-            # those weeks' bills (older weeks keep a residual: overrides and tiers are per request).
+            # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai. Two
+            # weeks of records (the last complete ISO week whatever the weekday, and this one) let the
+            # effective-price waterfall explain every step of those weeks' bills; older weeks keep a residual
+            # (overrides and service tiers are per request, and no daily source reports them).
             orusage_generations_rate=1000.0,
-            orusage_generations_days=30,
+            orusage_generations_days=DEMO_GENERATION_DAYS,
             orusage_generations_concurrency=16,
         )
         click.echo(f"Ingesting it over HTTP from the fake OpenRouter at {fake.base_url} …", err=True)

@@ -13,14 +13,20 @@ import duckdb
 import pandas as pd
 import pytest
 
-from core.forecast import project
 from queries.store import read_snapshot
 from review.load import weekly_review
 from review.model import Review
 from review.movers import MIN_RELATIVE_USD
 from review.weeks import IsoWeek, last_complete_week
 from review.whatif import MIN_SAVING
-from tests.dashboard_fixtures import activity_window, expected_by, expected_totals, sql, sql_one
+from tests.dashboard_fixtures import (
+    activity_window,
+    expected_by,
+    expected_month_forecast,
+    expected_totals,
+    sql,
+    sql_one,
+)
 
 WEEK = IsoWeek(2026, 46)
 
@@ -184,26 +190,8 @@ def test_month_outlook(snapshot_sql: duckdb.DuckDBPyConnection, review: Review, 
     assert b.month == f"{demo_today:%Y-%m}" and b.month_done == pytest.approx(done)
     assert b.spend_per_day == pytest.approx(last7)
     assert b.days_remaining == 30 - demo_today.day + 1  # November has 30 days
-    # The month-end forecast is the budgets' (core.forecast.project), fed here from the tests' own SQL: the
-    # account's spend per completed day (activity, analytics before it) and today so far from /keys.
-    first = demo_today - timedelta(days=56)
-    daily = expected_by(snapshot_sql, "date", first, yesterday)
-    history = {d: 0.0 for d in (first + timedelta(days=i) for i in range(56))}
-    history.update({pd.Timestamp(v).date(): float(s) for v, s in zip(daily["value"], daily["spend"], strict=True)})
-    fetched, so_far = sql(
-        snapshot_sql,
-        """SELECT fetched_at, sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) FROM api_key_snapshots
-           WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots) GROUP BY fetched_at""",
-    )[0]
-    assert fetched.date() == demo_today
-    forecast = project(
-        history,
-        today=demo_today,
-        end=date(demo_today.year, demo_today.month + 1, 1),
-        spent=done + so_far,
-        today_known=True,
-        day_fraction=(fetched.hour * 3600 + fetched.minute * 60 + fetched.second) / 86400,
-    )
+    # The month-end forecast is the budgets' (core.forecast.project), fed from the tests' own SQL.
+    forecast = expected_month_forecast(snapshot_sql, demo_today)
     assert forecast is not None and forecast.seasonal
     assert b.projection == pytest.approx(forecast.total, rel=1e-9)
     assert (b.projection_low, b.projection_high) == pytest.approx((forecast.low, forecast.high), rel=1e-9)

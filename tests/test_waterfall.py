@@ -6,6 +6,7 @@ fake's own bills; and a store whose bills no source explains shows its residual,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,14 +16,33 @@ import pytest
 
 from fake_openrouter.catalog import ENDPOINT_TERMS
 from fake_openrouter.dataset import Dataset
+from fake_openrouter.server import FakeServer
 from queries.filters import Filters
 from queries.store import snapshot_path
 from queries.waterfall import STEPS, waterfall
-from tests.dashboard_fixtures import DEMO_GENERATION_DAYS, chart_data, open_app, sql_one
+from tests.dashboard_fixtures import chart_data, ingest_demo, open_app, sql_one
 from tests.fake_fixtures import FAKE_NOW
 
+pytestmark = pytest.mark.slow  # a store of its own, with 11 days of per-generation records (~3 min)
+
 TODAY = FAKE_NOW.date()
-EXPLAINED_FIRST = TODAY - timedelta(days=DEMO_GENERATION_DAYS)  # the first day the records hold whole
+GENERATION_DAYS = 11  # the last complete ISO week and this one: every record of their days is stored
+EXPLAINED_FIRST = TODAY - timedelta(days=GENERATION_DAYS)  # the first day the records hold whole
+
+
+@pytest.fixture(scope="module")
+def explained_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
+    """The demo account with the per-generation records of its last 11 days (the session's demo store has 2)."""
+    return ingest_demo(tmp_path_factory.mktemp("explained") / "orusage.duckdb", fake, GENERATION_DAYS)
+
+
+@pytest.fixture
+def snapshot_sql(explained_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(snapshot_path(explained_db)), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _adds_up(frame: pd.DataFrame) -> None:
@@ -113,3 +133,40 @@ def test_a_body_that_does_not_explain_itself(
     body = steps.loc[steps["step"] != "Billed", "amount"].sum()
     billed = float(steps.loc[steps["step"] == "Billed", "amount"].iloc[0])
     assert body == pytest.approx(billed, rel=1e-9)
+
+
+def test_bills_that_list_prices_do_not_explain(snapshot_sql: duckdb.DuckDBPyConnection) -> None:
+    """On the demo store, at least a fifth of the per-generation records cost more than 2 % off what their
+    tokens cost at list prices (every token class at its /models price)."""
+    off, n = snapshot_sql.execute(
+        """WITH g AS (
+               SELECT g.usage + coalesce(g.byok_usage_inference, 0) AS billed,
+                      g.native_tokens_prompt * m.pricing_prompt
+                      + greatest(g.native_tokens_completion - g.native_tokens_reasoning, 0) * m.pricing_completion
+                      + least(g.native_tokens_reasoning, g.native_tokens_completion)
+                        * coalesce(m.pricing_internal_reasoning, m.pricing_completion)
+                      + coalesce(m.pricing_request, 0) AS list
+               FROM generations g JOIN models_current m ON m.canonical_slug = g.model_permaslug)
+           SELECT count(*) FILTER (WHERE abs(billed - list) > 0.02 * list), count(*) FROM g WHERE list > 0"""
+    ).fetchall()[0]
+    assert n > 1000 and off / n >= 0.2, (off, n)
+
+
+def test_effective_prices_per_model_and_provider(monkeypatch: pytest.MonkeyPatch, explained_db: Path) -> None:
+    """The Models table: at least five models whose price paid per million tokens is off their list price
+    per million. Model detail: each provider's input and output $/M paid beside its listed ones; an endpoint
+    with a 10 % discount and no caching is paid 90 % of its listed input and output prices."""
+    at = open_app(monkeypatch, explained_db, TODAY, page="models")
+    table = next(f.value for f in at.dataframe if "list_per_m" in f.value.columns)
+    off = table.dropna(subset=["list_per_m"])
+    off = off.loc[(off["paid_per_m"] - off["list_per_m"]).abs() > 0.01 * off["list_per_m"]]
+    assert len(off) >= 5
+    llama = "meta-llama/llama-3.3-70b-instruct"
+    at = open_app(monkeypatch, explained_db, TODAY, page="model", params={"model": llama, "range": "7d"})
+    per = next(f.value for f in at.dataframe if "input_per_m" in f.value.columns).set_index("provider")
+    assert {"DeepInfra", "Together", "Groq"} <= set(per.index)
+    deepinfra, together = per.loc["DeepInfra"], per.loc["Together"]
+    assert deepinfra["discount"] == pytest.approx(0.1) and together["discount"] == 0
+    assert deepinfra["input_per_m"] == pytest.approx(0.9 * deepinfra["list_input_per_m"], rel=1e-6)
+    assert deepinfra["output_per_m"] == pytest.approx(0.9 * deepinfra["list_output_per_m"], rel=1e-6)
+    assert together["input_per_m"] == pytest.approx(together["list_input_per_m"], rel=1e-6)
