@@ -28,7 +28,7 @@ import duckdb
 from core import settings
 from core.errors import StoreError, StoreLockedError
 from core.settings import DB_ENV
-from queries import rollups
+from queries import compat, rollups
 from queries.crashpoints import crashpoint
 from queries.migrations import migrate
 
@@ -242,8 +242,10 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
         except duckdb.Error as exc:
             raise _store_error(snap, exc) from None
     try:
-        # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
+        # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here, and
+        # the columns of later migrations it predates (as NULL).
         rollups.ensure(con)
+        compat.ensure(con)
         yield con
     finally:
         con.close()

@@ -203,7 +203,7 @@ def test_the_markdown_report_parses_with_its_tables_and_images(md_report: Path) 
         assert len(set(cells_per_row)) == 1 and len(cells_per_row) > 1, cells_per_row
     assert tables >= 7
     budget = text.split("## Budget and month-end forecast", 1)[1].split("\n## ", 1)[0]
-    assert "| account | account |" in budget and "Month-end projection" in budget  # the alerts run's budget
+    assert "| account | account |" in budget and "Month-end forecast" in budget  # the alerts run's budget
     assert not [t for t in tokens if t.type == "inline" and t.content.startswith("|")], "a table fell apart"
     images = _inline_images(tokens)
     assert {Path(unquote(src)).stem for src, _alt in images} == CHARTS
