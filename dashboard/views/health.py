@@ -75,9 +75,9 @@ def render(ctx: PageContext) -> None:
             "nothing is missing where they are absent. The gaps are the ones `orusage status` reports."
         )
         _gaps(ctx)
-        _reasoning(ctx)
         st.markdown("#### Sources")
         ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS, split=Whole("one row per source"))
+    _reasoning(ctx)
     _runs(ctx)
 
 
