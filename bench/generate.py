@@ -561,7 +561,10 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Endpoint health of every model with traffic, at every hourly run.
     con.execute(
-        """INSERT INTO model_endpoints
+        """INSERT INTO model_endpoints (fetched_at, model_permaslug, model_id, provider_name, tag, name, status,
+               quantization, context_length, max_completion_tokens, uptime_last_5m, uptime_last_30m, uptime_last_1d,
+               latency_p50, latency_p75, latency_p90, latency_p99, throughput_p50, throughput_p75, throughput_p90,
+               throughput_p99, pricing_prompt, pricing_completion, pricing_request, pricing_input_cache_read)
            SELECT r.started_at + INTERVAL 30 SECOND, bm.permaslug, bm.slug, pr.provider,
                   lower(replace(pr.provider, ' ', '-')), pr.provider || ' | ' || bm.slug,
                   CASE WHEN hash(r.h, e.m, e.p) % 97 = 0 THEN -2 ELSE 0 END, 'fp8', bm.context_length, 16384,

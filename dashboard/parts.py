@@ -33,6 +33,9 @@ class Split:
     tokens: tuple[str, ...] = ()
     requests: str | None = None
     of: str = SPEND
+    # The dimensions the rows are split by (fact columns: provider, app, key…): the total is that of the
+    # question split by them, so it covers the days the sources holding them cover.
+    by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def record(name: str, split: Split | Whole | None, frame: pd.DataFrame) -> None:
             "tokens": _number(frame, split.tokens) if split.tokens else None,
             "requests": _number(frame, (split.requests,)) if split.requests else None,
             "rows": len(frame),
+            "by": list(split.by),
         }
     elif isinstance(split, Whole):
         entry = {"kind": "whole", "why": split.why}

@@ -125,7 +125,30 @@ def expected_cache_savings(con: duckdb.DuckDBPyConnection, f: dict[str, Any]) ->
     return total
 
 
-def check_page(at: Any, con: duckdb.DuckDBPyConnection, where: str) -> int:
+def every_value(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every provider, app and key the store holds: a breakdown by one of them answers the question
+    "every value of it", whose days are those the sources holding it cover."""
+
+    def values(sql: str) -> list[str]:
+        return sorted(str(r[0]) for r in con.execute(sql).fetchall() if r[0] is not None)
+
+    return {
+        "providers": values(
+            "SELECT provider_name FROM activity UNION SELECT provider FROM analytics_daily "
+            "WHERE dimensions = 'model,provider'"
+        ),
+        "apps": values("SELECT DISTINCT app FROM analytics_daily WHERE dimensions = 'model,app'"),
+        "keys": values(
+            "SELECT api_key_hash FROM activity_by_key UNION SELECT api_key_hash FROM analytics_daily "
+            "WHERE dimensions = 'api_key_hash,model'"
+        ),
+    }
+
+
+BY = {"provider": "providers", "app": "apps", "key": "keys"}
+
+
+def check_page(at: Any, con: duckdb.DuckDBPyConnection, where: str, values: dict[str, list[str]]) -> int:
     """Every recorded split of a page run against the tests' own totals; returns how many were checked."""
     registry: dict[str, dict[str, Any]] = dict(at.session_state[REGISTRY]) if REGISTRY in at.session_state else {}
     drawn = len(at.get("vega_lite_chart")) + len(at.dataframe)
@@ -140,6 +163,9 @@ def check_page(at: Any, con: duckdb.DuckDBPyConnection, where: str) -> int:
         filters = {k: f[k] for k in ("models", "providers", "apps", "keys") if f[k]}
         if f["workspace"]:
             filters["workspace"] = f["workspace"]
+        for column in entry["by"]:
+            if column in BY and BY[column] not in filters:
+                filters[BY[column]] = values[BY[column]]
         start, end = date.fromisoformat(f["start"]), date.fromisoformat(f["end"])
         if entry["of"] == "cache_savings":
             want = {"money": expected_cache_savings(con, f)}
@@ -160,13 +186,14 @@ def run_every_page(monkeypatch: pytest.MonkeyPatch, db: Path, today: date) -> No
     con = duckdb.connect(str(snapshot_path(db)), read_only=True)
     try:
         sets = filter_sets(con, today)
+        values = every_value(con)
         found = pages()
         assert len(found) >= 10 and "overview" in found and "health" in found
         checked: dict[str, int] = dict.fromkeys(found, 0)
         for page in found:
             for params in sets:
                 at = open_app(monkeypatch, db, today, page, params=dict(params))
-                checked[page] += check_page(at, con, f"{page} {params}")
+                checked[page] += check_page(at, con, f"{page} {params}", values)
     finally:
         con.close()
     splitting = [p for p in found if p not in ("budgets", "health", "generations")]

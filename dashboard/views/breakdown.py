@@ -104,7 +104,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             top.drop(columns=["is_other"]),
             f"{b.noun}_spend",
             f"Bars of spend per {b.noun}",
-            split=Split(ctx.filters, requests="requests"),
+            split=Split(ctx.filters, requests="requests", by=(b.column,)),
         )
     with right:
         ui.chart(
@@ -113,7 +113,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             top[[b.column, "label", "prompt", "completion_only", "reasoning", "completion"]],
             f"{b.noun}_tokens",
             f"Stacked bars of tokens per {b.noun}",
-            split=Split(ctx.filters, money=(), tokens=("prompt", "completion_only", "reasoning")),
+            split=Split(ctx.filters, money=(), tokens=("prompt", "completion_only", "reasoning"), by=(b.column,)),
         )
     _per_day(ctx, b, label)
     if b.matrix is not None:
@@ -126,7 +126,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         per,
         f"{b.plural}_table",
         _table_columns(b, label),
-        split=Split(ctx.filters, requests="requests", tokens=("prompt", "completion")),
+        split=Split(ctx.filters, requests="requests", tokens=("prompt", "completion"), by=(b.column,)),
     )
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
 
@@ -193,7 +193,7 @@ def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> Non
         per_day.drop(columns=["is_other"]),
         f"{b.noun}_per_day",
         f"Stacked bars of spend or tokens per day by {b.noun}",
-        split=Split(ctx.filters, tokens=("tokens",), requests="requests"),
+        split=Split(ctx.filters, tokens=("tokens",), requests="requests", by=(b.column,)),
     )
 
 
@@ -240,7 +240,7 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
         ),
         cells.drop(columns=["is_other"]),
         m.name,
-        split=Split(ctx.filters, requests="requests"),
+        split=Split(ctx.filters, requests="requests", by=(b.column, "model")),
     )
 
 

@@ -187,7 +187,7 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
         per,
         "detail_providers",
         PROVIDER_COLUMNS,
-        split=Split(sel, requests="requests", tokens=("prompt", "completion")),
+        split=Split(sel, requests="requests", tokens=("prompt", "completion"), by=("provider",)),
     )
     st.caption(
         "Effective price = spend ÷ tokens at that provider. Latency and throughput: request-weighted means of "
@@ -288,7 +288,7 @@ def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, 
         per[[column, "label", "spend", "requests", "tokens"]],
         name,
         heading,
-        split=Split(sel, requests="requests", tokens=("tokens",)),
+        split=Split(sel, requests="requests", tokens=("tokens",), by=(column,)),
     )
 
 
