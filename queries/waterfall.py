@@ -88,8 +88,7 @@ _RECORDS = f"""
                coalesce(g.cache_discount, -g.cost_cache, 0) AS cd, g.service_tier,
                coalesce(g.cost_web_search, 0) + coalesce(g.cost_file_processing, 0) AS export_fees
         FROM generations g
-        WHERE list_contains(?::DATE[], CAST(g.created_at AS DATE))
-          AND (? OR list_contains(?::VARCHAR[], coalesce(g.model_permaslug, g.model)))),
+        WHERE {{days}} AND (? OR list_contains(?::VARCHAR[], coalesce(g.model_permaslug, g.model)))),
     estates AS ({_ENDPOINT_STATES}),
     ovr AS (SELECT model, provider, from_day, to_day, unnest(generate_series(1, len(ov))) AS i, unnest(ov) AS o
             FROM estates WHERE ov IS NOT NULL),
@@ -188,8 +187,12 @@ def daily_sql(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> 
         "NULL::DOUBLE AS byok_fees WHERE false)"
     )
     params += an_params
-    ctes.append(_RECORDS.strip())
-    params += [whole, not f.models, list(f.models)]
+    # Without a day the records hold whole, a constant false spares a scan of every stored generation.
+    ctes.append(
+        _RECORDS.strip().replace("{days}", "list_contains(?::DATE[], CAST(g.created_at AS DATE))" if whole else "false")
+    )
+    params += [whole] if whole else []
+    params += [not f.models, list(f.models)]
     params += [SERVICE_TIER_MULTIPLIERS["flex"], SERVICE_TIER_MULTIPLIERS["priority"]]
     if providers:
         ctes.append(

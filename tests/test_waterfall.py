@@ -6,6 +6,7 @@ fake's own bills; and a store whose bills no source explains shows its residual,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -170,3 +171,38 @@ def test_effective_prices_per_model_and_provider(monkeypatch: pytest.MonkeyPatch
     assert deepinfra["input_per_m"] == pytest.approx(0.9 * deepinfra["list_input_per_m"], rel=1e-6)
     assert deepinfra["output_per_m"] == pytest.approx(0.9 * deepinfra["list_output_per_m"], rel=1e-6)
     assert together["input_per_m"] == pytest.approx(together["list_input_per_m"], rel=1e-6)
+
+
+def test_the_store_keeps_what_explains_a_bill(snapshot_sql: duckdb.DuckDBPyConnection) -> None:
+    """The prices the ingest stores (migration 'billing'): 1-hour cache writes and overrides per model, and
+    per endpoint its discount, cache-write, reasoning and web-search prices and its own overrides."""
+    sonnet = snapshot_sql.execute(
+        "SELECT pricing_input_cache_write, pricing_input_cache_write_1h, pricing_overrides, pricing_web_search "
+        "FROM models_current WHERE canonical_slug = 'anthropic/claude-4.5-sonnet-20250929'"
+    ).fetchall()[0]
+    assert sonnet[:2] == pytest.approx((3.75e-6, 6e-6))
+    (long_context,) = json.loads(sonnet[2])
+    assert long_context == pytest.approx(
+        {
+            "min_prompt_tokens": 200000.0,
+            "prompt": 6e-6,
+            "completion": 22.5e-6,
+            "input_cache_read": 0.6e-6,
+            "input_cache_write": 7.5e-6,
+            "input_cache_write_1h": 12e-6,
+        }
+    )
+    assert sonnet[3] == pytest.approx(0.01)
+    endpoints = dict(
+        snapshot_sql.execute(
+            """SELECT provider_name, pricing_discount FROM model_endpoints_latest
+               WHERE model_permaslug = 'meta-llama/llama-3.3-70b-instruct'"""
+        ).fetchall()
+    )
+    assert endpoints["DeepInfra"] == pytest.approx(0.1) and endpoints["Together"] is None
+    window = snapshot_sql.execute(
+        """SELECT pricing_overrides FROM model_endpoints_latest
+           WHERE model_permaslug = 'deepseek/deepseek-v3.2-20251201' AND provider_name = 'DeepSeek'"""
+    ).fetchall()[0][0]
+    (entry,) = json.loads(window)
+    assert (entry["utc_start"], entry["utc_end"]) == (1630, 30) and entry["prompt"] == pytest.approx(0.135e-6)
