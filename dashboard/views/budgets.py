@@ -94,9 +94,7 @@ def render(ctx: PageContext) -> None:
 def resets_text(period_end: Any, today: date) -> str:
     if period_end is None or pd.isna(period_end):
         return "never resets"
-    end = pd.Timestamp(period_end).date()
-    days = (end - today).days
-    return "resets today" if days <= 0 else f"resets in {days} day" + ("" if days == 1 else "s")
+    return fmt.resets_on(pd.Timestamp(period_end).date(), today)
 
 
 def _budget(ctx: PageContext, r: Mapping[Hashable, Any]) -> None:
