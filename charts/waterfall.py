@@ -15,12 +15,12 @@ from core import fmt
 STEP_LABELS: dict[str, str] = {
     "list_cost": "At list prices",
     "cache": "Cache",
-    "endpoint": "Endpoint prices, discount, overrides",
+    "endpoint": "Endpoint & overrides",
     "tier": "Service tier",
     "byok_fee": "BYOK fee",
-    "fees": "Fees and add-ons",
-    "residual": "Residual (unexplained)",
-    "unpriced": "Unpriced (no list price)",
+    "fees": "Fees & add-ons",
+    "residual": "Residual",
+    "unpriced": "Unpriced",
 }
 COLORS = {"total": "#4E79A7", "up": "#E15759", "down": "#59A14F", "residual": "#B07AA1", "unpriced": "#B8BEC9"}
 
@@ -58,7 +58,12 @@ def waterfall(frame: pd.DataFrame, name: str, heading: str, subtitle: str) -> Sp
     rows.append({"step": "Billed", "low": 0.0, "high": level, "kind": "total", "label": fmt.usd(level),
                  "amount": level, "note": "spend: usage + BYOK inference"})  # fmt: skip
     data = pd.DataFrame(rows)
-    x = field("step:N", sort=list(data["step"]), title=None, axis={"labelAngle": -20, "labelLimit": 140})
+    x = field(
+        "step:N",
+        sort=list(data["step"]),
+        title=None,
+        axis={"labelAngle": 0, "labelLimit": 120, "labelOverlap": False, "labelFontSize": 11},
+    )
     bars = {
         "mark": {"type": "bar", "cornerRadius": 2},
         "encoding": {

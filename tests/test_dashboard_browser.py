@@ -25,13 +25,13 @@ PASSWORD = "open sesame"
 # url path -> (title, charts drawn on the demo store with the default filters)
 PAGES: dict[str, tuple[str, int]] = {
     "": ("Overview", 3),
-    "models": ("Models", 5),
-    "model": ("Model detail", 5),
+    "models": ("Models", 6),  # spend, tokens, waterfall, paid vs list, cache savings, timeline
+    "model": ("Model detail", 6),  # tokens, provider price, latency, apps, keys, waterfall
     "providers": ("Providers", 6),
     "apps": ("Apps", 4),  # spend, tokens, per day, app × model (views.breakdown)
     "keys": ("API keys", 3),  # spend, tokens, per day
     "generations": ("Generations", 0),
-    "weekly": ("Weekly review", 5),
+    "weekly": ("Weekly review", 6),  # bridge, model parts, daily, movers, waterfall, what-if
     "budgets": ("Budgets", 0),
     "health": ("Data health", 1),
 }

@@ -46,7 +46,7 @@ COLUMNS = {
     ),
     "cache_savings": st.column_config.NumberColumn(
         "Cache savings",
-        format="$%.2f",
+        format="dollar",  # it can be negative: the sign before the $, as core.fmt writes money
         help="What OpenRouter billed less for caching, net of cache writes (docs: definitions).",
     ),
     "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
