@@ -35,7 +35,7 @@ def with_other_count(frame: pd.DataFrame, column: str, noun: str) -> pd.DataFram
     """Name the ``other`` row of a top-n frame (one row per value) after how many values it holds."""
     return frame.assign(
         label=[
-            f"other ({int(n)} {noun})" if v == OTHER else str(lbl)
+            f"other ({int(n)} {noun[:-1] if int(n) == 1 and noun.endswith('s') else noun})" if v == OTHER else str(lbl)
             for v, n, lbl in zip(frame[column], frame["members"], frame["label"], strict=True)
         ]
     )
