@@ -21,6 +21,7 @@ from queries.reads_routing import Dim, Need, Route
 
 TITLE = "Model detail"
 PICK_KEY = "detail_pick"
+TOP_USERS = 10  # apps and keys per chart; the rest as "other"
 
 STATUS = {0: "OK"}
 
@@ -266,7 +267,7 @@ def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, 
     r = ctx.route([dim], filters=sel)
     if not ui.route_notes(ctx, r, heading):
         return
-    per = data.facts(ctx.store, r, sel, (column,), top=(column, 10))
+    per = data.facts(ctx.store, r, sel, (column,), top=(column, TOP_USERS))
     if per.empty:
         st.info(f"{heading}: none in this period.", icon=":material/info:")
         return
@@ -281,7 +282,7 @@ def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, 
             value="spend",
             name=name,
             heading=heading,
-            subtitle="USD in this period",
+            subtitle=f"USD in this period; top {TOP_USERS}, the rest as “other”",
             tooltip=[base.tip("requests:Q", "Requests", ",")],
             value_title="Spend (USD)",
         ),
