@@ -129,7 +129,7 @@ def test_a_body_that_does_not_explain_itself(
     assert float(frame["residual"].abs().min()) > 0.01
     at = open_app(monkeypatch, synthetic_db, synthetic_today, page="models", params={"range": "7d"})
     steps = chart_data(at, "model_waterfall")
-    residual = steps.loc[steps["step"] == "Residual (unexplained)", "amount"]
+    residual = steps.loc[steps["step"] == "Residual", "amount"]
     assert len(residual) == 1 and abs(float(residual.iloc[0])) > 0.01
     body = steps.loc[steps["step"] != "Billed", "amount"].sum()
     billed = float(steps.loc[steps["step"] == "Billed", "amount"].iloc[0])
