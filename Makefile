@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test check lint bench clean
+.PHONY: install demo test check lint bench bench-alerts clean focus-validator
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -30,19 +30,27 @@ test: install
 	$(BIN)/pytest
 
 # The fast tier, while working: lint, types, contracts, and every test not marked browser or slow, on every
-# core (pytest-xdist). Under 3 minutes here; `make test` stays what CI and the README run.
+# core (pytest-xdist), in a random order (pytest-randomly prints its seed; replay an order with
+# `make check PYTEST_ARGS=--randomly-seed=N`). Under 3 minutes here; `make test` stays what CI and the README run.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -m "not browser and not slow" -n auto
+	$(BIN)/pytest -m "not browser and not slow" -n auto -p randomly $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
+# The official FOCUS validator in a virtualenv of its own (.venv-focus/); the tests make it when missing.
+focus-validator: install
+	$(BIN)/python -m tests.focus_validator
+
 bench: install
 	$(BIN)/python -m bench
 
+bench-alerts: install  # the forecast's error and the anomaly detector's recall and false alerts, into the docs
+	$(BIN)/python -m bench.alerts
+
 clean:
-	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .uv .venv-focus .pytest_cache .mypy_cache .ruff_cache

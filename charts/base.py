@@ -48,6 +48,12 @@ TOKEN_PARTS: tuple[tuple[str, str, str], ...] = (
     ("completion_only", "Completion (excl. reasoning)", "#10B981"),
     ("reasoning", "Reasoning", "#F59E0B"),
 )
+# The same with the prompt in two: what the cache served, and the rest.
+TOKEN_PARTS_CACHED: tuple[tuple[str, str, str], ...] = (
+    ("prompt_uncached", "Prompt (not cached)", "#6366F1"),
+    ("cached", "Cached prompt", "#A5B4FC"),
+    *TOKEN_PARTS[1:],
+)
 
 
 Spec = dict[str, Any]  # a Vega-Lite spec, as ``st.vega_lite_chart`` takes it
@@ -186,7 +192,7 @@ def series_colors(labels: Sequence[str], other: str | None) -> dict[str, Any]:
     return {"domain": list(labels), "range": colors}
 
 
-def token_colors() -> dict[str, Any]:
-    """Prompt / completion-only / reasoning in their fixed colours and stacking order."""
-    labels = [p[1] for p in TOKEN_PARTS]
-    return field("part:N", scale={"domain": labels, "range": [p[2] for p in TOKEN_PARTS]}, legend=legend(), sort=labels)
+def token_colors(parts: Sequence[tuple[str, str, str]] = TOKEN_PARTS) -> dict[str, Any]:
+    """The token parts in their fixed colours and stacking order."""
+    labels = [p[1] for p in parts]
+    return field("part:N", scale={"domain": labels, "range": [p[2] for p in parts]}, legend=legend(), sort=labels)

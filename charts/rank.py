@@ -189,13 +189,18 @@ def heatmap(
     x_order: Sequence[str],
     y_order: Sequence[str],
     pick_field: str | None = None,
+    usd: bool = True,
+    value_title: str = "Spend",
 ) -> Spec:
-    """Cells coloured by spend, the amount written in each cell; rows and columns biggest first."""
-    data = frame.assign(cell=[money(v) if v >= 0.005 else "" for v in frame[value]])
+    """Cells coloured by ``value`` (spend, or with ``usd=False`` a count), the amount written in each cell;
+    rows and columns biggest first."""
+    written = [money(v) if v >= 0.005 else "" for v in frame[value]] if usd else None
+    data = frame.assign(cell=written if written is not None else [_compact(v) for v in frame[value]])
     tips = [
         tip(f"{y}:N", y_title),
         tip(f"{x}:N", x_title),
-        tip(f"{value}:Q", "Spend", USD_TOOLTIP),
+        tip(f"{value}:Q", value_title, USD_TOOLTIP if usd else ","),
+        *([tip("spend:Q", "Spend", USD_TOOLTIP)] if not usd and "spend" in frame.columns else []),
         tip("requests:Q", "Requests", ","),
     ]
     # Every column named, even when they crowd: a heatmap column without a label cannot be read.
@@ -212,9 +217,9 @@ def heatmap(
             "encoding": {
                 "color": field(
                     f"{value}:Q",
-                    title="Spend (USD)",
+                    title=f"{value_title} (USD)" if usd else value_title,
                     scale={"scheme": "blues", "type": "sqrt"},
-                    legend={"format": USD_AXIS, "orient": "right"},
+                    legend={"format": USD_AXIS if usd else "~s", "orient": "right"},
                 ),
                 "tooltip": tips,
                 "x": xs,
@@ -236,6 +241,16 @@ def heatmap(
     }
     body = {"layer": [cells, text], "data": {"name": "orusage-0"}, **({"params": params} if params else {})}
     return chart(name, heading, subtitle, max(120, 26 * len(y_order)), body, {"orusage-0": data})
+
+
+def _compact(value: float) -> str:
+    """A count short enough for a cell: 950, 12.3k, 4.1M."""
+    if value <= 0:
+        return ""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:,.0f}"
 
 
 def token_bars(frame: pd.DataFrame, *, name: str, heading: str, subtitle: str) -> Spec:

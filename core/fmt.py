@@ -61,14 +61,6 @@ def resets_in(end: datetime | None, now: datetime) -> str:
     return "never resets" if end is None else f"resets in {duration(end - now)}"
 
 
-def resets_on(end: date | None, today: date) -> str:
-    """A period ending before ``end`` (a UTC day), as of ``today``: ``resets in 5 days``, ``resets today``."""
-    if end is None:
-        return "never resets"
-    days = (end - today).days
-    return "resets today" if days <= 0 else f"resets in {days} day" + ("" if days == 1 else "s")
-
-
 def tokens(count: int | float) -> str:
     """Compact token counts: ``950``, ``12.3K``, ``4.56M``, ``1.2B``."""
     value = float(count)

@@ -11,14 +11,19 @@ Method (docs/budgets-and-alerts.md):
   4 per weekday), scaled to the current pace, added up over the remaining days as independent errors:
   cumulative ± 1.28 σ, an 80 % band; the low edge never drops below what is already spent;
 * **today** counts its remaining fraction of a day when today's spend so far is known, a whole day
-  when it is not (the scope's today is not knowable, e.g. an app).
+  when it is not (nothing was fetched today yet);
+* a day's projection can be **scaled** (``scale``: 0..1 per day), so that spend on a model is not projected
+  past its ``expiration_date``: the models that will be gone that day take their share of the pace with them.
+
+How good it is: ``core.backtest`` replays it over closed weeks and months; docs/budgets-and-alerts.md
+publishes the error and how often the 80 % band held.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -96,6 +101,17 @@ def weekday_profile(days: list[tuple[date, float]]) -> tuple[dict[int, float], d
     return factors, spreads
 
 
+def level_spread(days: list[tuple[date, float]]) -> float:
+    """How far the level of spend may stray from the pace, per day: the spread of the daily mean from one
+    whole week to the next (over 4 to 8 weeks). It is shared by every day ahead, so it adds up linearly
+    over the days, unlike the day-to-day residuals: what a month's forecast mostly misses is a change of
+    level, not a noisy day."""
+    weeks = min(len(days), MAX_HISTORY_DAYS) // 7
+    window = days[-weeks * 7 :]
+    means = [statistics.fmean(v for _, v in window[i * 7 : (i + 1) * 7]) for i in range(weeks)]
+    return statistics.stdev(means) if weeks > 1 else 0.0
+
+
 def project(
     history: Mapping[date, float],
     *,
@@ -104,12 +120,14 @@ def project(
     spent: float,
     today_known: bool,
     day_fraction: float,
+    scale: Callable[[date], float] | None = None,
 ) -> Forecast | None:
     """Project the period's cumulative spend from today to its last day (``end`` is exclusive).
 
     ``history``: spend of completed days before today (days absent are unknown); ``spent``: the period's
     spend so far (its completed days, plus today so far when ``today_known``); ``day_fraction``: how much
-    of today has passed (0..1). None when there is less than a week of history.
+    of today has passed (0..1); ``scale``: the share of the pace still spent on a day (default 1). None
+    when there is less than a week of history.
     """
     days = recent_history(history, today)
     if len(days) < MIN_DAYS or end <= today:
@@ -119,19 +137,22 @@ def project(
     if seasonal:
         factors, spreads = weekday_profile(days)
         overall = statistics.fmean(v for _, v in days[-(len(days) // 7) * 7 :])
-        scale = pace / overall if overall > 0 else 1.0
-        spreads = {w: s * scale for w, s in spreads.items()}
+        to_pace = pace / overall if overall > 0 else 1.0
+        spreads = {w: s * to_pace for w, s in spreads.items()}
+        level = level_spread(days) * to_pace
     else:
-        factors, spreads = dict.fromkeys(range(7), 1.0), {}
-    cumulative, variance = spent, 0.0
+        factors, spreads, level = dict.fromkeys(range(7), 1.0), {}, 0.0
+    cumulative, variance, weight = spent, 0.0, 0.0
     out: list[ForecastDay] = []
     day = today
     while day < end:
         share = (1.0 - min(max(day_fraction, 0.0), 1.0)) if day == today and today_known else 1.0
+        share *= min(max(scale(day), 0.0), 1.0) if scale is not None else 1.0
         cumulative += pace * factors[day.weekday()] * share
         if seasonal:
             variance += (spreads[day.weekday()] * share) ** 2
-            half = Z_80 * math.sqrt(variance)
+            weight += factors[day.weekday()] * share
+            half = Z_80 * math.sqrt(variance + (weight * level) ** 2)
             out.append(ForecastDay(day, cumulative, max(spent, cumulative - half), cumulative + half))
         else:
             out.append(ForecastDay(day, cumulative, None, None))

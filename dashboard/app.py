@@ -1,6 +1,6 @@
 """Streamlit entry point: ``ORUSAGE_DB=... streamlit run dashboard/app.py``.
 
-Order of a run: the password gate (when ``ORUSAGE_DASHBOARD_PASSWORD`` is set) before anything else; then
+Order of a run: the gate (sign-in and/or password, when set up: ``dashboard.gate``) before anything else; then
 one read-only connection to the published snapshot (opened lazily, only when a cached read misses, and
 closed before the run ends), the shared sidebar, the address bar brought in line with the filters, and
 the page. Nothing holds the database between runs.
@@ -14,7 +14,7 @@ import streamlit as st
 
 from core import clock, settings
 from core.errors import OrusageError
-from dashboard import data, filters, gate, gen_state, gen_url, parts, ui, urlstate
+from dashboard import data, explore_url, filters, gate, gen_state, gen_url, parts, ui, urlstate, view_state
 from dashboard.context import PageContext, RunState, set_run
 from queries import reads
 
@@ -25,11 +25,16 @@ LAST_MODEL = "last_model"  # the model page shown last, for a menu click that ca
 # (file, title, icon, url_path). The first page is the default one ("/").
 PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("explore.py", "Explore", ":material/pivot_table_chart:", "explore"),
     ("models.py", "Models", ":material/neurology:", "models"),
     ("model.py", "Model detail", ":material/search_insights:", "model"),
     ("providers.py", "Providers", ":material/dns:", "providers"),
     ("apps.py", "Apps", ":material/apps:", "apps"),
     ("keys.py", "API keys", ":material/key:", "keys"),
+    ("workspaces.py", "Workspaces", ":material/workspaces:", "workspaces"),
+    ("members.py", "Members", ":material/group:", "members"),
+    ("end_users.py", "End users", ":material/person:", "end-users"),
+    ("teams.py", "Teams", ":material/groups:", "teams"),
     ("generations.py", "Generations", ":material/table_rows:", "generations"),
     ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
     ("budgets.py", "Budgets", ":material/savings:", "budgets"),
@@ -37,6 +42,12 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
 )
 MODEL_PAGE = "model"
 GENERATIONS_PAGE = "generations"
+EXPLORE_PAGE = "explore"
+# Pages drawn by the one breakdown view: they share the per-day chart's choice (``per_day`` in the link).
+BREAKDOWN_PAGES = ("providers", "apps", "keys", "workspaces", "members", "end-users")
+PEOPLE_PAGES = ("workspaces", "members", "end-users", "teams")  # who spent it
+REVIEW_PAGES = ("weekly", "budgets")
+STORE_PAGES = ("health",)
 
 
 def _pages() -> dict[str, st.Page]:
@@ -49,9 +60,11 @@ def _pages() -> dict[str, st.Page]:
 def _navigation(pages: dict[str, st.Page], hidden: bool = False) -> st.Page:
     if hidden:
         return st.navigation(list(pages.values()), position="hidden")
-    usage = [pages[url] for url in ("overview", "models", "model", "providers", "apps", "keys", "generations")]
-    review = [pages[url] for url in ("weekly", "budgets")]
-    return st.navigation({"Usage": usage, "Review": review, "Store": [pages["health"]]})
+    usage = [page for url, page in pages.items() if url not in (*PEOPLE_PAGES, *REVIEW_PAGES, *STORE_PAGES)]
+    people = [pages[url] for url in PEOPLE_PAGES if url in pages]
+    review = [pages[url] for url in REVIEW_PAGES]
+    store = [pages[url] for url in STORE_PAGES]
+    return st.navigation({"Usage": usage, "Who spent it": people, "Review": review, "Store": store})
 
 
 def _subject(meta: data.Meta) -> tuple[str | None, str | None]:
@@ -75,14 +88,35 @@ def _context(nav: st.Page, pages: dict[str, st.Page], store: data.Store, meta: d
         # switch_page drops widget state: the filters travel in the query string and are read back from it.
         filters.reseed_from_url()
         st.switch_page(pages[MODEL_PAGE], query_params={**urlstate.encode(chosen), urlstate.MODEL: target})
+    _follow_link(nav, pages, meta, chosen)
     model, note = _subject(meta) if nav.url_path == MODEL_PAGE else (None, None)
     extra: dict[str, str | list[str]] = {urlstate.MODEL: model} if model else {}
     if nav.url_path == GENERATIONS_PAGE:
         extra.update(gen_url.encode(gen_state.current(chosen)))
+    if nav.url_path == EXPLORE_PAGE:
+        extra.update(explore_url.encode(view_state.explore()))
+    if nav.url_path in BREAKDOWN_PAGES:
+        extra.update(explore_url.encode_per_day(view_state.per_day()))
     filters.write_url(chosen, extra)
     if note:
         st.warning(f"Ignored from the link: {note}.", icon=":material/link_off:")
+    for dropped in view_state.pop_notes():
+        st.warning(f"Ignored from the link: {dropped}.", icon=":material/link_off:")
     return PageContext(store=store, today=today, meta=meta, filters=chosen, model=model)
+
+
+def _follow_link(nav: st.Page, pages: dict[str, st.Page], meta: data.Meta, chosen: filters.Filters) -> None:
+    """A click on a value (``ui.GOTO_VIEW``): open its breakdown (this page when that one does not exist)
+    with the filters as they are but that one set to the value, the way a link to it would."""
+    goto = st.session_state.pop(ui.GOTO_VIEW, None)
+    if not goto:
+        return
+    page, param, value = goto
+    opened = urlstate.with_value(chosen, str(param), str(value), meta.allowed())
+    if opened is None:
+        return
+    filters.reseed_from_url()
+    st.switch_page(pages.get(str(page), nav), query_params=urlstate.encode(opened))
 
 
 def main() -> None:
@@ -97,6 +131,7 @@ def main() -> None:
         # Resolve the page (the URL stays as it was) without drawing a menu or running anything.
         _navigation(pages, hidden=True)
         return
+    gate.sign_out_button()
     db = reads.default_db_path()
     version = reads.snapshot_version(db)
     with reads.PageReader(db) as reader:

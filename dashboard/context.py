@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -34,9 +34,13 @@ class PageContext:
         *,
         filters: Filters | None = None,
     ) -> Route:
-        """The route for the sidebar's filters (or other ``filters``) plus ``extra`` breakdown dimensions."""
+        """The route for the sidebar's filters (or other ``filters``) plus ``extra`` breakdown dimensions.
+        Teams that cannot be one filter make a route that says why."""
         chosen = self.filters if filters is None else filters
-        return route(chosen.dims | frozenset(extra), chosen.start, chosen.end, self.meta.spans, self.today, needs)
+        found = route(chosen.dims | frozenset(extra), chosen.start, chosen.end, self.meta.spans, self.today, needs)
+        if chosen.team_problem is not None:
+            return replace(found, segments=(), gaps=(), unanswerable=f"Teams: {chosen.team_problem}.")
+        return found
 
 
 @dataclass(frozen=True)

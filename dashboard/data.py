@@ -9,7 +9,7 @@ opened when some read here misses the cache.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,21 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import urlstate
-from queries import budgets, generations_reads, reads, reads_health, reads_keys, reads_models, reads_overview
+from queries import (
+    allocation,
+    broadcast,
+    budgets,
+    credits,
+    generations_reads,
+    key_hygiene,
+    reads,
+    reads_explore,
+    reads_health,
+    reads_keys,
+    reads_model_days,
+    reads_models,
+    reads_overview,
+)
 from queries import review as review_reads
 from queries.cache_savings import CacheSavings
 from queries.cache_savings import cache_savings as cache_savings_read
@@ -65,12 +79,23 @@ class Meta:
     key_labels: Mapping[str, str]  # hash -> name (and a mark for disabled/expired/deleted keys)
     workspaces: tuple[str, ...]
     spans: Mapping[tuple[str, str], tuple[Span, ...]]
+    members: tuple[str, ...] = ()  # as analytics name them, biggest spenders first
+    member_labels: Mapping[str, str] = field(default_factory=dict)  # member -> "name (e-mail)"
+    # Teams as the last alerts run resolved them: name -> (kind, values), members as analytics name them.
+    teams: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def model_label(self, permaslug: str) -> str:
         return self.model_labels.get(permaslug, permaslug)
 
     def key_label(self, key_hash: str) -> str:
         return self.key_labels.get(key_hash, key_hash[:10])
+
+    def member_label(self, member: str) -> str:
+        return self.member_labels.get(member, member)
+
+    def team_rules(self) -> reads_explore.TeamRules:
+        """The teams as rules for grouping by team (``queries.reads_explore``)."""
+        return reads_explore.team_rules(self.teams)
 
     def allowed(self) -> urlstate.Allowed:
         return urlstate.Allowed(
@@ -79,6 +104,8 @@ class Meta:
             apps=frozenset(self.apps),
             keys=frozenset(self.keys),
             workspaces=frozenset(self.workspaces),
+            members=frozenset(self.members),
+            teams=frozenset(self.teams),
             catalog=frozenset(self.catalog) | frozenset(self.models),
         )
 
@@ -99,12 +126,31 @@ def _unique(labels: dict[str, str]) -> dict[str, str]:
     return {h: f"{label} ({h[:8]})" if seen[label] > 1 else label for h, label in labels.items()}
 
 
+def _member_labels(members: pd.DataFrame) -> dict[str, str]:
+    return {
+        str(row.member): f"{row.member} ({row.email})"
+        if isinstance(row.email, str) and row.email != row.member
+        else str(row.member)
+        for row in members.itertuples()
+    }
+
+
+def _teams(found: Mapping[str, tuple[str, tuple[str, ...]]], members: pd.DataFrame) -> dict[str, Any]:
+    """Member values of the config (a name or an e-mail) as analytics name the member."""
+    by_email = {str(e).lower(): str(m) for m, e in zip(members["member"], members["email"], strict=True) if e}
+    return {
+        team: (kind, tuple(sorted({by_email.get(v.lower(), v) for v in values})) if kind == "member" else values)
+        for team, (kind, values) in found.items()
+    }
+
+
 @_cached
 def meta(store: Store) -> Meta:
     run = store.reader.run
     options = run(reads.model_options)
     models = tuple(str(s) for s in options["model_permaslug"])
     keys = run(reads.key_options)
+    members = run(reads.member_options)
     as_of = run(reads.data_as_of)
     now = as_of.finished_at
     return Meta(
@@ -125,6 +171,9 @@ def meta(store: Store) -> Meta:
         ),
         workspaces=run(reads.workspace_options),
         spans=run(source_spans),
+        members=tuple(str(m) for m in members["member"]),
+        member_labels=_member_labels(members),
+        teams=_teams(run(reads.teams), members),
     )
 
 
@@ -146,8 +195,20 @@ def facts(
     by: tuple[str, ...] = (),
     top: tuple[str, int] | None = None,
     latency: bool = False,
+    flags: bool = False,
+    rank_by: str = "spend",
 ) -> pd.DataFrame:
-    return store.reader.run(_facts, route, filters, by, top=top, latency=latency)
+    return store.reader.run(_facts, route, filters, by, top=top, latency=latency, flags=flags, rank_by=rank_by)
+
+
+@_cached
+def explore(store: Store, question: reads_explore.Question, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_explore.explore, question, route, filters)
+
+
+@_cached
+def provider_days(store: Store, model: str, start: date, end: date, analytics_days: tuple[date, ...]) -> pd.DataFrame:
+    return store.reader.run(reads_model_days.provider_days, model, start, end, analytics_days)
 
 
 @_cached
@@ -230,6 +291,11 @@ def ingest_runs(store: Store, limit: int) -> pd.DataFrame:
     return store.reader.run(reads_health.ingest_runs, limit)
 
 
+@_cached
+def broadcast_report(store: Store, today: date, destination: str | None) -> broadcast.TraceReport | None:
+    return store.reader.run(broadcast.maybe_trace_report, today, destination)
+
+
 # ---- the Budgets and Weekly review pages ----------------------------------------------------------------
 
 
@@ -254,8 +320,56 @@ def failed_deliveries(store: Store) -> pd.DataFrame:
 
 
 @_cached
+def top_ups(store: Store) -> pd.DataFrame:
+    found = store.reader.run(credits.top_ups)
+    return pd.DataFrame(
+        [(t.at, t.previous_at, t.amount, t.total_after) for t in found],
+        columns=["at", "previous_at", "amount", "total_after"],
+    ).sort_values("at", ascending=False)
+
+
+@_cached
+def runway(store: Store, now: datetime) -> credits.Runway | None:
+    return store.reader.run(credits.runway, now)
+
+
+@_cached
+def key_issues(store: Store, now: datetime) -> pd.DataFrame:
+    facts = store.reader.run(key_hygiene.key_facts, now)
+    found = key_hygiene.issues(facts, now)
+    return pd.DataFrame(
+        [(i.name, i.kind, i.text, i.when, i.hash) for i in found], columns=["name", "kind", "text", "when", "hash"]
+    )
+
+
+@_cached
+def channel_health(store: Store) -> pd.DataFrame:
+    return store.reader.run(budgets.channel_health)
+
+
+@_cached
 def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
     return store.reader.run(budgets.spend_by_team, first, last)
+
+
+# ---- the Teams page: the one allocation of spend to teams (queries.allocation) ----------------------------
+
+
+@_cached
+def team_facts(
+    store: Store, filters: Filters, today: date, by: tuple[str, ...], top: tuple[str, int] | None = None
+) -> pd.DataFrame:
+    return store.reader.run(allocation.facts, filters, today, by, top)
+
+
+@_cached
+def team_totals(store: Store, first: date, last: date, today: date) -> pd.DataFrame:
+    return store.reader.run(allocation.team_totals, first, last, today)
+
+
+@_cached
+def team_kinds(store: Store) -> pd.DataFrame:
+    return store.reader.run(allocation.team_kinds)
 
 
 @_cached
@@ -294,6 +408,36 @@ def generation_detail(store: Store, generation_id: str) -> dict[str, Any] | None
 @_cached
 def finish_reasons(store: Store, start: date, end: date) -> tuple[str, ...]:
     return store.reader.run(generations_reads.finish_reasons, start, end)
+
+
+@_cached
+def tag_options(store: Store, start: date, end: date) -> tuple[str, ...]:
+    return store.reader.run(generations_reads.tag_options, start, end)
+
+
+@_cached
+def tag_keys(store: Store, start: date, end: date) -> tuple[str, ...]:
+    return store.reader.run(generations_reads.tag_keys, start, end)
+
+
+@_cached
+def generations_by_tag(store: Store, query: generations_reads.GenerationQuery, key: str) -> pd.DataFrame:
+    return store.reader.run(generations_reads.by_tag, query, key)
+
+
+@_cached
+def _live_feed(store: Store, today: date, limit: int) -> broadcast.LiveFeed | None:
+    return store.reader.run(broadcast.live_feed, today, limit)
+
+
+def live_feed(db: str, today: date, limit: int) -> broadcast.LiveFeed | None:
+    """For a fragment that reruns on a timer after the page's run (and its reader) ended: the newest
+    snapshot, on a reader of its own, cached per snapshot version like every read here."""
+    version = reads.snapshot_version(Path(db))
+    if version == "none":
+        return None
+    with reads.PageReader(Path(db)) as reader:
+        return _live_feed(Store(reader, db, version), today, limit)
 
 
 def generations_file(db: str, query: generations_reads.GenerationQuery, cap: int, kind: str) -> bytes:

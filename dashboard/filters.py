@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import urlstate
 from dashboard.data import Meta
-from queries.filters import CUSTOM, DEFAULT_RANGE, RANGES, Filters, range_days
+from queries.filters import CUSTOM, DEFAULT_RANGE, RANGES, Filters, range_days, team_scope
 
 __all__ = ["Filters", "clear", "reseed_from_url", "sidebar", "write_url"]
 
@@ -27,6 +27,8 @@ PROVIDERS_KEY = "f_providers"
 APPS_KEY = "f_apps"
 KEYS_KEY = "f_keys"
 WORKSPACE_KEY = "f_workspace"
+MEMBERS_KEY = "f_members"
+TEAMS_KEY = "f_teams"
 _SEEDED = "f_seeded"  # the URL has been read into the widgets for this session
 NOTES_KEY = "f_notes"  # what the URL held that was dropped, shown once
 
@@ -37,6 +39,8 @@ LIST_KEYS: dict[str, str] = {
     urlstate.PROVIDERS: PROVIDERS_KEY,
     urlstate.APPS: APPS_KEY,
     urlstate.KEYS: KEYS_KEY,
+    urlstate.MEMBERS: MEMBERS_KEY,
+    urlstate.TEAMS: TEAMS_KEY,
 }
 
 
@@ -108,6 +112,8 @@ def sidebar(meta: Meta, today: date) -> Filters:
         (PROVIDERS_KEY, meta.providers),
         (APPS_KEY, meta.apps),
         (KEYS_KEY, meta.keys),
+        (MEMBERS_KEY, meta.members),
+        (TEAMS_KEY, tuple(meta.teams)),
     ):
         _keep_known(key, allowed)
     if st.session_state.get(WORKSPACE_KEY) not in ("", *meta.workspaces):
@@ -178,6 +184,22 @@ def sidebar(meta: Meta, today: date) -> Filters:
         format_func=lambda w: w or "All workspaces",
         key=WORKSPACE_KEY,
     )
+    members = side.multiselect(
+        "Members",
+        list(meta.members),
+        format_func=meta.member_label,
+        placeholder="All members" if meta.members else "No member traffic stored",
+        key=MEMBERS_KEY,
+        help="Organization members, as OpenRouter's analytics name them (a year back).",
+    )
+    teams = side.multiselect(
+        "Teams",
+        list(meta.teams),
+        placeholder="All teams" if meta.teams else "No teams stored",
+        key=TEAMS_KEY,
+        help="The teams of the alerts config, as the last `orusage alerts check` resolved them. A team "
+        "filters by its keys (a workspace: its keys), its apps or its members.",
+    )
     side.button("Clear filters", on_click=clear, icon=":material/filter_alt_off:", type="tertiary")
     return Filters(
         start,
@@ -188,6 +210,9 @@ def sidebar(meta: Meta, today: date) -> Filters:
         apps=tuple(apps),
         keys=tuple(keys),
         workspace=str(workspace) or None,
+        members=tuple(members),
+        teams=tuple(teams),
+        team=team_scope(tuple(teams), meta.teams),
     )
 
 

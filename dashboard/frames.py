@@ -8,6 +8,7 @@ from datetime import date
 
 import pandas as pd
 
+from core.csvsafe import neutralise
 from queries.reads_facts import OTHER
 
 PER_MILLION = 1_000_000
@@ -59,3 +60,14 @@ def stacked_tokens(frame: pd.DataFrame) -> pd.DataFrame:
     completion (completion − completion-only), so a row whose reasoning exceeds its completion (real rows
     do: Data health flags them) is never counted twice."""
     return frame.assign(reasoning=frame["completion"] - frame["completion_only"])
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A download's CSV: text cells a spreadsheet would run as formulas neutralised (``core.csvsafe``), numbers
+    and dates as they are."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    # CRLF rows (RFC 4180), so a cell holding a bare CR is quoted rather than ending its row.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")

@@ -19,6 +19,8 @@ SORT_KEY = "g_sort"
 ORDER_KEY = "g_desc"
 SEARCH_KEY = "g_search"
 FINISH_KEY = "g_finish"
+TAG_KEY = "g_tags"
+GROUP_KEY = "g_group_tag"  # the tag key the page groups by (not in the link: a view of the rows, not a filter)
 PAGE_KEY = "g_page"
 ROWS_KEY = "g_rows"
 SELECTED_KEY = "g_selected"  # the id whose details are shown
@@ -33,6 +35,7 @@ def _seed() -> None:
     state[ORDER_KEY] = view.descending
     state[SEARCH_KEY] = view.search
     state[FINISH_KEY] = list(view.finish)
+    state[TAG_KEY] = list(view.tags)
     state[PAGE_KEY] = view.page
     state[ROWS_KEY] = view.rows
     state[NOTES_KEY] = list(notes)
@@ -49,10 +52,11 @@ def current(filters: Filters) -> gen_url.View:
         descending=bool(state[ORDER_KEY]),
         search=str(state[SEARCH_KEY]).strip(),
         finish=tuple(str(f) for f in state.get(FINISH_KEY) or ()),
+        tags=tuple(str(t) for t in state.get(TAG_KEY) or ()),
         page=int(state.get(PAGE_KEY) or 1),
         rows=int(state[ROWS_KEY]),
     )
-    asked = (filters, view.sort, view.descending, view.search, view.finish, view.rows)
+    asked = (filters, view.sort, view.descending, view.search, view.finish, view.tags, view.rows)
     if state.get(_ASKED) is not None and state[_ASKED] != asked and view.page != 1:
         state[PAGE_KEY] = 1
         view = replace(view, page=1)

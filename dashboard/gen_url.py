@@ -1,8 +1,9 @@
-"""The Generations page's own view (sort, search, finish reasons, page) as query parameters, both ways.
+"""The Generations page's own view (sort, search, finish reasons, tags, page) as query parameters, both ways.
 
 Pure, like ``urlstate``: every rule is tested directly. A sort name must be one of
-``queries.generations_reads.SORTS`` (the allowlist of columns); the search text and finish reasons are
-bound parameters of the read, so they are only trimmed and capped here. Anything else is dropped and noted.
+``queries.generations_reads.SORTS`` (the allowlist of columns); the search text, finish reasons and tags
+(``KEY=VALUE``) are bound parameters of the read, so they are only trimmed and capped here. Anything else
+is dropped and noted.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from dashboard.urlstate import FINISH, ORDER, PAGE, ROWS, SEARCH, SORT, shown
+from dashboard.urlstate import FINISH, ORDER, PAGE, ROWS, SEARCH, SORT, TAG, shown
 from queries.generations_reads import DEFAULT_SORT, SEARCH_MAX, SORTS
 
 ROW_CHOICES = (25, 50, 100)
 DEFAULT_ROWS = 50
 MAX_FINISH = 20  # finish reasons in a link: more than OpenRouter has
 FINISH_CHARS = 40
+MAX_TAGS = 20  # tags in a link
+TAG_CHARS = 301  # a key (100) = a value (200)
 ORDERS = ("desc", "asc")
 
 
@@ -26,6 +29,7 @@ class View:
     descending: bool = True
     search: str = ""
     finish: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # KEY=VALUE
     page: int = 1  # 1-based; clamped to the last page by the page itself
     rows: int = DEFAULT_ROWS
 
@@ -59,6 +63,12 @@ def parse(params: Mapping[str, Sequence[str]]) -> tuple[View, tuple[str, ...]]:
             notes.append(f"finish: `{shown(value)}` is not a finish reason")
         elif value not in finish and len(finish) < MAX_FINISH:
             finish.append(value)
+    tags: list[str] = []
+    for value in params.get(TAG, ()):
+        if len(value) > TAG_CHARS or "=" not in value or not value.isprintable():
+            notes.append(f"tag: `{shown(value)}` is not KEY=VALUE")
+        elif value not in tags and len(tags) < MAX_TAGS:
+            tags.append(value)
     page = _int(_one(params, PAGE, notes), PAGE, notes, lambda n: n >= 1, "a page number from 1")
     rows = _int(_one(params, ROWS, notes), ROWS, notes, lambda n: n in ROW_CHOICES, f"one of {ROW_CHOICES}")
     return (
@@ -67,6 +77,7 @@ def parse(params: Mapping[str, Sequence[str]]) -> tuple[View, tuple[str, ...]]:
             descending=order != "asc",
             search=search,
             finish=tuple(finish),
+            tags=tuple(tags),
             page=page or view.page,
             rows=rows or view.rows,
         ),
@@ -96,6 +107,8 @@ def encode(view: View) -> dict[str, str | list[str]]:
         out[SEARCH] = view.search
     if view.finish:
         out[FINISH] = list(view.finish)
+    if view.tags:
+        out[TAG] = list(view.tags)
     if view.page != default.page:
         out[PAGE] = str(view.page)
     if view.rows != default.rows:

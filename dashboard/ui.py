@@ -1,9 +1,10 @@
 """Page pieces shared by every page: empty and error states, data freshness, what a route cannot show,
-charts with their CSV download, and the clicks that open a model's page."""
+charts with their CSV download, and the clicks that open a model's page or a breakdown filtered to a value."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -15,12 +16,12 @@ import streamlit as st
 from charts.base import PICK, Spec, vega_spec
 from core import fmt
 from core.errors import OrusageError
-from dashboard import parts
+from dashboard import frames, parts
 from dashboard.context import PageContext
 from dashboard.parts import Split, Whole
 from queries.reads import DataAsOf
 from queries.reads_facts import OTHER
-from queries.reads_routing import SOURCES_BY_NAME, Route, reach_note
+from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, reach_note
 
 AnyChart = Spec | alt.Chart | alt.LayerChart
 
@@ -30,6 +31,35 @@ alt.utils.schemapi.disable_debug_mode()
 
 EMPTY_TITLE = "No data yet"
 GOTO_MODEL = "goto_model"  # set by a click on a model; the entry script opens that model's page
+GOTO_VIEW = "goto_view"  # set by a click on a bar or row: (page, filter, value); the entry script opens it
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a click on a value of ``field`` leads: ``page`` (its URL path) with the filter ``param`` (a URL
+    parameter of ``dashboard.urlstate``) set to that value, the other filters kept."""
+
+    page: str
+    param: str
+    field: str
+
+
+# A value of each dimension opens that dimension's breakdown, filtered to it. Teams open the Teams page.
+LINKS: dict[str, Link] = {
+    "provider": Link("providers", "providers", "provider"),
+    "app": Link("apps", "apps", "app"),
+    "key": Link("keys", "keys", "key"),
+    "member": Link("members", "members", "member"),
+    "workspace": Link("workspaces", "workspace", "workspace"),
+    "team": Link("teams", "teams", "team"),
+}
+DIM_LINKS: dict[Dim, Link] = {
+    Dim.PROVIDER: LINKS["provider"],
+    Dim.APP: LINKS["app"],
+    Dim.KEY: LINKS["key"],
+    Dim.MEMBER: LINKS["member"],
+    Dim.WORKSPACE: LINKS["workspace"],
+}
 
 
 def empty_state(db_path: Path) -> None:
@@ -82,6 +112,8 @@ def filter_summary(ctx: PageContext) -> str:
         (f.providers, "provider", str),
         (f.apps, "app", str),
         (f.keys, "key", m.key_label),
+        (f.members, "member", m.member_label),
+        (tuple(f"team {t}" for t in f.teams), "team", str),
     ):
         if values:
             named = ", ".join(label(v) for v in values[:3])
@@ -141,7 +173,7 @@ def download(ctx: PageContext, frame: pd.DataFrame, name: str, label: str = "Dow
     f = ctx.filters
     st.download_button(
         label,
-        frame.to_csv(index=False).encode("utf-8"),
+        frames.csv_bytes(frame),
         file_name=f"orusage_{name}_{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv",
         mime="text/csv",
         key=f"download_{name}",
@@ -193,6 +225,75 @@ def model_chart(
         on_select=partial(_picked_point, key),
         selection_mode=PICK,
         alt=alt_text or "Bar chart per model; a click on a model opens its page",
+    )
+    download(ctx, frame, name)
+    parts.record(name, split, frame)
+
+
+def _picked_value(key: str, link: Link) -> None:
+    state = st.session_state.get(key)
+    points = (state or {}).get("selection", {}).get(PICK) or []
+    value = points[0].get(link.field) if points and isinstance(points[0], Mapping) else None
+    if isinstance(value, str) and value != OTHER:
+        st.session_state[GOTO_VIEW] = (link.page, link.param, value)
+
+
+def link_chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    link: Link,
+    alt_text: str,
+    *,
+    split: Split | Whole | None = None,
+) -> None:
+    """A chart whose marks carry ``link.field`` (a ``pick`` selection on it): a click opens the breakdown
+    filtered to that value."""
+    key = f"chart_{name}"
+    st.vega_lite_chart(
+        spec=vega_spec(spec),
+        width="stretch",
+        key=key,
+        on_select=partial(_picked_value, key, link),
+        selection_mode=PICK,
+        alt=f"{alt_text}; a click on one opens its page",
+    )
+    download(ctx, frame, name)
+    parts.record(name, split, frame)
+
+
+def _picked_link_row(key: str, link: Link, values: Sequence[str]) -> None:
+    state = st.session_state.get(key)
+    rows = (state or {}).get("selection", {}).get("rows") or []
+    if rows and 0 <= rows[0] < len(values) and values[rows[0]] != OTHER:
+        st.session_state[GOTO_VIEW] = (link.page, link.param, values[rows[0]])
+
+
+def link_table(
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    link: Link | None,
+    *,
+    split: Split | Whole | None = None,
+) -> None:
+    """A table with one value of ``link.field`` per row: selecting a row opens that value's breakdown
+    (a plain table when ``link`` is None)."""
+    if link is None:
+        table(ctx, frame, name, column_config, split=split)
+        return
+    key = f"table_{name}"
+    shown = [c for c in column_config if c in frame.columns]
+    st.dataframe(
+        frame[shown],
+        hide_index=True,
+        width="stretch",
+        column_config=dict(column_config),
+        key=key,
+        on_select=partial(_picked_link_row, key, link, tuple(str(v) for v in frame[link.field])),
+        selection_mode="single-row",
     )
     download(ctx, frame, name)
     parts.record(name, split, frame)

@@ -6,19 +6,22 @@ Format (repeated keys for several values; order as below; only what is set)::
     &from=2026-10-01&to=2026-10-31               with range=custom (or alone: implies custom)
     &models=<permaslug>&models=<permaslug>
     &providers=<name>&apps=<name>&keys=<hash>&workspace=<name>
+    &members=<name>&teams=<name>                 members as analytics name them; the alerts config's teams
     &model=<permaslug>                           the Model detail page's subject
     &sort=spend&order=asc&q=<text>&finish=stop&page=3&rows=100    the Generations page's (gen_url)
+    &by=app&then=model&metric=tokens&top=20     the Explore page's (explore_url)
+    &per_day=requests                            the breakdown pages' per-day chart
 
 Every value from a URL is checked against an allowlist (the store's own models, providers, apps, keys,
-workspaces; the preset names; dates in a sane window). Anything else is dropped and reported in the notes
-``parse`` returns beside the ``queries.filters.Filters`` it makes, so a hostile or stale link can neither
+workspaces, members, teams; the preset names; dates in a sane window). Anything else is dropped and reported
+in the notes ``parse`` returns beside the ``queries.filters.Filters`` it makes, so a hostile or stale link can neither
 break a page nor change a query. Parameter names are the ``Filters`` field names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from queries.filters import CUSTOM, DEFAULT_RANGE, RANGES, Filters, range_days
@@ -31,18 +34,27 @@ PROVIDERS = "providers"
 APPS = "apps"
 KEYS = "keys"
 WORKSPACE = "workspace"
+MEMBERS = "members"
+TEAMS = "teams"
 MODEL = "model"  # the Model detail page's subject, not a filter
 # The Generations page's own parameters (read by ``dashboard.gen_url``), not filters either.
 SORT = "sort"
 ORDER = "order"
 SEARCH = "q"
 FINISH = "finish"
+TAG = "tag"
 PAGE = "page"
 ROWS = "rows"
+# The Explore page's (read by ``dashboard.explore_url``) and the breakdown pages' per-day chart.
+BY = "by"
+THEN = "then"
+METRIC = "metric"
+TOP = "top"
+PER_DAY = "per_day"
 
-LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS)
+LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS, MEMBERS, TEAMS)
 FILTER_PARAMS = (RANGE, FROM, TO, *LIST_PARAMS, WORKSPACE)
-PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, PAGE, ROWS)
+PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, TAG, PAGE, ROWS, BY, THEN, METRIC, TOP, PER_DAY)
 # Streamlit's own parameters: not ours to judge.
 STREAMLIT_PARAMS = ("embed", "embed_options")
 
@@ -64,6 +76,8 @@ class Allowed:
     apps: Collection[str] = ()
     keys: Collection[str] = ()
     workspaces: Collection[str] = ()
+    members: Collection[str] = ()
+    teams: Collection[str] = ()
     catalog: Collection[str] = ()  # models a detail page may show (traffic or /models)
 
 
@@ -144,6 +158,8 @@ def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) ->
         apps=_pick(APPS, params.get(APPS, ()), allowed.apps, notes),
         keys=_pick(KEYS, params.get(KEYS, ()), allowed.keys, notes),
         workspace=workspace,
+        members=_pick(MEMBERS, params.get(MEMBERS, ()), allowed.members, notes),
+        teams=_pick(TEAMS, params.get(TEAMS, ()), allowed.teams, notes),
     )
     return chosen, tuple(notes)
 
@@ -169,3 +185,32 @@ def encode(filters: Filters) -> dict[str, str | list[str]]:
     if filters.workspace:
         out[WORKSPACE] = filters.workspace
     return out
+
+
+def with_value(filters: Filters, param: str, value: str, allowed: Allowed) -> Filters | None:
+    """The same filters with ``param`` (a list parameter, or ``workspace``) set to ``value`` alone: what a
+    click on a value opens. None when the store does not know the value."""
+    known: dict[str, Collection[str]] = {
+        MODELS: allowed.models,
+        PROVIDERS: allowed.providers,
+        APPS: allowed.apps,
+        KEYS: allowed.keys,
+        MEMBERS: allowed.members,
+        TEAMS: allowed.teams,
+        WORKSPACE: allowed.workspaces,
+    }
+    if param not in known or value not in known[param]:
+        return None
+    if param == WORKSPACE:
+        return replace(filters, workspace=value)
+    lists: dict[str, tuple[str, ...]] = {name: getattr(filters, name) for name in LIST_PARAMS}
+    lists[param] = (value,)
+    return replace(
+        filters,
+        models=lists[MODELS],
+        providers=lists[PROVIDERS],
+        apps=lists[APPS],
+        keys=lists[KEYS],
+        members=lists[MEMBERS],
+        teams=lists[TEAMS],
+    )

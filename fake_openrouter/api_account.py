@@ -152,7 +152,13 @@ def list_keys(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> J
         keys = [k for k in keys if not k.disabled(ds.now)]
     page = keys[offset : offset + KEYS_PAGE]
     usage = key_usage(ds, cur) if page else {}
-    return {"data": [_key_item(ds, k, usage.get(k.hash, KeyUsage())) for k in page]}
+    items = [_key_item(ds, k, usage.get(k.hash, KeyUsage())) for k in page]
+    if ds.quirks and page:
+        # Real /keys answers now carry last_used_at, which the spec held here does not list.
+        last = dict(cur.execute("SELECT api_key_hash, max(created_at) FROM generations GROUP BY 1").fetchall())
+        for key, item in zip(page, items, strict=True):
+            item["last_used_at"] = iso(last[key.hash].replace(tzinfo=ds.now.tzinfo)) if key.hash in last else None
+    return {"data": items}
 
 
 def credits(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest) -> JsonObject:

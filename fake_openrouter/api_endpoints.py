@@ -2,13 +2,15 @@
 
 Prices are the model's current list prices (as in /models) plus the endpoint's own terms: its ``discount``
 and its time-window ``overrides`` (after the model's). Uptime, latency and throughput figures are derived
-from the provider's catalogue figures and a hash of (model, provider): deterministic, and plausible. As on the
-real API, the latency and throughput percentiles are ``null`` without a key.
+from the provider's catalogue figures and a hash of (model, provider): deterministic, and plausible; uptime also
+of the UTC day, as real uptime moves from day to day. As on the real API, the latency and throughput
+percentiles are ``null`` without a key.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from urllib.parse import unquote
 
 import duckdb
@@ -51,10 +53,13 @@ def _endpoint_pricing(model: Model, provider: str, ds: Dataset) -> JsonObject:
     return out
 
 
-def _endpoint(model: Model, provider: str, prices: JsonObject, params: list[str], authed: bool) -> JsonObject:
+def _endpoint(
+    model: Model, provider: str, prices: JsonObject, params: list[str], authed: bool, day: date
+) -> JsonObject:
     stats = PROVIDERS[provider]
     j = _jitter(model, provider, "stats")
-    uptime = round(100 - 2.5 * j, 2)
+    u = _jitter(model, provider, f"uptime/{day.isoformat()}")
+    uptime = round(100 - 2.5 * u, 2)
     max_completion = min(model.context_length // 4, 128_000) if model.text_output else None
     return {
         "name": f"{provider} | {model.id}",
@@ -69,8 +74,8 @@ def _endpoint(model: Model, provider: str, prices: JsonObject, params: list[str]
         "max_prompt_tokens": None,
         "supported_parameters": params,
         "status": 0,
-        "uptime_last_5m": 100.0 if j < 0.7 else uptime,
-        "uptime_last_30m": round(100 - 1.5 * j, 2),
+        "uptime_last_5m": 100.0 if u < 0.7 else uptime,
+        "uptime_last_30m": round(100 - 1.5 * u, 2),
         "uptime_last_1d": uptime,
         "latency_last_30m": _percentiles(stats.latency_ms * (0.9 + 0.2 * j), (1.3, 1.8, 3.2)) if authed else None,
         # Throughput percentiles go down: the slow tail is the 99th.
@@ -101,6 +106,7 @@ def model_endpoints(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest
                     _endpoint_pricing(model, provider, ds),
                     item["supported_parameters"],
                     req.principal is not None,
+                    ds.today,
                 )
                 for provider, _ in model.providers
             ],

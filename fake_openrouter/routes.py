@@ -16,6 +16,7 @@ from fake_openrouter.api_common import ApiError, ApiRequest, ApiResponse, JsonOb
 from fake_openrouter.api_endpoints import model_endpoints
 from fake_openrouter.api_generation import generation, generation_content
 from fake_openrouter.api_models import list_models
+from fake_openrouter.api_observability import list_destinations
 from fake_openrouter.auth import Access, AuthError, Principal, authenticate
 from fake_openrouter.dataset import Dataset
 from fake_openrouter.runtime import ServerState
@@ -43,6 +44,7 @@ ROUTES: dict[str, Route] = {
     "/key": Route("GET", current_key, Access.ANY_KEY),
     "/keys": Route("GET", list_keys, Access.MANAGEMENT),
     "/models": Route("GET", list_models, Access.PUBLIC),
+    "/observability/destinations": Route("GET", list_destinations, Access.MANAGEMENT),
     "/organization/members": Route("GET", list_members, Access.MANAGEMENT),
     "/workspaces": Route("GET", list_workspaces, Access.MANAGEMENT),
 }

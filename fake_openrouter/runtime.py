@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 Clock = Callable[[], float]
 
@@ -89,6 +90,17 @@ class ServerState:
         self._lock = threading.Lock()
         self._fresh_until: dict[str, float] = {}
         self._hidden_from_activity: frozenset[str] = frozenset()
+        self._destinations: tuple[dict[str, Any], ...] = ()
+
+    def set_destinations(self, listed: Iterable[dict[str, Any]]) -> None:
+        """What GET /observability/destinations lists (the spec's shape)."""
+        with self._lock:
+            self._destinations = tuple(listed)
+
+    @property
+    def destinations(self) -> tuple[dict[str, Any], ...]:
+        with self._lock:
+            return self._destinations
 
     def hide_from_activity(self, ids: Iterable[str]) -> None:
         """Leave these generations out of /activity (and only there); an empty list shows everything again."""

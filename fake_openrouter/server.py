@@ -5,7 +5,10 @@ Outside the API prefix, ``/__fake__/…`` lets a test drive a fake running in an
 /__fake__/faults`` queues a fault (JSON body like ``FakeServer.add_fault``'s arguments), ``GET
 /__fake__/requests`` lists what was called, ``POST /__fake__/fresh`` (``{"ids": [...], "seconds": 5}``) makes
 generations "fresh" (``FakeServer.make_fresh``), ``POST /__fake__/activity-hidden`` (``{"ids": [...]}``) leaves
-generations out of /activity only (``FakeServer.hide_from_activity``).
+generations out of /activity only (``FakeServer.hide_from_activity``), ``POST /__fake__/broadcast/destination``
+(``{"url", "token", …}``), ``…/broadcast/bill`` (``{"count", "trace", "prompt"}``), ``…/broadcast/send``
+(``{"ids"}`` or ``{"since", "until"}``), ``…/broadcast/faults`` (``{"kind", "times"}``) and ``…/broadcast/stop``
+drive its Broadcast (``fake_openrouter.broadcast``).
 
 Time-dependent behaviour runs on ``clock`` (default: the data set's, ``time.monotonic``): the analytics rate
 limit (``analytics_rate_per_minute``, default 64 per key, ``None`` = unlimited, settable while running) and
@@ -22,7 +25,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,9 +36,16 @@ from urllib.parse import parse_qsl, urlsplit
 from fake_openrouter import faults as fault_kinds
 from fake_openrouter.api_common import ApiResponse, error_body
 from fake_openrouter.auth import bearer_token
+from fake_openrouter.broadcast import Broadcaster, Destination, Report
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.faults import API_PREFIX, Fault, FaultQueue
-from fake_openrouter.keys import DEMO_API_KEY_NAME, DEMO_MANAGEMENT_KEY_NAME, key_hash
+from fake_openrouter.keys import (
+    DEMO_API_KEY,
+    DEMO_API_KEY_NAME,
+    DEMO_MANAGEMENT_KEY,
+    DEMO_MANAGEMENT_KEY_NAME,
+    key_hash,
+)
 from fake_openrouter.routes import dispatch
 from fake_openrouter.runtime import ANALYTICS_RATE_PER_MINUTE, FRESH_SECONDS, Clock, ServerState
 
@@ -207,6 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.make_fresh(ids, float(spec.get("seconds", FRESH_SECONDS)))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 status, answer = 400, error_body(400, f"bad fresh ids: {exc}")
+        elif path.startswith("/broadcast/") and method == "POST":
+            status, answer = fake._broadcast_control(path[len("/broadcast/") :], body)
         elif path == "/activity-hidden" and method == "POST":
             try:
                 ids = json.loads(body or b"{}")["ids"]
@@ -271,6 +283,7 @@ class FakeServer:
             latency_s=latency_s,
         )
         self.faults = FaultQueue()
+        self.broadcaster = Broadcaster(dataset)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._connections: set[socket.socket] = set()
@@ -357,6 +370,67 @@ class FakeServer:
         """Inject a known discrepancy: /activity leaves these generations out; every other endpoint keeps them."""
         self.state.hide_from_activity(ids)
 
+    # ---- Broadcast (fake_openrouter.broadcast) ------------------------------------------------------------
+
+    def broadcast_to(self, url: str, token: str | None = None, **settings: Any) -> Destination:
+        """Send Broadcast deliveries to ``url`` (a Webhook destination, listed by /observability/destinations),
+        with ``Authorization: Bearer token`` when given. ``settings``: ``Destination``'s fields
+        (``sampling_rate``, ``privacy_mode``, ``cost``, ``identity``, ``request_context``, ``api_key_hashes``,
+        ``method``, ``type``, ``enabled``, ``name``, ``headers``)."""
+        headers = dict(settings.pop("headers", None) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        destination = Destination(url=url, headers=headers, **settings)
+        self.broadcaster.configure(destination)
+        self.state.set_destinations([destination.listed(self.dataset.account.default_workspace.id)])
+        return destination
+
+    def stop_broadcast(self) -> None:
+        self.broadcaster.configure(None)
+        self.state.set_destinations([])
+
+    def add_broadcast_fault(self, kind: str, times: int = 1) -> None:
+        """``duplicate``, ``reorder``, ``drop`` or ``malformed`` for the next ``times`` deliveries (batches)."""
+        self.broadcaster.faults.add(kind, times)
+
+    def send_broadcast(
+        self, ids: Sequence[str] | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> Report:
+        """Post the traces of generations the fake already has (by id, or created in [since, until))."""
+        return self.broadcaster.send(self.broadcaster.rows(ids, since, until))
+
+    def bill(self, count: int = 1, **request: Any) -> tuple[list[str], Report]:
+        """Make ``count`` generations now (the server's clock) and post their traces. ``request``: ``trace``
+        (the request's metadata), ``prompt``, ``session_id``, ``key_name``."""
+        ids = self.broadcaster.bill(self.now(), count, **request)
+        return ids, self.broadcaster.send(self.broadcaster.rows(ids))
+
+    def _broadcast_control(self, action: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            spec = json.loads(body or b"{}")
+            if not isinstance(spec, dict):
+                raise ValueError("the body must be a JSON object")
+            if action == "destination":
+                url = spec.pop("url")
+                destination = self.broadcast_to(url, spec.pop("token", None), **spec)
+                return 201, {"ok": True, "id": destination.id}
+            if action == "stop":
+                self.stop_broadcast()
+                return 200, {"ok": True}
+            if action == "faults":
+                self.add_broadcast_fault(str(spec["kind"]), int(spec.get("times", 1)))
+                return 201, {"ok": True, "pending": self.broadcaster.faults.pending()}
+            if action == "send":
+                since = datetime.fromisoformat(spec["since"]) if spec.get("since") else None
+                until = datetime.fromisoformat(spec["until"]) if spec.get("until") else None
+                return 200, self.send_broadcast(spec.get("ids"), since, until).as_json()
+            if action == "bill":
+                ids, report = self.bill(int(spec.pop("count", 1)), **spec)
+                return 200, {"ids": ids, "report": report.as_json()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return 400, error_body(400, f"bad broadcast request: {exc}")
+        return 404, error_body(404, "Not Found")
+
     def make_fresh(self, ids: Iterable[str], seconds: float = FRESH_SECONDS) -> None:
         """Make GET /generation answer 404 for these ids until ``seconds`` have passed on the clock."""
         self.state.make_fresh(ids, seconds)
@@ -414,14 +488,15 @@ def serve(
     seed: int = 7,
     analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
 ) -> None:
-    """Run a fake until Ctrl-C. The demo keys are in ``fake_openrouter.keys`` (fake, safe to show)."""
+    """Run a fake until Ctrl-C, printing its demo keys (``fake_openrouter.keys``: fake, safe to show)."""
     dataset = build(now or datetime.now(UTC), seed=seed, quirks=quirks)
     with FakeServer(dataset, host=host, port=port, analytics_rate_per_minute=analytics_rate_per_minute) as fake:
         mode = "quirks" if quirks else "spec"
         print(
-            f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url} - "
-            f"demo keys: management '{DEMO_MANAGEMENT_KEY_NAME}' = fake_openrouter.keys.DEMO_MANAGEMENT_KEY, "
-            f"regular '{DEMO_API_KEY_NAME}' = fake_openrouter.keys.DEMO_API_KEY",
+            f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url}\n"
+            f"  management key ('{DEMO_MANAGEMENT_KEY_NAME}'): {DEMO_MANAGEMENT_KEY}\n"
+            f"  regular key ('{DEMO_API_KEY_NAME}'):  {DEMO_API_KEY}\n"
+            f"Try: OPENROUTER_BASE_URL={fake.base_url} OPENROUTER_MANAGEMENT_KEY={DEMO_MANAGEMENT_KEY} orusage ingest",
             flush=True,
         )
         try:

@@ -1,8 +1,14 @@
 """The OpenRouter HTTP client: explicit timeouts, retries with backoff, typed errors, typed responses.
 
 Retried: 408, 429 (honouring ``Retry-After``), 5xx (and Cloudflare's 52x), connection errors, timeouts,
-and bodies that are cut short or are not JSON. Not retried: 400, 401, 402, 403, 404, and a JSON body of
-the wrong shape, which fail at once with a one-line error.
+and bodies that are cut short or are not JSON. Not retried: 400, 401, 402, 403, 404, a JSON body of
+the wrong shape or with a value that cannot be (``ingest.values``), an answer larger than ``MAX_BODY``, and
+a request that outlives its overall deadline (``deadline``, ``ORUSAGE_HTTP_DEADLINE``: a peer that trickles
+will not do better on a second try), which fail at once with a one-line error.
+
+Whatever a peer says is scrubbed (``core.scrub``) before it becomes part of an error: a gateway that echoes
+the ``Authorization`` header must not get the key printed, logged or stored. Paged listings are bounded
+(``ingest.paging``).
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from core.scrub import scrub
 from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas
+from ingest.deadline import deadline, deadline_client
 from ingest.errors import (
     AuthError,
     BadResponseError,
@@ -26,13 +34,28 @@ from ingest.errors import (
     OpenRouterError,
     UnavailableError,
 )
+from ingest.paging import PageGuard
 
 log = logging.getLogger(__name__)
 
 KEYS_PAGE_SIZE = 100
 RETRY_AFTER_CAP_S = 120.0
+MAX_BODY = 64 * 1024 * 1024  # an analytics page of 10,000 rows is a few MB
 
 T = TypeVar("T", bound=BaseModel)
+# Pydantic error types that mean "a number out of range" rather than "not what the API describes".
+_VALUE_ERRORS = frozenset(
+    {
+        "finite_number",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "value_error",
+        "int_from_float",
+        "int_parsing_size",
+    }
+)
 Params = Mapping[str, str | int]
 
 
@@ -40,12 +63,18 @@ def _is_retryable_status(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(content: bytes, key: SecretStr) -> str:
+    """The first line of an error body's message, scrubbed of every secret (the key above all)."""
     try:
-        body = schemas.ErrorResponse.model_validate_json(response.content)
-        return body.error.message.strip().splitlines()[0][:200] if body.error.message.strip() else ""
+        body = schemas.ErrorResponse.model_validate_json(content)
     except (ValidationError, ValueError):
         return ""
+    text = body.error.message.strip()
+    return scrub(text, key).splitlines()[0][:200] if text else ""
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -71,17 +100,22 @@ class OpenRouterClient:
         *,
         key_setting: str = "OPENROUTER_MANAGEMENT_KEY",
         timeout: float = 30.0,
+        deadline: float = 60.0,
         retries: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.key_setting = key_setting
         self.retries = retries
         self.backoff = backoff
+        self.deadline = deadline
+        self._key = key
         self._sleep = sleep
-        self._http = httpx.Client(
+        self._clock = clock
+        self._http = deadline_client(
             base_url=self.base_url + "/",
             headers={
                 "Authorization": f"Bearer {key.get_secret_value()}",
@@ -127,28 +161,40 @@ class OpenRouterClient:
             failure: str
             wait: float | None = None
             try:
-                response = self._http.request(
-                    method, path.lstrip("/"), params=dict(params or {}), json=dict(body) if body else None
-                )
+                started = time.monotonic()
+                with deadline(self.deadline) as d:
+                    response, content = self._exchange(method, path, params, body)
+                log.info("%s: %d in %.2f s", where, response.status_code, time.monotonic() - started)
             except httpx.TimeoutException:
+                if d.expired:
+                    raise UnavailableError(
+                        f"{where} did not finish within {self.deadline:g} s (ORUSAGE_HTTP_DEADLINE): the server "
+                        "answers too slowly.",
+                        "Nothing was stored from it; run again later.",
+                    ) from None
                 failure = f"{where} timed out"
             except httpx.TransportError as exc:
                 failure = f"{where} failed: {type(exc).__name__}"
+            except _TooLarge:
+                raise BadResponseError(
+                    f"{where} answered with more than {MAX_BODY // (1024 * 1024)} MB.",
+                    "Nothing was stored from it. Is OPENROUTER_BASE_URL an OpenRouter API?",
+                ) from None
             else:
                 status = response.status_code
                 if status < 300:
                     try:
-                        payload = json.loads(response.content)
+                        payload = json.loads(content)
                     except (ValueError, UnicodeDecodeError):
                         failure = f"{where} returned a body that is not JSON"
                     else:
                         return self._parse(where, payload, model)
                 elif _is_retryable_status(status):
-                    detail = _error_message(response)
+                    detail = _error_message(content, self._key)
                     failure = f"{where} answered {status}" + (f" ({detail})" if detail else "")
                     wait = _retry_after(response) if status in (429, 503) else None
                 else:
-                    raise self._client_error(where, response)
+                    raise self._client_error(where, response.status_code, content)
             if attempt > self.retries:
                 raise UnavailableError(
                     f"OpenRouter is unavailable: {failure}, {attempt} attempts.",
@@ -158,20 +204,36 @@ class OpenRouterClient:
             log.info("%s; retrying in %.2fs (attempt %d of %d)", failure, delay, attempt, self.retries + 1)
             self._sleep(delay)
 
+    def _exchange(
+        self, method: str, path: str, params: Params | None, body: Mapping[str, Any] | None
+    ) -> tuple[httpx.Response, bytes]:
+        """One request and its whole body, at most ``MAX_BODY`` bytes of it."""
+        with self._http.stream(
+            method, path.lstrip("/"), params=dict(params or {}), json=dict(body) if body else None
+        ) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _TooLarge
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+
     def _parse(self, where: str, payload: Any, model: type[T]) -> T:
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "body"
+            what = "an impossible value" if first["type"] in _VALUE_ERRORS else "an unexpected shape"
             raise BadResponseError(
-                f"{where} returned an unexpected shape: {field}: {first['msg']}.",
+                scrub(f"{where} returned {what}: {field}: {first['msg']}.", self._key),
                 "Is OPENROUTER_BASE_URL an OpenRouter API? Nothing was stored from this response.",
             ) from None
 
-    def _client_error(self, where: str, response: httpx.Response) -> OpenRouterError:
-        status = response.status_code
-        detail = _error_message(response)
+    def _client_error(self, where: str, status: int, content: bytes) -> OpenRouterError:
+        detail = _error_message(content, self._key)
         said = f" (OpenRouter said: {detail})" if detail else ""
         if status == 401:
             return AuthError(
@@ -197,6 +259,9 @@ class OpenRouterClient:
             )
         return OpenRouterError(f"{where} was refused ({status}){said}.", "", status)
 
+    def _guard(self, where: str) -> PageGuard:
+        return PageGuard(where, clock=self._clock)
+
     # ---- endpoints -------------------------------------------------------------------------------
 
     def key_info(self) -> schemas.KeyInfo:
@@ -217,6 +282,7 @@ class OpenRouterClient:
         """The organization's members, or None for an account that is not an organization (404)."""
         found: list[schemas.Member] = []
         offset = 0
+        guard = self._guard("GET /organization/members")
         while True:
             try:
                 page = self.get(
@@ -228,6 +294,7 @@ class OpenRouterClient:
             offset += len(page.data)
             if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
                 return found
+            guard.more(page.data, offset)
 
     def model_endpoints(self, model_id: str) -> schemas.ModelEndpoints:
         return self.get(f"/models/{model_id}/endpoints", model=schemas.ModelEndpointsResponse).data
@@ -239,6 +306,7 @@ class OpenRouterClient:
         """Every model, not only text-output ones."""
         found: dict[str, schemas.Model] = {}
         offset = 0
+        guard = self._guard("GET /models")
         while True:
             page = self.get(
                 "/models",
@@ -252,21 +320,25 @@ class OpenRouterClient:
             # A short page (or no total at all, as real responses sometimes have) ends the listing.
             if not page.data or total is None or offset >= total or len(page.data) < 1000:
                 return list(found.values())
+            guard.more(page.data, offset)
 
     def workspaces(self) -> list[schemas.Workspace]:
         found: list[schemas.Workspace] = []
         offset = 0
+        guard = self._guard("GET /workspaces")
         while True:
             page = self.get("/workspaces", {"offset": offset, "limit": 100}, model=schemas.WorkspacesResponse)
             found.extend(page.data)
             offset += len(page.data)
             if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
                 return found
+            guard.more(page.data, offset)
 
     def keys(self, workspace_id: str | None = None) -> list[schemas.ApiKey]:
         """All keys of one workspace (the default one without ``workspace_id``), disabled ones included."""
         found: list[schemas.ApiKey] = []
         offset = 0
+        guard = self._guard("GET /keys")
         while True:
             params: dict[str, str | int] = {"include_disabled": "true", "offset": offset}
             if workspace_id:
@@ -275,6 +347,21 @@ class OpenRouterClient:
             found.extend(page)
             offset += len(page)
             if len(page) < KEYS_PAGE_SIZE:
+                return found
+            guard.more(page, offset)
+
+    def observability_destinations(self, workspace_id: str | None = None) -> list[schemas.ObservabilityDestination]:
+        """Every Broadcast destination of one workspace (the default one without ``workspace_id``)."""
+        found: list[schemas.ObservabilityDestination] = []
+        offset = 0
+        while True:
+            params: dict[str, str | int] = {"offset": offset, "limit": 100}
+            if workspace_id:
+                params["workspace_id"] = workspace_id
+            page = self.get("/observability/destinations", params, model=schemas.ObservabilityDestinationsResponse)
+            found.extend(page.data)
+            offset += len(page.data)
+            if len(page.data) < 100 or (page.total_count is not None and offset >= page.total_count):
                 return found
 
     def all_keys(self, workspace_ids: list[str]) -> list[schemas.ApiKey]:

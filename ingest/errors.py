@@ -1,15 +1,19 @@
-"""Errors the OpenRouter client raises, each a one-line message with what to do."""
+"""Errors the OpenRouter client raises, each a one-line message with what to do.
+
+Their text may quote a peer (an error message, a value it sent), so it is scrubbed of every secret setting
+as it is made: whatever prints, logs or stores it gets it clean."""
 
 from __future__ import annotations
 
 from core.errors import EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_USAGE, OrusageError
+from core.scrub import scrub
 
 
 class OpenRouterError(OrusageError):
     exit_code = EXIT_UNAVAILABLE
 
     def __init__(self, message: str, hint: str = "", status: int | None = None) -> None:
-        super().__init__(message, hint)
+        super().__init__(scrub(message), scrub(hint))
         self.status = status
 
 

@@ -8,23 +8,30 @@ killed anywhere and simply run again: nothing doubles and nothing is half-writte
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from core.clock import utcnow
 from core.errors import OrusageError
+from core.scrub import scrub
 from core.settings import MANAGEMENT_KEYS_URL
-from ingest import transform
-from ingest.analytics.catalog import LONG_REACH_DAYS
-from ingest.analytics.loader import AnalyticsLoader
-from ingest.analytics.plan import Covered, plan
+from ingest import schemas, transform
+from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, Grouping
+from ingest.analytics.hourly import HourlyLoader, groupings_for
+from ingest.analytics.loader import AnalyticsLoader, Piece
+from ingest.analytics.pairs import PAIRS
+from ingest.analytics.plan import METRIC_KINDS, Covered, final_days, plan
+from ingest.broadcast import destinations
+from ingest.broadcast.merge import MergeResult, merge_spool
+from ingest.broadcast.spool import Spool, spool_path
 from ingest.client import OpenRouterClient
-from ingest.errors import AuthError, NotFoundError
+from ingest.errors import AuthError, BadResponseError, NotFoundError
 from ingest.generations.job import GenerationOptions, GenerationsResult, run_generations
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, Reporter
-from queries import ingest_state, reconciliation, writes
+from ingest.values import InvalidValue, refused
+from queries import hourly, ingest_state, reconciliation, writes
 from queries.store import Writer
 
 log = logging.getLogger("orusage.ingest")
@@ -48,6 +55,8 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     generations: GenerationsResult | None = None
     differences: int = 0  # (day, model, metric) where the sources disagree (table `reconciliation`)
+    broadcast: MergeResult | None = None  # the receiver's spool, merged first
+    destinations: int = 0  # Broadcast destinations that could be `orusage receive`
 
 
 def check_management_key(client: OpenRouterClient) -> None:
@@ -71,20 +80,29 @@ def run_ingest(
     analytics: bool = True,
     history_days: int = LONG_REACH_DAYS,
     generations: GenerationOptions | None = None,
+    pairs: bool = True,
 ) -> IngestResult:
     """Pull everything issue-by-issue into the store. Raises OrusageError on the first failed unit;
     completed units stay stored and the run is recorded as failed. With ``generations``, per-generation
-    records are fetched too, after analytics (their listing shares its pacer)."""
+    records are fetched too, after analytics (their listing shares its pacer). ``pairs``: also keep the
+    two-dimension analytics groupings of ``ingest.analytics.pairs``."""
     report = reporter or QuietReporter()
     with writer.transaction() as con:
         result = IngestResult(run_id=writes.start_run(con, command, clock()))
+        writes.rescrub_messages(con, scrub)  # what an older version stored unscrubbed, cleaned now
     pacer = pacer or Pacer(ANALYTICS_RATE_PER_MINUTE)  # one pacer for every analytics query of the run
     try:
-        _ingest(writer, client, clock, report, result, pacer, analytics, history_days)
+        # What `orusage receive` spooled and has not merged yet: stored first, so /generation answers and
+        # the reconciliation below see it (and /generation's values replace Broadcast's).
+        result.broadcast = merge_spool(writer, Spool(spool_path(writer.db_path)))
+        result.units += result.broadcast.batches
+        result.rows += result.broadcast.records
+        groupings = (*GROUPINGS, *PAIRS) if pairs else GROUPINGS
+        _ingest(writer, client, clock, report, result, pacer, analytics, history_days, groupings)
         _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
-        with writer.transaction() as con:
-            writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, str(exc))
+        with writer.transaction() as con:  # the message may quote a peer: never a secret in the run log
+            writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, scrub(str(exc)))
         raise
     except BaseException as exc:
         with writer.transaction() as con:
@@ -107,6 +125,7 @@ def _ingest(
     pacer: Pacer,
     analytics: bool,
     history_days: int,
+    groupings: Sequence[Grouping],
 ) -> None:
     check_management_key(client)
     today = clock().date()
@@ -121,11 +140,13 @@ def _ingest(
             [k.hash for k in keys],
             organization=members is not None,
             reach_days=history_days,
+            redo=ingest_state.impossible_analytics(writer.con, METRIC_KINDS),
+            groupings=groupings,
         )
         if analytics
         else []
     )
-    report.begin(4 + len(keys) + len(requests) + (1 if analytics else 0), "ingest")
+    report.begin(4 + len(keys) + len(requests) + (2 if analytics else 0), "ingest")
 
     with writer.transaction() as con:
         result.rows += writes.upsert_workspaces(con, [transform.workspace_row(w) for w in workspaces], clock())
@@ -136,13 +157,19 @@ def _ingest(
     result.keys = len(keys)
     report.step(f"{len(keys)} keys, {len(workspaces)} workspaces")
 
+    result.destinations, warning = destinations.refresh(writer, client, clock, [w.id for w in workspaces])
+    if warning:
+        result.warnings.append(warning)
     credits = client.credits()
     with writer.transaction() as con:
         writes.insert_credits(con, clock(), credits.total_credits, credits.total_usage)
     result.units += 1
     report.step("credits")
 
-    models = {m.canonical_slug or m.id: transform.model_row(m) for m in client.models()}
+    try:
+        models = {m.canonical_slug or m.id: transform.model_row(m) for m in client.models()}
+    except InvalidValue as exc:
+        raise refused("GET /models", exc) from None
     with writer.transaction() as con:
         result.new_model_states = writes.upsert_models(con, list(models.values()), clock())
     result.units += 1
@@ -152,7 +179,7 @@ def _ingest(
     # /activity serves the last 30 completed UTC days: that window is what a successful fetch covers.
     window = (today - timedelta(days=ACTIVITY_WINDOW_DAYS), today - timedelta(days=1))
     items = client.activity()
-    by_day = transform.activity_rows_by_day(items)
+    by_day = _activity_rows(items, today, "GET /activity")
     for day, rows in sorted(by_day.items()):
         with writer.transaction() as con:
             result.rows += writes.replace_activity_day(con, day, rows, clock())
@@ -174,7 +201,7 @@ def _ingest(
 
     for key in keys:
         key_items = client.activity(api_key_hash=key.hash)
-        key_days = transform.activity_rows_by_day(key_items)
+        key_days = _activity_rows(key_items, today, "GET /activity?api_key_hash=…")
         key_rows = [row for day_rows in key_days.values() for row in day_rows]
         with writer.transaction() as con:
             result.rows += writes.replace_activity_for_key(con, key.hash, sorted(key_days), key_rows, clock())
@@ -194,9 +221,10 @@ def _ingest(
 
     if not analytics:
         return
-    loader = AnalyticsLoader(client, pacer)
+    loader = AnalyticsLoader(client, pacer, today)
     for request in requests:
         for piece in loader.fetch(request):
+            _refuse_an_empty_answer_against_spend(writer, piece, clock())
             with writer.transaction() as con:
                 result.rows += writes.upsert_analytics(con, piece.rows, request.metrics, clock())
                 writes.record_coverage(
@@ -214,7 +242,8 @@ def _ingest(
             result.warnings.extend(piece.warnings)
             result.analytics_days.update({piece.first_day.isoformat(), piece.last_day.isoformat()})
         report.step(f"analytics {request.grouping.name} {request.first_day:%m-%d}..{request.last_day:%m-%d}")
-    result.analytics_queries = loader.queries
+    result.analytics_queries = loader.queries + _hourly(writer, client, clock, pacer, result, members is not None)
+    report.step("analytics by hour, today and yesterday")
 
     endpoint_rows: list[dict[str, object]] = []
     for permaslug, model_id in ingest_state.models_with_traffic(writer.con, today - timedelta(days=30)):
@@ -223,11 +252,67 @@ def _ingest(
         except NotFoundError:
             result.warnings.append(f"no endpoints listed for {model_id} (retired?)")
             continue
-        endpoint_rows.extend(transform.endpoint_rows(permaslug, endpoints))
+        try:
+            endpoint_rows.extend(transform.endpoint_rows(permaslug, endpoints))
+        except InvalidValue as exc:
+            raise refused(f"GET /models/{model_id}/endpoints", exc) from None
     with writer.transaction() as con:
         result.rows += writes.insert_model_endpoints(con, endpoint_rows, clock())
     result.units += 1
     report.step(f"endpoint health, {len(endpoint_rows)} endpoints")
+
+
+def _hourly(
+    writer: Writer,
+    client: OpenRouterClient,
+    clock: Callable[[], datetime],
+    pacer: Pacer,
+    result: IngestResult,
+    organization: bool,
+) -> int:
+    """Today's and yesterday's spend per hour (provisional, replaced whole): today for every scope."""
+    loader = HourlyLoader(client, pacer)
+    now = clock()
+    fetches = [loader.fetch(grouping, now) for grouping in groupings_for(organization)]
+    with writer.transaction() as con:
+        result.rows += hourly.replace_hourly(
+            con, [(f.grouping, f.first_hour, f.rows, f.received) for f in fetches], clock()
+        )
+    result.units += 1
+    return loader.queries
+
+
+def _activity_rows(items: list[schemas.ActivityItem], today: date, where: str) -> dict[date, list[dict[str, object]]]:
+    try:
+        return transform.activity_rows_by_day(items, today)
+    except InvalidValue as exc:
+        raise refused(where, exc) from None
+
+
+def _refuse_an_empty_answer_against_spend(writer: Writer, piece: Piece, fetched_at: datetime) -> None:
+    """An analytics answer with no rows at all would make its days final and empty for good. When /activity
+    (or two /credits snapshots) show spend on the days it would make final, it cannot be right: refuse it
+    (exit 4) so that the next run asks again."""
+    if piece.received:
+        return
+    request = piece.request
+    covered = Covered(
+        request.grouping.name, request.scope, request.metrics_set, piece.first_day, piece.last_day, fetched_at
+    )
+    days = sorted(final_days([covered]))
+    if not days:
+        return  # nothing would become final
+    first, last = days[0], days[-1]
+    spent = ingest_state.activity_spend(writer.con, first, last, request.scope)
+    source = "/activity"
+    if spent <= 0 and not request.scope:
+        spent, source = ingest_state.credits_spend(writer.con, first, last), "/credits"
+    if spent > 0:
+        raise BadResponseError(
+            f"POST /analytics/query answered no rows for {request.grouping.name} on {first}..{last}, but "
+            f"{source} shows ${spent:,.2f} spent on those days.",
+            "Nothing was recorded as complete; run again later (if it persists, report it to OpenRouter).",
+        )
 
 
 def _generations_and_reconciliation(

@@ -6,37 +6,41 @@ responses have been seen without are optional here. A field of the wrong type is
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.values import Count, Finite, Measure, Money, SignedTotalMoney, TotalMoney, parse_utc_day
+
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Numbers must be finite (JSON's NaN and Infinity, and "NaN" strings, are refused by field name); the
+    # ranges are ingest.values'.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class ActivityItem(_Lenient):
-    date: str
+    date: dt.date
     model: str
     model_permaslug: str
     endpoint_id: str
     provider_name: str
-    usage: float
-    byok_usage_inference: float = 0.0
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    reasoning_tokens: int = 0
+    usage: Money
+    byok_usage_inference: Money = 0.0
+    requests: Count
+    prompt_tokens: Count
+    completion_tokens: Count
+    reasoning_tokens: Count = 0
     workspace_id: str | None = None
 
-    @field_validator("date")
+    @field_validator("date", mode="before")
     @classmethod
-    def _day_only(cls, value: str) -> str:
-        # Real rows have been seen as "2026-04-22 00:00:00": the day is the first 10 characters.
-        day = value.strip()[:10]
-        if len(day) != 10 or day[4] != "-" or day[7] != "-":
-            raise ValueError(f"not a date: {value!r}")
-        return day
+    def _utc_day(cls, value: Any) -> dt.date:
+        # Real rows have been seen as "2026-04-22 00:00:00"; a time with an offset is the UTC day it falls on.
+        if not isinstance(value, str):
+            raise ValueError("not a date")
+        return parse_utc_day(value)
 
 
 class ActivityResponse(_Lenient):
@@ -47,7 +51,7 @@ class KeyInfo(_Lenient):
     label: str = ""
     is_management_key: bool = False
     is_provisioning_key: bool = False
-    usage: float | None = None
+    usage: TotalMoney | None = None
 
 
 class KeyInfoResponse(_Lenient):
@@ -59,21 +63,22 @@ class ApiKey(_Lenient):
     name: str
     label: str = ""
     disabled: bool = False
-    limit: float | None = None
-    limit_remaining: float | None = None
+    limit: TotalMoney | None = None
+    limit_remaining: SignedTotalMoney | None = None
     limit_reset: str | None = None
     include_byok_in_limit: bool | None = None
-    usage: float | None = None
-    usage_daily: float | None = None
-    usage_weekly: float | None = None
-    usage_monthly: float | None = None
-    byok_usage: float | None = None
-    byok_usage_daily: float | None = None
-    byok_usage_weekly: float | None = None
-    byok_usage_monthly: float | None = None
+    usage: TotalMoney | None = None
+    usage_daily: TotalMoney | None = None
+    usage_weekly: TotalMoney | None = None
+    usage_monthly: TotalMoney | None = None
+    byok_usage: TotalMoney | None = None
+    byok_usage_daily: TotalMoney | None = None
+    byok_usage_weekly: TotalMoney | None = None
+    byok_usage_monthly: TotalMoney | None = None
     created_at: str | None = None
     updated_at: str | None = None
     expires_at: str | None = None
+    last_used_at: str | None = None  # newer than the spec held here; absent from older answers
     creator_user_id: str | None = None
     workspace_id: str | None = None
 
@@ -92,12 +97,12 @@ class Workspace(_Lenient):
 
 class WorkspacesResponse(_Lenient):
     data: list[Workspace]
-    total_count: int | None = None
+    total_count: Count | None = None
 
 
 class Credits(_Lenient):
-    total_credits: float
-    total_usage: float
+    total_credits: TotalMoney
+    total_usage: TotalMoney
 
 
 class CreditsResponse(_Lenient):
@@ -108,9 +113,9 @@ class PricingOverride(_Lenient):
     """A conditional price: applies when every condition holds (``min_prompt_tokens``: strictly more prompt
     tokens; ``utc_start``/``utc_end``: an HHMM window, possibly wrapping midnight)."""
 
-    min_prompt_tokens: float | None = None
-    utc_start: float | None = None
-    utc_end: float | None = None
+    min_prompt_tokens: Finite | None = None
+    utc_start: Finite | None = None
+    utc_end: Finite | None = None
     prompt: str | None = None
     completion: str | None = None
     input_cache_read: str | None = None
@@ -128,7 +133,7 @@ class Pricing(_Lenient):
     input_cache_read: str | None = None
     input_cache_write: str | None = None
     input_cache_write_1h: str | None = None
-    discount: float | None = None
+    discount: Finite | None = None
     overrides: list[PricingOverride] | None = None
 
 
@@ -140,8 +145,9 @@ class Model(_Lenient):
     id: str
     canonical_slug: str | None = None
     name: str = ""
-    created: int | None = None
-    context_length: int | None = None
+    created: Count | None = None
+    description: str | None = None
+    context_length: Count | None = None
     pricing: Pricing = Field(default_factory=Pricing)
     architecture: Architecture = Field(default_factory=Architecture)
     expiration_date: str | None = None
@@ -149,7 +155,7 @@ class Model(_Lenient):
 
 class ModelsResponse(_Lenient):
     data: list[Model]
-    total_count: int | None = None
+    total_count: Count | None = None
 
 
 class ErrorBody(_Lenient):
@@ -162,7 +168,7 @@ class ErrorResponse(_Lenient):
 
 
 class AnalyticsMetadata(_Lenient):
-    row_count: int | None = None
+    row_count: Count | None = None
     truncated: bool = False
 
 
@@ -186,27 +192,27 @@ class Member(_Lenient):
 
 class MembersResponse(_Lenient):
     data: list[Member]
-    total_count: int | None = None
+    total_count: Count | None = None
 
 
 class Percentiles(_Lenient):
-    p50: float | None = None
-    p75: float | None = None
-    p90: float | None = None
-    p99: float | None = None
+    p50: Measure | None = None
+    p75: Measure | None = None
+    p90: Measure | None = None
+    p99: Measure | None = None
 
 
 class Endpoint(_Lenient):
     name: str | None = None
     provider_name: str
     tag: str | None = None
-    status: int | None = None
+    status: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
     quantization: str | None = None
-    context_length: int | None = None
-    max_completion_tokens: int | None = None
-    uptime_last_5m: float | None = None
-    uptime_last_30m: float | None = None
-    uptime_last_1d: float | None = None
+    context_length: Count | None = None
+    max_completion_tokens: Count | None = None
+    uptime_last_5m: Measure | None = None
+    uptime_last_30m: Measure | None = None
+    uptime_last_1d: Measure | None = None
     latency_last_30m: Percentiles | None = None
     throughput_last_30m: Percentiles | None = None
     pricing: Pricing = Field(default_factory=Pricing)
@@ -220,3 +226,28 @@ class ModelEndpoints(_Lenient):
 
 class ModelEndpointsResponse(_Lenient):
     data: ModelEndpoints
+
+
+class ObservabilityDestination(_Lenient):
+    """One Broadcast destination (``GET /observability/destinations``). ``config`` is never read: its
+    headers hold the receiver's token."""
+
+    id: str
+    type: str
+    name: str | None = None
+    enabled: bool = True
+    sampling_rate: float = 1.0
+    privacy_mode: bool = False
+    broadcast_generation_cost: bool = False
+    broadcast_generation_identity: bool = False
+    broadcast_generation_request_context: bool = False
+    api_key_hashes: list[str] | None = None
+    filter_rules: dict[str, Any] | None = None
+    workspace_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ObservabilityDestinationsResponse(_Lenient):
+    data: list[ObservabilityDestination]
+    total_count: int | None = None

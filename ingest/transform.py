@@ -1,17 +1,21 @@
-"""Pure functions from OpenRouter's typed responses to the store's rows. No I/O here."""
+"""Pure functions from OpenRouter's typed responses to the store's rows. No I/O here.
+
+The typed responses already hold finite numbers within range (``ingest.schemas``); what needs the run's
+day (a date at most tomorrow) or the whole response (no natural key twice) is checked here, and raises
+``InvalidValue`` naming the field, before anything of the response is stored.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
 
+from core.limits import MAX_MONEY
 from ingest import schemas
-
-
-def parse_day(value: str) -> date:
-    return date.fromisoformat(value[:10])
+from ingest.values import InvalidValue, check_day
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -30,14 +34,17 @@ def parse_timestamp(value: str | None) -> datetime | None:
     return parsed
 
 
-def parse_price(value: str | None) -> float | None:
-    """Prices come as strings of USD per token; "-1" means "varies" (the router) and is kept as None."""
+def parse_price(value: str | None, field: str = "price") -> float | None:
+    """Prices come as strings of USD per token; "-1" means "varies" (the router) and is kept as None, as is
+    a string that is no number. A price that is not finite or beyond $10 M is refused (InvalidValue)."""
     if value is None or value == "":
         return None
     try:
         price = float(value)
     except ValueError:
         return None
+    if not math.isfinite(price) or price > MAX_MONEY:
+        raise InvalidValue(f"{field} is {value[:40]!r}, not a price")
     return None if price < 0 else price
 
 
@@ -45,47 +52,47 @@ OVERRIDE_PRICES = ("prompt", "completion", "input_cache_read", "input_cache_writ
 OVERRIDE_CONDITIONS = ("min_prompt_tokens", "utc_start", "utc_end")
 
 
-def overrides_json(pricing: schemas.Pricing) -> str | None:
+def overrides_json(pricing: schemas.Pricing, where: str) -> str | None:
     """The overrides as stored (``models.pricing_overrides``): JSON, in the order received, prices as numbers
     (USD per token), keys sorted, absent ones left out; None without overrides. Stable text, so an unchanged
     list never starts a new price state."""
     if not pricing.overrides:
         return None
     entries: list[dict[str, float]] = []
-    for o in pricing.overrides:
+    for i, o in enumerate(pricing.overrides):
         entry = {k: float(v) for k in OVERRIDE_CONDITIONS if (v := getattr(o, k)) is not None}
-        entry |= {k: p for k in OVERRIDE_PRICES if (p := parse_price(getattr(o, k))) is not None}
+        for k in OVERRIDE_PRICES:
+            price = parse_price(getattr(o, k), f"{where}: pricing.overrides[{i}].{k}")
+            if price is not None:
+                entry[k] = price
         entries.append(entry)
     return json.dumps(entries, sort_keys=True, separators=(",", ":"))
 
 
-def activity_rows_by_day(items: list[schemas.ActivityItem]) -> dict[date, list[dict[str, Any]]]:
-    """Group /activity rows by UTC day. Rows repeating a (model, endpoint) on a day are summed, so the
-    natural key stays unique whatever the server sends."""
+def activity_rows_by_day(items: list[schemas.ActivityItem], today: date) -> dict[date, list[dict[str, Any]]]:
+    """Group /activity rows by UTC day (``today``: the run's). Two rows with the same day, model and endpoint
+    are refused (summed, a repeated row would double the day), as is a day outside 2020-01-01..tomorrow."""
     merged: dict[tuple[date, str, str], dict[str, Any]] = {}
-    for item in items:
-        day = parse_day(item.date)
+    for i, item in enumerate(items):
+        day = check_day(f"data[{i}].date", item.date, today)
         key = (day, item.model_permaslug, item.endpoint_id)
-        row = merged.get(key)
-        if row is None:
-            merged[key] = {
-                "date": day,
-                "model": item.model,
-                "model_permaslug": item.model_permaslug,
-                "endpoint_id": item.endpoint_id,
-                "provider_name": item.provider_name,
-                "requests": item.requests,
-                "prompt_tokens": item.prompt_tokens,
-                "completion_tokens": item.completion_tokens,
-                "reasoning_tokens": item.reasoning_tokens,
-                "usage": item.usage,
-                "byok_usage_inference": item.byok_usage_inference,
-            }
-        else:
-            for field in ("requests", "prompt_tokens", "completion_tokens", "reasoning_tokens"):
-                row[field] += getattr(item, field)
-            row["usage"] += item.usage
-            row["byok_usage_inference"] += item.byok_usage_inference
+        if key in merged:
+            raise InvalidValue(
+                f"data[{i}] repeats {day}, model {item.model_permaslug[:60]!r}, endpoint {item.endpoint_id[:60]!r}"
+            )
+        merged[key] = {
+            "date": day,
+            "model": item.model,
+            "model_permaslug": item.model_permaslug,
+            "endpoint_id": item.endpoint_id,
+            "provider_name": item.provider_name,
+            "requests": item.requests,
+            "prompt_tokens": item.prompt_tokens,
+            "completion_tokens": item.completion_tokens,
+            "reasoning_tokens": item.reasoning_tokens,
+            "usage": item.usage,
+            "byok_usage_inference": item.byok_usage_inference,
+        }
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for (day, _, _), row in sorted(merged.items()):
         by_day[day].append(row)
@@ -94,7 +101,7 @@ def activity_rows_by_day(items: list[schemas.ActivityItem]) -> dict[date, list[d
 
 def api_key_row(key: schemas.ApiKey) -> dict[str, Any]:
     row = key.model_dump()
-    for field in ("created_at", "updated_at", "expires_at"):
+    for field in ("created_at", "updated_at", "expires_at", "last_used_at"):
         row[field] = parse_timestamp(row[field])
     return row
 
@@ -116,18 +123,23 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         "id": model.id,
         "name": model.name or model.id,
         "created": model.created,
+        "description": (model.description or "").strip() or None,
         "context_length": model.context_length,
-        "pricing_prompt": parse_price(pricing.prompt),
-        "pricing_completion": parse_price(pricing.completion),
-        "pricing_request": parse_price(pricing.request),
-        "pricing_image": parse_price(pricing.image),
-        "pricing_web_search": parse_price(pricing.web_search),
-        "pricing_internal_reasoning": parse_price(pricing.internal_reasoning),
-        "pricing_input_cache_read": parse_price(pricing.input_cache_read),
-        "pricing_input_cache_write": parse_price(pricing.input_cache_write),
-        "pricing_input_cache_write_1h": parse_price(pricing.input_cache_write_1h),
+        "pricing_prompt": parse_price(pricing.prompt, f"{model.id}: pricing.prompt"),
+        "pricing_completion": parse_price(pricing.completion, f"{model.id}: pricing.completion"),
+        "pricing_request": parse_price(pricing.request, f"{model.id}: pricing.request"),
+        "pricing_image": parse_price(pricing.image, f"{model.id}: pricing.image"),
+        "pricing_web_search": parse_price(pricing.web_search, f"{model.id}: pricing.web_search"),
+        "pricing_internal_reasoning": parse_price(
+            pricing.internal_reasoning, f"{model.id}: pricing.internal_reasoning"
+        ),
+        "pricing_input_cache_read": parse_price(pricing.input_cache_read, f"{model.id}: pricing.input_cache_read"),
+        "pricing_input_cache_write": parse_price(pricing.input_cache_write, f"{model.id}: pricing.input_cache_write"),
+        "pricing_input_cache_write_1h": parse_price(
+            pricing.input_cache_write_1h, f"{model.id}: pricing.input_cache_write_1h"
+        ),
         "pricing_discount": pricing.discount,
-        "pricing_overrides": overrides_json(pricing),
+        "pricing_overrides": overrides_json(pricing, model.id),
         "expiration_date": model.expiration_date,
         "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
     }
@@ -160,15 +172,23 @@ def endpoint_rows(permaslug: str, endpoints: schemas.ModelEndpoints) -> list[dic
             "throughput_p75": throughput.p75,
             "throughput_p90": throughput.p90,
             "throughput_p99": throughput.p99,
-            "pricing_prompt": parse_price(e.pricing.prompt),
-            "pricing_completion": parse_price(e.pricing.completion),
-            "pricing_request": parse_price(e.pricing.request),
-            "pricing_input_cache_read": parse_price(e.pricing.input_cache_read),
-            "pricing_internal_reasoning": parse_price(e.pricing.internal_reasoning),
-            "pricing_input_cache_write": parse_price(e.pricing.input_cache_write),
-            "pricing_input_cache_write_1h": parse_price(e.pricing.input_cache_write_1h),
-            "pricing_web_search": parse_price(e.pricing.web_search),
+            "pricing_prompt": parse_price(e.pricing.prompt, f"{endpoints.id}: pricing.prompt"),
+            "pricing_completion": parse_price(e.pricing.completion, f"{endpoints.id}: pricing.completion"),
+            "pricing_request": parse_price(e.pricing.request, f"{endpoints.id}: pricing.request"),
+            "pricing_input_cache_read": parse_price(
+                e.pricing.input_cache_read, f"{endpoints.id}: pricing.input_cache_read"
+            ),
+            "pricing_internal_reasoning": parse_price(
+                e.pricing.internal_reasoning, f"{endpoints.id}: pricing.internal_reasoning"
+            ),
+            "pricing_input_cache_write": parse_price(
+                e.pricing.input_cache_write, f"{endpoints.id}: pricing.input_cache_write"
+            ),
+            "pricing_input_cache_write_1h": parse_price(
+                e.pricing.input_cache_write_1h, f"{endpoints.id}: pricing.input_cache_write_1h"
+            ),
+            "pricing_web_search": parse_price(e.pricing.web_search, f"{endpoints.id}: pricing.web_search"),
             "pricing_discount": e.pricing.discount,
-            "pricing_overrides": overrides_json(e.pricing),
+            "pricing_overrides": overrides_json(e.pricing, endpoints.id),
         }
     return list(rows.values())

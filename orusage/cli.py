@@ -16,6 +16,7 @@ from typing import TypeVar
 import click
 
 from core.errors import EXIT_USAGE, OrusageError
+from core.scrub import ScrubFilter, scrub
 from core.settings import debug_enabled
 from orusage.alerts.commands import alerts
 
@@ -30,8 +31,11 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # httpx logs every request at INFO; URLs carry no secrets, but keep cron mail short.
-    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    for handler in logging.getLogger().handlers:  # whatever a log line quotes, never a secret
+        handler.addFilter(ScrubFilter())
+    # httpx logs every request's URL at INFO, and webhook and Slack URLs carry tokens: it stays quiet, -v
+    # or not (our own log lines say what was fetched).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @click.group(context_settings=CONTEXT)
@@ -82,9 +86,10 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
     Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
     The first run also backfills a year of history per model, app, provider, key, workspace and
     member through OpenRouter's analytics (paced under its 64 requests a minute: a few minutes);
-    later runs fetch only what is new. Incremental and idempotent: run it as often as you like (e.g.
-    hourly from cron); a run that is killed loses nothing, and the next run completes it. OpenRouter
-    keeps only the last 30 days of activity, so run it at least weekly.
+    later runs fetch only what is new, plus today's and yesterday's spend per hour (for the alerts).
+    Incremental and idempotent: run it as often as you like (e.g. hourly from cron); a run that is
+    killed loses nothing, and the next run completes it. OpenRouter keeps only the last 30 days of
+    activity, so run it at least weekly.
     """
     from core.settings import load_settings
     from orusage.jobs import ingest_once, parse_interval, watch
@@ -144,7 +149,7 @@ def status(db: Path | None, as_json: bool) -> None:
     from orusage.status import load_report, render_text
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    report = load_report(settings.orusage_db, today_utc())
+    report = load_report(settings.orusage_db, today_utc(), settings.orusage_broadcast_destination)
     click.echo(json.dumps(report.to_json(), default=str, indent=2) if as_json else render_text(report))
 
 
@@ -172,16 +177,26 @@ def doctor(db: Path | None) -> None:
 @_db_option()
 @click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-def dashboard(db: Path | None, host: str, port: int) -> None:
+@click.option(
+    "--allow-open",
+    is_flag=True,
+    help="Serve beyond localhost with no password and no sign-in (refused without it; a warning with it).",
+)
+def dashboard(db: Path | None, host: str, port: int, allow_open: bool) -> None:
     """Serve the dashboard (Streamlit) on the DuckDB file's latest snapshot.
 
-    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default.
+    It only reads, so it can run while `orusage ingest` writes. It listens on localhost by default; on
+    any other address it needs ORUSAGE_DASHBOARD_PASSWORD or sign-in (ORUSAGE_AUTH_*), or --allow-open.
+    The Streamlit process gets no secret setting in its environment; SIGTERM and Ctrl-C stop it too.
     """
     from core.settings import load_settings
     from orusage.serve import serve_dashboard
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    sys.exit(serve_dashboard(settings.orusage_db, host=host, port=port))
+    warn = lambda line: click.echo(line, err=True)  # noqa: E731
+    sys.exit(
+        serve_dashboard(settings.orusage_db, host=host, port=port, settings=settings, allow_open=allow_open, warn=warn)
+    )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -199,6 +214,42 @@ def demo(db: Path | None, host: str, port: int, no_serve: bool) -> None:
     from orusage.demo import run_demo
 
     sys.exit(run_demo(db, host=host, port=port, serve=not no_serve))
+
+
+@cli.command(context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Beyond loopback only with ORUSAGE_RECEIVE_TOKEN set.",
+)
+@click.option(
+    "--port", default=4318, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (OTLP's 4318)."
+)
+@click.option(
+    "--every",
+    "every_s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1.0, 3600.0),
+    metavar="SECONDS",
+    help="Merge what arrived into the store and publish the snapshot at most this often.",
+)
+def receive(db: Path | None, host: str, port: int, every_s: float) -> None:
+    """Receive OpenRouter Broadcast deliveries: every generation as it happens, with its trace tags.
+
+    Point a Webhook (or OpenTelemetry Collector) destination at http(s)://YOUR-HOST/v1/traces with the
+    header Authorization: Bearer $ORUSAGE_RECEIVE_TOKEN; put a TLS proxy in front (docs/broadcast.md).
+    Each delivery is kept in a spool beside the database before it is acknowledged, never with prompts or
+    completions; every --every seconds the spool is merged into the store (each generation once, under
+    /generation's and the website CSV's values) and the snapshot published. Runs until Ctrl-C.
+    """
+    from core.settings import load_settings
+    from orusage.receive import run_receiver
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    sys.exit(run_receiver(settings, host=host, port=port, every_s=every_s, echo=click.echo))
 
 
 @cli.command("fake-openrouter", context_settings=CONTEXT)
@@ -230,7 +281,8 @@ cli.add_command(alerts)
 
 @cli.group(context_settings=CONTEXT)
 def report() -> None:
-    """Reports built from the stored usage: `orusage report weekly` reviews one ISO week's costs.
+    """Reports built from the stored usage: `weekly` reviews one ISO week's costs, `chargeback` splits a
+    month's spend between teams.
 
     Reports read the latest snapshot only, so they are safe while an ingest runs.
     """
@@ -259,8 +311,11 @@ def report() -> None:
     help="The file to write (default: print to stdout; Markdown then has no charts).",
 )
 @click.option(
-    "--send", is_flag=True, help="Also send it through the alerts config's channels (e-mail, webhook, Slack)."
+    "--send",
+    is_flag=True,
+    help="Also send it through the alerts config's channels, once per week and channel (recorded in the store).",
 )
+@click.option("--resend", is_flag=True, help="Send it again to channels that already have this week's report.")
 @click.option(
     "--config",
     "config_path",
@@ -269,24 +324,73 @@ def report() -> None:
     help="The alerts config whose [delivery] channels --send uses (default: $ORUSAGE_CONFIG).",
 )
 def report_weekly(
-    db: Path | None, week_text: str | None, kind: str | None, out: Path | None, send: bool, config_path: Path | None
+    db: Path | None,
+    week_text: str | None,
+    kind: str | None,
+    out: Path | None,
+    send: bool,
+    resend: bool,
+    config_path: Path | None,
 ) -> None:
     """Review one week's costs: why spend changed (volume, mix, price), top movers, efficiency, budgets, what-if.
 
     The week is compared with the one before; the current week is reviewed up to yesterday against the
     same weekdays of the week before. Writes HTML, Markdown or JSON (the same numbers as the dashboard's
-    Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown.
+    Weekly review page); --send delivers it: e-mail as HTML with inline charts, the webhook as Markdown,
+    each channel once per week (a rerun skips the channels that have it; --resend sends it again).
     """
     from core.settings import load_settings
     from orusage.review.report import run_weekly
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo)
+    run_weekly(settings, week_text, kind, out, send=send, config_path=config_path, echo=click.echo, resend=resend)
+
+
+@report.command("chargeback", context_settings=CONTEXT)
+@_db_option()
+@click.option(
+    "--month",
+    metavar="YYYY-MM",
+    default=None,
+    help="The month (UTC), e.g. 2026-11 (default: the last complete month; the current one runs to yesterday).",
+)
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "md", "html", "json"]),
+    default=None,
+    help="csv (one row per team, model and key), md, html or json (default: --out's suffix, else md).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write (default: print to stdout).",
+)
+def report_chargeback(db: Path | None, month: str | None, kind: str | None, out: Path | None) -> None:
+    """Split one month's spend between teams: per team, per model and per key within each, unallocated apart.
+
+    Teams are the alerts config's [teams], as the last `orusage alerts check` stored them, applied to the
+    whole month as they stand today. Each dollar goes to one line (a key or workspace rule first, then
+    app, then member); the lines add up to the account's spend for the month, as the dashboard's Teams
+    page and the FOCUS export's tags show it.
+    """
+    from core.settings import load_settings
+    from orusage.chargeback import run_chargeback
+
+    settings = load_settings(**({"orusage_db": db} if db else {}))
+    run_chargeback(settings, month, kind, out, click.echo)
 
 
 @cli.command(context_settings=CONTEXT)
 @_db_option()
-@click.option("--format", "kind", type=click.Choice(["csv", "parquet"]), required=True, help="File format.")
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["csv", "parquet", "focus"]),
+    required=True,
+    help="csv or parquet: every table of the snapshot; focus: the account's spend as one FOCUS 1.0 file.",
+)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="The folder to write into."
 )
@@ -295,22 +399,78 @@ def report_weekly(
     "first",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="First UTC day (YYYY-MM-DD) of dated tables.",
+    help="First UTC day (YYYY-MM-DD) of dated tables, or of the FOCUS file (default: the last complete month).",
 )
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last UTC day, included.")
-def export(db: Path | None, kind: str, out: Path, first: datetime | None, last: datetime | None) -> None:
-    """Export every table of the snapshot as CSV or Parquet, for finance and for other engines.
+@click.option(
+    "--as",
+    "file_type",
+    type=click.Choice(["csv", "parquet"]),
+    default=None,
+    help="With --format focus: the file type, CSV (default) or Parquet (zstd).",
+)
+@click.option(
+    "--compress", is_flag=True, help="Gzip CSV files (.csv.gz); table exports' Parquet is zstd instead of snappy."
+)
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="With --format focus: only the final days not yet sent to this folder in this format (for cron).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary on success (for cron): only errors are printed.")
+def export(
+    db: Path | None,
+    kind: str,
+    out: Path,
+    first: datetime | None,
+    last: datetime | None,
+    file_type: str | None,
+    compress: bool,
+    since_last: bool,
+    quiet: bool,
+) -> None:
+    """Export the snapshot's tables, or the account's spend as a FOCUS 1.0 file, for finance.
 
-    Parquet tables with a UTC day are partitioned by it (hive style: TABLE/date=2026-11-19/…);
-    --from/--to limit the tables that have a day, reference tables are exported whole. A manifest.json
-    lists each table's rows. Reads the latest snapshot only.
+    \b
+    --format csv|parquet: every table, Parquet tables with a UTC day partitioned by it (hive style:
+      TABLE/date=2026-11-19/…); --from/--to limit the tables that have a day; a manifest.json lists them.
+    --format focus: one FOCUS 1.0 file (CSV, --compress for .csv.gz, or --as parquet) of the account's
+      spend per UTC day, model and API key, teams in its Tags; default range: the last complete month.
+      --since-last sends only final days not sent to the folder before (recorded in the store; days
+      OpenRouter revises afterwards are listed by `orusage status`).
+
+    Reads the latest snapshot; a --since-last run also records what it sent, waiting for a running ingest.
     """
+    from core.clock import today_utc, utcnow
+    from core.errors import ConfigError
     from core.settings import load_settings
-    from orusage.export import export as run_export
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    done = run_export(settings.orusage_db, out, kind, first.date() if first else None, last.date() if last else None)
-    click.echo(f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True)
+    start, end = (first.date() if first else None), (last.date() if last else None)
+    if kind != "focus":
+        if file_type or since_last:
+            raise ConfigError(f"--{'as' if file_type else 'since-last'} works with --format focus only.")
+        from orusage.export import export as run_export
+
+        done = run_export(settings.orusage_db, out, kind, start, end, compress=compress)
+        if not quiet:
+            click.echo(
+                f"exported {len(done)} tables, {sum(e.rows for e in done):,} rows, as {kind} into {out}", err=True
+            )
+        return
+    from orusage import focus_export
+
+    request = focus_export.Request(out, file_type or "csv", compress, start, end, since_last)
+    result = focus_export.run(
+        settings.orusage_db,
+        request,
+        today_utc(),
+        utcnow(),
+        settings.orusage_billing_account_id,
+        settings.orusage_billing_account_name,
+    )
+    for line in [] if quiet else result.lines():
+        click.echo(line, err=True)
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -335,7 +495,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="orusage", standalone_mode=False)
     except OrusageError as exc:
-        click.echo(f"orusage: {exc}", err=True)
+        click.echo(scrub(f"orusage: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("orusage: interrupted.", err=True)
@@ -352,8 +512,10 @@ def main(argv: list[str] | None = None) -> None:
         if debug_enabled():
             raise
         click.echo(
-            f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
-            "(set ORUSAGE_DEBUG=1 for details, and please report it).",
+            scrub(
+                f"orusage: unexpected error: {type(exc).__name__}: {first_line(exc)} "
+                "(set ORUSAGE_DEBUG=1 for details, and please report it)."
+            ),
             err=True,
         )
         sys.exit(1)

@@ -16,6 +16,7 @@ from pathlib import Path
 from core import fmt
 from core.clock import utcnow
 from core.errors import EXIT_OK, EXIT_STORE, OrusageError
+from core.scrub import scrub
 from core.settings import Settings
 from ingest.analytics.catalog import GROUPINGS
 from ingest.analytics.loader import query_body
@@ -24,7 +25,7 @@ from ingest.client import OpenRouterClient
 from ingest.job import check_management_key
 from queries import status as q
 from queries.migrations import available
-from queries.store import lock_path, read_snapshot, snapshot_path
+from queries.store import MERGE, lock_path, read_snapshot, snapshot_path, verify_file
 
 STALE_AFTER = timedelta(hours=26)  # an hourly or daily schedule has missed at least one run
 LOSING_AFTER = timedelta(days=25)  # /activity forgets after 30 days: act before it does
@@ -40,7 +41,7 @@ class Check:
 
     def line(self) -> str:
         mark = "ok  " if self.ok else ("warn" if self.warning else "FAIL")
-        return f"[{mark}] {self.name}: {self.detail}"
+        return scrub(f"[{mark}] {self.name}: {self.detail}")  # details may quote a peer
 
 
 def _guard(name: str, fn: Callable[[], str]) -> Check:
@@ -97,11 +98,17 @@ def check_database(db: Path, now: datetime) -> list[Check]:
         with open(lock_path(db), "a+", encoding="utf-8") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-                checks.append(Check("writer lock", True, "free (no ingest running now)"))
             except BlockingIOError:
                 fh.seek(0)
-                checks.append(Check("writer lock", True, f"held by a running writer (pid {fh.read().strip()})"))
+                pid, _, role = fh.read().strip().partition(" ")  # "<pid> <role>" (queries.store.Writer)
+                holder = "the Broadcast receiver's merge" if role == MERGE else "a running writer"
+                checks.append(Check("writer lock", True, f"held by {holder} (pid {pid})"))
+            else:
+                try:  # while the lock is held here, no writer can start and find the file open
+                    checks.append(Check("writer lock", True, "free (no ingest running now)"))
+                    checks.extend(_file_checks(db))
+                finally:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
     except OSError as exc:
         checks.append(Check("writer lock", False, f"cannot open {lock_path(db)}: {exc.strerror}", EXIT_STORE))
     if not snapshot_path(db).exists():
@@ -122,8 +129,11 @@ def check_database(db: Path, now: datetime) -> list[Check]:
     except OrusageError as exc:
         checks.append(Check("snapshot", False, str(exc), exc.exit_code))
         return checks
-    newest = max(m.version for m in available())
-    checks.append(Check("snapshot", True, f"readable, schema {facts.schema_version} of {newest}"))
+    if not any(c.name == "schema" for c in checks):  # the file's own was not read: a writer holds it
+        checks.append(_schema_check(facts.schema_version))
+    checks.append(
+        _guard("snapshot", lambda: f"every block reads back ({verify_file(snapshot_path(db)).tables} tables)")
+    )
     if last_ok is None:
         checks.append(Check("schedule", False, "no successful ingest yet: run `orusage ingest`", warning=True))
     else:
@@ -160,6 +170,39 @@ def check_database(db: Path, now: datetime) -> list[Check]:
         else:
             checks.append(Check("schedule", True, f"last successful ingest {hours:.1f} h ago"))
     return checks
+
+
+def _file_checks(db: Path) -> list[Check]:
+    """The database file read whole (damage shows as a FAIL, exit 5), and its schema."""
+    try:
+        found = verify_file(db)
+    except OrusageError as exc:
+        return [Check("database file", False, str(exc), exc.exit_code)]
+    return [
+        Check("database file", True, f"every block reads back ({found.tables} tables)"),
+        _schema_check(found.schema_version),
+    ]
+
+
+def _schema_check(version: int) -> Check:
+    """The stored schema against this program's, both ways."""
+    newest = max(m.version for m in available())
+    if version > newest:
+        return Check(
+            "schema",
+            False,
+            f"the store's schema is {version}, newer than this openrouter-usage knows ({newest}): upgrade it "
+            "(the ingest refuses to run on it)",
+            EXIT_STORE,
+        )
+    if version < newest:
+        return Check(
+            "schema",
+            False,
+            f"the store's schema is {version}; this version's is {newest}: the next ingest migrates it",
+            warning=True,
+        )
+    return Check("schema", True, f"{version}, this version's")
 
 
 def run_doctor(

@@ -6,7 +6,9 @@ Layout under ``--out DIR``:
   ``reconciliation``, ``budget_forecast``) are partitioned by day, hive style:
   ``DIR/activity/date=2026-11-19/data_0.parquet``, so any engine (pyarrow, Spark, DuckDB, Polars) reads a
   range by listing folders; every other table is one file, ``DIR/models.parquet``;
-* CSV: one file per table, ``DIR/activity.csv``, with a header line;
+* CSV: one file per table, ``DIR/activity.csv``, with a header line; text cells starting with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return get a leading apostrophe (``core.csvsafe``: no spreadsheet runs
+  them as formulas), numbers and times are written as they are;
 * ``DIR/manifest.json``: what was exported, from which snapshot, the day range and each table's rows.
 
 ``--from``/``--to`` (UTC days, inclusive) limit the tables that have a day: by ``date``, or by the UTC day
@@ -56,7 +58,9 @@ def _clear(target: Path) -> None:
     target.mkdir()
 
 
-def export(db_path: Path, out: Path, kind: str, first: date | None = None, last: date | None = None) -> list[Exported]:
+def export(
+    db_path: Path, out: Path, kind: str, first: date | None = None, last: date | None = None, compress: bool = False
+) -> list[Exported]:
     """Write every table to ``out``; returns what was written (also in ``out/manifest.json``)."""
     if kind not in FORMATS:
         raise ConfigError(f"--format {kind!r} is not one of {', '.join(FORMATS)}.")
@@ -69,19 +73,21 @@ def export(db_path: Path, out: Path, kind: str, first: date | None = None, last:
     done: list[Exported] = []
     with read_snapshot(db_path) as con:
         for table, columns in export_sql.tables(con).items():
-            read = export_sql.table_read(table, columns, first, last)
+            read = export_sql.table_read(table, columns, first, last, kind)
             rows = export_sql.count(con, read)
             partitioned = kind == "parquet" and read.partitioned
-            name = table if partitioned else f"{table}.{kind}"
+            suffix = "csv.gz" if kind == "csv" and compress else kind
+            name = table if partitioned else f"{table}.{suffix}"
             if partitioned:
                 _clear(out / name)
             if rows or not partitioned:
-                export_sql.write(con, read, kind, out / name)
+                export_sql.write(con, read, kind, out / name, compress)
             done.append(Exported(table, rows, name, partitioned, read.filtered_on))
     manifest = {
         "exported_at": utcnow().isoformat(timespec="seconds"),
         "snapshot": str(snapshot_path(db_path.expanduser())),
         "format": kind,
+        "compression": ("gzip" if kind == "csv" else "zstd") if compress else None,
         "from": first.isoformat() if first else None,
         "to": last.isoformat() if last else None,
         "days": "UTC, inclusive",

@@ -23,6 +23,7 @@ def client_for(settings: Settings) -> OpenRouterClient:
         settings.openrouter_base_url,
         settings.management_key(),
         timeout=settings.orusage_http_timeout,
+        deadline=settings.orusage_http_deadline,
         retries=settings.orusage_http_retries,
     )
 
@@ -56,9 +57,12 @@ def summarize(result: IngestResult, settings: Settings) -> str:
         else "analytics up to date"
     )
     warned = f"; {len(result.warnings)} warning(s), see -v" if result.warnings else ""
+    merged = result.broadcast
+    received = f", {merged.new + merged.filled} generations from Broadcast" if merged and merged.changed else ""
     return (
         f"ingest ok: activity {days}, {history}, {result.keys} keys, {result.models} models"
-        f"{_generations_summary(result)} ({result.units} units, {result.rows} rows) into {settings.orusage_db}{warned}"
+        f"{_generations_summary(result)}{received} ({result.units} units, {result.rows} rows) "
+        f"into {settings.orusage_db}{warned}"
     )
 
 
@@ -68,16 +72,19 @@ def ingest_once(
     quiet: bool = False,
     clock: Callable[[], datetime] = utcnow,
     client: OpenRouterClient | None = None,
-    after: Callable[[Writer], str] | None = None,
+    after: Callable[[Writer], Callable[[], str]] | None = None,
 ) -> str:
     """One full ingest; returns the summary line. Raises OrusageError with the exit code to use.
 
     ``after`` (e.g. the alerts check of `ingest --alerts`) runs in the same writer session once the
-    ingest is done, and also after a failed one, so that a stale-data alert can still go out; its
-    summary is appended to the ingest's."""
+    ingest is done, and also after a failed one, so that a stale-data alert can still go out. What it
+    returns runs once the writer lock is released (the alerts' sending), and its summary is appended to
+    the ingest's."""
     key_client = client or client_for(settings)
     reporter = QuietReporter() if quiet else reporter_for_terminal()
     pacer = Pacer(settings.orusage_analytics_rate)
+    failure: OrusageError | None = None
+    followup: Callable[[], str] | None = None
     try:
         with Writer(settings.orusage_db) as writer:
             try:
@@ -89,16 +96,24 @@ def ingest_once(
                     pacer=pacer,
                     history_days=settings.orusage_history_days,
                     generations=generation_options(settings),
+                    pairs=settings.orusage_analytics_pairs,
                 )
-            except OrusageError:
+            except OrusageError as exc:
+                failure = exc
                 if after is not None:
                     with contextlib.suppress(OrusageError):
-                        after(writer)
-                raise
-            extra = f"; {after(writer)}" if after is not None else ""
+                        followup = after(writer)
+            else:
+                followup = after(writer) if after is not None else None
     finally:
         if client is None:
             key_client.close()
+    if failure is not None:
+        if followup is not None:
+            with contextlib.suppress(OrusageError):
+                followup()
+        raise failure
+    extra = f"; {followup()}" if followup is not None else ""
     return summarize(result, settings) + extra
 
 
@@ -124,7 +139,7 @@ def watch(
     echo: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
     runs: int | None = None,
-    after: Callable[[Writer], str] | None = None,
+    after: Callable[[Writer], Callable[[], str]] | None = None,
 ) -> None:
     """Ingest every ``interval_s`` (then run ``after``, see ``ingest_once``) until interrupted. Transient
     failures (OpenRouter unavailable, the database busy) are reported and retried at the next tick; a

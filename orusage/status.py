@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from core import fmt
+from core.urls import without_urls
+from ingest.broadcast.spool import Spool, spool_path
+from orusage.export_status import ExportsStatus, exports_status
+from orusage.export_status import lines as export_lines
+from queries import alert_channels
+from queries import broadcast as qb
 from queries import coverage_tracks as ct
 from queries import generations as gq
 from queries import reconciliation as rq
@@ -95,6 +101,36 @@ def _number(metric: str, value: float) -> str:
 
 
 @dataclass
+class TraceDayLine:
+    date: date
+    analytics_requests: int | None  # None: analytics does not hold the day yet
+    sampling_rate: float
+    expected: float | None
+    received: int
+    missing: int | None
+
+
+@dataclass
+class BroadcastStatus:
+    """The live feed (docs/broadcast.md): the destination's settings, what arrived, what is missing."""
+
+    received: int
+    broadcast_only: int
+    deliveries: int
+    duplicates: int
+    spans_without_id: int
+    last_received_at: datetime | None
+    destination: dict[str, Any] | None
+    destination_note: str | None
+    warnings: list[str]
+    days: list[TraceDayLine]
+    missing: int
+    spool_waiting: int
+    spool_oldest: datetime | None
+    spool_unreadable: int
+
+
+@dataclass
 class Report:
     database: str
     snapshot: str
@@ -107,6 +143,9 @@ class Report:
     runs: list[q.RunRow] = field(default_factory=list)
     generations: GenerationsStatus | None = None
     reconciliation: ReconciliationStatus | None = None
+    broadcast: BroadcastStatus | None = None
+    exports: ExportsStatus | None = None
+    alert_channels: list[alert_channels.ChannelHealth] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -116,6 +155,8 @@ class Report:
             data["reconciliation"]["differences"] = [
                 {**asdict(d), "text": d.sentence()} for d in self.reconciliation.differences
             ]
+        if self.exports is not None:
+            data["exports"]["revised"] = [{**asdict(d), "text": d.sentence()} for d in self.exports.revised]
         return data
 
 
@@ -189,7 +230,31 @@ def reconciliation_status(summary: rq.Summary) -> ReconciliationStatus:
     )
 
 
-def load_report(database: Path, today: date) -> Report:
+def broadcast_status(trace: qb.TraceReport, spool: Spool) -> BroadcastStatus | None:
+    """None when Broadcast plays no part: nothing received, no destination, nothing spooled."""
+    waiting, oldest = spool.backlog()
+    if not trace.received and not trace.destinations and not waiting and not trace.totals.deliveries:
+        return None
+    d = trace.destination
+    return BroadcastStatus(
+        received=trace.received,
+        broadcast_only=trace.broadcast_only,
+        deliveries=trace.totals.deliveries,
+        duplicates=trace.totals.duplicates,
+        spans_without_id=trace.totals.without_id,
+        last_received_at=trace.totals.last_received_at,
+        destination=asdict(d) if d else None,
+        destination_note=trace.note,
+        warnings=d.warnings() if d else [],
+        days=[TraceDayLine(t.date, t.counted, t.sampling_rate, t.expected, t.received, t.missing) for t in trace.days],
+        missing=trace.missing,
+        spool_waiting=waiting,
+        spool_oldest=oldest,
+        spool_unreadable=spool.unreadable(),
+    )
+
+
+def load_report(database: Path, today: date, destination: str | None = None) -> Report:
     with read_snapshot(database) as con:
         coverage = q.coverage(con)
         report = build_report(
@@ -204,6 +269,10 @@ def load_report(database: Path, today: date) -> Report:
         if gq.has_generations(con):  # a snapshot from before migration 0003 has none of this
             report.generations = generations_status(gq.generation_facts(con), coverage)
             report.reconciliation = reconciliation_status(rq.summary(con))
+        if gq.has_broadcast(con):
+            report.broadcast = broadcast_status(qb.trace_report(con, today, destination), Spool(spool_path(database)))
+        report.exports = exports_status(con, today)
+        report.alert_channels = alert_channels.channel_health(con)
         return report
 
 
@@ -234,6 +303,10 @@ def render_text(report: Report) -> str:
         else:
             lines.append("Nothing missing.")
     lines.extend(_generation_lines(report))
+    lines.extend(_broadcast_lines(report.broadcast))
+    if report.exports is not None:
+        lines.extend(export_lines(report.exports))
+    lines.extend(channel_lines(report.alert_channels))
     if report.runs:
         lines.append("")
         lines.append("Last runs:")
@@ -245,6 +318,30 @@ def render_text(report: Report) -> str:
                 f"{run.units_done} units, {run.rows_written} rows{message}"
             )
     return "\n".join(lines)
+
+
+def channel_lines(channels: Sequence[alert_channels.ChannelHealth]) -> list[str]:
+    """The alert channels' health: a disabled one is said first and loudly, with what re-enables it."""
+    if not channels:
+        return []
+    lines = ["", "Alert channels:"]
+    for c in channels:
+        held = f"; {c.held} message(s) kept for it" if c.held else ""
+        error = without_urls(c.last_error or "")  # the receiver's own words: never a URL
+        if c.disabled_at is not None:
+            lines.append(
+                f"  {c.channel}: DISABLED since {_when(c.disabled_at)} after {c.failures_in_a_row} failing runs "
+                f"({error}){held}. `orusage alerts test-send` (or a change of its config) re-enables it "
+                "and sends what it missed as one digest."
+            )
+        elif c.failures_in_a_row:
+            lines.append(
+                f"  {c.channel}: failing ({c.failures_in_a_row} run(s) in a row, last {_when(c.last_failure_at)}: "
+                f"{error}){held}"
+            )
+        else:
+            lines.append(f"  {c.channel}: ok (last delivery {_when(c.last_success_at)}){held}")
+    return lines
 
 
 def _generation_lines(report: Report) -> list[str]:
@@ -281,4 +378,58 @@ def _generation_lines(report: Report) -> list[str]:
         lines.extend(f"  {d.sentence()}" for d in r.differences[:40])
         if len(r.differences) > 40:
             lines.append(f"  … and {len(r.differences) - 40} more (see --json, or the view reconciliation_differences)")
+    return lines
+
+
+BROADCAST_DAYS_SHOWN = 14
+
+
+def _broadcast_lines(b: BroadcastStatus | None) -> list[str]:
+    if b is None:
+        return []
+    last = f"; last delivery {_when(b.last_received_at)}" if b.last_received_at else ""
+    again = f", {b.duplicates:,} delivered again (ignored)" if b.duplicates else ""
+    lines = [
+        "",
+        f"Broadcast: {b.received:,} generations received ({b.broadcast_only:,} only through Broadcast) in "
+        f"{b.deliveries:,} deliveries{again}{last}; {b.spans_without_id:,} spans without a generation id "
+        "(provider attempts, timing) ignored",
+    ]
+    d = b.destination
+    if d is not None:
+        keys = "every key" if d["api_key_hashes"] is None else f"{len(d['api_key_hashes'])} key(s)"
+        groups = [n for n, on in (("cost", d["cost"]), ("identity", d["identity"]),
+                                  ("request context", d["request_context"])) if on]  # fmt: skip
+        lines.append(
+            f"  destination {d['name'] or d['id']} ({d['type']}): {'enabled' if d['enabled'] else 'DISABLED'}, "
+            f"sampling {d['sampling_rate']:.2%}, privacy mode {'on' if d['privacy_mode'] else 'off'}, "
+            f"metadata: {', '.join(groups) or 'none'}, {keys} (read {_when(d['fetched_at'])})"
+        )
+    elif b.destination_note:
+        lines.append(f"  destination: {b.destination_note}; assuming every trace is sent (rate 1)")
+    lines.extend(f"  warning: {w}" for w in b.warnings)
+    shown = [t for t in b.days if t.analytics_requests is not None][-BROADCAST_DAYS_SHOWN:]
+    if shown:
+        lines.append(f"  {'day':<12}{'analytics':>10}{'rate':>7}{'expected':>10}{'received':>10}{'missing':>9}")
+        for t in shown:
+            expected = f"{t.expected:,.0f}" if t.expected is not None else "—"
+            lines.append(
+                f"  {t.date!s:<12}{t.analytics_requests or 0:>10,}{t.sampling_rate:>7.2f}{expected:>10}"
+                f"{t.received:>10,}{t.missing or 0:>9,}"
+            )
+    if b.missing:
+        days = sum(1 for t in b.days if t.missing)
+        lines.append(
+            f"  Missing traces: {b.missing:,} on {days} day(s). OpenRouter does not retry a failed delivery; "
+            "`orusage ingest` still fetches those generations from /generation."
+        )
+    elif shown:
+        lines.append("  No missing traces.")
+    if b.spool_waiting:
+        lines.append(
+            f"  Spool: {b.spool_waiting:,} deliveries wait for a merge (oldest {_when(b.spool_oldest)}): "
+            "is `orusage receive` running? `orusage ingest` merges them too."
+        )
+    if b.spool_unreadable:
+        lines.append(f"  Spool: {b.spool_unreadable} unreadable file(s) set aside in its `unreadable` folder.")
     return lines

@@ -4,14 +4,15 @@ Parameters are bound; the only text put into a statement comes from this module'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
-from queries.budgets import APPS, MEMBERS, PROVIDERS
+from queries.budgets import ACCOUNT, APPS, MEMBERS, MODELS, PROVIDERS, TAGS, Scope, daily_spend_by_value
+from queries.generations import has_broadcast
 
 
 def _first(rows: list[Any]) -> Any:
@@ -70,6 +71,10 @@ def seen_values(con: duckdb.DuckDBPyConnection, kind: str) -> set[str]:
         sql = """SELECT DISTINCT "user" FROM analytics_daily WHERE dimensions = 'user'
                  UNION SELECT DISTINCT user_email FROM analytics_daily WHERE dimensions = 'user'
                  UNION SELECT email FROM organization_members"""
+    elif kind == TAGS:
+        if not has_broadcast(con):
+            return set()
+        sql = "SELECT DISTINCT key || '=' || value FROM generation_tags"
     else:
         raise ValueError(kind)
     return {str(r[0]) for r in con.execute(sql).fetchall() if r[0] is not None}
@@ -99,26 +104,6 @@ def key_limits(con: duckdb.DuckDBPyConnection) -> list[KeyLimit]:
            ORDER BY name, hash"""
     ).fetchall()
     return [KeyLimit(r[0], r[1], float(r[2]), r[3], bool(r[4]), float(r[5])) for r in rows]
-
-
-@dataclass(frozen=True)
-class Credits:
-    fetched_at: datetime
-    total_credits: float
-    total_usage: float
-
-    @property
-    def remaining(self) -> float:
-        return self.total_credits - self.total_usage
-
-
-def latest_credits(con: duckdb.DuckDBPyConnection) -> Credits | None:
-    row = _first(
-        con.execute(
-            "SELECT fetched_at, total_credits, total_usage FROM credits ORDER BY fetched_at DESC LIMIT 1"
-        ).fetchall()
-    )
-    return Credits(row[0], float(row[1]), float(row[2])) if row else None
 
 
 def last_good_ingest(con: duckdb.DuckDBPyConnection) -> datetime | None:
@@ -184,3 +169,43 @@ def model_states(con: duckdb.DuckDBPyConnection, permaslugs: Sequence[str]) -> l
         )
         for r in rows
     ]
+
+
+def expirations(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each model's ``expiration_date`` as its newest state says (models without one are left out)."""
+    rows = con.execute(
+        """SELECT canonical_slug, expiration_date FROM models
+           QUALIFY row_number() OVER (PARTITION BY canonical_slug ORDER BY valid_from DESC) = 1"""
+    ).fetchall()
+    out: dict[str, date] = {}
+    for slug, text in rows:
+        if text:
+            try:
+                out[str(slug)] = date.fromisoformat(str(text).strip()[:10])
+            except ValueError:
+                continue
+    return out
+
+
+def expiry_scale(
+    con: duckdb.DuckDBPyConnection, scope: Scope, today: date, end: date | None
+) -> Callable[[date], float] | None:
+    """For the account and model scopes: the share of the pace still spent on a day, once the models that
+    expire before the period ends are gone (each model's share from the last 28 days' spend). None when no
+    model of the scope expires before ``end``, or for other scopes (their spend is not split by model)."""
+    if end is None or scope.kind not in (ACCOUNT, MODELS):
+        return None
+    expiring = {m: d for m, d in expirations(con).items() if d < end}
+    if scope.kind == MODELS:
+        expiring = {m: d for m, d in expiring.items() if m in scope.values}
+    if not expiring:
+        return None
+    recent = daily_spend_by_value(con, MODELS, today - timedelta(days=28), today - timedelta(days=1))
+    spend = {m: sum(f.spend for f in days.values()) for m, days in recent.items()}
+    if scope.kind == MODELS:
+        spend = {m: v for m, v in spend.items() if m in scope.values}
+    total = sum(spend.values())
+    if total <= 0:
+        return None
+    gone = sorted((d, spend.get(m, 0.0) / total) for m, d in expiring.items())
+    return lambda day: 1.0 - sum(share for expires, share in gone if expires <= day)

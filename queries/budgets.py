@@ -6,13 +6,16 @@ Sources, so that no day is ever counted twice (docs/definitions.md):
   (a ``coverage`` record, or stored rows), otherwise from ``analytics_daily`` in the one grouping that
   matches the scope; apps and members exist only in analytics;
 * today comes from the newest ``api_key_snapshots`` fetch of the day (``usage_daily``, plus
-  ``byok_usage_daily`` when BYOK counts), per key, so only scopes made of keys (the account, keys,
-  workspaces, teams of keys) know today; for models, providers, apps and members it is unknown until the
-  day has ended.
+  ``byok_usage_daily`` when BYOK counts), per key, for scopes made of keys (the account, keys, workspaces,
+  teams of keys); for models, providers, apps and members from the provisional ``analytics_hourly``
+  (``queries.hourly``: today's hours as the last ingest fetched them, settling within 6 hours);
+* a tag (``KEY=VALUE``, the request's trace metadata that OpenRouter Broadcast delivers) exists only on
+  per-generation records: its spend, today's included, is that of the stored generations carrying it, so
+  it is only as complete as the records are (docs/broadcast.md).
 
 Scope values are bound parameters (``VARCHAR[]``); the only text put into a statement comes from this
 module's constants. The Budgets page reads what the last alerts run stored (``budget_overview``,
-``budget_forecast``, ``alert_history``, ``failed_deliveries``) and chargeback per team (``spend_by_team``).
+``budget_forecast``, ``alert_history``, ``failed_deliveries``) and each team's scope spend (``spend_by_team``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from queries import hourly
+
 if TYPE_CHECKING:  # pandas is imported by the page reads only: the alerts run does without it
     import pandas as pd
 
@@ -32,7 +37,8 @@ PROVIDERS = "providers"
 KEYS = "keys"
 APPS = "apps"
 MEMBERS = "members"
-SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS)
+TAGS = "tags"
+SCOPE_KINDS = (ACCOUNT, MODELS, PROVIDERS, KEYS, APPS, MEMBERS, TAGS)
 
 
 def _first(rows: list[Any]) -> Any:
@@ -42,15 +48,16 @@ def _first(rows: list[Any]) -> Any:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names, or
-    member names/e-mails; empty for the account."""
+    """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names,
+    member names/e-mails, or tags (``KEY=VALUE``); empty for the account."""
 
     kind: str
     values: tuple[str, ...] = ()
 
     @property
-    def knows_today(self) -> bool:
-        """Whether today's spend so far is knowable (it comes per key from ``/keys``)."""
+    def from_keys(self) -> bool:
+        """Whether today's spend so far comes per key from ``/keys`` (the account, keys; tags from the
+        records; the others from the hourly analytics)."""
         return self.kind in (ACCOUNT, KEYS)
 
 
@@ -123,12 +130,37 @@ def _daily_sql(source: _Source) -> tuple[str, int]:
     return sql, an_binds
 
 
+# A generation's spend (as queries.generations_reads counts it), BYOK inference when the first ? is true.
+_TAG_SPEND = "coalesce(g.usage, g.total_cost, 0) + CASE WHEN ? THEN coalesce(g.byok_usage_inference, 0) ELSE 0 END"
+_TAGGED = "g.id IN (SELECT t.id FROM generation_tags t WHERE list_contains(?::VARCHAR[], t.key || '=' || t.value))"
+
+
+def _tag_spend(
+    con: duckdb.DuckDBPyConnection, tags: tuple[str, ...], first: date, last: date, include_byok: bool
+) -> dict[date, float]:
+    """Per day ``first..last``, the spend of the stored generations carrying any of ``tags``."""
+    if not _has(con, "generation_tags"):
+        return {first + timedelta(days=i): 0.0 for i in range((last - first).days + 1)}
+    rows = con.execute(
+        f"""WITH days AS (SELECT CAST(unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY)) AS DATE) AS date),
+                 t AS (SELECT CAST(g.created_at AS DATE) AS date, sum({_TAG_SPEND}) AS spend FROM generations g
+                       WHERE g.created_at >= ?::DATE AND g.created_at < ?::DATE + INTERVAL 1 DAY AND {_TAGGED}
+                       GROUP BY ALL)
+            SELECT days.date, CAST(coalesce(t.spend, 0) AS DOUBLE) FROM days LEFT JOIN t USING (date)
+            ORDER BY days.date""",  # noqa: S608 -- constants
+        [first, last, include_byok, first, last, list(tags)],
+    ).fetchall()
+    return {row[0]: float(row[1]) for row in rows}
+
+
 def daily_spend(
     con: duckdb.DuckDBPyConnection, scope: Scope, first_day: date, last_day: date, include_byok: bool = True
 ) -> dict[date, float]:
     """Spend of ``scope`` on every completed day ``first_day..last_day`` (0 where nothing is stored)."""
     if last_day < first_day:
         return {}
+    if scope.kind == TAGS:
+        return _tag_spend(con, scope.values, first_day, last_day, include_byok)
     source = _SOURCES[scope.kind]
     sql, an_binds = _daily_sql(source)
     values = list(scope.values)
@@ -142,6 +174,68 @@ def daily_spend(
     return {row[0]: float(row[1]) for row in rows}
 
 
+# scope kind → (the activity column, the analytics column) naming each value
+_VALUE_COLUMNS = {
+    MODELS: ("model_permaslug", "model"),
+    PROVIDERS: ("provider_name", "provider"),
+    KEYS: ("api_key_hash", "api_key_hash"),
+    APPS: (None, "app"),
+}
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    spend: float
+    requests: int
+
+
+def daily_spend_by_value(
+    con: duckdb.DuckDBPyConnection, kind: str, first_day: date, last_day: date, include_byok: bool = True
+) -> dict[str, dict[date, DayFigures]]:
+    """Every model (permaslug), provider, key (hash) or app's spend and requests per completed day
+    ``first_day..last_day``, each day from one source exactly as ``daily_spend`` counts it (so a value's
+    series here is its scope's series there). Days without traffic are absent."""
+    if last_day < first_day:
+        return {}
+    source = _SOURCES[kind]
+    act_value, an_value = _VALUE_COLUMNS[kind]
+    spend = "sum(coalesce(total_usage, 0) - CASE WHEN ? THEN 0 ELSE coalesce(byok_usage, 0) END)"
+    analytics = (
+        f"SELECT date, {source.an_unit} AS unit, {an_value} AS value, {spend} AS spend, "  # noqa: S608 -- constants
+        "sum(coalesce(request_count, 0)) AS requests FROM analytics_daily "
+        "WHERE dimensions = ? AND date BETWEEN ? AND ? GROUP BY ALL"
+    )
+    params: list[Any] = []
+    if source.act_table is None:
+        sql = f"WITH merged AS ({analytics}) "
+        params += [include_byok, source.dimensions, first_day, last_day]
+    else:
+        days = "SELECT CAST(unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY)) AS DATE) AS date"
+        act_scope = "c.scope = ''" if source.act_unit == "''" else "c.scope <> ''"
+        sql = (
+            f"WITH days AS ({days}), "  # noqa: S608 -- constants
+            f"act AS (SELECT date, {source.act_unit} AS unit, {act_value} AS value, "
+            "sum(usage + CASE WHEN ? THEN byok_usage_inference ELSE 0 END) AS spend, sum(requests) AS requests "
+            f"FROM {source.act_table} WHERE date BETWEEN ? AND ? GROUP BY ALL), "
+            "covered AS (SELECT DISTINCT days.date, c.scope AS unit FROM days JOIN coverage c "
+            f"ON c.source = 'activity' AND days.date BETWEEN c.first_day AND c.last_day WHERE {act_scope} "
+            "UNION SELECT date, unit FROM act), "
+            f"an AS ({analytics}), "
+            "merged AS (SELECT date, value, spend, requests FROM act UNION ALL "
+            "SELECT an.date, an.value, an.spend, an.requests FROM an ANTI JOIN covered USING (date, unit)) "
+        )
+        params += [first_day, last_day, include_byok, first_day, last_day]
+        params += [include_byok, source.dimensions, first_day, last_day]
+    sql += (
+        "SELECT value, date, CAST(sum(spend) AS DOUBLE), CAST(sum(requests) AS BIGINT) FROM merged "
+        "WHERE value IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+    )
+    out: dict[str, dict[date, DayFigures]] = {}
+    for value, day, day_spend, requests in con.execute(sql, params).fetchall():
+        out.setdefault(str(value), {})[day] = DayFigures(float(day_spend), int(requests or 0))
+    return out
+
+
 @dataclass(frozen=True)
 class TodaySoFar:
     usd: float
@@ -151,10 +245,28 @@ class TodaySoFar:
 def today_so_far(
     con: duckdb.DuckDBPyConnection, scope: Scope, today: date, include_byok: bool = True
 ) -> TodaySoFar | None:
-    """Today's spend so far from the newest ``/keys`` fetch made today; None when the scope cannot know
-    it, or no fetch happened today yet."""
-    if not scope.knows_today:
-        return None
+    """Today's spend so far: from the newest ``/keys`` fetch made today for scopes of keys, from the stored
+    records for tags, from today's hours in ``analytics_hourly`` for the others; None when no such fetch
+    happened today yet."""
+    if scope.kind == TAGS:
+        # Known as of the last record received today (Broadcast), else as of today's /keys fetch.
+        received = (
+            _first(con.execute("SELECT max(received_at) FROM generations WHERE CAST(received_at AS DATE) = ?",
+                               [today]).fetchall())
+            if _has(con, "generation_tags")
+            else None
+        )  # fmt: skip
+        fetched = _first(
+            con.execute(
+                "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
+            ).fetchall()
+        )
+        as_of = (received and received[0]) or (fetched and fetched[0])
+        if as_of is None:
+            return None
+        return TodaySoFar(_tag_spend(con, scope.values, today, today, include_byok)[today], as_of)
+    if not scope.from_keys:
+        return _today_from_hours(con, scope, today, include_byok)
     row = _first(
         con.execute(
             """SELECT fetched_at, CAST(sum(coalesce(usage_daily, 0)
@@ -175,6 +287,31 @@ def today_so_far(
         )
         return TodaySoFar(0.0, fetched[0]) if fetched and fetched[0] is not None else None
     return TodaySoFar(float(row[1]), row[0])
+
+
+# scope kind → (the hourly grouping that holds it, the filter on its columns)
+_HOURLY = {
+    MODELS: ("model", _in("model")),
+    PROVIDERS: ("model,provider", _in("provider")),
+    APPS: ("model,app", _in("app")),
+    MEMBERS: ("user", _in('"user"') + " OR " + _in("user_email")),
+}
+
+
+def _today_from_hours(
+    con: duckdb.DuckDBPyConnection, scope: Scope, today: date, include_byok: bool
+) -> TodaySoFar | None:
+    grouping, where = _HOURLY[scope.kind]
+    fetched = hourly.fetched_today(con, grouping, today)
+    if fetched is None:
+        return None
+    start = datetime.combine(today, datetime.min.time())
+    spend = "coalesce(total_usage, 0) - CASE WHEN ? THEN 0 ELSE coalesce(byok_usage, 0) END"
+    sql = f"""SELECT CAST(coalesce(sum({spend}), 0) AS DOUBLE) FROM analytics_hourly
+              WHERE dimensions = ? AND hour >= ? AND hour < ? AND ({where})"""  # noqa: S608 -- constants
+    params = [include_byok, grouping, start, start + timedelta(days=1), *([list(scope.values)] * where.count("?"))]
+    row = _first(con.execute(sql, params).fetchall())
+    return TodaySoFar(float(row[0]) if row else 0.0, fetched)
 
 
 def known_from(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -222,9 +359,20 @@ def _frame(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: list[An
 _OVERVIEW = [
     "budget", "scope", "mirrored", "period", "period_label", "period_start", "period_end", "limit_usd",
     "spend_usd", "used_share", "remaining_usd", "today_usd", "today_as_of", "include_byok", "thresholds",
-    "forecast_usd", "forecast_low", "forecast_high", "forecast_cross", "resets_at", "resets_in_hours",
-    "open_alerts", "note", "evaluated_at",
+    "forecast_usd", "forecast_low", "forecast_high", "forecast_cross", "over_since", "resets_at",
+    "resets_in_hours", "open_alerts", "note", "evaluated_at",
 ]  # fmt: skip
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    row = _first(
+        con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ? "
+            "AND database_name = current_database()",
+            [table, column],
+        ).fetchall()
+    )
+    return bool(row and row[0])
 
 
 def budget_overview(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
@@ -232,20 +380,27 @@ def budget_overview(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFra
     ``remaining_usd``), today so far (NULL: not knowable for the scope), the forecast at the period's end
     and its 80 % band, the day the projection crosses the limit, when the period resets (``resets_at``,
     ``resets_in_hours`` from ``now``; NULL for a key limit that never resets), how many of its alerts are
-    still active, and the note on what the numbers include. Fullest budgets first."""
+    still active, and the note on what the numbers include; ``over_since``: the day the spend passed the
+    limit (NULL: it has not). Fullest budgets first."""
+    over_since = (
+        "s.over_since"
+        if _has(con, "budget_status") and _has_column(con, "budget_status", "over_since")
+        else ("CAST(NULL AS DATE)")
+    )
     return _frame(
         con,
         "budget_status",
-        """SELECT s.budget, s.scope, s.mirrored, s.period, s.period_label, s.period_start, s.period_end,
+        f"""SELECT s.budget, s.scope, s.mirrored, s.period, s.period_label, s.period_start, s.period_end,
                   s.limit_usd, s.spend_usd, s.spend_usd / s.limit_usd AS used_share,
                   s.limit_usd - s.spend_usd AS remaining_usd, s.today_usd, s.today_as_of, s.include_byok,
                   s.thresholds, s.forecast_usd, s.forecast_low, s.forecast_high, s.forecast_cross,
+                  {over_since} AS over_since,
                   CAST(s.period_end AS TIMESTAMP) AS resets_at,
                   date_diff('second', ?::TIMESTAMP, CAST(s.period_end AS TIMESTAMP)) / 3600.0 AS resets_in_hours,
                   (SELECT count(*) FROM alerts a WHERE a.budget = s.budget AND a.status = 'active'
                      AND a.period = s.period_label) AS open_alerts,
                   s.note, s.evaluated_at
-           FROM budget_status s ORDER BY used_share DESC, s.budget""",
+           FROM budget_status s ORDER BY used_share DESC, s.budget""",  # noqa: S608 -- constants
         [now],
         _OVERVIEW,
     )
@@ -288,6 +443,19 @@ def alert_history(
     )  # fmt: skip
 
 
+def channel_health(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each delivery channel's health (``queries.alert_channels.channel_health``): failures in a row, when it
+    was disabled (NULL: enabled), its last error and success, and how many messages it still owes."""
+    import pandas as pd
+
+    from queries import alert_channels
+
+    columns = ["channel", "failures_in_a_row", "disabled_at", "last_error", "last_failure_at", "last_success_at",
+               "held"]  # fmt: skip
+    rows = alert_channels.channel_health(con)
+    return pd.DataFrame([[getattr(r, c) for c in columns] for r in rows], columns=columns)
+
+
 def failed_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Messages not delivered yet, oldest first: ``pending`` (not tried) or ``failed`` (tried ``attempts``
     times; ``error`` is the last failure's one line). They are retried at every alerts run."""
@@ -304,14 +472,15 @@ def failed_deliveries(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )  # fmt: skip
 
 
-_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS}
+_TEAM_KINDS = {"key": KEYS, "app": APPS, "member": MEMBERS, "tag": TAGS}
 
 
 def spend_by_team(
     con: duckdb.DuckDBPyConnection, first_day: date, last_day: date, include_byok: bool = True
 ) -> pd.DataFrame:
-    """Chargeback: each cost centre's spend over completed days ``first_day..last_day``, from the teams as
-    the last alerts run resolved them (``members``: how many keys, apps or members the team holds)."""
+    """Each cost centre's scope spend over completed days ``first_day..last_day`` as its budgets count it, from
+    the teams as the last alerts run resolved them (``members``: how many keys, apps or members the team
+    holds). Teams may overlap here; chargeback, where each dollar goes to one team, is ``queries.allocation``."""
     import pandas as pd
 
     columns = ["team", "kind", "members", "spend_usd"]

@@ -7,7 +7,9 @@ of their own). Its expected days and its gaps follow OpenRouter's reach:
 
 * account-wide activity is the long-term memory: every day from its first stored day to yesterday;
 * activity per API key: /activity's 30-day window, per key;
-* analytics: the metric set's reach (365 or 31 days) up to yesterday, per key for per-key groupings;
+* analytics: the metric set's reach (365 or 31 days) up to yesterday, per key for per-key groupings, and
+  every day since the grouping's first stored one: the store keeps what it fetched beyond OpenRouter's
+  reach, so a day missed after it (no ingest ran while OpenRouter still served it) is a gap for good;
 * per-generation records expect nothing (the ingest fetches the last few days, exports are optional):
   their track shows what is held, never a gap.
 
@@ -20,31 +22,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from queries.reads_routing import ACTIVITY_REACH, LONG_REACH, SHORT_REACH, SOURCES
 from queries.status import CoverageRow
-
-ACTIVITY_REACH = 30
-SHORT_REACH = 31
-LONG_REACH = 365
 
 ACCOUNT_ACTIVITY = "activity (account)"
 KEY_ACTIVITY = "activity per API key"
 GENERATIONS = "per-generation records"
-# Analytics groupings (``analytics_daily.dimensions``) in words; an unknown one is spelled from its parts.
+# Analytics groupings (``analytics_daily.dimensions``) in words, as the routed sources name them ("analytics by
+# model × app"); an unknown one is spelled from its parts.
 GROUPING_NAMES: dict[str, str] = {
-    "model": "model",
-    "model,app": "model × app",
-    "model,provider": "model × provider",
-    "api_key_hash,model": "API key × model",
-    "workspace": "workspace",
-    "user": "member",
-    "external_user": "end user",
+    s.grouping: s.title.removeprefix("analytics by ") for s in SOURCES if s.grouping is not None
 }
 # Groupings with a dimension analytics keeps 31 days only: every metric of theirs has that reach.
-SHORT_ONLY = frozenset({"model,provider", "external_user"})
+SHORT_ONLY = frozenset(s.grouping for s in SOURCES if s.grouping is not None and s.reach == SHORT_REACH)
 ORDER = (ACCOUNT_ACTIVITY, KEY_ACTIVITY)
 
 RUN_INGEST = "not ingested yet: run `orusage ingest` (OpenRouter still serves these days)"
 RESUME = "not fetched yet: run `orusage ingest` (it resumes the backfill)"
+
+
+def missed(reach: int) -> str:
+    return (
+        f"missed: no ingest ran while OpenRouter still served these days (it keeps them {reach} days); "
+        "they cannot be fetched any more"
+    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,11 @@ def expected_days(track: Track, today: date) -> set[date]:
         return days_between(track.first_day, yesterday)
     # /activity's window is the 30 days before today; an analytics reach counts today as its first day.
     back = track.reach if track.source == "activity" else track.reach - 1
-    return days_between(today - timedelta(days=back), yesterday)
+    first = today - timedelta(days=back)
+    if track.source == "analytics":
+        # Analytics are kept too: a day missed after the grouping's first stored one stays a gap.
+        first = min(first, track.first_day)
+    return days_between(first, yesterday)
 
 
 def activity_gaps(
@@ -259,7 +264,14 @@ def track_gaps(track: Track, coverage: Sequence[CoverageRow], today: date, key_n
                 track.name, days, today, analytics_model, generation_days, partial=partial, scopes=scopes
             )
         else:
-            gaps.append(Gap(track.name, days[0], days[-1], RESUME, partial, scopes))
+            assert track.reach is not None  # per-generation records expect nothing
+            reach_start = today - timedelta(days=track.reach - 1)
+            for part_first, part_last, reason in (
+                (days[0], min(days[-1], reach_start - timedelta(days=1)), missed(track.reach)),
+                (max(days[0], reach_start), days[-1], RESUME),
+            ):
+                if part_first <= part_last:
+                    gaps.append(Gap(track.name, part_first, part_last, reason, partial, scopes))
     return gaps
 
 

@@ -2,7 +2,8 @@
 (``reads_facts``) and for the rollups the writer keeps of them (``rollups``), so both sum the same thing.
 
 Metric definitions (docs/definitions.md): spend = ``usage + byok_usage_inference`` in activity, ``total_usage`` in
-analytics (the same number); completion-only = max(completion − reasoning, 0) per stored row.
+analytics (the same number); completion-only = max(completion − reasoning, 0) per stored row, and
+``clamped_rows`` counts the stored rows where that clamp applied (reasoning above completion).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ COLUMNS: tuple[str, ...] = (
     "app",
     "key",
     "workspace",
+    "member",
+    "end_user",
     "requests",
     "prompt",
     "completion",
@@ -29,8 +32,9 @@ COLUMNS: tuple[str, ...] = (
     "usage_cache",
     "fees",
     "byok_fees",
+    "clamped_rows",
 )
-DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace")
+DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace", "member", "end_user")
 # The summable metrics and their SQL types: what a rollup can hold (latency percentiles cannot be summed).
 SUMMED: tuple[tuple[str, str], ...] = (
     ("requests", "BIGINT"),
@@ -49,6 +53,8 @@ ACTIVITY = {
     "app": "NULL::VARCHAR",
     "key": "NULL::VARCHAR",
     "workspace": "NULL::VARCHAR",
+    "member": "NULL::VARCHAR",
+    "end_user": "NULL::VARCHAR",
     "requests": "requests",
     "prompt": "prompt_tokens",
     "completion": "completion_tokens",
@@ -64,6 +70,7 @@ ACTIVITY = {
     "usage_cache": "NULL::DOUBLE",
     "fees": "NULL::DOUBLE",
     "byok_fees": "NULL::DOUBLE",
+    "clamped_rows": "CAST(reasoning_tokens > completion_tokens AS BIGINT)",
 }
 ACTIVITY_BY_KEY = {**ACTIVITY, "key": "api_key_hash"}
 ANALYTICS = {
@@ -72,6 +79,8 @@ ANALYTICS = {
     "app": "app",
     "key": "api_key_hash",
     "workspace": "workspace",
+    "member": '"user"',
+    "end_user": "external_user",
     "requests": "coalesce(request_count, 0)",
     "prompt": "coalesce(tokens_prompt, 0)",
     "completion": "coalesce(tokens_completion, 0)",
@@ -91,7 +100,12 @@ ANALYTICS = {
         "coalesce(usage_web, 0) + coalesce(usage_data, 0) + coalesce(usage_file, 0) + coalesce(usage_web_fetch, 0)"
     ),
     "byok_fees": "byok_fees",
+    "clamped_rows": "CAST(coalesce(reasoning_tokens, 0) > coalesce(tokens_completion, 0) AS BIGINT)",
 }
+# A per-key source's workspace: the key's, as /keys last listed it (``rows_sql`` joins this in as ``kw``).
+KEY_WORKSPACES = """SELECT k.hash AS key_hash, coalesce(w.name, 'unattributed') AS key_workspace
+                    FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id"""
+KEY_WORKSPACE = "coalesce(kw.key_workspace, 'unattributed')"
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "activity": ACTIVITY,
     "activity_by_key": ACTIVITY_BY_KEY,

@@ -1,12 +1,17 @@
 """Named writes and reads for per-generation records: `generations`, `app_labels` and their coverage.
 
-One row per generation id, whichever sources have it. The merge rule (docs/history-and-generations.md):
+One row per generation id, whichever sources have it. The merge rule, per field: /generation over the
+website CSV (the "export") over Broadcast (docs/history-and-generations.md, docs/broadcast.md):
 
 * **API fields win.** A /generation answer sets every column it has; where it has no value, a value an
-  export brought earlier stays.
+  export (or Broadcast) brought earlier stays.
 * **The export fills in.** An export row sets its export-only columns (``app_name``, ``api_key_name``, …)
-  and fills the columns it shares with the API only where they are still empty.
-* ``source`` says which sources contributed: ``api``, ``export`` or ``api+export``.
+  and fills the columns it shares with the API only where they are still empty, or hold a value Broadcast
+  alone brought.
+* **Broadcast fills last** (``queries.broadcast``): only columns still empty, each listed in
+  ``broadcast_filled`` so that a value either other source brings later replaces it.
+* ``source`` says which of /generation and the export contributed: ``api``, ``export`` or ``api+export``;
+  ``broadcast`` for a record only Broadcast has. ``received_at`` says whether (and when) Broadcast did.
 
 Rows are never written one by one: a batch arrives as an Arrow table or a staged CSV, and is merged with
 what is stored in one statement, then its ids are deleted and re-inserted (no VARCHAR primary key: its
@@ -20,11 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from core.limits import FIRST_DAY, MAX_COUNT, MAX_MONEY, NEGATIVE_ALLOWED
 
 Row = Mapping[str, Any]
 
@@ -90,10 +97,18 @@ EXPORT_ONLY_COLUMNS: dict[str, str] = {
     "cost_file_processing": "DOUBLE",
 }
 ALL_COLUMNS: dict[str, str] = {"id": "VARCHAR", **API_COLUMNS, "api_key_hash": "VARCHAR", **EXPORT_ONLY_COLUMNS}
+# The columns a Broadcast delivery may fill (docs/broadcast.md, "The allowlist"): /generation's own but the
+# time (the record's, never overwritten) and the provider tries, and the key's name (as the export gives it).
+BROADCAST_COLUMNS: dict[str, str] = {
+    **{c: t for c, t in API_COLUMNS.items() if c not in ("created_at", "provider_responses")},
+    "api_key_name": "VARCHAR",
+}
 
 API = "api"
 EXPORT = "export"
 BOTH = "api+export"
+BROADCAST = "broadcast"  # a record only Broadcast has (``received_at`` marks Broadcast's part in any record)
+WITH_API = (API, BOTH)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -103,6 +118,53 @@ def ident(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a column name: {name!r}")
     return f'"{name}"'
+
+
+def quoted(value: str) -> str:
+    """A column name as an SQL string literal (checked like ``ident``)."""
+    ident(value)
+    return f"'{value}'"
+
+
+def still_broadcast(filled: str, replaced: Mapping[str, str]) -> str:
+    """SQL for what remains of ``filled`` (a ``broadcast_filled`` list) once another source has set some
+    columns: ``replaced`` maps a column to the SQL condition under which that source set it (a column not in
+    it stays listed). NULL when nothing remains."""
+    parts = [
+        f"CASE WHEN list_contains({filled}, {quoted(c)}) AND NOT coalesce({replaced[c]}, false) THEN {quoted(c)} END"
+        if c in replaced
+        else f"CASE WHEN list_contains({filled}, {quoted(c)}) THEN {quoted(c)} END"
+        for c in BROADCAST_COLUMNS
+    ]
+    kept = f"list_filter([{', '.join(parts)}], lambda x: x IS NOT NULL)"
+    return f"CASE WHEN {filled} IS NULL THEN NULL ELSE nullif({kept}, []::VARCHAR[]) END"
+
+
+# ---- values that cannot be (core.limits) -------------------------------------------------------------------
+
+MONEY_COLUMNS = ("usage", "total_cost", "cache_discount", "upstream_inference_cost", "byok_usage_inference")
+MEASURE_COLUMNS = ("latency", "generation_time", "moderation_latency")
+COUNT_COLUMNS = tuple(c for c, t in API_COLUMNS.items() if t == "BIGINT")
+
+
+def possible(column: str, alias: str = "g") -> str:
+    """SQL that is true when ``alias.column`` holds a value a /generation answer may have (NULL included)."""
+    c = f"{alias}.{ident(column)}"
+    if column in MONEY_COLUMNS:
+        low = -MAX_MONEY if column in NEGATIVE_ALLOWED else 0.0
+        return f"({c} IS NULL OR (isfinite({c}) AND {c} BETWEEN {low!r} AND {MAX_MONEY!r}))"
+    if column in MEASURE_COLUMNS:
+        return f"({c} IS NULL OR (isfinite({c}) AND {c} >= 0))"
+    if column in COUNT_COLUMNS:
+        return f"({c} IS NULL OR {c} BETWEEN 0 AND {MAX_COUNT - 1})"
+    if column == "created_at":
+        return f"({c} >= DATE '{FIRST_DAY.isoformat()}' AND {c} < $today::DATE + 2)"
+    return "true"
+
+
+def _all_possible(alias: str = "g") -> str:
+    checked = (*MONEY_COLUMNS, *MEASURE_COLUMNS, *COUNT_COLUMNS, "created_at")
+    return " AND ".join(possible(c, alias) for c in checked)
 
 
 # ---- /generation batches ---------------------------------------------------------------------------------
@@ -122,14 +184,23 @@ def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_
     # table would read all 60 columns of every row (2 s and 1 GB at 10 M rows, for each batch of 250).
     found = con.execute("SELECT g.rowid FROM generations g SEMI JOIN typed_api i ON i.id = g.id").fetchall()
     stored = [r[0] for r in found]
-    # API wins; where it has nothing, keep what an export brought. Export-only columns stay as they are.
-    api = ", ".join(f"coalesce(i.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in (*API_COLUMNS, "api_key_hash"))
+    # API wins; where it has nothing, keep what an export brought (but not a stored value that cannot be:
+    # that is what the answer is repairing). Export-only columns stay as they are.
+    api = ", ".join(
+        f"coalesce(i.{ident(c)}, CASE WHEN {possible(c)} THEN g.{ident(c)} END) AS {ident(c)}"
+        if c != "created_at"
+        else f"i.{ident(c)}"
+        for c in (*API_COLUMNS, "api_key_hash")
+    )
     kept = ", ".join(f"g.{ident(c)}" for c in EXPORT_ONLY_COLUMNS)
+    # A Broadcast value the answer now has a value for is the answer's from here on.
+    replaced = {c: f"i.{ident(c)} IS NOT NULL" for c in BROADCAST_COLUMNS if c in API_COLUMNS}
     con.execute(
         f"""CREATE TEMP TABLE merged_api AS
             SELECT i.id, {api}, {kept},
                    CASE WHEN g.source IN ('{EXPORT}', '{BOTH}') THEN '{BOTH}' ELSE '{API}' END AS source,
-                   CAST($fetched_at AS TIMESTAMP) AS fetched_at, g.imported_at
+                   CAST($fetched_at AS TIMESTAMP) AS fetched_at, g.imported_at, g.received_at,
+                   {still_broadcast("g.broadcast_filled", replaced)} AS broadcast_filled
             FROM typed_api i
             LEFT JOIN (SELECT * FROM generations WHERE rowid = ANY($stored::BIGINT[])) g ON g.id = i.id""",  # noqa: S608
         {"fetched_at": fetched_at, "stored": stored},
@@ -142,14 +213,18 @@ def merge_api_rows(con: duckdb.DuckDBPyConnection, rows: Sequence[Row], fetched_
     return len(rows)
 
 
-def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` already have a /generation answer stored (those are never fetched again)."""
+def stored_api_ids(con: duckdb.DuckDBPyConnection, ids: Sequence[str], today: date) -> set[str]:
+    """Which of ``ids`` already have a /generation answer stored (those are never fetched again), leaving
+    out rows holding a value that cannot be (stored before such values were refused): those are asked for
+    again, and the answer replaces them. ``today``: the run's UTC day."""
     if not ids:
         return set()
     con.register("wanted_ids", pa.table({"id": pa.array(list(ids), pa.string())}))
     try:
         rows = con.execute(
-            f"SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id WHERE g.source <> '{EXPORT}'"  # noqa: S608
+            f"""SELECT g.id FROM generations g SEMI JOIN wanted_ids w ON w.id = g.id
+                WHERE g.source IN {WITH_API} AND {_all_possible()}""",  # noqa: S608 - identifiers from the constants
+            {"today": today},
         ).fetchall()
     finally:
         con.unregister("wanted_ids")
@@ -246,6 +321,8 @@ class GenerationFacts:
     with_key: int
     with_app: int
     app_labels: int
+    broadcast_only: int = 0  # records only Broadcast has
+    received: int = 0  # records Broadcast delivered (whatever else has them)
 
 
 def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
@@ -256,11 +333,20 @@ def has_generations(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0] == 3)
 
 
+def has_broadcast(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file has migration 0006's tables (a snapshot published before it has not)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'broadcast_receipts' AND NOT temporary"
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
 def generation_facts(con: duckdb.DuckDBPyConnection) -> GenerationFacts:
+    received = f"count(*) FILTER (WHERE source = '{BROADCAST}'), count(received_at)" if has_broadcast(con) else "0, 0"
     row = con.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE source = '{API}'), count(*) FILTER (WHERE source = '{EXPORT}'),
                    count(*) FILTER (WHERE source = '{BOTH}'), min(created_at), max(created_at),
-                   count(api_key_hash), count(app_id), (SELECT count(*) FROM app_labels)
+                   count(api_key_hash), count(app_id), (SELECT count(*) FROM app_labels), {received}
             FROM generations"""  # noqa: S608
     ).fetchone()
     assert row is not None

@@ -22,10 +22,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from core.csvsafe import FORMULA_REGEX, FORMULA_REPLACEMENT
 from queries.filters import Filters
+from queries.reads_routing import Dim
 
 UNATTRIBUTED = "unattributed"
 NO_FINISH_REASON = "(none)"
@@ -73,7 +76,12 @@ _PAGE_COLUMNS = (
     "g.finish_reason",
     "g.streamed",
     "g.source",
+    # The request's trace metadata (Broadcast), as key=value pairs.
+    "(SELECT string_agg(t.key || '=' || t.value, ', ' ORDER BY t.key) FROM generation_tags t "
+    "WHERE t.id = g.id) AS tags",
 )
+TAG = "t.key || '=' || t.value"  # a tag as the page names it: KEY=VALUE
+NO_TAG = "(no tag)"
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class GenerationQuery:
     filters: Filters  # the days (UTC, both included) and values
     search: str = ""  # part of an id, request id, session id or external user (case-sensitive)
     finish_reasons: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # KEY=VALUE: generations carrying any of these tags
     sort: str = DEFAULT_SORT
     descending: bool = True
 
@@ -96,11 +105,12 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
     clauses = ["g.created_at >= ?", "g.created_at < ?"]
     s = q.filters
     params: list[Any] = [datetime.combine(s.start, time()), datetime.combine(s.end + timedelta(days=1), time())]
+    # ``values``: a team filter stands for its keys or apps (a team of members cannot apply here).
     for values, column in (
         (s.models, MODEL),
         (s.providers, "g.provider_name"),
-        (s.apps, APP),
-        (s.keys, "g.api_key_hash"),
+        (s.values(Dim.APP), APP),
+        (s.values(Dim.KEY), "g.api_key_hash"),
         (q.finish_reasons, FINISH),
     ):
         if values:
@@ -109,6 +119,9 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
     if s.workspace:
         clauses.append("g.workspace_id IN (SELECT id FROM workspaces WHERE name = ?)")
         params.append(s.workspace)
+    if q.tags:
+        clauses.append(f"g.id IN (SELECT t.id FROM generation_tags t WHERE list_contains(?::VARCHAR[], {TAG}))")  # noqa: S608
+        params.append(list(q.tags))
     needle = q.search.strip()[:SEARCH_MAX]
     if needle.startswith(ID_PREFIX):
         clauses.append("contains(g.id, ?)")  # a generation id: its column alone, a quarter of the work
@@ -121,7 +134,7 @@ def _where(q: GenerationQuery) -> tuple[str, list[Any], bool]:
             "OR contains(coalesce(g.session_id, ''), ?) OR contains(coalesce(g.external_user, ''), ?))"
         )
         params += [needle] * 4
-    return " AND ".join(clauses), params, bool(s.apps)
+    return " AND ".join(clauses), params, bool(s.values(Dim.APP))
 
 
 _LABELS = "LEFT JOIN app_labels l ON l.app_id = g.app_id"
@@ -181,7 +194,7 @@ def detail(con: duckdb.DuckDBPyConnection, generation_id: str) -> dict[str, Any]
     """One record, every stored column, plus its app label, key name and workspace name."""
     rel = con.sql(
         f"""SELECT g.*, {APP} AS app, k.name AS api_key_current_name, w.name AS workspace,
-                   {SPEND} AS spend
+                   {SPEND} AS spend, {_PAGE_COLUMNS[-1]}
             FROM generations g {_LABELS}
             LEFT JOIN api_keys k ON k.hash = g.api_key_hash
             LEFT JOIN workspaces w ON w.id = g.workspace_id
@@ -200,6 +213,45 @@ def finish_reasons(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tu
         params=[datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())],
     ).fetchall()
     return tuple(str(r[0]) for r in rows)
+
+
+def tag_options(con: duckdb.DuckDBPyConnection, start: date, end: date, limit: int = 200) -> tuple[str, ...]:
+    """``KEY=VALUE`` tags of the period's generations, most frequent first (the tag filter's options)."""
+    rows = con.sql(
+        f"""SELECT {TAG} FROM generation_tags t JOIN generations g ON g.id = t.id
+            WHERE g.created_at >= ? AND g.created_at < ? GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT ?""",  # noqa: S608
+        params=[datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time()), limit],
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def tag_keys(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[str, ...]:
+    """The tag keys of the period's generations, most frequent first (what the page can group by)."""
+    rows = con.sql(
+        """SELECT t.key FROM generation_tags t JOIN generations g ON g.id = t.id
+           WHERE g.created_at >= ? AND g.created_at < ? GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 100""",
+        params=[datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())],
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
+
+
+def by_tag(con: duckdb.DuckDBPyConnection, q: GenerationQuery, key: str) -> pd.DataFrame:
+    """The matching records grouped by the value of tag ``key`` (``NO_TAG`` for those without it), so the
+    groups add up to the page's totals: generations, spend, tokens, each value's share of the spend."""
+    where, params, labels = _where(q)
+    join = _LABELS if labels else ""
+    frame: pd.DataFrame = (
+        con.sql(
+            f"""SELECT coalesce(t.value, '{NO_TAG}') AS value, count(*) AS generations, sum({SPEND}) AS spend,
+                   sum({TOKENS}) AS tokens, sum({SPEND}) / nullif(sum(sum({SPEND})) OVER (), 0) AS share
+            FROM generations g {join} LEFT JOIN generation_tags t ON t.id = g.id AND t.key = ?
+            WHERE {where} GROUP BY ALL ORDER BY spend DESC, value""",  # noqa: S608 - constants only
+            params=[key, *params],
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+    return frame
 
 
 def stored_span(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime | None, datetime | None]:
@@ -229,10 +281,23 @@ def download(con: duckdb.DuckDBPyConnection, q: GenerationQuery, cap: int, kind:
     return to_bytes(table, kind), table.num_rows
 
 
+def _csv_safe(table: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe (``core.csvsafe``)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            safe = pc.replace_substring_regex(table.column(i), pattern=FORMULA_REGEX, replacement=FORMULA_REPLACEMENT)
+            table = table.set_column(i, field, safe)
+    return table
+
+
 def to_bytes(table: pa.Table, kind: str) -> bytes:
     sink = io.BytesIO()
     if kind == "csv":
-        pa_csv.write_csv(table, sink)
+        # CSV has no lists: a list of names (``broadcast_filled``) is written comma-separated.
+        for index, column in enumerate(table.schema):
+            if pa.types.is_list(column.type) and pa.types.is_string(column.type.value_type):
+                table = table.set_column(index, column.name, pc.binary_join(table.column(index), ","))
+        pa_csv.write_csv(_csv_safe(table), sink)
     else:
         pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()

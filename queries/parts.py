@@ -31,10 +31,11 @@ def fold_sql(
     n: int,
     others: Sequence[str],
     sums: Sequence[tuple[str, str]],
-    rank_by: str = "spend",
+    rank_by: str = "sum(spend)",
 ) -> tuple[str, list[Any]]:
-    """SQL with one row per (``others``, bucket): the top ``n`` values of ``column`` by Σ ``rank_by`` over all
-    of ``source`` (ranks 1..n), ``unattributed`` (rank n + 1) and ``other`` (rank n + 2, the rest).
+    """SQL with one row per (``others``, bucket): the top ``n`` values of ``column`` by ``rank_by`` (an
+    aggregate over the rows of one value, e.g. ``sum(spend)``) over all of ``source`` (ranks 1..n),
+    ``unattributed`` (rank n + 1) and ``other`` (rank n + 2, the rest).
 
     ``sums``: (metric, SQL type) pairs to add up. Columns out: ``column``, ``others``, the metrics, ``rank``,
     ``members`` (how many values a row stands for). ``source``'s parameters come twice (ranking, rows).
@@ -44,12 +45,13 @@ def fold_sql(
     sql = f"""WITH ranked AS (
                   SELECT {column},
                          CASE WHEN {column} = ? THEN ? + 1
-                              ELSE row_number() OVER (PARTITION BY {column} = ? ORDER BY sum({rank_by}) DESC, {column})
+                              ELSE row_number() OVER (PARTITION BY {column} = ? ORDER BY {rank_by} DESC, {column})
                          END AS rank
                   FROM ({source}) f GROUP BY {column})
               SELECT CASE WHEN bucket <= ? + 1 THEN any_value(f.{column}) ELSE ? END AS {column}, {keys}{metrics},
-                     CAST(bucket AS BIGINT) AS rank, CAST(count(DISTINCT f.{column}) AS BIGINT) AS members
-              FROM (SELECT f.*, CASE WHEN rank <= ? THEN rank WHEN {column} = ? THEN ? + 1 ELSE ? + 2 END AS bucket
+                     CAST(bucket AS BIGINT) AS rank, CAST(count(DISTINCT f.rank) AS BIGINT) AS members
+              FROM (SELECT f.*, rank,
+                           CASE WHEN rank <= ? THEN rank WHEN {column} = ? THEN ? + 1 ELSE ? + 2 END AS bucket
                     FROM ({source}) f JOIN ranked USING ({column})) f
               GROUP BY {keys}bucket
               ORDER BY {keys}rank"""

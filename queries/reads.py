@@ -44,9 +44,11 @@ __all__ = [
     "default_db_path",
     "key_options",
     "kpis",
+    "member_options",
     "model_options",
     "provider_options",
     "snapshot_version",
+    "teams",
     "with_snapshot",
     "workspace_options",
 ]
@@ -225,6 +227,30 @@ def workspace_options(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
            GROUP BY workspace ORDER BY sum(spend) DESC, workspace"""
     ).fetchall()
     return tuple(str(r[0]) for r in rows)
+
+
+def member_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Organization members with stored traffic, biggest spenders first: ``member`` (as analytics name them:
+    full name, else e-mail; traffic of keys made at the organization level is ``unattributed``) and
+    ``email`` (None when analytics gave none)."""
+    return _frame(
+        con,
+        "SELECT value AS member, display AS email FROM rollup_values WHERE kind = 'member' ORDER BY spend DESC, value",
+        [],
+    )
+
+
+def teams(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The teams as the last ``orusage alerts check`` resolved them (``cost_centres``): name -> (kind, values),
+    kind ``key`` (hashes; a team's workspaces are resolved to their keys), ``app`` or ``member`` (as written in
+    the config: a name or an e-mail). Empty before any alerts run."""
+    made = _row(con, "SELECT count(*) FROM schema_migrations WHERE name = 'alerts'")
+    if not made or not made[0]:
+        return {}
+    rows = con.sql(
+        "SELECT team, any_value(kind), list(value ORDER BY value) FROM cost_centres GROUP BY team ORDER BY team"
+    ).fetchall()
+    return {str(team): (str(kind), tuple(str(v) for v in values)) for team, kind, values in rows}
 
 
 def key_options(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Routed reads: usage numbers for any filter set, each day read from the one source the route gives it.
 
 ``rows_sql`` turns a ``Route`` into one ``UNION ALL`` of its segments, every source mapped onto the same
-columns (``date, model, provider, app, key, workspace`` and the metrics, see ``fact_columns``), and ``facts``
+columns (``date, model, provider, app, key, workspace, member, end_user`` and the metrics, see
+``fact_columns``; a per-key source's workspace is its key's), and ``facts``
 aggregates it in SQL by an allowlisted set of columns. A segment whose question needs no dimension beyond
 one a daily rollup keeps (``rollups.DAILY``: per app, per key, or none) reads that rollup instead of the
 source's rows: the same sums from up to 45× fewer rows. Filter values are bound parameters
@@ -18,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from queries import rollups
-from queries.fact_columns import ACTIVITY, COLUMNS, DIMENSIONS, SUMMED, TABLE_COLUMNS
+from queries.fact_columns import ACTIVITY, COLUMNS, DIMENSIONS, KEY_WORKSPACE, KEY_WORKSPACES, SUMMED, TABLE_COLUMNS
 from queries.filters import Filters
 from queries.parts import OTHER, fold_sql
 from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
@@ -26,13 +27,21 @@ from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
 __all__ = ["OTHER", "facts", "facts_sql", "rows_sql", "source_spans"]
 
 # What a read may group by: the only identifiers that ever reach a statement from a caller.
-GROUP_COLUMNS: tuple[str, ...] = ("date", "model", "provider", "app", "key", "workspace")
+GROUP_COLUMNS: tuple[str, ...] = ("date", "model", "provider", "app", "key", "workspace", "member", "end_user")
 DIM_COLUMN: dict[Dim, str] = {
     Dim.MODEL: "model",
     Dim.PROVIDER: "provider",
     Dim.APP: "app",
     Dim.KEY: "key",
     Dim.WORKSPACE: "workspace",
+    Dim.MEMBER: "member",
+    Dim.END_USER: "end_user",
+}
+# What a top-n read may rank by: an aggregate over the stored rows, by name.
+RANK_BY: dict[str, str] = {
+    "spend": "sum(spend)",
+    "requests": "sum(requests)",
+    "tokens": "sum(prompt) + sum(completion)",
 }
 
 # Sums, and request-weighted means of daily percentiles (a percentile of several days cannot be
@@ -52,6 +61,9 @@ _LATENCY = tuple(
     f"/ nullif(sum(requests) FILTER (WHERE {m} IS NOT NULL), 0) AS DOUBLE) AS {m}"
     for m in ("p50_latency", "p90_latency", "p50_throughput", "p90_throughput")
 )
+# How many stored rows had reasoning above completion (completion-only clamped at 0): exact only from the
+# sources' own rows, so asking for it (``flags``) bypasses the rollups.
+_FLAGS = ("CAST(sum(clamped_rows) AS BIGINT) AS clamped_rows",)
 METRICS: tuple[str, ...] = tuple(s.rsplit(" AS ", 1)[1] for s in _SUMS)
 LATENCY_METRICS: tuple[str, ...] = tuple(s.rsplit(" AS ", 1)[1] for s in _LATENCY)
 
@@ -81,6 +93,8 @@ def _rollup_select(kind: str) -> str:
             return "value"
         if name in summed:
             return name
+        if name == "clamped_rows":
+            return "NULL::BIGINT"  # not kept in rollups: ``flags`` reads never use them
         return "NULL::VARCHAR" if name in DIMENSIONS else "NULL::DOUBLE"  # another dimension; a percentile
 
     return ", ".join(f"{column(c)} AS {c}" for c in COLUMNS)
@@ -118,6 +132,10 @@ def rows_sql(route: Route, filters: Filters, needed: Collection[str] | None = No
             parts.append(f"SELECT date, {select} FROM rollup_daily WHERE {where}")  # noqa: S608 -- constants only
             continue
         columns = TABLE_COLUMNS[source.table]
+        table = source.table
+        if Dim.WORKSPACE in source.derived:
+            columns = {**columns, "workspace": KEY_WORKSPACE}
+            table = f"{source.table} LEFT JOIN ({KEY_WORKSPACES}) kw ON kw.key_hash = {columns['key']}"
         select = ", ".join(f"{columns[c]} AS {c}" for c in COLUMNS)
         where = "date BETWEEN ? AND ?"
         params += [segment.first, segment.last]
@@ -129,7 +147,7 @@ def rows_sql(route: Route, filters: Filters, needed: Collection[str] | None = No
             if chosen:
                 where += f" AND list_contains(?::VARCHAR[], {columns[DIM_COLUMN[dim]]})"
                 params.append(list(chosen))
-        parts.append(f"SELECT date, {select} FROM {source.table} WHERE {where}")  # noqa: S608 -- constants only
+        parts.append(f"SELECT date, {select} FROM {table} WHERE {where}")  # noqa: S608 -- constants only
     if not parts:
         # No covered day: an empty relation with the right columns keeps every caller's SQL valid.
         empty = ", ".join(f"{ACTIVITY[c]} AS {c}" for c in COLUMNS)
@@ -137,13 +155,15 @@ def rows_sql(route: Route, filters: Filters, needed: Collection[str] | None = No
     return "\nUNION ALL\n".join(parts), params
 
 
-def facts_sql(route: Route, filters: Filters, by: Sequence[str], latency: bool = False) -> tuple[str, list[Any]]:
+def facts_sql(
+    route: Route, filters: Filters, by: Sequence[str], latency: bool = False, flags: bool = False
+) -> tuple[str, list[Any]]:
     """Sums per ``by`` group (allowlisted columns), as SQL to compose with: see ``facts``."""
     groups = _check_by(by)
-    # Percentiles live in the sources' own rows only; otherwise a rollup may answer.
-    needed = None if latency else [g for g in groups if g != "date"]
+    # Percentiles and flags live in the sources' own rows only; otherwise a rollup may answer.
+    needed = None if latency or flags else [g for g in groups if g != "date"]
     rows, params = rows_sql(route, filters, needed)
-    metrics = ", ".join(_SUMS + (_LATENCY if latency else ()))
+    metrics = ", ".join(_SUMS + (_LATENCY if latency else ()) + (_FLAGS if flags else ()))
     keys = ", ".join(groups)
     head = f"{keys}, " if groups else ""
     tail = f" GROUP BY {keys}" if groups else ""
@@ -163,30 +183,38 @@ def facts(
     *,
     top: tuple[str, int] | None = None,
     latency: bool = False,
+    flags: bool = False,
+    rank_by: str = "spend",
 ) -> pd.DataFrame:
     """Requests, tokens, spend (and BYOK) per ``by`` group over the route's days, ordered by ``by``.
 
-    ``top=(column, n)`` keeps the ``n`` biggest values of ``column`` by spend (all of the range), keeps
-    ``unattributed`` as a row of its own and sums the rest into one ``other`` row per remaining group
-    (``queries.parts.fold_sql``); the frame then also has ``rank`` (``n + 1`` unattributed, ``n + 2`` other)
-    and ``members`` (how many values a row stands for). ``latency`` adds request-weighted means of
-    the daily p50/p90 latency (ms) and throughput (tokens/s).
+    ``top=(column, n)`` keeps the ``n`` biggest values of ``column`` by ``rank_by`` (``RANK_BY``: spend,
+    requests or tokens, over all of the range), keeps ``unattributed`` as a row of its own and sums the rest
+    into one ``other`` row per remaining group (``queries.parts.fold_sql``); the frame then also has ``rank``
+    (``n + 1`` unattributed, ``n + 2`` other) and ``members`` (how many values a row stands for). ``latency``
+    adds request-weighted means of the daily p50/p90 latency (ms) and throughput (tokens/s); ``flags`` adds
+    ``clamped_rows`` (rows whose completion-only tokens were clamped at 0).
     """
     groups = _check_by(by)
-    inner, params = facts_sql(route, filters, groups, latency)
+    if rank_by not in RANK_BY:
+        raise ValueError(f"cannot rank by {rank_by!r}: allowed are {tuple(RANK_BY)}")
+    inner, params = facts_sql(route, filters, groups, latency, flags)
     if top is None:
         order = f" ORDER BY {', '.join(groups)}" if groups else ""
         return _frame(con, f"SELECT * FROM ({inner}) f{order}", params)  # noqa: S608 -- allowlisted names
     column, n = top
     if column not in groups:
         raise ValueError(f"top column {column!r} must be one of by={groups}")
+    if latency or flags:
+        raise ValueError("a top-n read sums its rows again: it carries neither latency nor flags")
     others = [g for g in groups if g != column]
     sums = [(m, "DOUBLE" if m in ("spend", "byok") else "BIGINT") for m in METRICS]
     if others:
         # Summed per (others, value) first, a year per day and model is ~90 k groups, most of the cost. The
         # stored rows go straight into (others, rank bucket) groups instead.
         inner, params = rows_sql(route, filters, [g for g in groups if g != "date"])
-    sql, values = fold_sql(inner, params, column, n, others, sums)
+    # Latency means cannot be re-averaged without weights; a top-n frame never carries them.
+    sql, values = fold_sql(inner, params, column, n, others, sums, RANK_BY[rank_by])
     return _frame(con, sql, values)
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 # usage for the period a limit resets on; total usage when it never resets. BYOK counts only when the key
 # says so (include_byok_in_limit).
-_PERIOD_USAGE = """
+PERIOD_USAGE = """
     CASE limit_reset WHEN 'daily' THEN coalesce(usage_daily, 0)
                               + CASE WHEN include_byok_in_limit THEN coalesce(byok_usage_daily, 0) ELSE 0 END
                      WHEN 'weekly' THEN coalesce(usage_weekly, 0)
@@ -41,8 +41,8 @@ def key_limits(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
                             WHEN k.expires_at IS NOT NULL AND k.expires_at <= ? THEN 'expired'
                             WHEN k.disabled THEN 'disabled' ELSE 'active' END AS status,
                        k."limit", k.limit_reset,
-                       CAST({_PERIOD_USAGE} AS DOUBLE) AS period_usage,
-                       CAST(CASE WHEN k."limit" > 0 THEN ({_PERIOD_USAGE}) / k."limit" END AS DOUBLE) AS used_share,
+                       CAST({PERIOD_USAGE} AS DOUBLE) AS period_usage,
+                       CAST(CASE WHEN k."limit" > 0 THEN ({PERIOD_USAGE}) / k."limit" END AS DOUBLE) AS used_share,
                        k.limit_remaining, k.usage, k.byok_usage, k.usage_daily, k.usage_weekly, k.usage_monthly,
                        k.include_byok_in_limit, k.created_at, k.expires_at, k.deleted_at, k.last_seen_at
                 FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id

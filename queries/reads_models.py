@@ -20,7 +20,7 @@ from queries.reads_facts import rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
-DIM_COLUMNS = ("model", "provider", "app", "key", "workspace")
+DIM_COLUMNS = ("model", "provider", "app", "key", "workspace", "member", "end_user")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pd.DataFrame:
@@ -31,7 +31,10 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
 # The price in force on a UTC day is the newest state seen by the day's end, i.e. the newest whose
 # valid_from falls on that day or before; the earliest state also stands in for the days before it (and
 # for any price a later state lacks). So each state holds for [from_day, to_day), and every stored row is
-# priced by an equi-join on the model plus a range test: no per-day aggregate, no ASOF join.
+# priced by an equi-join on the model plus a range test: no per-day aggregate, no ASOF join. Each priced
+# row also says which state priced it (``price_state``: its valid_from) and how (``price_source``:
+# 'in-force', 'earliest-known' for a day before the model's first state, 'not-listed' when the store has
+# no state of the model).
 _PRICED = """
     stored AS ({rows}),
     states AS (
@@ -43,15 +46,25 @@ _PRICED = """
                coalesce(pricing_internal_reasoning, pricing_completion,
                         first_value(pricing_completion) OVER w) AS price_reasoning,
                coalesce(pricing_request, first_value(pricing_request) OVER w, 0) AS price_request,
-               coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read
+               coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read,
+               valid_from AS price_state, name AS model_name
         FROM models WINDOW w AS (PARTITION BY canonical_slug ORDER BY valid_from)),
     priced AS (
         SELECT stored.*, s.price_prompt, s.price_completion, s.price_reasoning,
                coalesce(s.price_request, 0) AS price_request,
-               s.price_cache_read, s.canonical_slug IS NOT NULL AS priced
+               s.price_cache_read, s.canonical_slug IS NOT NULL AS priced, s.price_state, s.model_name,
+               CASE WHEN s.canonical_slug IS NULL THEN 'not-listed'
+                    WHEN stored.date < CAST(s.price_state AS DATE) THEN 'earliest-known'
+                    ELSE 'in-force' END AS price_source
         FROM stored LEFT JOIN states s
              ON s.canonical_slug = stored.model AND stored.date >= s.from_day AND stored.date < s.to_day)
 """
+
+
+def priced_cte(rows: str) -> str:
+    """``stored AS (rows), states AS (…), priced AS (…)``: ``rows`` (with ``date`` and ``model``) priced at the
+    list prices in force each day, for a ``WITH`` clause of another module (the FOCUS export)."""
+    return _PRICED.format(rows=rows)
 
 
 def list_cost(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
@@ -163,10 +176,15 @@ def price_changes(con: duckdb.DuckDBPyConnection, start: date, end: date, models
 
 
 def model_info(con: duckdb.DuckDBPyConnection, permaslug: str) -> dict[str, Any] | None:
-    """The newest ``/models`` state of one model (prices per million tokens), or ``None`` if unknown."""
+    """The newest ``/models`` state of one model (prices per million tokens), or ``None`` if unknown.
+
+    ``created_day``: the UTC day the model was added to OpenRouter (``created`` is epoch seconds);
+    ``description``: as ``/models`` gives it (None in a snapshot from before it was kept).
+    """
     frame = _frame(
         con,
-        f"""SELECT canonical_slug, id, name, context_length, created, valid_from, last_seen_at,
+        f"""SELECT canonical_slug, id, name, context_length, created,
+                   CAST(make_timestamp(created * 1000000) AS DATE) AS created_day, valid_from, last_seen_at,
                    pricing_prompt * {PER_MILLION} AS prompt_per_m,
                    pricing_completion * {PER_MILLION} AS completion_per_m,
                    pricing_input_cache_read * {PER_MILLION} AS cache_read_per_m,
@@ -177,7 +195,18 @@ def model_info(con: duckdb.DuckDBPyConnection, permaslug: str) -> dict[str, Any]
     )
     if frame.empty:
         return None
-    return {str(k): v for k, v in frame.iloc[0].to_dict().items()}
+    return {**{str(k): v for k, v in frame.iloc[0].to_dict().items()}, "description": _description(con, permaslug)}
+
+
+def _description(con: duckdb.DuckDBPyConnection, permaslug: str) -> str | None:
+    try:
+        rows = con.sql(
+            "SELECT description FROM models WHERE canonical_slug = ? ORDER BY valid_from DESC LIMIT 1",
+            params=[permaslug],
+        ).fetchall()
+    except duckdb.BinderException:  # a snapshot published before migration 0006 kept descriptions
+        return None
+    return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def endpoint_health(con: duckdb.DuckDBPyConnection, permaslug: str) -> pd.DataFrame:

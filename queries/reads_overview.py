@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from core.forecast import MAX_HISTORY_DAYS, Forecast, project
-from queries import budgets
+from queries import alert_facts, budgets
 from queries.filters import everything
 from queries.reads import kpis
 from queries.reads_facts import facts, source_spans
@@ -96,6 +96,8 @@ def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecas
         spent=completed + (so_far.usd if so_far else 0.0),
         today_known=so_far is not None,
         day_fraction=fraction,
+        # As the account budget: models expiring before the month ends take their share of the pace with them.
+        scale=alert_facts.expiry_scale(con, account, today, end),
     )
     return forecast, so_far
 

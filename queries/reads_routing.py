@@ -3,16 +3,19 @@
 A question is a set of dimensions (the filters set in the sidebar plus whatever a chart breaks its numbers
 down by), a range of UTC days and, sometimes, metrics only some tables hold (cached tokens, latency). No
 single table holds every combination: ``activity`` has model × provider endpoint for 30 days,
-``activity_by_key`` adds the key, and each ``analytics_daily`` grouping holds one slice of a year. So:
+``activity_by_key`` adds the key, and each ``analytics_daily`` grouping holds one slice of a year (or of
+31 days, for the per-request dimensions provider and end user). So:
 
 * a source may answer a question only if it holds every dimension of it (``Source.dims``) and every
-  extra metric (``Source.needs``); per-key sources only questions about keys (they hold known keys only);
+  extra metric (``Source.needs``); per-key sources only questions about keys or workspaces (they hold
+  known keys only, and a key's workspace is known: ``Source.derived``), and only after every source that
+  holds the question's dimensions itself;
 * each day goes to the *first* such source, in ``SOURCES`` order, that covers the day: ``activity``
   wherever it does, analytics for older days. One source per day, so a range spanning both never counts
   a day twice (each grouping alone covers all traffic, see docs/definitions.md);
 * days no candidate covers are reported as gaps, told apart into "older than OpenRouter keeps for this
   question" and "not ingested";
-* when no source holds the combination at all (app × key, app × provider, workspace × anything), the
+* when no source holds the combination at all (three dimensions OpenRouter never groups together), the
   route says why, and the page shows that instead of silently dropping a filter.
 
 Pure: no I/O. The covered days come in as ``Spans`` (read by ``reads_facts.source_spans``).
@@ -36,6 +39,8 @@ class Dim(StrEnum):
     APP = "app"
     KEY = "key"
     WORKSPACE = "workspace"
+    MEMBER = "member"  # an organization member (analytics' `user`)
+    END_USER = "end_user"  # the `user` field callers send (analytics' `external_user`)
 
 
 class Need(StrEnum):
@@ -56,6 +61,8 @@ DIM_WORDS: dict[Dim, str] = {
     Dim.APP: "app",
     Dim.KEY: "API key",
     Dim.WORKSPACE: "workspace",
+    Dim.MEMBER: "member",
+    Dim.END_USER: "end user",
 }
 
 
@@ -73,6 +80,9 @@ class Source:
     # Read key by key (only the keys the store knows), so it holds all traffic only when the question is
     # about keys anyway: never a stand-in for an account-wide number.
     per_key: bool = False
+    # Dimensions known through another one: a key's workspace (from /keys). Used only when no source holds
+    # the question's dimensions itself.
+    derived: frozenset[Dim] = frozenset()
 
     @property
     def is_activity(self) -> bool:
@@ -82,7 +92,14 @@ class Source:
 def _source(
     name: str, table: str, grouping: str | None, dims: Iterable[Dim], needs: Iterable[Need], reach: int, title: str
 ) -> Source:
-    return Source(name, table, grouping, frozenset(dims), frozenset(needs), reach, title, per_key=Dim.KEY in dims)
+    per_key = Dim.KEY in dims
+    derived = frozenset({Dim.WORKSPACE}) if per_key else frozenset()
+    return Source(name, table, grouping, frozenset(dims), frozenset(needs), reach, title, per_key, derived)
+
+
+def _pair(grouping: str, dims: Iterable[Dim], reach: int, title: str) -> Source:
+    """A two-dimension analytics grouping fetched for the usage metrics only (no latency)."""
+    return _source(f"analytics:{grouping}", "analytics_daily", grouping, dims, (Need.CACHED,), reach, title)
 
 
 _ANALYTICS_NEEDS = (Need.CACHED, Need.LATENCY)
@@ -136,6 +153,34 @@ AN_WORKSPACE = _source(
     "analytics by workspace",
 )
 
+AN_MEMBER = _source(
+    "analytics:user", "analytics_daily", "user", (Dim.MEMBER,), _ANALYTICS_NEEDS, LONG_REACH, "analytics by member"
+)
+AN_END_USER = _source(
+    "analytics:external_user",
+    "analytics_daily",
+    "external_user",
+    (Dim.END_USER,),
+    _ANALYTICS_NEEDS,
+    SHORT_REACH,
+    "analytics by end user",
+)
+M, P, A, K, U, E = Dim.MODEL, Dim.PROVIDER, Dim.APP, Dim.KEY, Dim.MEMBER, Dim.END_USER
+# The pairs no grouping above holds, fetched by the ingest (ingest.analytics.pairs; same names).
+PAIRS: tuple[Source, ...] = (
+    _pair("app,provider", (A, P), SHORT_REACH, "analytics by app × provider"),
+    _pair("model,user", (M, U), LONG_REACH, "analytics by model × member"),
+    _pair("app,user", (A, U), LONG_REACH, "analytics by app × member"),
+    _pair("provider,user", (P, U), SHORT_REACH, "analytics by provider × member"),
+    _pair("model,external_user", (M, E), SHORT_REACH, "analytics by model × end user"),
+    _pair("app,external_user", (A, E), SHORT_REACH, "analytics by app × end user"),
+    _pair("provider,external_user", (P, E), SHORT_REACH, "analytics by provider × end user"),
+    _pair("user,external_user", (U, E), SHORT_REACH, "analytics by member × end user"),
+    _pair("api_key_hash,app", (K, A), LONG_REACH, "analytics by API key × app"),
+    _pair("api_key_hash,user", (K, U), LONG_REACH, "analytics by API key × member"),
+    _pair("api_key_hash,external_user", (K, E), SHORT_REACH, "analytics by API key × end user"),
+)
+
 # Preference order: activity first (per endpoint, the most detailed), the narrowest analytics grouping
 # next, so that a question with no dimensions reads analytics by model rather than a wider grouping.
 SOURCES: tuple[Source, ...] = (
@@ -146,6 +191,9 @@ SOURCES: tuple[Source, ...] = (
     AN_KEY_MODEL,
     AN_MODEL_APP,
     AN_WORKSPACE,
+    AN_MEMBER,
+    AN_END_USER,
+    *PAIRS,
 )
 SOURCES_BY_NAME: dict[str, Source] = {s.name: s for s in SOURCES}
 
@@ -209,9 +257,13 @@ class Route:
 
 
 def candidates(dims: Iterable[Dim], needs: Iterable[Need] = ()) -> tuple[Source, ...]:
-    """The sources holding every dimension and metric of the question, in preference order."""
+    """The sources holding every dimension and metric of the question, in preference order: those holding
+    the dimensions themselves first, then those knowing one through another (a workspace through keys)."""
     wanted, extra = frozenset(dims), frozenset(needs)
-    return tuple(s for s in SOURCES if wanted <= s.dims and extra <= s.needs and (Dim.KEY in wanted or not s.per_key))
+    fits = [s for s in SOURCES if extra <= s.needs and (not s.per_key or wanted & {Dim.KEY, Dim.WORKSPACE})]
+    direct = [s for s in fits if wanted <= s.dims]
+    through = [s for s in fits if s not in direct and wanted <= s.dims | s.derived]
+    return (*direct, *through)
 
 
 def _sorted(items: frozenset[Any], order: list[Any]) -> tuple[Any, ...]:
@@ -273,22 +325,28 @@ def _words(dims: Iterable[Dim]) -> str:
 
 
 def explain(dims: frozenset[Dim], needs: frozenset[Need]) -> str:
-    """Why no stored table answers this combination, and what to do, in one or two sentences."""
+    """Why no stored table answers this combination, and what to do, in one line."""
     if candidates(dims):
         # The dimensions combine; the extra metric is what no table holding them has.
         metric = "cached tokens" if Need.CACHED in needs else "latency and throughput"
+        if all(s.is_activity for s in candidates(dims)):
+            return (
+                f"OpenRouter does not report {metric} by {_words(dims)}: only its analytics hold {metric}, "
+                f"and the store keeps no analytics grouped by {_words(dims)} together."
+            )
         return (
-            f"OpenRouter does not report {metric} by {_words(dims)}: "
-            f"only its analytics hold {metric}, and they do not group by {_words(dims)} together."
+            f"No stored table holds {metric} by {_words(dims)}: the analytics kept for this combination carry "
+            "requests, tokens and spend only (latency is kept per model, per model × provider and per single "
+            "dimension)."
         )
-    # The smallest clashing sets name the culprits: usually a pair.
+    # The smallest clashing sets name the culprits.
     for size in range(2, len(dims) + 1):
         clashes = [frozenset(c) for c in combinations(sorted(dims, key=list(Dim).index), size) if not candidates(c)]
         if clashes:
             named = "; ".join(_words(c) for c in clashes)
             return (
-                f"No stored data splits usage by {named}: OpenRouter's activity and analytics never group "
-                "by these together. Clear one of those filters to see this."
+                f"No stored data splits usage by {named}: OpenRouter's analytics group by two dimensions at "
+                "most, and no stored table holds these together. Clear one of those filters to see this."
             )
     return "No stored data answers this combination."  # a single dimension no table has; not reachable today
 
@@ -300,8 +358,13 @@ def reach_note(route: Route) -> str:
         return "latency and throughput reach back 31 days; older days are not available from OpenRouter"
     if Dim.PROVIDER in route.dims and route.reach <= SHORT_REACH:
         if all(s.is_activity for s in limited):
-            return "provider × API key data comes from /activity only, which reaches back 30 days"
+            by = "API key" if Dim.KEY in route.dims else "workspace"
+            return f"provider × {by} data comes from /activity only, which reaches back 30 days"
         return "provider data reaches back 31 days; older days are not available from OpenRouter"
+    if Dim.END_USER in route.dims and route.reach <= SHORT_REACH:
+        return (
+            "OpenRouter keeps end users for 31 days: older days are here only if an ingest ran while it still had them"
+        )
     return (
         f"OpenRouter serves {route.reach} days of this data and these days were not stored before they left its window"
     )

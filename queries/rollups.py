@@ -10,7 +10,7 @@ Three tables (migration 0005), each a pure function of the facts:
   app per day" is ~70 k rows there against ~670 k rows of analytics by model × app at 10 M generations.
 * ``rollup_values``: every value of a dimension each source holds, with its spend (to order the filters'
   options; NULL where only the value's presence is kept), first and last day (for "new this week"), and
-  for models the activity's display slug.
+  for models the activity's display slug, for members their e-mail.
 * ``rollup_spans``: the days each routed source covers, merged: from ``coverage``, or for a source no fetch
   was recorded for, its first..last stored day.
 
@@ -105,6 +105,14 @@ VALUES: tuple[_Values, ...] = (
     _Values("key", "analytics:api_key_hash,model", _from_daily("analytics:api_key_hash,model", "key")),
     _Values("provider", "analytics:model,provider", _from_analytics("model,provider", "provider")),
     _Values("workspace", "analytics:workspace", _from_analytics("workspace", "workspace")),
+    # Members by the name analytics gives them, their e-mail as the display.
+    _Values(
+        "member",
+        "analytics:user",
+        """SELECT "user", CAST(sum(total_usage) AS DOUBLE), min(date), max(date), any_value(user_email)
+           FROM analytics_daily WHERE dimensions = 'user' AND "user" IS NOT NULL GROUP BY 1""",
+    ),
+    _Values("end_user", "analytics:external_user", _from_analytics("external_user", "external_user")),
 )
 # Every other analytics grouping that has a model column only says which models it holds and when
 # (model options, the model page's catalog): grown from the days written, never rescanned, because

@@ -9,6 +9,11 @@ DuckDB lets a file be open by one read-write process or by many read-only ones, 
 * readers (dashboard, status, reports) open only the snapshot, read-only, for one page run at a time.
 
 Neither side ever waits for the other.
+
+A damaged file (blocks overwritten or rotted on disk) is refused with exit 5 and left exactly as it was:
+before the writer writes anything, a file that may have changed since a writer last closed it cleanly is
+read whole (``queries.integrity``), read-only; damage met later in a session ends it without a checkpoint
+and without publishing a snapshot. Readers report a damaged snapshot the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +34,7 @@ import duckdb
 from core import settings
 from core.errors import StoreError, StoreLockedError
 from core.settings import DB_ENV
-from queries import compat, rollups
+from queries import broadcast, compat, integrity, rollups
 from queries.crashpoints import crashpoint
 from queries.migrations import migrate
 
@@ -70,26 +76,46 @@ def _store_error(db_path: Path, exc: BaseException) -> StoreError:
             f"cannot write {db_path}: the disk is full or the file size limit was reached.",
             "Free some space (or raise the limit) and run again; what was stored before is intact.",
         )
-    if "not a valid DuckDB" in text or "Corrupt" in text or "corrupt" in text or "magic" in text:
+    if integrity.is_damage(exc) or "magic" in text:
         return StoreError(
-            f"{db_path} is not a DuckDB database this version can read, or it is damaged.",
-            f"Set {DB_ENV} to another path, or move the file away to start afresh.",
+            f"{db_path} is not a DuckDB database this version can read, or it is damaged; it was left as it is.",
+            f"Restore it from a backup (the snapshot beside it may be intact), set {DB_ENV} to another path, "
+            "or move the file away to start afresh.",
         )
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return StoreError(f"cannot use the database {db_path}: {first_line}", f"Check {DB_ENV}.")
+
+
+MERGE = "merge"  # the Broadcast receiver's merge: a short session other writers wait for
+MERGE_PATIENCE_S = 120.0
 
 
 class Writer:
     """The one read-write session on the database. Use as a context manager.
 
     ``changed()`` marks that something was written; on a clean exit the snapshot is then published.
+    ``role`` is written into the lock file beside the pid. A writer that finds the lock held by a merge
+    (``MERGE``: seconds, not minutes) waits for it up to ``patience_s``; any other holder is refused at once,
+    unless ``wait_s`` says to wait for it too (the alerts' short sessions do).
     """
 
-    def __init__(self, db_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        db_path: Path | None = None,
+        *,
+        role: str = "writer",
+        patience_s: float = MERGE_PATIENCE_S,
+        wait_s: float = 0.0,
+    ) -> None:
+        """``wait_s``: how long to wait for any other writer to finish (0: only a merge is waited for)."""
         self.db_path = (db_path or default_db_path()).expanduser()
+        self.role = role
+        self.patience_s = patience_s
+        self.wait_s = wait_s
         self._lock_file: IO[str] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._changed = False
+        self._damaged = False
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -103,21 +129,13 @@ class Writer:
             self._lock_file = open(lock_path(self.db_path), "a+", encoding="utf-8")
         except OSError as exc:
             raise _store_error(self.db_path, exc) from None
-        try:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.seek(0)
-            holder = self._lock_file.read().strip() or "unknown"
-            self._release_lock()
-            raise StoreLockedError(
-                f"another orusage writer (pid {holder}) is using {self.db_path}.",
-                "Wait for it to finish; runs never interleave.",
-            ) from None
+        self._take_lock(self._lock_file)
         self._lock_file.seek(0)
         self._lock_file.truncate()
-        self._lock_file.write(str(os.getpid()))
+        self._lock_file.write(f"{os.getpid()} {self.role}")
         self._lock_file.flush()
         try:
+            self._verify_if_changed()
             self._con = duckdb.connect(str(self.db_path))
             self._con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             if migrate(self._con):
@@ -131,29 +149,71 @@ class Writer:
             raise _store_error(self.db_path, exc) from None
         return self
 
+    def _take_lock(self, lock: IO[str]) -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                lock.seek(0)
+                pid, _, role = (lock.read().strip() or "unknown").partition(" ")
+                waited = time.monotonic() - started
+                if waited < self.wait_s or (role == MERGE and waited < self.patience_s):
+                    time.sleep(0.05)
+                    continue
+                self._release_lock()
+                holder = "the Broadcast receiver's merge" if role == MERGE else "another orusage writer"
+                raise StoreLockedError(
+                    f"{holder} (pid {pid}) is using {self.db_path}.",
+                    "Wait for it to finish; runs never interleave.",
+                ) from None
+
+    def _verify_if_changed(self) -> None:
+        """Read the whole file, read-only, unless it is as a writer last left it (nothing is written to a
+        damaged file, not even a run-log entry)."""
+        if not self.db_path.exists() or integrity.unchanged_since_verified(self.db_path):
+            return
+        con = duckdb.connect(str(self.db_path), read_only=True)
+        try:
+            integrity.verify(con)
+        finally:
+            con.close()
+
     def changed(self) -> None:
         self._changed = True
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One unit of work: all of it is stored, or none of it."""
+        """One unit of work: all of it is stored, or none of it. None once the file was found damaged."""
+        if self._damaged:
+            raise StoreError(f"{self.db_path} is damaged: nothing more is written to it.", "See the error above.")
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
             crashpoint("unit-uncommitted")
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
+            if integrity.is_damage(exc):
+                self._damaged = True
+                raise _store_error(self.db_path, exc) from None
             raise
         try:
             con.execute("COMMIT")
         except (duckdb.Error, OSError) as exc:
+            self._damaged = self._damaged or integrity.is_damage(exc)
             raise _store_error(self.db_path, exc) from None
         self._changed = True
         crashpoint("unit-committed")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._damaged or (isinstance(exc, BaseException) and integrity.is_damage(exc)):
+            self._close_damaged()
+            if isinstance(exc, duckdb.Error):
+                raise _store_error(self.db_path, exc) from None
+            return
         try:
             if self._con is not None:
                 try:
@@ -163,11 +223,20 @@ class Writer:
                     raise _store_error(self.db_path, error) from None
                 finally:
                     self._con = None
+            integrity.record_verified(self.db_path)
             # Publish even after a failed run: its completed units and its run-log entry are committed.
             if self._changed or not snapshot_path(self.db_path).exists():
                 publish_snapshot(self.db_path)
         finally:
             self._release_lock()
+
+    def _close_damaged(self) -> None:
+        """End a session that met damage: no checkpoint, no snapshot, and the next writer reads it all."""
+        integrity.forget_verified(self.db_path)
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        self._abandon()
 
     def _abandon(self) -> None:
         if self._con is not None:
@@ -246,6 +315,38 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
         # the columns of later migrations it predates (as NULL).
         rollups.ensure(con)
         compat.ensure(con)
+        broadcast.ensure(con)
         yield con
+    except duckdb.Error as exc:
+        if integrity.is_damage(exc):
+            raise StoreError(
+                f"the snapshot {snap} is damaged.",
+                "Run `orusage ingest` to publish a new one (and `orusage doctor` to check the database).",
+            ) from None
+        raise
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    tables: int  # tables read whole
+    schema_version: int  # the newest migration recorded in the file (0: none)
+
+
+def verify_file(path: Path) -> FileCheck:
+    """Read a database file whole, read-only (``queries.integrity``), or raise StoreError (exit 5) naming
+    the file when it is damaged or not a database. Only while no writer holds it."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            tables = integrity.verify(con)
+            row = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations' AND NOT temporary"
+            ).fetchone()
+            version = con.execute("SELECT max(version) FROM schema_migrations").fetchone() if row and row[0] else None
+            return FileCheck(tables, int(version[0]) if version and version[0] is not None else 0)
+        finally:
+            con.close()
+    except (duckdb.Error, OSError) as exc:
+        raise _store_error(path, exc) from None

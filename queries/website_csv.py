@@ -13,11 +13,17 @@ a time and never the whole file in memory.
 
 Timestamps are read as TIMESTAMPTZ in a UTC session: a value without an offset is UTC, one with an offset
 is converted; they are stored naive (UTC) like every TIMESTAMP here.
+
+Values that cannot be (``core.limits``: an amount that is not finite, negative or beyond $10 M, a count that
+is not a whole number in [0, 2^53), a negative or infinite duration) stop the load with ``ImpossibleValue``
+naming the column (the caller finds the line); times outside 2020-01-01..tomorrow show in the scan's first
+and last day.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,11 +31,51 @@ from pathlib import Path
 
 import duckdb
 
-from queries.generations import ALL_COLUMNS, API, API_COLUMNS, BOTH, EXPORT, EXPORT_ONLY_COLUMNS, ident
+from core.limits import MAX_COUNT, MAX_MONEY, NEGATIVE_ALLOWED
+from queries.generations import (
+    ALL_COLUMNS,
+    API,
+    API_COLUMNS,
+    BOTH,
+    BROADCAST,
+    EXPORT,
+    EXPORT_ONLY_COLUMNS,
+    ident,
+    quoted,
+    still_broadcast,
+)
 
 
 class CsvRejected(Exception):
     """DuckDB's CSV reader refused the file: ``str()`` is its message (with the line, where it gives one)."""
+
+
+class ImpossibleValue(CsvRejected):
+    """A value of ``column`` (the export's name) that cannot be: the caller finds its line."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(f"impossible value in column {column}")
+        self.column = column
+
+
+_IMPOSSIBLE = re.compile(r"orusage-impossible:([a-z_]+)")
+MONEY_TARGETS = frozenset(
+    {"total_cost", "byok_usage_inference", "cost_web_search", "cost_cache", "cost_file_processing"}
+)
+MEASURE_TARGETS = frozenset({"generation_time", "time_to_first_token_ms"})
+COUNT_TARGETS = frozenset(c for c, t in ALL_COLUMNS.items() if t == "BIGINT")
+
+
+def _impossible(target: str, expr: str) -> str | None:
+    """SQL true when the value of ``expr`` (as read: DOUBLE) cannot be one of ``target``'s; None when any may."""
+    if target in MONEY_TARGETS:
+        low = -MAX_MONEY if target in NEGATIVE_ALLOWED else 0.0
+        return f"NOT (isfinite({expr}) AND {expr} BETWEEN {low!r} AND {MAX_MONEY!r})"
+    if target in COUNT_TARGETS:
+        return f"NOT (isfinite({expr}) AND {expr} = floor({expr}) AND {expr} BETWEEN 0 AND {float(MAX_COUNT - 1)!r})"
+    if target in MEASURE_TARGETS:
+        return f"NOT (isfinite({expr}) AND {expr} >= 0)"
+    return None
 
 
 _READ = (
@@ -67,7 +113,11 @@ def _source(
             # The instant as naive UTC by arithmetic: timezone('UTC', …) gives the same through ICU, at
             # 20× the cost (0.75 s of CPU per 10 M values).
             expr = f"make_timestamp(epoch_us({expr}))"
-        select.append(f"CAST({expr} AS {ALL_COLUMNS[target]}) AS {ident(target)}")
+        cast = f"CAST({expr} AS {ALL_COLUMNS[target]})"
+        impossible = _impossible(target, expr) if csv_types[source] == "DOUBLE" else None
+        if impossible is not None:  # checked before the cast: 1e30 tokens would fail it without a line
+            cast = f"CASE WHEN {impossible} THEN error('orusage-impossible:{source}') ELSE {cast} END"
+        select.append(f"{cast} AS {ident(target)}")
     sql = f"SELECT {', '.join(select)} FROM {_READ} e"  # noqa: S608 - identifiers from the column lists
     if dedupe:  # an id twice in one file: keep one row (only then, as it costs a sort)
         sql = f"SELECT * FROM ({sql}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY created_at) = 1"  # noqa: S608
@@ -91,6 +141,9 @@ def _rejected() -> Iterator[None]:
     try:
         yield
     except duckdb.Error as exc:
+        impossible = _IMPOSSIBLE.search(str(exc))
+        if impossible:
+            raise ImpossibleValue(impossible.group(1)) from None
         raise CsvRejected(str(exc)) from None
 
 
@@ -104,13 +157,14 @@ def scan_csv(
     # Columns the import ignores are never decoded by the load, so bytes that are not UTF-8 there would go
     # unnoticed: counting their values makes DuckDB decode (and check) them. Real exports have none.
     ignored = [c for c in csv_types if c not in {s for _, s in mapping}]
-    decoded = "".join(f" + count(e._raw{i})" for i in range(len(ignored)))
+    # One column each, not one sum: a sum of a thousand terms is too deep an expression for DuckDB.
+    decoded = "".join(f", count(e._raw{i})" for i in range(len(ignored)))
     with utc_session(con), _rejected():
         row = con.execute(
             f"""SELECT count(*), count(*) FILTER (WHERE e.id IS NULL OR trim(e.id) = ''),
                        count(*) FILTER (WHERE e.created_at IS NULL), count(*) - count(DISTINCT hash(e.id)),
                        min(e.created_at)::DATE, max(e.created_at)::DATE,
-                       count(g.id), count(*) FILTER (WHERE g.source IN ('{API}', '{BOTH}')), 0{decoded}
+                       count(g.id), count(*) FILTER (WHERE g.source IN ('{API}', '{BOTH}')){decoded}
                 FROM ({_source(csv_types, keys, raw=ignored)}) e LEFT JOIN generations g ON g.id = e.id""",  # noqa: S608
             {"path": str(path), "columns": dict(csv_types)},
         ).fetchone()
@@ -160,14 +214,26 @@ def _merged(source: str, present: set[str]) -> str:
     its cost; ``_replace_merged`` fetches the other columns of the few rows that changed."""
     shared = [c for c in API_COLUMNS if c in present]
     export_only = [c for c in EXPORT_ONLY_COLUMNS if c in present]
-    parts = [f"coalesce(g.{ident(c)}, e.{ident(c)}) AS {ident(c)}" for c in shared]
+    # A stored value Broadcast alone brought gives way to the export's (the export ranks above Broadcast).
+    by_broadcast = {c: f"list_contains(g.broadcast_filled, {quoted(c)})" for c in shared}
+    parts = [
+        f"CASE WHEN {by_broadcast[c]} THEN coalesce(e.{ident(c)}, g.{ident(c)}) "
+        f"ELSE coalesce(g.{ident(c)}, e.{ident(c)}) END AS {ident(c)}"
+        for c in shared
+    ]
     parts += [f"coalesce(e.{ident(c)}, g.{ident(c)}) AS {ident(c)}" for c in export_only]
     changes = [f"(g.{ident(c)} IS NULL AND e.{ident(c)} IS NOT NULL)" for c in shared]
+    changes += [
+        f"({by_broadcast[c]} AND e.{ident(c)} IS NOT NULL AND e.{ident(c)} IS DISTINCT FROM g.{ident(c)})"
+        for c in shared
+    ]
     changes += [f"(e.{ident(c)} IS NOT NULL AND e.{ident(c)} IS DISTINCT FROM g.{ident(c)})" for c in export_only]
-    changed = " OR ".join([f"g.source = '{API}'", "g.imported_at IS NULL", *changes])
+    changed = " OR ".join([f"g.source IN ('{API}', '{BROADCAST}')", "g.imported_at IS NULL", *changes])
+    replaced = {c: f"e.{ident(c)} IS NOT NULL" for c in (*shared, *export_only)}
     return f"""SELECT e.id, g.rowid AS _stored, {", ".join(parts)},
                       CASE WHEN g.source IN ('{API}', '{BOTH}') THEN '{BOTH}' ELSE '{EXPORT}' END AS source,
-                      coalesce(g.imported_at, CAST($imported_at AS TIMESTAMP)) AS imported_at
+                      coalesce(g.imported_at, CAST($imported_at AS TIMESTAMP)) AS imported_at,
+                      {still_broadcast("g.broadcast_filled", replaced)} AS broadcast_filled
                FROM ({source}) e JOIN generations g ON g.id = e.id
                WHERE {changed}"""  # noqa: S608 - identifiers from the column lists of queries.generations
 
@@ -176,7 +242,7 @@ def _replace_merged(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
     """Rewrite the stored rows ``merged_csv`` changes: the merged columns from it, the rest as stored."""
     row = con.execute("SELECT count(*) FROM merged_csv").fetchone()
     if row and row[0]:
-        kept = [c for c in ALL_COLUMNS if c not in present and c != "id"] + ["fetched_at"]
+        kept = [c for c in ALL_COLUMNS if c not in present and c != "id"] + ["fetched_at", "received_at"]
         con.execute(
             f"""CREATE TEMP TABLE merged_rows AS
                 SELECT m.* EXCLUDE (_stored), {", ".join(f"g.{ident(c)}" for c in kept)}

@@ -8,7 +8,7 @@ half a unit and a re-run never doubles one. Writes of daily facts and coverage a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -55,6 +55,7 @@ API_KEY_COLUMNS = (
     "expires_at",
     "creator_user_id",
     "workspace_id",
+    "last_used_at",
 )
 
 SNAPSHOT_KEY_COLUMNS = (
@@ -95,7 +96,7 @@ MODEL_STATE_COLUMNS = (
     "expiration_date",
     "output_modalities",
 )
-MODEL_COLUMNS = ("canonical_slug", "created", *MODEL_STATE_COLUMNS)
+MODEL_COLUMNS = ("canonical_slug", "created", "description", *MODEL_STATE_COLUMNS)
 
 
 def _quoted(columns: Sequence[str]) -> str:
@@ -203,7 +204,8 @@ def insert_credits(
 
 
 def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched_at: datetime) -> int:
-    """Record the models' current state; a changed price or expiration starts a new row.
+    """Record the models' current state; a changed price or expiration starts a new row (a changed
+    description only updates the newest one).
 
     Returns how many new states were recorded.
     """
@@ -212,7 +214,7 @@ def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched
     _stage(con, "incoming_models", models, MODEL_COLUMNS)
     same_state = " AND ".join(f'cur."{c}" IS NOT DISTINCT FROM inc."{c}"' for c in MODEL_STATE_COLUMNS)
     con.execute(
-        f"""UPDATE models SET last_seen_at = ?
+        f"""UPDATE models SET last_seen_at = ?, description = coalesce(inc.description, models.description)
             FROM incoming_models inc, models_current cur
             WHERE models.canonical_slug = inc.canonical_slug
               AND cur.canonical_slug = inc.canonical_slug
@@ -257,6 +259,26 @@ def finish_run(
         "WHERE run_id = ?",
         [status, finished_at, units_done, rows_written, message, run_id],
     )
+
+
+def rescrub_messages(con: duckdb.DuckDBPyConnection, scrub: Callable[[str], str]) -> int:
+    """Pass every stored run message and delivery error through ``scrub`` again, rewriting those it changes:
+    a store written before peers' words were scrubbed (or before a secret was set) is cleaned by the next
+    writer that knows the secrets. Returns how many were rewritten."""
+    changed = 0
+    for table, key, column in (("ingest_runs", "run_id", "message"), ("alert_deliveries", "delivery_id", "error")):
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
+        ).fetchone()
+        if not exists or not exists[0]:
+            continue
+        rows = con.execute(f"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        for row_id, text in rows:
+            clean = scrub(text)
+            if clean != text:
+                con.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", [clean, row_id])
+                changed += 1
+    return changed
 
 
 ANALYTICS_DIMENSION_COLUMNS = (

@@ -2,8 +2,9 @@
 
 Use them through ``running_receiver()`` and ``running_smtp(folder)`` (context managers), e.g. in a fixture.
 
-- ``Receiver``: stdlib ``http.server`` in a thread on loopback; records every POST body; ``status`` sets
-  the answer (e.g. 503 while "down"). Its URL carries a token, as real webhook URLs do.
+- ``Receiver``: stdlib ``http.server`` in a thread on loopback; counts every POST (``requests``), records
+  the bodies it accepted and their headers; ``status`` sets the answer (e.g. 503 while "down"), ``delay``
+  makes it slow. Its URL carries a token, as real webhook URLs do.
 - ``SmtpServer``: aiosmtpd's Controller on loopback requiring STARTTLS (a self-signed certificate made
   with ``openssl req`` for 127.0.0.1) and AUTH LOGIN/PLAIN with a test password; records every message.
 """
@@ -35,17 +36,26 @@ SMTP_PASSWORD = "smtp-sentinel-p4ss-7d1e"
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, success: int = 200) -> None:
         self.bodies: list[dict[str, Any]] = []
-        self.status = 200
+        self.headers: list[dict[str, str]] = []  # of the accepted requests, as the bodies
+        self.requests = 0  # every POST, accepted or not
+        self.status = success
+        self.delay = 0.0
+        self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
-                if receiver.status < 300:
-                    receiver.bodies.append(json.loads(body))
+                with receiver.lock:
+                    receiver.requests += 1
+                    if receiver.status < 300:
+                        receiver.bodies.append(json.loads(body))
+                        receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if receiver.delay:
+                    threading.Event().wait(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -114,8 +124,9 @@ class SmtpServer:
 
 
 @contextlib.contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def running_receiver(success: int = 200) -> Iterator[Receiver]:
+    """``success``: the status a working receiver answers (Discord: 204, Teams Workflows: 202)."""
+    r = Receiver(success)
     try:
         yield r
     finally:

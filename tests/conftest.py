@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fake_fixtures",
     "tests.dashboard_fixtures",
     "tests.reliability",
+    "tests.focus_fixtures",
 ]

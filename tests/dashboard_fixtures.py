@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,15 +27,18 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
+from core import fmt
 from core.clock import utcnow
 from core.forecast import Forecast, project
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from orusage.demo import DEMO_CONFIG, demo_config_path
 from queries import writes
 from queries.store import Writer, snapshot_path
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY
+from tests.helpers import run_cli
 
 # (display slug, permaslug, provider/endpoint pairs, share of completion that is reasoning, BYOK share)
 _MODELS: list[tuple[str, str, list[tuple[str, str]], float, float]] = [
@@ -215,6 +219,35 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
 
 
 @pytest.fixture(scope="session")
+def demo_account_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo account as `orusage demo` leaves it: ``demo_db`` whose demo budgets (``orusage.demo``'s config,
+    with its teams "research" of keys and workspaces and "support" of apps) the real `orusage alerts check`
+    evaluated, so its teams are stored (``cost_centres``). A copy: ``demo_db`` itself has no teams."""
+    copy = tmp_path_factory.mktemp("demo-account") / "orusage.duckdb"
+    shutil.copy(demo_db, copy)
+    shutil.copy(snapshot_path(demo_db), snapshot_path(copy))
+    config = demo_config_path(copy)
+    config.write_text(DEMO_CONFIG, encoding="utf-8")
+    now = FAKE_NOW.replace(tzinfo=None)
+    result = run_cli(
+        ["alerts", "check", "--db", str(copy), "--config", str(config)],
+        {"ORUSAGE_NOW": now.isoformat(), "ORUSAGE_TODAY": now.date().isoformat()},
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    return copy
+
+
+@pytest.fixture
+def account_sql(demo_account_db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to ``demo_account_db``'s snapshot, for the tests' own expected values."""
+    con = duckdb.connect(str(snapshot_path(demo_account_db)), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session")
 def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A hand-made store with edge cases the demo account lacks (two permaslugs sharing a slug, a
     failed run before the last good one, an idle day)."""
@@ -268,11 +301,16 @@ def synthetic_today(synthetic_db: Path) -> date:
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
 PAGE_FILES = {
     "overview": "nav/overview.py",
+    "explore": "nav/explore.py",
     "models": "nav/models.py",
     "model": "nav/model.py",
     "providers": "nav/providers.py",
     "apps": "nav/apps.py",
     "keys": "nav/keys.py",
+    "teams": "nav/teams.py",
+    "workspaces": "nav/workspaces.py",
+    "members": "nav/members.py",
+    "end-users": "nav/end_users.py",
     "generations": "nav/generations.py",
     "weekly": "nav/weekly.py",
     "budgets": "nav/budgets.py",
@@ -280,11 +318,16 @@ PAGE_FILES = {
 }
 PAGE_TITLES = {
     "overview": "Overview",
+    "explore": "Explore",
     "models": "Models",
     "model": "Model detail",
     "providers": "Providers",
     "apps": "Apps",
     "keys": "API keys",
+    "teams": "Teams",
+    "workspaces": "Workspaces",
+    "members": "Members",
+    "end-users": "End users",
     "generations": "Generations",
     "weekly": "Weekly review",
     "budgets": "Budgets",
@@ -493,3 +536,63 @@ def expected_by(con: duckdb.DuckDBPyConnection, column: str, start: date, end: d
             FROM ({rows}) GROUP BY {column} ORDER BY spend DESC, value"""
     ).df()
     return frame
+
+
+# ---- checks the pages of the new dimensions share (test_dashboard_dimensions, test_dashboard_explore) ---------
+
+CENT = 0.005 + 1e-9  # pages round dollars to cents
+
+
+def preset_days(days: int, today: date) -> tuple[date, date]:
+    """The last ``days`` completed UTC days."""
+    end = today - timedelta(days=1)
+    return end - timedelta(days=days - 1), end
+
+
+def open_titled(monkeypatch: pytest.MonkeyPatch, db: Path, today: date, page: str, **params: Any) -> AppTest:
+    """``open_app`` with the params as keywords, checking the page it lands on."""
+    at = open_app(monkeypatch, db, today, page=page, params=params or None)
+    assert next(t.value for t in at.title) == PAGE_TITLES[page]
+    return at
+
+
+def table_with(at: AppTest, column: str, *also: str, without: str | None = None) -> pd.DataFrame:
+    """The page's table holding ``column`` (and ``also``), not ``without``."""
+    for frame in at.dataframe:
+        columns = set(frame.value.columns)
+        if {column, *also} <= columns and (without is None or without not in columns):
+            return frame.value
+    raise AssertionError(f"no table with {column!r}")
+
+
+def analytics_by(
+    con: duckdb.DuckDBPyConnection, grouping: str, value: str, start: date, end: date, where: str = ""
+) -> pd.DataFrame:
+    """Spend, requests and tokens per ``value`` (an SQL expression) of one stored analytics grouping."""
+    frame: pd.DataFrame = con.execute(
+        f"""SELECT {value} AS value, sum(total_usage) AS spend, sum(request_count) AS requests,
+                   sum(tokens_prompt + tokens_completion) AS tokens
+            FROM analytics_daily WHERE dimensions = ? AND date BETWEEN ? AND ? {where}
+            GROUP BY ALL ORDER BY spend DESC, value""",
+        [grouping, start, end],
+    ).df()
+    return frame
+
+
+def check_headline(at: AppTest, spend: float, requests: float, tokens: float) -> None:
+    """The breakdown and Explore pages' totals: spend, requests, tokens, paid per million tokens."""
+    shown = metrics(at)
+    assert usd(shown["Spend"]) == pytest.approx(spend, abs=CENT)
+    assert shown["Requests"] == fmt.count(requests)
+    assert shown["Tokens"] == fmt.tokens(tokens)
+    assert shown["Paid / M tokens"] == fmt.per_million(spend / tokens * 1e6)
+
+
+def every_chart_downloads(at: AppTest) -> None:
+    """Every chart has exact-number tooltips and a CSV download of its own data."""
+    found = charts(at)
+    assert found and len(downloads(at)) >= len(found)
+    for name, (spec, _data) in found.items():
+        tips = [t for layer in spec.get("layer", [spec]) for t in layer.get("encoding", {}).get("tooltip", [])]
+        numbers = [t for t in tips if t.get("type") == "quantitative"]
+        assert numbers and all("format" in t for t in numbers), name

@@ -1,8 +1,9 @@
-"""Counts what the fault, crash, fuzz, bad-input, secrets and concurrency suites tried, and prints it at the
-end of the run (the docs' reliability table is this summary). Mark a test with
-``@pytest.mark.reliability("fault")`` (or crash, fuzz, bad-input, secret, concurrency); fuzz tests also say
-how many examples each runs. A test whose counts are only known once it has run (page runs, say) also
-calls ``tried(kind, line)``: the line is printed under its kind's count."""
+"""Counts what the fault, crash, fuzz, bad-input, secrets, impossible-value, deadline, damaged-store and
+concurrency suites tried, and prints it at the end of the run (the docs' reliability table is this summary).
+Mark a test with ``@pytest.mark.reliability("fault")`` (or crash, fuzz, bad-input, secret, value, deadline,
+damage, concurrency); fuzz tests also say how many examples each runs. A test whose counts are only known
+once it has run (page runs, say) also calls ``tried(kind, line)``: the line is printed under its kind's
+count."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ _passed: Counter[str] = Counter()
 _failed: Counter[str] = Counter()
 _examples: Counter[str] = Counter()
 _lines: dict[str, list[str]] = {}
-KINDS = ("fault", "crash", "fuzz", "bad-input", "secret", "concurrency")
+KINDS = ("fault", "crash", "fuzz", "bad-input", "secret", "value", "deadline", "damage", "concurrency")
 
 
 def tried(kind: str, line: str) -> None:

@@ -4,7 +4,8 @@ The spec is ``$ORUSAGE_OPENROUTER_SPEC`` or ``../shared/openrouter/openapi.yaml`
 loaded once per session with openapi-core (``Config(spec_validator_cls=None)``: the official file does not pass
 strict OpenAPI 3.1 validation). Fakes pass ``COLLECTOR.on_response`` as their ``on_response``; responses are
 validated after each test and at the end of the session, and the session fails listing every response that broke
-the spec. Without the spec file validation is skipped (said in the summary), unless ``CI=true``, where that fails.
+the spec. Without the spec file (a clone with no ``../shared``) validation is skipped, in CI too, and the summary
+says so: the spec is OpenRouter's, not the project's, and is not shipped in the repository.
 
 - A status the operation lists: openapi-core validates the body (and content type).
 - A status it does not list (the fake's 403 on /keys, 404 on unknown paths…): the body must still be the spec's
@@ -53,10 +54,6 @@ ERROR_SCHEMAS = {
 
 def spec_path() -> Path:
     return Path(os.environ.get(SPEC_ENV) or DEFAULT_SPEC)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
 
 
 def _inline(node: Any, spec: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -204,8 +201,6 @@ class Collector:
                 self._validator = SpecValidator.load(path)
             else:
                 self.skipped_reason = f"OpenRouter spec not found at {path} (set {SPEC_ENV})"
-                if in_ci():
-                    self.failures.append(f"{self.skipped_reason}; CI=true requires spec validation")
         return self._validator
 
     def drain(self) -> list[str]:
@@ -235,11 +230,9 @@ COLLECTOR = Collector()
 
 @pytest.fixture(scope="session")
 def spec_validator() -> SpecValidator:
-    """The loaded spec validator (the test is skipped without the spec file, outside CI)."""
+    """The loaded spec validator (the test is skipped without the spec file)."""
     validator = COLLECTOR.validator()
     if validator is None:
-        if in_ci():
-            pytest.fail(COLLECTOR.skipped_reason or "spec missing")
         pytest.skip(COLLECTOR.skipped_reason or "spec missing")
     return validator
 

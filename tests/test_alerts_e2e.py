@@ -39,7 +39,11 @@ from tests.helpers import query, run_cli
 
 INGESTED_AT = FAKE_NOW.replace(tzinfo=None)
 NOW = INGESTED_AT + timedelta(hours=1)
-QUIET_RULES = "[alerts]\ncredits_days = 0\nprice_change_days = 0\nexpiry_days = 0\n"
+# Only the rules a test is about: no credits, prices, key hygiene or anomalies (tested on their own).
+QUIET_RULES = (
+    "[alerts]\ncredits_days = 0\nprice_change_days = 0\nexpiry_days = 0\nkey_no_limit = false\n"
+    "key_unused_days = 0\nkey_limit_percent = 0\n\n[anomalies]\nenabled = false\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +273,7 @@ def test_mirrored_key_limits_and_teams_on_the_demo_account(
     assert result.budgets == 1 + len(limits) and limits
     for name, limit, reset in limits:
         row = overview.loc[f"key limit: {name}"]
-        assert row["limit_usd"] == limit and bool(row["mirrored"])
+        assert row["limit_usd"] == pytest.approx(limit) and bool(row["mirrored"])
         assert row["period"] == {"daily": "day", "weekly": "week", "monthly": "month", None: "total"}[reset]
     research = overview.loc["research"]
     assert research["today_usd"] is not None and research["forecast_usd"] >= research["spend_usd"]

@@ -12,7 +12,7 @@ from core.forecast import Z_80, project
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import Finding, Recovery
 from orusage.alerts.periods import MONTH, current_period
-from orusage.alerts.rules import BudgetFacts, forecast_outcome
+from orusage.alerts.rules import KEYS_TODAY, BudgetFacts, forecast_outcome
 
 MONDAY = date(2026, 11, 23)
 MONTH_END = date(2026, 12, 1)
@@ -46,7 +46,7 @@ def test_a_heavy_weekday_is_expected_on_that_weekday() -> None:
     assert steps[0] == pytest.approx(25.0) and steps[1] == pytest.approx(4.0)  # Tuesday, then Wednesday
 
 
-def test_band_comes_from_same_weekday_residuals_scaled_to_the_pace() -> None:
+def test_band_comes_from_same_weekday_residuals_and_the_spread_of_the_weekly_level() -> None:
     history = weekly(MONDAY, 8)
     for d in history:  # each weekday alternates ±1 around its mean from one week to the next
         if d.weekday() < 5:
@@ -55,11 +55,17 @@ def test_band_comes_from_same_weekday_residuals_scaled_to_the_pace() -> None:
     assert fc is not None and fc.seasonal
     sigma = math.sqrt(8 / 7)  # sample spread of 8 values alternating 9 and 11
     weekdays = sum(1 for d in fc.days if d.date.weekday() < 5)  # weekends have no residual
+    # A Monday-to-Sunday week holds a Monday of one sign and Tuesday to Friday of the other: its daily mean
+    # alternates 54/7 ± 3/7, a sample spread of 3/7 × √(8/7) shared by every day ahead, weighted by each
+    # day's share of the pace (weekdays 10, weekends 2, against a mean of 54/7).
+    level = 3 / 7 * math.sqrt(8 / 7)
+    weight = (weekdays * 10 + (len(fc.days) - weekdays) * 2) / (54 / 7)
+    half = Z_80 * math.sqrt(weekdays * sigma**2 + (weight * level) ** 2)
     assert fc.total == pytest.approx(5 * 10 + 2 * 2 + 10)
-    assert fc.high - fc.total == pytest.approx(Z_80 * sigma * math.sqrt(weekdays))  # type: ignore[operator]
-    assert fc.total - fc.low == pytest.approx(Z_80 * sigma * math.sqrt(weekdays))  # type: ignore[operator]
-    early, late = fc.crosses_band(60)
-    assert early is not None and late is not None and early <= fc.crosses(60) <= late  # type: ignore[operator]
+    assert fc.high - fc.total == pytest.approx(half)  # type: ignore[operator]
+    assert fc.total - fc.low == pytest.approx(half)  # type: ignore[operator]
+    early, late = fc.crosses_band(55)
+    assert early is not None and late is not None and early <= fc.crosses(55) <= late  # type: ignore[operator]
 
 
 def test_today_counts_its_remaining_share_only_when_today_is_known() -> None:
@@ -69,6 +75,18 @@ def test_today_counts_its_remaining_share_only_when_today_is_known() -> None:
                       day_fraction=0.5)  # fmt: skip
     assert half is not None and unknown is not None
     assert half.total == pytest.approx(7.0 + 5.0) and unknown.total == pytest.approx(7.0 + 10.0)
+
+
+def test_a_scale_stops_a_share_of_the_pace_from_a_day_on() -> None:
+    """E.g. a model that expires mid-period: its share of the pace is not projected past that day."""
+    history = weekly(MONDAY, 8, weekday=10.0, weekend=10.0)
+    gone = MONDAY + timedelta(days=3)
+    fc = project(history, today=MONDAY, end=MONDAY + timedelta(days=7), spent=0.0, today_known=False,
+                 day_fraction=0.0, scale=lambda day: 0.25 if day >= gone else 1.0)  # fmt: skip
+    assert fc is not None
+    assert [round(b.expected - a.expected, 9) for a, b in zip(fc.days, fc.days[1:], strict=False)] == [
+        10.0, 10.0, 2.5, 2.5, 2.5, 2.5,
+    ]  # fmt: skip
 
 
 def test_short_history_is_flat_without_a_band_and_a_gap_ends_it() -> None:
@@ -85,7 +103,7 @@ def test_short_history_is_flat_without_a_band_and_a_gap_ends_it() -> None:
 
 def facts(spent: float, limit: float) -> BudgetFacts:
     b = Budget(name="main", scope="account", entries=(("account", ""),), period=MONTH, limit_usd=limit)
-    return BudgetFacts(b, current_period(MONTH, MONDAY), spent, None, None, True, weekly(MONDAY, 8))
+    return BudgetFacts(b, current_period(MONTH, MONDAY), spent, None, None, KEYS_TODAY, weekly(MONDAY, 8))
 
 
 def test_forecast_alert_fires_clears_with_hysteresis_and_steps_aside_once_crossed() -> None:

@@ -9,18 +9,23 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from orusage.alerts.config import Budget, SpikeRule
-from orusage.alerts.findings import SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
+from orusage.alerts.findings import CREDITS, PERIOD_END, SPIKE, STALE, THRESHOLD, AlertKey, Finding, Recovery
 from orusage.alerts.periods import DAY, MONTH, TOTAL, WEEK, current_period, describe
 from orusage.alerts.plan import ACTIVE, CLEARED, SUPPRESSED, StoredAlert, plan
 from orusage.alerts.rules import (
+    HOURS_TODAY,
+    KEYS_TODAY,
+    RECORDS_TODAY,
     BudgetFacts,
-    credits_finding,
+    credits_outcomes,
     model_findings,
+    period_end_finding,
     spike_outcomes,
     stale_outcomes,
     threshold_findings,
 )
-from queries.alert_facts import PRICE_COLUMNS, Credits, ModelState
+from queries.alert_facts import PRICE_COLUMNS, ModelState
+from queries.credits import Runway
 
 ACCOUNT = (("account", ""),)
 
@@ -36,10 +41,10 @@ def facts(
     completed: float,
     so_far: float | None = None,
     history: dict[date, float] | None = None,
-    knowable: bool = True,
+    source: str = KEYS_TODAY,
 ) -> BudgetFacts:
     as_of = datetime(today.year, today.month, today.day, 9, 0) if so_far is not None else None
-    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, knowable, history or {})
+    return BudgetFacts(b, current_period(b.period, today), completed, so_far, as_of, source, history or {})
 
 
 def thresholds(findings: Sequence[Finding]) -> list[float]:
@@ -87,10 +92,25 @@ def test_thresholds_count_today_so_far_and_say_so() -> None:
     assert "Includes today so far, as of 09:00 UTC" in found[-1].message
 
 
-def test_a_scope_without_today_says_so() -> None:
+def test_a_scope_of_apps_counts_today_from_the_hourly_analytics_and_says_so() -> None:
     app = budget(scope="app:Docs", entries=(("app", "Docs"),))
-    found = threshold_findings(facts(app, date(2026, 11, 30), 90.0, None, knowable=False), datetime(2026, 11, 30))
-    assert "not known for this scope until the day ends: completed days only" in found[-1].message
+    found = threshold_findings(
+        facts(app, date(2026, 11, 30), 70.0, 15.0, source=HOURS_TODAY), datetime(2026, 11, 30, 10)
+    )
+    assert thresholds(found) == [50.0, 80.0]
+    assert "$85.00 of $100.00" in found[-1].message
+    assert "today so far from hourly analytics, as of 09:00 UTC (provisional: analytics settle within 6 h)" in (
+        found[-1].message
+    )
+    unfetched = threshold_findings(
+        facts(app, date(2026, 11, 30), 90.0, None, source=HOURS_TODAY), datetime(2026, 11, 30)
+    )
+    assert "No hourly analytics fetched today yet: completed days only" in unfetched[-1].message
+    tag = budget(scope="tag:team=search", entries=(("tag", "team=search"),))
+    by_records = threshold_findings(
+        facts(tag, date(2026, 11, 30), 70.0, 15.0, source=RECORDS_TODAY), datetime(2026, 11, 30)
+    )
+    assert "Includes today so far from the generation records, as of 09:00 UTC." in by_records[-1].message
 
 
 def test_thresholds_across_month_and_week_ends() -> None:
@@ -223,23 +243,43 @@ def test_stale_data_recovers_when_ingest_runs_again() -> None:
     assert plan(fresh, [StoredAlert(7, key, ACTIVE)]).clears[0].alert_id == 7
 
 
-def credits(total: float, used: float) -> Credits:
-    return Credits(NOW, total, used)
+def runway(
+    total: float, left: float, days: float | None, low: float | None = None, high: float | None = None
+) -> Runway:
+    out_on = (NOW + timedelta(days=days)).date() if days is not None else None
+    return Runway(NOW, total, left, 5.0, days, low, high, out_on)
 
 
-def test_credits_running_out_at_the_last_seven_days_burn() -> None:
-    found = credits_finding(credits(500, 470), [5.0] * 7, TODAY, 7)
-    assert found is not None and found.key.period == "500.00"
-    assert (
-        "run out in about 6.0 days (around 2026-11-26)" in found.message and "$30.00 left of $500.00" in found.message
-    )
-    assert credits_finding(credits(500, 400), [5.0] * 7, TODAY, 7) is None  # 20 days left
-    assert credits_finding(credits(500, 499), [0.0] * 7, TODAY, 7) is None  # nothing burns
-    assert credits_finding(credits(500, 470), [5.0] * 7, TODAY, 0) is None  # turned off
-    spent = credits_finding(credits(500, 510), [5.0] * 7, TODAY, 7)
-    assert spent is not None and "in about 0.0 days" in spent.message
-    topped_up = credits_finding(credits(600, 570), [5.0] * 7, TODAY, 7)
-    assert topped_up is not None and topped_up.key != found.key  # a top-up starts a new episode
+def test_credits_running_out_say_the_runway_and_its_band() -> None:
+    (found,) = credits_outcomes(runway(500, 30, 6.0, 5.0, 7.5), 7, [])
+    assert isinstance(found, Finding) and found.key == AlertKey("", CREDITS, "", "500.00", 7.0)
+    assert found.title == "Credits run out in about 6 days (80% band 5–8 days)"
+    assert "credits last about 6 days (80% band 5–8 days) (around 2026-11-26): $30.00 left of $500.00" in found.message
+    assert "clears above 10.5 days or after a top-up" in found.message
+    assert credits_outcomes(runway(500, 100, 20.0), 7, []) == []  # 20 days left
+    assert credits_outcomes(runway(500, 1, None), 7, []) == []  # nothing burns: never runs out within a year
+    assert credits_outcomes(runway(500, 30, 6.0), 0, []) == []  # turned off
+    assert credits_outcomes(None, 7, []) == []  # no credits fetched, or under a week of history
+    (spent,) = credits_outcomes(runway(500, -10, 0.0, 0.0, 0.0), 7, [])
+    assert isinstance(spent, Finding) and spent.title == "Credits run out in none left"
+
+
+def test_a_credits_alert_rearms_only_above_one_and_a_half_times_its_days_or_after_a_top_up() -> None:
+    key = AlertKey("", CREDITS, "", "500.00", 7.0)
+    stored = [(key, ACTIVE)]
+    # Hovering around the line: 8 days (above 7, below 10.5) keeps the episode open (no new alert, no recovery).
+    (still,) = credits_outcomes(runway(500, 40, 8.0), 7, stored)
+    assert isinstance(still, Finding) and still.key == key
+    (recovered,) = credits_outcomes(runway(500, 60, 11.0), 7, stored)
+    assert isinstance(recovered, Recovery) and recovered.key == key
+    assert recovered.message.startswith("The runway is about 11 days: $60.00 left of $500.00")
+    # Down again at the same total: a second episode, a new key, so it is sent.
+    (again,) = credits_outcomes(runway(500, 25, 5.0), 7, [(key, CLEARED)])
+    assert isinstance(again, Finding) and again.key.period == "500.00#2"
+    # A top-up ends the open episode whatever the runway; a new one starts at the new total if still short.
+    topped = credits_outcomes(runway(600, 30, 6.0), 7, stored)
+    assert [type(o).__name__ for o in topped] == ["Recovery", "Finding"]
+    assert "The credits were topped up" in topped[0].message and topped[1].key.period == "600.00"
 
 
 # ---- models ---------------------------------------------------------------------------------------------
@@ -268,3 +308,69 @@ def test_expiring_model_in_use() -> None:
     assert model_findings({"acme/model-2026": [soon]}, NOW, 7, 5) == []
     past = state(NOW - timedelta(days=40), 3e-6, 15e-6, "2026-11-18T00:00:00Z")
     assert "2 days ago" in model_findings({"m": [past]}, NOW, 7, 14)[0].message
+
+
+# ---- reminders, snoozes, closing, ended periods -----------------------------------------------------------
+
+CREDITS_KEY = AlertKey("", CREDITS, "", "500.00", 7.0)
+RUNNING_OUT = Finding(CREDITS_KEY, "Credits run out in about 5 days", "…")
+
+
+def test_an_open_alert_that_still_holds_is_reminded_every_remind_hours_unless_acknowledged_or_snoozed() -> None:
+    at = NOW
+    stored = [StoredAlert(3, CREDITS_KEY, ACTIVE, notified_at=at - timedelta(hours=25))]
+    reminded = plan([RUNNING_OUT], stored, now=at, remind_hours=24)
+    assert [(r.alert_id, r.finding.title) for r in reminded.reminders] == [(3, RUNNING_OUT.title)]
+    assert not reminded.new  # the alert itself is not raised again
+    recent = [replace(stored[0], notified_at=at - timedelta(hours=23))]
+    assert not plan([RUNNING_OUT], recent, now=at, remind_hours=24).reminders
+    acked = [replace(stored[0], acked=True)]
+    assert not plan([RUNNING_OUT], acked, now=at, remind_hours=24).reminders
+    assert not plan([RUNNING_OUT], stored, now=at, remind_hours=24, snoozed={("", CREDITS, "")}).reminders
+    assert not plan([RUNNING_OUT], stored, now=at, remind_hours=0).reminders  # turned off
+    assert not plan([], stored, now=at, remind_hours=24).reminders  # no longer holds: nothing to remind
+
+
+def test_only_thresholds_from_100_percent_are_reminded() -> None:
+    old = NOW - timedelta(days=2)
+    keys = [AlertKey("main", THRESHOLD, "", "2026-11", pct) for pct in (50.0, 100.0)]
+    stored = [StoredAlert(i, k, ACTIVE, notified_at=old) for i, k in enumerate(keys)]
+    found = [Finding(k, f"reached {k.threshold:g}%", "…") for k in keys]
+    assert [r.alert_id for r in plan(found, stored, now=NOW, remind_hours=24).reminders] == [1]
+
+
+def test_a_snooze_mutes_what_its_rule_and_scope_raise_or_clear() -> None:
+    spike = AlertKey("main", SPIKE, "", "2026-11-19", 3.0)
+    new = plan([Finding(spike, "spike", "…")], [], snoozed={("main", SPIKE, "")})
+    assert [(n.status, n.muted) for n in new.new] == [(ACTIVE, True)]  # recorded, its deliveries muted
+    other = plan([Finding(spike, "spike", "…")], [], snoozed={("other", SPIKE, "")})
+    assert [n.muted for n in other.new] == [False]
+    old = AlertKey("main", SPIKE, "", "2026-11-17", 3.0)
+    cleared = plan([Recovery(old, "back", "…")], [StoredAlert(4, old, ACTIVE)], snoozed={("main", SPIKE, "")})
+    assert [(c.alert_id, c.muted) for c in cleared.clears] == [(4, True)]
+
+
+def test_one_off_notices_close_silently_and_conditions_stay_open_until_they_recover() -> None:
+    threshold = AlertKey("main", THRESHOLD, "", "2026-10", 100.0)  # last month's: no longer found
+    forecast = AlertKey("main", "forecast", "", "2026-11", 100.0)  # recoverable: waits for its recovery
+    gone = AlertKey("removed", THRESHOLD, "", "2026-11", 50.0)  # its budget left the config
+    gone_forecast = AlertKey("removed", "forecast", "", "2026-11", 100.0)
+    stored = [StoredAlert(i, k, ACTIVE) for i, k in enumerate((threshold, forecast, gone, gone_forecast))]
+    result = plan([], stored, now=NOW, budgets={"main"})
+    assert sorted(result.closes) == [0, 2, 3] and not result.clears
+    assert plan([], stored, now=NOW).closes == (0, 2)  # without the list of budgets, only the one-off ones
+
+
+def test_a_period_that_ended_over_a_threshold_no_alert_reported_is_raised_once() -> None:
+    claude = budget(name="claude", period=DAY, limit_usd=2.0, thresholds=(100.0,), scope="model:anthropic/*")
+    ended = period_end_finding(claude, "2026-12-05", 2.0, 4.90, date(2026, 12, 5))
+    assert ended is not None and ended.key == AlertKey("claude", PERIOD_END, "", "2026-12-05", 100.0)
+    assert ended.title == "Budget 'claude' ended 2026-12-05 at $4.90 of $2.00"
+    assert "(245%, over by $2.90), past the 100% threshold" in ended.message
+    assert "analytics settle within 6 h" in ended.message
+    assert period_end_finding(claude, "2026-12-05", 2.0, 1.99, date(2026, 12, 5)) is None
+    assert [n.finding.key for n in plan([ended], []).new] == [ended.key]
+    reported = [StoredAlert(1, AlertKey("claude", THRESHOLD, "", "2026-12-05", 100.0), "closed")]
+    assert not plan([ended], reported).new  # the day's own alert already said it
+    lower = [StoredAlert(1, AlertKey("claude", THRESHOLD, "", "2026-12-05", 50.0), "closed")]
+    assert [n.finding.key for n in plan([ended], lower).new] == [ended.key]

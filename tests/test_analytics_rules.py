@@ -79,13 +79,17 @@ def test_rows_become_numbers_with_explicit_buckets_and_a_key() -> None:
         {"date__day": "2026-11-19", "model": "a/b", "request_count": "2", "total_usage": 0.5},  # no app at all
     ]  # fmt: skip
     rows = to_store_rows(
-        api_rows, grouping_name="model,app", api_dimensions=("model", "app"), metrics=("request_count", "total_usage")
+        api_rows,
+        grouping_name="model,app",
+        api_dimensions=("model", "app"),
+        metrics=("request_count", "total_usage"),
+        today=TODAY,
     )
     by_app = {r["app"]: r for r in rows}
     assert set(by_app) == {"My App", UNATTRIBUTED}
     assert by_app["My App"]["request_count"] == 12 and isinstance(by_app["My App"]["request_count"], int)
     assert by_app[UNATTRIBUTED]["request_count"] == 5  # empty and missing are one bucket, summed
-    assert by_app[UNATTRIBUTED]["total_usage"] == 0.5
+    assert by_app[UNATTRIBUTED]["total_usage"] == pytest.approx(0.5)
     assert all(r["dim_key"] and r["dimensions"] == "model,app" for r in rows)
 
 
@@ -95,6 +99,7 @@ def test_per_key_rows_carry_the_hash_not_the_label() -> None:
         grouping_name="api_key_hash,model",
         api_dimensions=("model",),
         metrics=("request_count",),
+        today=TODAY,
         api_key_hash="ab" * 32,
     )
     assert rows[0]["api_key_hash"] == "ab" * 32 and rows[0]["dim_key"].startswith("ab" * 32)
@@ -102,12 +107,12 @@ def test_per_key_rows_carry_the_hash_not_the_label() -> None:
 
 def test_metric_values() -> None:
     assert metric_value("request_count", "1523") == 1523
-    assert metric_value("total_usage", None) == 0.0
+    assert metric_value("total_usage", None) == pytest.approx(0.0)
     assert metric_value("p50_latency", None) is None
     with pytest.raises(RowError):
         metric_value("total_usage", "lots")
     with pytest.raises(RowError):
-        to_store_rows([{"model": "x"}], grouping_name="model", api_dimensions=("model",), metrics=())
+        to_store_rows([{"model": "x"}], grouping_name="model", api_dimensions=("model",), metrics=(), today=TODAY)
 
 
 def test_pacer_keeps_under_the_limit_on_a_virtual_clock() -> None:

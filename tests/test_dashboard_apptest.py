@@ -265,17 +265,34 @@ def test_custom_range_spanning_activity_and_analytics(app: AppTest, snapshot_sql
 
 
 def test_an_unanswerable_combination_says_so(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection) -> None:
-    _set(app, apps=["Cline"], keys=[_top_key(snapshot_sql)])
+    _set(app, apps=["Cline"], keys=[_top_key(snapshot_sql)], models=["openai/gpt-5.1-20251113"])
     warnings = " ".join(w.value for w in app.warning)
-    assert "app × API key" in warnings and "Clear one" in warnings
+    assert "model × app × API key" in warnings and "Clear one" in warnings
     assert not charts(app) and not downloads(app)
     assert set(metrics(app)) == OUTLOOK, "no period figures that would silently ignore a filter"
 
 
-def test_workspace_with_a_breakdown_by_model_says_so(app: AppTest) -> None:
+def test_workspace_with_a_breakdown_by_model_goes_through_its_keys(
+    app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date
+) -> None:
     _set(app, workspace="Research")
-    assert set(charts(app)) == {"tokens_per_day"}
-    assert "model × workspace" in " ".join(w.value for w in app.warning)
+    assert set(charts(app)) == {"tokens_per_day", "spend_per_model", "spend_per_day"}
+    assert not app.warning
+    # Per model, the workspace's keys: activity per key on its days, analytics per key and model before.
+    start, end = _preset(30, demo_today)
+    first, _last = activity_window(snapshot_sql)
+    keys = "SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE w.name = 'Research'"
+    want = snapshot_sql.execute(
+        f"""SELECT model, sum(spend) FROM (
+                SELECT model_permaslug AS model, usage + byok_usage_inference AS spend FROM activity_by_key
+                WHERE api_key_hash IN ({keys}) AND date BETWEEN greatest(?, ?) AND ?
+                UNION ALL SELECT model, total_usage FROM analytics_daily
+                WHERE dimensions = 'api_key_hash,model' AND api_key_hash IN ({keys}) AND date BETWEEN ? AND ? - 1)
+            GROUP BY model""",
+        [start, first, end, start, first],
+    ).fetchall()
+    bars = chart_data(app, "spend_per_model").drop_duplicates("model")
+    assert float(bars["spend"].sum()) == pytest.approx(sum(v for _, v in want))
 
 
 def test_provider_beyond_31_days_says_so(

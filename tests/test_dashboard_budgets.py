@@ -5,7 +5,7 @@ review page reached through the app's navigation."""
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ TODAY = "2026-11-20"
 def _open(monkeypatch: pytest.MonkeyPatch, db: Path, page: str, config: Path | None = None) -> AppTest:
     monkeypatch.setenv("ORUSAGE_DB", str(db))
     monkeypatch.setenv("ORUSAGE_TODAY", TODAY)
+    monkeypatch.setenv("ORUSAGE_NOW", NOW)
     if config is None:
         monkeypatch.delenv("ORUSAGE_CONFIG", raising=False)
     else:
@@ -71,9 +72,19 @@ def test_progress_bars_match_the_stored_evaluation(
         assert int(bar.proto.value) / 100 == pytest.approx(min(max(spend / limit, 0.0), 1.0), abs=0.01)  # shown in %
         text = str(bar.proto.text)
         assert f"${spend:,.2f}" in text and f"${limit:,.2f}" in text, text
-        days = (period_end - date.fromisoformat(TODAY)).days
-        assert f"resets in {days} day" in texts(at)
+        left = datetime.combine(period_end, time.min) - datetime.fromisoformat(NOW)
+        hours, minutes = divmod(int(left.total_seconds()) // 60 % (24 * 60), 60)
+        said = f"{left.days} d {hours} h" if left.days else f"{hours} h {minutes} min"
+        assert f"resets in {said}" in texts(at), said  # as the CLI says it, to the hour
     page = texts(at)
+    # The monthly budget of $1 is over: since the first day its running spend passed $1 (the tests' own SQL).
+    (spend, limit, since), *_ = query(
+        snapshot_path(db),
+        """SELECT s.spend_usd, s.limit_usd, min(f.date) FROM budget_status s JOIN budget_forecast f USING (budget)
+           WHERE s.budget = 'account-monthly' AND f.actual_usd >= s.limit_usd GROUP BY ALL""",
+    )
+    assert f"Over by ${spend - limit:,.2f} since {since}." in page
+    assert "At this pace the limit is crossed" not in page and "$-" not in page
     assert str(cfg) in page  # the one source of truth, named
     assert "Alerts sent" in page
     alerts = query(snapshot_path(db), "SELECT count(*) FROM alerts WHERE status <> 'suppressed'")[0][0]

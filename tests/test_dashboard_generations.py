@@ -206,6 +206,14 @@ def test_view_round_trips_through_the_link() -> None:
     assert gen_url.encode(gen_url.View()) == {}, "the default view keeps a plain link"
 
 
+def test_tags_round_trip_through_the_link_and_bad_ones_are_noted() -> None:
+    view = gen_url.View(tags=("project=alpha", "env=prod"))
+    assert gen_url.encode(view) == {"tag": ["project=alpha", "env=prod"]}
+    assert gen_url.parse({"tag": ["project=alpha", "env=prod"]}) == (view, ())
+    parsed, notes = gen_url.parse({"tag": ["no-equals", "k=" + "v" * 400, "ok=1", "ok=1"]})
+    assert parsed.tags == ("ok=1",) and len(notes) == 2 and all("is not KEY=VALUE" in n for n in notes)
+
+
 def test_hostile_link_values_are_dropped_with_a_note() -> None:
     view, notes = gen_url.parse(
         {

@@ -307,9 +307,12 @@ def urlstate_range(key: str, today: date) -> tuple[date, date]:
     return range_days(key, today)
 
 
-def test_providers_cannot_be_split_by_app(monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date) -> None:
-    at = _open(monkeypatch, demo_db, demo_today, "providers", apps="Cline")
-    assert "provider × app" in " ".join(w.value for w in at.warning)
+def test_providers_cannot_be_split_by_app_and_member(
+    monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date
+) -> None:
+    # Provider × app and app × member are each stored; the three together are not.
+    at = _open(monkeypatch, demo_db, demo_today, "providers", apps="Cline", members="Dana Whitfield")
+    assert "provider × app × member" in " ".join(w.value for w in at.warning)
     assert not charts(at)
 
 
@@ -350,8 +353,9 @@ def test_apps_per_day_in_tokens(
     monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, snapshot_sql: duckdb.DuckDBPyConnection
 ) -> None:
     at = _open(monkeypatch, demo_db, demo_today, "apps")
-    at.get("button_group")[0].set_value("Tokens")
+    at.get("button_group")[0].set_value("tokens")
     run_app(at)
+    assert at.query_params["per_day"] == "tokens", "the link reopens the same chart"
     spec, (data, *_) = charts(at)["app_per_day"]
     assert spec["encoding"]["y"]["field"] == "tokens" and spec["encoding"]["y"]["title"] == "Tokens"
     start, end = _preset(30, demo_today)
@@ -363,12 +367,12 @@ def test_apps_per_day_in_tokens(
     assert int(data["tokens"].sum()) == want
 
 
-def test_app_and_key_together_say_so(
+def test_app_key_and_model_together_say_so(
     monkeypatch: pytest.MonkeyPatch, demo_db: Path, demo_today: date, snapshot_sql: duckdb.DuckDBPyConnection
 ) -> None:
     key = snapshot_sql.execute("SELECT hash FROM api_keys ORDER BY usage DESC").fetchall()[0][0]
-    at = _open(monkeypatch, demo_db, demo_today, "apps", keys=key)
-    assert "app × API key" in " ".join(w.value for w in at.warning)
+    at = _open(monkeypatch, demo_db, demo_today, "apps", keys=key, models=TOP_MODEL)
+    assert "model × app × API key" in " ".join(w.value for w in at.warning)
     assert not charts(at) and not downloads(at)
 
 

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from queries import reads_facts
-from queries.filters import Filters
+from queries.filters import NOTHING, Filters, team_scope
 from queries.reads_facts import GROUP_COLUMNS, facts, rows_sql, source_spans
-from queries.reads_routing import Dim, Need, Route, Span, explain, reach_note, route
+from queries.reads_routing import Dim, Need, Route, Span, candidates, explain, reach_note, route
 from queries.store import read_snapshot
 from tests.dashboard_fixtures import activity_window, expected_by, expected_totals
 
@@ -26,6 +26,16 @@ TODAY = date(2026, 11, 20)
 ACT = (TODAY - timedelta(days=30), TODAY - timedelta(days=1))  # 30 completed days of /activity
 YEAR = (TODAY - timedelta(days=364), TODAY - timedelta(days=1))
 SHORT = ACT  # 31-day analytics hold the same completed days
+LONG_PAIRS = ("model,user", "app,user", "api_key_hash,app", "api_key_hash,user")
+SHORT_PAIRS = (
+    "app,provider",
+    "provider,user",
+    "model,external_user",
+    "app,external_user",
+    "provider,external_user",
+    "user,external_user",
+    "api_key_hash,external_user",
+)
 SPANS: dict[tuple[str, str], tuple[Span, ...]] = {
     ("activity", "long"): (ACT,),
     ("activity_by_key", "long"): (ACT,),
@@ -39,46 +49,67 @@ SPANS: dict[tuple[str, str], tuple[Span, ...]] = {
     ("analytics:model,app", "short"): (SHORT,),
     ("analytics:workspace", "long"): (YEAR,),
     ("analytics:workspace", "short"): (SHORT,),
+    ("analytics:user", "long"): (YEAR,),
+    ("analytics:user", "short"): (SHORT,),
+    ("analytics:external_user", "long"): (SHORT,),
+    ("analytics:external_user", "short"): (SHORT,),
+    # The pairs the ingest fetches for the usage metrics only (ingest.analytics.pairs).
+    **{(f"analytics:{g}", "long"): (YEAR,) for g in LONG_PAIRS},
+    **{(f"analytics:{g}", m): (SHORT,) for g in SHORT_PAIRS for m in ("long", "short")},
 }
-M, P, A, K, W = Dim.MODEL, Dim.PROVIDER, Dim.APP, Dim.KEY, Dim.WORKSPACE
+M, P, A, K, W, U, E = Dim.MODEL, Dim.PROVIDER, Dim.APP, Dim.KEY, Dim.WORKSPACE, Dim.MEMBER, Dim.END_USER
 NO = "cannot answer"
 
+
+def _an(grouping: str, older: bool = True) -> tuple[str, str | None]:
+    """An analytics grouping for both the activity window and older days (None: beyond its reach)."""
+    return (f"analytics:{grouping}", f"analytics:{grouping}" if older else None)
+
+
 # frozenset(dims) -> (source of the activity window's days, source of older days or None: beyond reach).
+# Written out for every single dimension and every pair; of three dimensions or more only those a table
+# holds are listed (every other one cannot be answered): see test_the_table_names_every_combination.
 TABLE: dict[frozenset[Dim], tuple[str, str | None] | str] = {
     frozenset(): ("activity", "analytics:model"),
     frozenset({M}): ("activity", "analytics:model"),
     frozenset({P}): ("activity", None),
-    frozenset({A}): ("analytics:model,app", "analytics:model,app"),
+    frozenset({A}): _an("model,app"),
     frozenset({K}): ("activity_by_key", "analytics:api_key_hash,model"),
-    frozenset({W}): ("analytics:workspace", "analytics:workspace"),
+    frozenset({W}): _an("workspace"),
+    frozenset({U}): _an("user"),
+    frozenset({E}): _an("external_user", older=False),
     frozenset({M, P}): ("activity", None),
-    frozenset({M, A}): ("analytics:model,app", "analytics:model,app"),
+    frozenset({M, A}): _an("model,app"),
     frozenset({M, K}): ("activity_by_key", "analytics:api_key_hash,model"),
-    frozenset({M, W}): NO,
-    frozenset({P, A}): NO,
+    frozenset({M, W}): ("activity_by_key", "analytics:api_key_hash,model"),  # through the keys
+    frozenset({M, U}): _an("model,user"),
+    frozenset({M, E}): _an("model,external_user", older=False),
+    frozenset({P, A}): _an("app,provider", older=False),
     frozenset({P, K}): ("activity_by_key", None),
-    frozenset({P, W}): NO,
-    frozenset({A, K}): NO,
-    frozenset({A, W}): NO,
-    frozenset({K, W}): NO,
-    frozenset({M, P, A}): NO,
+    frozenset({P, W}): ("activity_by_key", None),
+    frozenset({P, U}): _an("provider,user", older=False),
+    frozenset({P, E}): _an("provider,external_user", older=False),
+    frozenset({A, K}): _an("api_key_hash,app"),
+    frozenset({A, W}): _an("api_key_hash,app"),
+    frozenset({A, U}): _an("app,user"),
+    frozenset({A, E}): _an("app,external_user", older=False),
+    frozenset({K, W}): ("activity_by_key", "analytics:api_key_hash,model"),
+    frozenset({K, U}): _an("api_key_hash,user"),
+    frozenset({K, E}): _an("api_key_hash,external_user", older=False),
+    frozenset({W, U}): _an("api_key_hash,user"),
+    frozenset({W, E}): _an("api_key_hash,external_user", older=False),
+    frozenset({U, E}): _an("user,external_user", older=False),
     frozenset({M, P, K}): ("activity_by_key", None),
-    frozenset({M, P, W}): NO,
-    frozenset({M, A, K}): NO,
-    frozenset({M, A, W}): NO,
-    frozenset({M, K, W}): NO,
-    frozenset({P, A, K}): NO,
-    frozenset({P, A, W}): NO,
-    frozenset({P, K, W}): NO,
-    frozenset({A, K, W}): NO,
-    frozenset({M, P, A, K}): NO,
-    frozenset({M, P, A, W}): NO,
-    frozenset({M, P, K, W}): NO,
-    frozenset({M, A, K, W}): NO,
-    frozenset({P, A, K, W}): NO,
-    frozenset({M, P, A, K, W}): NO,
+    frozenset({M, P, W}): ("activity_by_key", None),
+    frozenset({M, K, W}): ("activity_by_key", "analytics:api_key_hash,model"),
+    frozenset({P, K, W}): ("activity_by_key", None),
+    frozenset({M, P, K, W}): ("activity_by_key", None),
+    frozenset({A, K, W}): _an("api_key_hash,app"),
+    frozenset({U, K, W}): _an("api_key_hash,user"),
+    frozenset({E, K, W}): _an("api_key_hash,external_user", older=False),
 }
-# The same for cached tokens (analytics only) and for latency (analytics, last 31 days only).
+# The same for cached tokens (analytics only) and for latency (analytics, last 31 days only; the pairs
+# are kept without it).
 CACHED: dict[frozenset[Dim], tuple[str, str | None] | str] = {
     frozenset(): ("analytics:model", "analytics:model"),
     frozenset({M}): ("analytics:model", "analytics:model"),
@@ -87,6 +118,10 @@ CACHED: dict[frozenset[Dim], tuple[str, str | None] | str] = {
     frozenset({A}): ("analytics:model,app", "analytics:model,app"),
     frozenset({K}): ("analytics:api_key_hash,model", "analytics:api_key_hash,model"),
     frozenset({W}): ("analytics:workspace", "analytics:workspace"),
+    frozenset({M, W}): ("analytics:api_key_hash,model", "analytics:api_key_hash,model"),
+    frozenset({U}): _an("user"),
+    frozenset({M, U}): _an("model,user"),
+    frozenset({A, E}): _an("app,external_user", older=False),
     frozenset({P, K}): NO,  # activity_by_key has the pair but no cached tokens
 }
 LATENCY: dict[frozenset[Dim], tuple[str, str | None] | str] = {
@@ -96,7 +131,11 @@ LATENCY: dict[frozenset[Dim], tuple[str, str | None] | str] = {
     frozenset({A}): ("analytics:model,app", None),
     frozenset({K}): ("analytics:api_key_hash,model", None),
     frozenset({W}): ("analytics:workspace", None),
+    frozenset({U}): ("analytics:user", None),
+    frozenset({E}): ("analytics:external_user", None),
     frozenset({P, K}): NO,
+    frozenset({A, P}): NO,  # a pair kept for the usage metrics only
+    frozenset({M, U}): NO,
 }
 
 
@@ -106,7 +145,14 @@ def _subsets(dims: Iterable[Dim]) -> list[frozenset[Dim]]:
 
 
 def test_the_table_names_every_combination() -> None:
-    assert set(TABLE) == set(_subsets(Dim))
+    every = set(_subsets(Dim))
+    assert set(TABLE) <= every
+    assert {d for d in every if len(d) <= 2} <= set(TABLE), "every single dimension and pair is written out"
+    assert len(every) == 2 ** len(Dim)
+
+
+def _want(dims: frozenset[Dim]) -> tuple[str, str | None] | str:
+    return TABLE.get(dims, NO)
 
 
 def _check(r: Route, want: tuple[str, str | None] | str, older: tuple[date, date]) -> None:
@@ -125,11 +171,13 @@ def _check(r: Route, want: tuple[str, str | None] | str, older: tuple[date, date
         assert not r.gaps
 
 
-@pytest.mark.parametrize("dims", sorted(TABLE, key=lambda d: (len(d), sorted(d))), ids=lambda d: "+".join(sorted(d)))
+@pytest.mark.parametrize(
+    "dims", sorted(_subsets(Dim), key=lambda d: (len(d), sorted(d))), ids=lambda d: "+".join(sorted(d)) or "none"
+)
 def test_routing_table(dims: frozenset[Dim]) -> None:
     start = TODAY - timedelta(days=120)
     r = route(dims, start, ACT[1], SPANS, TODAY)
-    _check(r, TABLE[dims], (start, ACT[0] - timedelta(days=1)))
+    _check(r, _want(dims), (start, ACT[0] - timedelta(days=1)))
 
 
 @pytest.mark.parametrize("needs,table", [(Need.CACHED, CACHED), (Need.LATENCY, LATENCY)], ids=["cached", "latency"])
@@ -143,7 +191,7 @@ def test_routing_table_for_analytics_only_metrics(needs: Need, table: dict[froze
 
 def test_every_day_is_read_from_exactly_one_source() -> None:
     start, end = TODAY - timedelta(days=200), ACT[1]
-    for dims in TABLE:
+    for dims in _subsets(Dim):
         r = route(dims, start, end, SPANS, TODAY)
         days = [s.first + timedelta(days=i) for s in r.segments for i in range((s.last - s.first).days + 1)]
         gaps = [g.first + timedelta(days=i) for g in r.gaps for i in range((g.last - g.first).days + 1)]
@@ -162,18 +210,36 @@ def test_days_nothing_covers_are_told_apart() -> None:
     assert [s.source for s in r.segments] == ["activity", "analytics:model", "activity"]
     assert not r.gaps
     # With a provider nothing else holds those days: a gap that an ingest could still fill.
-    r = route([P], ACT[0], ACT[1], {**holed, ("analytics:model,provider", "long"): ()}, TODAY)
+    others = {(s.name, "long"): () for s in candidates([P]) if not s.is_activity}
+    assert len(others) == 4  # model × provider and the pairs with a provider
+    r = route([P], ACT[0], ACT[1], {**holed, **others}, TODAY)
     assert [(g.first, g.last, g.beyond_reach) for g in r.gaps] == [
         (ACT[0] + timedelta(days=10), ACT[0] + timedelta(days=16), False)
     ]
 
 
 def test_unanswerable_combinations_say_why() -> None:
-    assert "app × API key" in explain(frozenset({A, K}), frozenset())
-    assert "provider × workspace" in explain(frozenset({P, W}), frozenset())
     message = explain(frozenset({M, P, A}), frozenset())
-    assert "provider × app" in message and "Clear one" in message
-    assert "cached tokens" in explain(frozenset({P, K}), frozenset({Need.CACHED}))
+    assert "model × provider × app" in message and "two dimensions at most" in message and "Clear one" in message
+    # The smallest clashes are named, not the whole question.
+    four = explain(frozenset({M, A, K, E}), frozenset())
+    assert "model × app × API key;" in four and "model × app × API key × end user" not in four
+    assert "cached tokens by provider × API key" in explain(frozenset({P, K}), frozenset({Need.CACHED}))
+    assert "latency and throughput by provider × app" in explain(frozenset({A, P}), frozenset({Need.LATENCY}))
+    for line in (explain(frozenset(d), frozenset()) for d in _subsets(Dim) if _want(d) == NO):
+        assert "\n" not in line
+
+
+def test_teams_that_cannot_be_one_filter_say_why() -> None:
+    teams = {"research": ("key", ("k1", "k2")), "support": ("app", ("Cline",)), "ops": ("key", ("k2", "k3"))}
+    one_kind = team_scope(("research", "ops"), teams)
+    assert one_kind is not None and one_kind.dim is K and one_kind.values == ("k1", "k2", "k3")
+    mixed = team_scope(("research", "support"), teams)
+    assert mixed is not None and mixed.dim is None and "apps and keys" in (mixed.problem or "")
+    sel = Filters(TODAY, TODAY, keys=("k2", "k9"), team=one_kind)
+    assert sel.values(K) == ("k2",) and sel.dims == frozenset({K}), "the team's keys met with the chosen ones"
+    assert Filters(TODAY, TODAY, keys=("k9",), team=one_kind).values(K) == (NOTHING,), "nothing in common"
+    assert Filters(TODAY, TODAY, team=team_scope(("support",), teams)).values(A) == ("Cline",)
 
 
 def test_reach_notes_name_the_limit() -> None:
@@ -333,7 +399,8 @@ def test_filter_values_are_bound_and_groupings_allowlisted(
         with pytest.raises(ValueError):
             facts(con, r, hostile, (bad,))
     with pytest.raises(ValueError):
-        rows_sql(route([A, K], TODAY, TODAY, spans, TODAY), Filters(TODAY, TODAY, apps=("x",), keys=("y",)))
+        three = Filters(TODAY, TODAY, models=("m",), apps=("x",), keys=("y",))
+        rows_sql(route(three.dims, TODAY, TODAY, spans, TODAY), three)
 
 
 def test_stores_without_coverage_fall_back_to_stored_days(synthetic_db: Path) -> None:

@@ -136,3 +136,53 @@ def test_the_model_page_subject() -> None:
     assert subject(["google/unused"], ALLOWED) == ("google/unused", None)
     chosen, note = subject(["../../etc/passwd"], ALLOWED)
     assert chosen is None and note is not None and "not known" in note
+
+
+# ---- members, teams, the Explore page's view, a click on a value -------------------------------------------
+
+WITH_PEOPLE = Allowed(**{**ALLOWED.__dict__, "members": {"Dana Whitfield", "Kenji"}, "teams": {"research", "support"}})
+
+
+def test_members_and_teams_round_trip_after_the_old_parameters() -> None:
+    day = date(2026, 11, 3)
+    chosen = Filters(day, day, "custom", apps=("Cline",), members=("Kenji", "Dana Whitfield"), teams=("support",))
+    params = encode(chosen)
+    # The existing parameters keep their names and their order; the new ones follow.
+    assert list(params) == ["range", "from", "to", "apps", "members", "teams"]
+    as_lists = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    parsed, notes = parse(as_lists, WITH_PEOPLE, TODAY)
+    assert notes == () and parsed == chosen
+
+
+def test_unknown_members_and_teams_are_dropped_with_a_note() -> None:
+    parsed, notes = parse({"members": ["Mallory", "Kenji"], "teams": ["'; DROP TABLE x"]}, WITH_PEOPLE, TODAY)
+    assert parsed.members == ("Kenji",) and parsed.teams == ()
+    assert any("members: `Mallory`" in n for n in notes) and any(n.startswith("teams:") for n in notes)
+
+
+def test_a_click_on_a_value_sets_that_filter_alone() -> None:
+    chosen = Filters(TODAY, TODAY, "7d", providers=("Azure", "OpenAI"), apps=("Cline",))
+    opened = urlstate.with_value(chosen, "providers", "OpenAI", WITH_PEOPLE)
+    assert opened == Filters(TODAY, TODAY, "7d", providers=("OpenAI",), apps=("Cline",))
+    assert urlstate.with_value(chosen, "workspace", "Research", WITH_PEOPLE) == Filters(
+        TODAY, TODAY, "7d", providers=("Azure", "OpenAI"), apps=("Cline",), workspace="Research"
+    )
+    assert urlstate.with_value(chosen, "members", "Kenji", WITH_PEOPLE) is not None
+    assert urlstate.with_value(chosen, "providers", "Nobody", WITH_PEOPLE) is None
+    assert urlstate.with_value(chosen, "range", "7d", WITH_PEOPLE) is None
+
+
+def test_the_explore_view_in_the_link() -> None:
+    from dashboard import explore_url
+
+    assert explore_url.parse({}) == (explore_url.View(), ())
+    view, notes = explore_url.parse({"by": ["member"], "then": ["date"], "metric": ["tokens"], "top": ["20"]})
+    assert view == explore_url.View("member", "date", "tokens", 20) and notes == ()
+    assert explore_url.encode(view) == {"by": "member", "then": "date", "metric": "tokens", "top": "20"}
+    assert explore_url.encode(explore_url.View()) == {}, "a plain page keeps a plain link"
+    # "then" defaults to the model, unless the model is what "by" groups by.
+    assert explore_url.parse({"by": ["model"]})[0].then == explore_url.NONE
+    bad, notes = explore_url.parse({"by": ["spend; --"], "then": ["app"], "metric": ["cost"], "top": ["7"]})
+    assert bad == explore_url.View(then=explore_url.NONE) and len(notes) == 4
+    assert explore_url.parse_per_day({"per_day": ["price"]}) == ("price", ())
+    assert explore_url.parse_per_day({"per_day": ["<b>"]})[0] == "spend"

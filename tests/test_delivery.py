@@ -13,12 +13,16 @@ from pydantic import SecretStr
 from core.errors import ConfigError
 from orusage.alerts.config import Config, EmailConfig, parse_config
 from orusage.alerts.delivery import (
+    DELIVERY_ID_HEADER,
+    DISCORD_MAX,
     DeliveryError,
     DeliverySecrets,
+    DiscordChannel,
     EmailChannel,
     Message,
     SlackChannel,
     StdoutChannel,
+    TeamsChannel,
     WebhookChannel,
     channels_for,
 )
@@ -47,16 +51,53 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer
 
 
 MESSAGE = Message(
-    "Budget 'main' reached 80% (2026-11)", "Budget 'main': $81.00 of $100.00.", "threshold", budget="main"
+    "Budget 'main' reached 80% (2026-11)",
+    "Budget 'main': $81.00 of $100.00.",
+    "threshold",
+    budget="main",
+    delivery_id="6f1c2b9e-0d1a-4c55-9a7e-1d2c3b4a5f60",
 )
 
 
-def test_webhook_posts_the_message_as_json(receiver: Receiver) -> None:
+def test_webhook_posts_the_message_as_json_with_its_delivery_id(receiver: Receiver) -> None:
     WebhookChannel(SecretStr(receiver.url)).send(MESSAGE)
     assert receiver.bodies == [
         {"source": "openrouter-usage", "title": MESSAGE.title, "text": MESSAGE.text, "kind": "threshold",
-         "event": "raised", "budget": "main"}
+         "event": "raised", "budget": "main", "delivery_id": MESSAGE.delivery_id}
     ]  # fmt: skip
+    assert receiver.headers[0][DELIVERY_ID_HEADER.lower()] == MESSAGE.delivery_id
+
+
+def test_discord_content_is_at_most_2000_characters_and_pings_nobody() -> None:
+    long = replace(MESSAGE, text="@everyone " + "x" * 3000)
+    with running_receiver(success=204) as discord:  # Discord answers 204 No Content
+        DiscordChannel(SecretStr(discord.url)).send(MESSAGE)
+        DiscordChannel(SecretStr(discord.url)).send(long)
+    short, clipped = discord.bodies
+    assert short == {"content": f"**{MESSAGE.title}**\n{MESSAGE.text}", "allowed_mentions": {"parse": []}}
+    assert len(clipped["content"]) == DISCORD_MAX and clipped["content"].endswith("…")
+    assert clipped["content"].startswith(f"**{MESSAGE.title}**\n@everyone xxx")
+    assert all(h[DELIVERY_ID_HEADER.lower()] == MESSAGE.delivery_id for h in discord.headers)
+
+
+def test_teams_workflows_gets_an_adaptive_card_in_attachments() -> None:
+    two_paragraphs = replace(MESSAGE, text="First paragraph.\n\nSecond one.")
+    with running_receiver(success=202) as teams:  # a Workflows trigger answers 202 Accepted
+        TeamsChannel(SecretStr(teams.url)).send(two_paragraphs)
+    (body,) = teams.bodies
+    assert body["type"] == "message"
+    (attachment,) = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    assert [(b["type"], b["text"]) for b in card["body"]] == [
+        ("TextBlock", MESSAGE.title),
+        ("TextBlock", "First paragraph."),
+        ("TextBlock", "Second one."),
+    ]
+    assert card["body"][0]["weight"] == "Bolder" and all(b["wrap"] for b in card["body"])
+    assert teams.headers[0][DELIVERY_ID_HEADER.lower()] == MESSAGE.delivery_id
 
 
 def test_slack_payload_has_text_and_optional_blocks(receiver: Receiver) -> None:
@@ -93,6 +134,7 @@ def test_email_over_starttls_with_auth(smtp_server: SmtpServer) -> None:
     assert mail["Subject"] == f"[orusage] {MESSAGE.title}"
     assert mail["From"] == "orusage@example.test" and mail["To"] == "ops@example.test"
     assert MESSAGE.text in mail.get_payload()
+    assert mail[DELIVERY_ID_HEADER] == MESSAGE.delivery_id
     assert smtp_server.logins[-1] == ("LOGIN", SMTP_USER) or smtp_server.logins[-1] == ("PLAIN", SMTP_USER)
 
 
@@ -135,6 +177,11 @@ def test_channels_from_file_and_environment() -> None:
     assert [c.name for c in channels_for(config(), from_env, print)] == ["webhook", "slack"]
     both = config('[delivery.webhook]\nurl = "https://h.example/z"\n[delivery.stdout]\n')
     assert [c.name for c in channels_for(both, DeliverySecrets(), print)] == ["webhook", "stdout"]
+    chat = config('[delivery.discord]\nurl = "https://discord.example/api/webhooks/1/t"\n[delivery.teams]\n')
+    teams_env = DeliverySecrets(teams_url=SecretStr("https://prod.example/workflows/t"))
+    assert [c.name for c in channels_for(chat, teams_env, print)] == ["discord", "teams"]
+    with pytest.raises(ConfigError, match=r"\[delivery\.teams\]: url: missing"):
+        channels_for(chat, DeliverySecrets(), print)
 
 
 def test_channel_settings_that_cannot_work_are_config_errors(tmp_path: Path) -> None:

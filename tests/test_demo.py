@@ -56,6 +56,9 @@ def test_demo_serves_a_drawn_dashboard_within_two_minutes(tmp_path: Path) -> Non
         assert "alerts ok: 4 budgets checked" in text
         budgets = dict(query(db, "SELECT budget, spend_usd FROM budget_status"))
         assert set(budgets) == {"account", "claude", "research", "support"} and budgets["account"] > 0
+        # The live feed: the fake posted yesterday's and today's traces (two lost), which the ingest merged.
+        posted = int(text.split("Broadcast: the fake posted ", 1)[1].split(" ", 1)[0])
+        assert query(db, "SELECT count(received_at) FROM generations") == [(posted,)]
         with browser_page(url) as page:
             wait_finished(page)
             page.wait_for_function(
@@ -72,6 +75,11 @@ def test_demo_serves_a_drawn_dashboard_within_two_minutes(tmp_path: Path) -> Non
             page.get_by_text("research: $", exact=False).first.wait_for(timeout=30_000)
             assert page.locator('[data-testid="stException"]').count() == 0
             screenshot(page, "demo-budgets.png")
+            page.goto(f"{url}/health")
+            wait_finished(page)
+            page.get_by_text("missing traces on 1 day(s)", exact=False).first.wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            screenshot(page, "demo-health.png")
     finally:
         proc.send_signal(signal.SIGINT)
         try:

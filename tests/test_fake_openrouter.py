@@ -24,7 +24,7 @@ from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID, EndpointTerms,
 from fake_openrouter.dataset import HISTORY_DAYS, Dataset, build
 from fake_openrouter.keys import DEMO_API_KEY_NAME, key_hash
 from fake_openrouter.server import FakeServer
-from tests.fake_fixtures import API_KEY, FAKE_NOW, client_for, start_fake
+from tests.fake_fixtures import API_KEY, FAKE_NOW, MANAGEMENT_KEY, client_for, start_fake
 from tests.spec_validation import COLLECTOR, REPO_ROOT, SpecValidator
 
 MANAGEMENT_PATHS = ["/activity", "/credits", "/keys", "/workspaces"]
@@ -92,7 +92,7 @@ def test_models_answers_without_key_but_not_with_a_bad_one(fake: FakeServer) -> 
 
 def test_management_key_works_on_key_and_models(mgmt: httpx.Client) -> None:
     data = get_data(mgmt, "/key")
-    assert data["is_management_key"] is True and data["usage"] == 0
+    assert data["is_management_key"] is True and data["usage"] == pytest.approx(0, abs=1e-12)
     assert get_data(mgmt, "/models")
 
 
@@ -175,7 +175,11 @@ def test_activity_byok_is_a_five_percent_fee(mgmt: httpx.Client) -> None:
     assert byok and all(r["byok_usage_inference"] > 0 for r in byok)
     # Each request's fee is billed rounded to the nano-dollar: a row is off by less than one per request.
     assert all(r["usage"] == pytest.approx(0.05 * r["byok_usage_inference"], abs=1e-9 * r["requests"]) for r in byok)
-    assert all(r["byok_usage_inference"] == 0 for r in rows if r["provider_name"] not in BYOK_PROVIDERS)
+    assert all(
+        r["byok_usage_inference"] == pytest.approx(0, abs=1e-12)
+        for r in rows
+        if r["provider_name"] not in BYOK_PROVIDERS
+    )
 
 
 def test_activity_reasoning_is_within_completion_in_spec_mode(mgmt: httpx.Client) -> None:
@@ -262,7 +266,7 @@ def test_keys_pages_of_100(fake_now: datetime) -> None:
     assert [len(p) for p in pages] == [100, 54]  # 150 idle + 4 enabled traffic keys in the default workspace
     hashes = [k["hash"] for p in pages for k in p]
     assert len(set(hashes)) == len(hashes)
-    assert sum(1 for p in pages for k in p if k["usage"] == 0) == 150
+    assert sum(1 for p in pages for k in p if k["usage"] == pytest.approx(0, abs=1e-12)) == 150
 
 
 def test_workspaces(mgmt: httpx.Client, fake_dataset: Dataset) -> None:
@@ -504,19 +508,25 @@ def test_stop_refuses_connections(fake_dataset: Dataset) -> None:
             client.get("/credits")
 
 
-def test_serve_in_a_subprocess() -> None:
-    code = (
-        "from datetime import datetime; from fake_openrouter.server import serve; "
-        "serve(port=0, now=datetime.fromisoformat('2026-11-20T15:30:00+00:00'))"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+def test_serve_in_a_subprocess_prints_keys_that_work() -> None:
+    """`orusage fake-openrouter` prints its URL and the demo keys themselves (fake, safe to show), as the docs
+    say; the printed management key reads the account, the printed regular key is refused as the real API does."""
+    args = ["-m", "orusage.cli", "fake-openrouter", "--port", "0", "--now", "2026-11-20T15:30:00Z"]
+    proc = subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "demo keys" in line and "sk-or-v1" not in line
-        match = re.search(r"(http://127\.0\.0\.1:\d+/api/v1)", line)
-        assert match, line
+        lines = [proc.stdout.readline() for _ in range(4)]
+        text = "".join(lines)
+        match = re.search(r"(http://127\.0\.0\.1:\d+/api/v1)", lines[0])
+        assert match, text
         base = match.group(1)
+        management = re.search(r"management key \('demo-management'\): (sk-or-v1-\S+)", text)
+        regular = re.search(r"regular key \('production-backend'\):\s+(sk-or-v1-\S+)", text)
+        assert management and regular, text
+        assert (management.group(1), regular.group(1)) == (MANAGEMENT_KEY, API_KEY)
+        as_management = httpx.get(f"{base}/credits", headers={"Authorization": f"Bearer {management.group(1)}"})
+        as_regular = httpx.get(f"{base}/credits", headers={"Authorization": f"Bearer {regular.group(1)}"})
+        assert (as_management.status_code, as_regular.status_code) == (200, 403)
         root = base.removesuffix("/api/v1")
         assert (
             httpx.post(f"{root}/__fake__/faults", json={"path": "/models", "kind": "status", "code": 502}).status_code

@@ -224,7 +224,8 @@ def test_api_and_export_rows_of_one_generation_become_one(
         "SELECT total_cost, usage, app_name, api_key_name, latency FROM generations WHERE id = ?", [gen_id]
     ).fetchone()
     assert fake is not None
-    assert row[:3] == ("api+export", api[gen_id], fake[1]) and api[gen_id] == fake[0] != 999.0
+    assert row[0] == "api+export" and row[1:3] == pytest.approx((api[gen_id], fake[1]))
+    assert api[gen_id] == pytest.approx(fake[0]) and api[gen_id] != pytest.approx(999.0)
     assert row[3:7] == (fake[2], fake[3], row[5], fake[4]) and row[5] and row[7]  # export-only columns filled in
     # Learned from the API: app ids. Export rows now carry them too, so per-app figures agree across sources.
     assert query(

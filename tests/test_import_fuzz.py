@@ -5,7 +5,8 @@ columns, any line ending, a byte-order mark or none, and rows with random values
 Unicode text, quotes, commas and line breaks inside values, floats of every size, times with and without an
 offset). Most are then damaged: cut short, a stray quote, bytes that are not UTF-8, a value of the wrong
 type, a row with a value too many or too few, a header without a column or with one twice, a row without
-its id or time.
+its id or time, a value that cannot be (a cost that is NaN, infinite, negative or beyond $10 M; a token count
+that is not a whole number in [0, 2^53); a negative duration; a time before 2020 or after tomorrow).
 
 Each file is judged by an oracle written from the docs' rules alone (Python's csv module, the column
 types of the export): it holds these exact rows, or it must be refused. The importer must then have stored
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 NOW = datetime(2026, 11, 20, 15, 30)
+moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=NOW)  # with any offset: up to tomorrow, UTC
 SOURCE_OF = {source: target for target, source in MAPPING}  # export column -> generations column
 # What a refused import must leave as it was (and an accepted one, apart from its own rows), as a count and an
 # order-free sum of row hashes (reading every row back for every example would cost more than the imports).
@@ -55,8 +58,9 @@ STORED = {
 # ---- generated files ------------------------------------------------------------------------------------
 
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)  # any Unicode, \x00 \r \n " , included
-finite = st.floats(allow_nan=False, allow_infinity=False)
-moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31))
+amounts = st.floats(0, 10_000_000) | st.integers(0, 10_000_000).map(float)
+signed_amounts = st.floats(-10_000_000, 10_000_000)
+durations = st.floats(0, 1e9) | st.integers(0, 10**9).map(float)
 offsets = st.none() | st.integers(-14 * 60, 14 * 60).map(lambda m: timedelta(minutes=m))
 
 
@@ -74,14 +78,18 @@ def _cell(column: str) -> st.SearchStrategy[str]:
     kind = CSV_TYPES.get(column, "VARCHAR")
     if column == "created_at":
         return st.builds(_moment_text, moments, offsets, st.sampled_from(" T"))
+    if kind == "DOUBLE" and column in ("cost_cache",):
+        return st.just("") | signed_amounts.map(repr)
+    if kind == "DOUBLE" and column.endswith("_ms"):
+        return st.just("") | durations.map(repr)
     if kind == "VARCHAR":
         return texts  # for generation_id, what follows the file's prefix
     if kind == "BOOLEAN":
         value = st.sampled_from(["true", "false", "TRUE", "False"])
     elif SOURCE_OF[column].startswith(("tokens_", "native_tokens_")):  # a count, stored as BIGINT
-        value = st.integers(0, 2**53).flatmap(lambda n: st.sampled_from([str(n), f"{n}.0"]))
+        value = st.integers(0, 2**53 - 1).flatmap(lambda n: st.sampled_from([str(n), f"{n}.0"]))
     else:
-        value = finite.map(repr) | st.integers(-(10**15), 10**15).map(str)
+        value = amounts.map(repr) | st.integers(0, 10**7).map(str)
     return st.just("") | value
 
 
@@ -132,7 +140,27 @@ WRONG = st.text("bcdghjkmpqvwxz", min_size=1, max_size=4).flatmap(
     lambda word: st.sampled_from([word, f"12{word}", f"{word}.5", "1,5", "--1", "2026-13-01 00:00:00"])
 )
 NOT_UTF8 = [b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"\xe2\x82"]
-ROW_DAMAGE = ["wrong-type", "value-too-many", "value-too-few", "no-id", "no-time", "column-dropped", "column-twice"]
+ROW_DAMAGE = ["wrong-type", "value-too-many", "value-too-few", "no-id", "no-time", "column-dropped", "column-twice",
+              "impossible"]  # fmt: skip
+IMPOSSIBLE = {  # values that cannot be, by the kind of column
+    "money": ["nan", "inf", "-inf", "-0.5", "1e30", "10000000.5"],
+    "signed_money": ["nan", "inf", "-1e8", "2e7"],
+    "count": ["nan", "-1", "0.5", "1e30", "9007199254740992"],
+    "duration": ["nan", "inf", "-1"],
+    "time": ["0001-01-01 00:00:00", "9999-12-31 23:59:59", "2019-12-31 23:00:00", "2026-11-22 00:00:01"],
+}
+
+
+def _kind(column: str) -> str:
+    if column == "created_at":
+        return "time"
+    if column == "cost_cache":
+        return "signed_money"
+    if column.endswith("_ms"):
+        return "duration"
+    return "count" if column.startswith("tokens_") else "money"
+
+
 BYTE_DAMAGE = ["cut", "stray-quote", "not-utf8"]
 
 
@@ -153,6 +181,10 @@ def exports(draw: st.DrawFn) -> tuple[bytes, Export, str]:
         export.rows[row].append(draw(texts))
     elif damage == "value-too-few":
         export.rows[row].pop(draw(st.integers(0, len(columns) - 1)))
+    elif damage == "impossible":
+        checked = [i for i, name in enumerate(columns) if CSV_TYPES.get(name) in ("DOUBLE", "TIMESTAMPTZ")]
+        at = draw(st.sampled_from(checked))
+        export.rows[row][at] = draw(st.sampled_from(IMPOSSIBLE[_kind(columns[at])]))
     elif damage in ("no-id", "no-time"):
         export.rows[row][columns.index("generation_id" if damage == "no-id" else "created_at")] = ""
     elif damage == "column-dropped":
@@ -216,6 +248,22 @@ def _typed(kind: str, text: str) -> Any:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _impossible(column: str, value: Any) -> bool:
+    """The docs' rules on values (docs/commands.md, "What is refused")."""
+    if value is None or CSV_TYPES[column] not in ("DOUBLE", "TIMESTAMPTZ"):
+        return False
+    kind = _kind(column)
+    if kind == "time":
+        return not datetime(2020, 1, 1) <= value < datetime(2026, 11, 22)  # NOW's tomorrow, UTC, included
+    if not math.isfinite(value):
+        return True
+    if kind == "count":
+        return value != math.floor(value) or not 0 <= value < 2**53
+    if kind == "duration":
+        return value < 0
+    return abs(value) > 10_000_000 or (value < 0 and kind == "money")
+
+
 def _undecodable(text: str) -> bool:
     return any("\udc80" <= c <= "\udcff" for c in text)
 
@@ -250,6 +298,8 @@ def oracle(data: bytes) -> list[dict[str, Any]]:
         row = {SOURCE_OF[name]: _typed(CSV_TYPES[name], value) for name, value in cells.items() if name in SOURCE_OF}
         if not (row["id"] or "").strip(" ") or row["created_at"] is None:
             raise Refuse("a row without id or time")
+        if any(_impossible(name, row[SOURCE_OF[name]]) for name in cells if name in SOURCE_OF):
+            raise Refuse("a value that cannot be")
         for target in ("tokens_prompt", "tokens_completion", "native_tokens_reasoning", "native_tokens_cached"):
             if row[target] is not None:
                 row[target] = round(row[target])

@@ -27,12 +27,12 @@ from orusage.cli import main
 from orusage.review.document import Figure, Heading, Paragraph
 from orusage.review.images import Image
 from orusage.review.mail import build_email
-from queries.store import read_snapshot
+from queries.store import read_snapshot, snapshot_path
 from review.as_json import to_json
 from review.load import weekly_review
 from review.weeks import last_complete_week
 from tests.browser import SCREENSHOTS, browser_page, free_port, require_chromium
-from tests.helpers import run_cli
+from tests.helpers import query, run_cli
 
 PNG = b"\x89PNG\r\n\x1a\n"
 CHARTS = {"weekly_bridge", "weekly_model_parts", "weekly_daily", "weekly_movers_model", "weekly_what_if"}
@@ -338,3 +338,35 @@ def test_every_channel_is_tried_and_failures_are_named(demo_db: Path, demo_today
     assert sent == ["stdout"] and len(failures) == 1
     assert failures[0].startswith("webhook: ") and "s3cret" not in failures[0]
     assert "Weekly cost review" in printed[0] and "Spend changed by" in printed[0] and "Up most:" in printed[0]
+
+
+@pytest.mark.slow
+def test_send_is_recorded_per_week_and_channel_and_resend_sends_it_again(
+    demo_db: Path, demo_today: date, inbox: tuple[Inbox, int, int], tmp_path: Path
+) -> None:
+    box, smtp_port, web_port = inbox
+    db = tmp_path / "orusage.duckdb"
+    shutil.copyfile(demo_db, db)
+    shutil.copyfile(snapshot_path(demo_db), snapshot_path(db))
+    config = tmp_path / "config.toml"
+    config.write_text(DELIVERY.format(web_port=web_port, smtp_port=smtp_port), encoding="utf-8")
+    env = {**_env(db, demo_today), "ORUSAGE_NOW": f"{demo_today}T16:00:00Z"}
+    args = ["report", "weekly", "--format", "json", "--send", "--config", str(config)]
+    hooks, mails = len(box.hooks), len(box.mails)
+    first = run_cli(args, env=env)
+    assert first.returncode == 0, first.stderr
+    week = str(last_complete_week(demo_today))
+    assert f"report {week}: sent to webhook, email" in first.stderr
+    assert (len(box.hooks), len(box.mails)) == (hooks + 1, mails + 1)
+    again = run_cli(args, env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"report {week}: nothing sent; already sent to webhook on {demo_today} 16:00 UTC" in again.stderr
+    assert "(--resend sends it again)" in again.stderr
+    assert (len(box.hooks), len(box.mails)) == (hooks + 1, mails + 1)  # not repeated
+    resent = run_cli([*args, "--resend"], env=env)
+    assert resent.returncode == 0 and f"report {week}: sent to webhook, email" in resent.stderr
+    assert (len(box.hooks), len(box.mails)) == (hooks + 2, mails + 2)
+    assert query(db, "SELECT channel, status, sends FROM report_deliveries ORDER BY channel") == [
+        ("email", "sent", 2),
+        ("webhook", "sent", 2),
+    ]

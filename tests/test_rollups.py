@@ -120,10 +120,10 @@ def test_replacing_and_upserting_keep_the_rollups_exact(tmp_path: Path) -> None:
         assert not [r for r in kept["rollup_values"] if r[1] == "activity_by_key"]
         daily = {(r[0], r[2], r[3]): r for r in kept["rollup_daily"]}
         # completion-only is max(completion - reasoning, 0) per stored row, never negative.
-        assert daily[("activity", None, DAY)][4:] == (3, 100, 50, 70, 0, None, 0.75, 0.5)
-        assert daily[("analytics:model,app", "Cline", DAY)][10] == 9.5
+        assert daily[("activity", None, DAY)][4:] == (3, 100, 50, 70, 0, None, pytest.approx(0.75), pytest.approx(0.5))
+        assert daily[("analytics:model,app", "Cline", DAY)][10] == pytest.approx(9.5)
         apps = {r[2]: r[3] for r in kept["rollup_values"] if r[0] == "app"}
-        assert apps == {"Cline": 9.5 + 2.0 + 3.0, "unattributed": 1.0 + 2.0 + 3.0}
+        assert apps == pytest.approx({"Cline": 9.5 + 2.0 + 3.0, "unattributed": 1.0 + 2.0 + 3.0})
 
 
 def test_migration_0005_fills_the_rollups_of_a_store_that_has_facts(demo_db: Path, tmp_path: Path) -> None:

@@ -79,7 +79,8 @@ def run_output(fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> tu
 @pytest.mark.reliability("secret")
 def test_no_key_in_output_logs_or_error_messages(run_output: tuple[Path, str]) -> None:
     _, text = run_output
-    assert "HTTP Request" in text  # verbose logging was on: the check is not vacuous
+    assert "done:" in text  # verbose logging was on: the check is not vacuous
+    assert "HTTP Request" not in text  # httpx logs no URL (webhook URLs carry tokens), -v or not
     for sentinel in SENTINELS:
         assert sentinel not in text
         assert sentinel[-16:] not in text
@@ -114,6 +115,26 @@ def test_no_key_in_the_files(run_output: tuple[Path, str]) -> None:
         data = path.read_bytes()
         for sentinel in SENTINELS:
             assert sentinel.encode() not in data, path.name
+
+
+@pytest.mark.reliability("secret")
+def test_no_key_in_the_finance_files(run_output: tuple[Path, str], tmp_path: Path) -> None:
+    """The FOCUS export (every format) and the chargeback report carry key hashes and names, never a key."""
+    db, _ = run_output
+    env = {"ORUSAGE_DB": str(db), "OPENROUTER_MANAGEMENT_KEY": MANAGEMENT_KEY}
+    for extra in ([], ["--compress"], ["--as", "parquet"]):
+        result = run_cli(
+            ["export", "--format", "focus", "--out", str(tmp_path), "--from", "2026-10-21", *extra], env=env
+        )
+        assert result.returncode == 0, result.stderr
+    report = run_cli(["report", "chargeback", "--format", "json", "--out", str(tmp_path / "chargeback.json")], env=env)
+    assert report.returncode == 0, report.stderr
+    files = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert len(files) >= 4
+    for path in files:
+        data = path.read_bytes()
+        for sentinel in SENTINELS:
+            assert sentinel.encode() not in data and sentinel[-16:].encode() not in data, path.name
 
 
 @pytest.mark.reliability("secret")

@@ -33,7 +33,6 @@ PAGE = breakdown.Breakdown(
     notes=_unattributed,
 )
 TITLE = PAGE.title
-METRIC_KEY = PAGE.metric_key
 
 
 def render(ctx: PageContext) -> None:

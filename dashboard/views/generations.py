@@ -12,16 +12,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import fmt
-from dashboard import data, gen_state, gen_url, parts
+from core import clock, fmt
+from core.errors import OrusageError
+from dashboard import data, gen_state, gen_url, parts, ui
 from dashboard.context import PageContext
 from dashboard.parts import Whole
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
+from queries.reads_routing import Dim
 
 TITLE = "Generations"
 DOWNLOAD_CAP = 100_000  # rows in a file from the page; `orusage export` has no cap
 TABLE_KEY = "g_table"
+LIVE_ROWS = 10
+LIVE_REFRESH_S = 10  # the live panel re-reads the snapshot this often (a new one appears at most every minute)
 
 COLUMNS = {
     "created_at": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss", pinned=True),
@@ -38,8 +42,18 @@ COLUMNS = {
     "generation_time": st.column_config.NumberColumn("Generation (ms)", format="%,d"),
     "throughput": st.column_config.NumberColumn("Tokens/s", format="%.1f", help="Completion tokens per second"),
     "finish_reason": st.column_config.TextColumn("Finish"),
-    "source": st.column_config.TextColumn("Source", help="api: /generation · export: the website's export"),
+    "tags": st.column_config.TextColumn("Tags", help="The request's trace metadata, as OpenRouter Broadcast sent it"),
+    "source": st.column_config.TextColumn(
+        "Source", help="api: /generation · export: the website's export · broadcast: OpenRouter Broadcast alone"
+    ),
     "id": st.column_config.TextColumn("Generation id"),
+}
+BY_TAG_COLUMNS = {
+    "value": st.column_config.TextColumn("Value", pinned=True),
+    "generations": st.column_config.NumberColumn("Generations", format="%,d"),
+    "spend": st.column_config.NumberColumn("Spend", format="$%.4f"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="%,d"),
+    "share": st.column_config.ProgressColumn("Share of spend", format="percent", min_value=0.0, max_value=1.0),
 }
 
 # The detail view's groups of stored columns; the rest are listed under "Everything else".
@@ -88,6 +102,14 @@ def render(ctx: PageContext) -> None:
     st.title(TITLE)
     f = ctx.filters
     st.caption(f"Per-generation records · {fmt.day_range(f.start, f.end)} (UTC) · {filter_summary(ctx)}")
+    _live(ctx.store.db)
+    if f.values(Dim.MEMBER) or f.team_problem:
+        why = f"Teams: {f.team_problem}." if f.team_problem else "Generation records name no organization member."
+        st.warning(
+            f"**Generations** cannot be shown for these filters. {why} Clear the member or team filter to see them.",
+            icon=":material/block:",
+        )
+        return
     stored, first, last = data.generations_stored(ctx.store)
     if stored == 0:
         st.info(
@@ -132,13 +154,76 @@ def render(ctx: PageContext) -> None:
     with right:
         st.caption(f"of {pages:,} pages of {view.rows} rows")
     _details(ctx)
+    _by_tag(ctx, query)
     st.divider()
     _downloads(ctx, query, totals.rows)
 
 
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _live(db: str) -> None:
+    """Generations as OpenRouter Broadcast delivers them (`orusage receive`), whatever the sidebar says:
+    re-read on a timer, so a page left open shows each new snapshot. Nothing at all without Broadcast."""
+    today = clock.utcnow().date()  # deliveries arrive on the wall clock, whatever day the data says
+    try:
+        feed = data.live_feed(db, today, LIVE_ROWS)
+    except OrusageError:  # the snapshot went away between two looks: the next re-read shows it again
+        return
+    if feed is None or feed.ever == 0:
+        return
+    latest = feed.latest
+    with st.container(border=True):
+        last = f" · last {fmt.utc_time(feed.last_received_at)}" if feed.last_received_at else ""
+        st.markdown(f"**Live feed** · {feed.today:,} received today (UTC){last}")
+        if latest.empty:
+            return
+        shown = pd.DataFrame(
+            {
+                "Received (UTC)": [f"{t:%H:%M:%S}" for t in latest["received_at"]],
+                "Generation id": latest["id"],
+                "Model": latest["model"].fillna("—"),
+                "API key": latest["api_key"].fillna("—"),
+                "Tokens": [f"{int(n):,}" for n in latest["tokens"]],
+                "Spend": [fmt.usd(float(v)) for v in latest["spend"]],
+                "Tags": latest["tags"].fillna(""),
+            }
+        )
+        st.table(shown.set_index("Received (UTC)"))
+        newest = "The newest generation" if len(latest) == 1 else f"The {len(latest)} newest generations"
+        st.caption(
+            f"{newest} OpenRouter Broadcast delivered, whatever the filters, re-read every {LIVE_REFRESH_S} s "
+            "(`orusage receive` publishes what arrived once a minute by default). The records below cover the "
+            "sidebar's completed days."
+        )
+
+
+def _by_tag(ctx: PageContext, query: GenerationQuery) -> None:
+    """The matching records grouped by one tag's values: adds up to the totals above."""
+    f = ctx.filters
+    keys = data.tag_keys(ctx.store, f.start, f.end)
+    if not keys:
+        return
+    st.markdown("#### By tag")
+    if st.session_state.get(gen_state.GROUP_KEY) not in keys:
+        st.session_state[gen_state.GROUP_KEY] = keys[0]
+    key = st.selectbox(
+        "Group by tag",
+        keys,
+        key=gen_state.GROUP_KEY,
+        help="A key of the requests' trace metadata (sent with OpenRouter Broadcast). Records without it are "
+        "one row, so the groups add up to the totals above.",
+    )
+    ui.table(
+        ctx,
+        data.generations_by_tag(ctx.store, query, str(key)),
+        f"generations_by_tag_{key}",
+        BY_TAG_COLUMNS,
+        split=Whole("per-generation records by tag (they add up to the records' totals above, not the routed facts)"),
+    )
+
+
 def _controls(ctx: PageContext, view: gen_url.View) -> GenerationQuery:
     f = ctx.filters
-    search, finish, sort, order, size = st.columns([3, 2, 2, 1, 1], vertical_alignment="bottom")
+    search, finish, tags, sort, order, size = st.columns([3, 2, 2, 2, 1, 1], vertical_alignment="bottom")
     search.text_input(
         "Search",
         key=gen_state.SEARCH_KEY,
@@ -148,6 +233,14 @@ def _controls(ctx: PageContext, view: gen_url.View) -> GenerationQuery:
     )
     options = list(dict.fromkeys([*data.finish_reasons(ctx.store, f.start, f.end), *view.finish]))
     finish.multiselect("Finish reason", options, key=gen_state.FINISH_KEY, placeholder="Any")
+    tag_options = list(dict.fromkeys([*data.tag_options(ctx.store, f.start, f.end), *view.tags]))
+    tags.multiselect(
+        "Tag",
+        tag_options,
+        key=gen_state.TAG_KEY,
+        placeholder="Any",
+        help="KEY=VALUE from the requests' trace metadata (OpenRouter Broadcast); any of the chosen tags.",
+    )
     sort.selectbox("Sort by", list(SORTS), format_func=lambda s: SORTS[s][0], key=gen_state.SORT_KEY)
     order.toggle("Desc", key=gen_state.ORDER_KEY, help="Descending: newest, largest or Z first")
     size.selectbox("Rows", list(gen_url.ROW_CHOICES), key=gen_state.ROWS_KEY)
@@ -155,6 +248,7 @@ def _controls(ctx: PageContext, view: gen_url.View) -> GenerationQuery:
         filters=f,
         search=view.search,
         finish_reasons=view.finish,
+        tags=view.tags,
         sort=view.sort,
         descending=view.descending,
     )
@@ -197,6 +291,8 @@ def _details(ctx: PageContext) -> None:
         f"{fmt.utc_time(record['created_at'])} · source: {record['source']}"
         + (f" · fetched {fmt.utc_time(record['fetched_at'])}" if record.get("fetched_at") else "")
         + (f" · imported {fmt.utc_time(record['imported_at'])}" if record.get("imported_at") else "")
+        + (f" · received through Broadcast {fmt.utc_time(record['received_at'])}" if record.get("received_at") else "")
+        + (f" · tags: {record['tags']}" if record.get("tags") else "")
     )
     spend, tokens, latency, speed = st.columns(4)
     spend.metric("Spend", fmt.usd(record["spend"]))

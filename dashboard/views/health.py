@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
 from charts import health
-from core import fmt
+from core import fmt, settings
 from dashboard import data, ui
 from dashboard.context import PageContext
 from dashboard.parts import Whole
@@ -46,6 +47,14 @@ RUN_COLUMNS = {
     "message": st.column_config.TextColumn("Message", width="large"),
 }
 RUN_MARK = {"ok": "✓ ok", "failed": "✕ failed", "running": "… running"}
+TRACE_COLUMNS = {
+    "date": st.column_config.DateColumn("Day (UTC)", pinned=True),
+    "counted": st.column_config.NumberColumn("Analytics requests", format="%,d"),
+    "sampling_rate": st.column_config.NumberColumn("Sampling rate", format="%.4g"),
+    "expected": st.column_config.NumberColumn("Expected traces", format="%,.0f", help="Analytics requests × rate"),
+    "received": st.column_config.NumberColumn("Received", format="%,d"),
+    "missing": st.column_config.NumberColumn("Missing traces", format="%,d"),
+}
 
 
 def render(ctx: PageContext) -> None:
@@ -78,7 +87,62 @@ def render(ctx: PageContext) -> None:
         st.markdown("#### Sources")
         ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS, split=Whole("one row per source"))
     _reasoning(ctx)
+    _broadcast(ctx)
     _runs(ctx)
+
+
+def _broadcast(ctx: PageContext) -> None:
+    """The live feed: the destination's settings as the last ingest read them, and per day the traces
+    analytics says were sent against those received (docs/broadcast.md, "Missing traces")."""
+    report = data.broadcast_report(ctx.store, ctx.today, settings.dashboard_view().broadcast_destination)
+    if report is None or (not report.received and not report.destinations and not report.totals.deliveries):
+        return
+    st.markdown("#### Live feed (OpenRouter Broadcast)")
+    last = report.totals.last_received_at
+    st.caption(
+        f"{report.received:,} generations received, {report.broadcast_only:,} of them only through Broadcast"
+        + (f"; last delivery {fmt.utc_time(last)}" if last else "")
+        + (f"; {report.totals.duplicates:,} delivered again (ignored)" if report.totals.duplicates else "")
+        + ". OpenRouter does not retry a delivery that failed: a missing trace is lost to the feed, not to the "
+        "store (`orusage ingest` still fetches it from /generation)."
+    )
+    d = report.destination
+    if d is None:
+        st.info(f"Destination: {report.note}. Assuming every trace is sent.", icon=":material/info:")
+    else:
+        keys = "every key" if d.api_key_hashes is None else f"{len(d.api_key_hashes)} key(s)"
+        st.markdown(
+            f"Destination **{d.name or d.id}** ({d.type}): {'enabled' if d.enabled else '**disabled**'}, "
+            f"sampling rate {d.sampling_rate:g}, Privacy Mode {'on' if d.privacy_mode else '**off**'}, "
+            f"generation metadata: {d.groups()}, {keys} · read {fmt.utc_time(d.fetched_at)}"
+        )
+        for warning in d.warnings():
+            st.warning(warning[0].upper() + warning[1:] + ".", icon=":material/warning:")
+    days = pd.DataFrame(
+        [
+            {
+                "date": t.date,
+                "counted": t.counted,
+                "sampling_rate": t.sampling_rate,
+                "expected": t.expected,
+                "received": t.received,
+                "missing": t.missing,
+            }
+            for t in reversed(report.days)
+        ],
+        columns=list(TRACE_COLUMNS),
+    )
+    if days.empty:
+        st.caption("No completed day since the first delivery yet: received against expected shows from tomorrow.")
+        return
+    if report.missing:
+        st.error(
+            f"{report.missing:,} missing traces on {int((days['missing'].fillna(0) > 0).sum())} day(s).",
+            icon=":material/error:",
+        )
+    else:
+        st.success("No missing traces: every trace analytics counted was received.", icon=":material/check_circle:")
+    ui.table(ctx, days, "broadcast_days", TRACE_COLUMNS, split=Whole("traces expected and received per day"))
 
 
 def _gaps(ctx: PageContext) -> None:

@@ -5,6 +5,7 @@ deleted keys are marked; deleted keys keep their history."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -51,8 +52,8 @@ def _limits(ctx: PageContext) -> None:
         st.info("No `/keys` fetch stored yet: run `orusage ingest`.", icon=":material/info:")
         return
     f = ctx.filters
-    if f.keys:
-        limits = limits.loc[limits["hash"].isin(f.keys)]
+    if f.values(Dim.KEY):  # the chosen keys, or a team's
+        limits = limits.loc[limits["hash"].isin(f.values(Dim.KEY))]
     if f.workspace:
         limits = limits.loc[limits["workspace"] == f.workspace]
     limits = limits.assign(
@@ -67,6 +68,43 @@ def _limits(ctx: PageContext) -> None:
         "or over the key's whole life when it never resets; BYOK counts only for keys set to include it."
     )
     ui.table(ctx, limits, "key_limits", LIMIT_COLUMNS, split=Whole("each key's limit as /keys reports it"))
+    if as_of is not None:
+        _hygiene(ctx, as_of)
+
+
+HYGIENE_LABELS = {
+    "near_limit": "near its limit",
+    "expiring": "expiring",
+    "unused": "unused",
+    "no_limit": "no limit",
+}
+HYGIENE_COLUMNS = {
+    "name": st.column_config.TextColumn("Key", pinned=True),
+    "issue": st.column_config.TextColumn("Needs a look"),
+    "text": st.column_config.TextColumn("Why"),
+    "when": st.column_config.DateColumn("Day", help="Projected run-out, expiry, or last use."),
+}
+
+
+def _hygiene(ctx: PageContext, as_of: datetime) -> None:
+    """Key hygiene (``queries.key_hygiene``, the alerts' own definition), as of the last /keys fetch."""
+    st.markdown("#### Key hygiene")
+    issues = data.key_issues(ctx.store, as_of)
+    if ctx.filters.keys:
+        issues = issues.loc[issues["hash"].isin(ctx.filters.keys)]
+    if issues.empty:
+        st.caption(
+            "Every enabled key has a limit it is not near, is not about to expire and was used in the last 30 days."
+        )
+        return
+    issues = issues.assign(issue=[HYGIENE_LABELS.get(str(k), str(k)) for k in issues["kind"]])
+    st.caption(
+        f"{len(issues)} thing(s) to look at: keys near their limit (80 % or projected to reach it before it "
+        "resets), expiring within 14 days, unused for 30 days (last_used_at when OpenRouter sends it, else the "
+        "last request or spend stored), and keys that spent without a limit. `orusage alerts check` sends "
+        "them as alerts (thresholds in the alerts config)."
+    )
+    ui.table(ctx, issues, "key_hygiene", HYGIENE_COLUMNS, split=Whole("one row per key needing a look"))
 
 
 def _resets(value: object) -> str:

@@ -1,11 +1,14 @@
-"""Model detail (``/model?model=<permaslug>``): one model's tokens per day, the providers that served it
-(effective price, latency, throughput), the apps and keys using it, its list price and history, context
-length and the health of its endpoints. The sidebar's model filter does not apply here; the others do.
+"""Model detail (``/model?model=<permaslug>``), as the seed's model page: what the model is (added to
+OpenRouter on, its description, context length, list prices), its tokens per day, the providers that served
+it (effective price, latency, throughput) and, per provider and day side by side, latency, throughput,
+uptime and prices; the apps and keys using it, its list price history and the health of its endpoints. The
+sidebar's model filter does not apply here; the others do.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +18,7 @@ from core import fmt
 from dashboard import data, frames, ui, urlstate
 from dashboard.context import PageContext
 from dashboard.parts import Split, Whole
-from dashboard.views import waterfall
+from dashboard.views import model_days, waterfall
 from queries.filters import Filters
 from queries.reads_routing import Dim, Need, Route
 
@@ -110,6 +113,7 @@ def render(ctx: PageContext) -> None:
     sel = replace(ctx.filters, models=(model,))
     _tokens(ctx, sel)
     _providers(ctx, sel)
+    model_days.render(ctx, model, sel)
     left, right = st.columns(2, gap="large")
     with left:
         _users(ctx, sel, Dim.APP, "app", "Apps using it", "detail_apps")
@@ -129,6 +133,7 @@ def _facts_row(ctx: PageContext, model: str, info: dict[str, object] | None) -> 
         return
     cols = st.columns(4)
     context = _num(info.get("context_length"))
+    created = info.get("created_day")
     values = (
         ("Context length (tokens)", "—" if context is None else fmt.tokens(context)),
         ("Prompt price", fmt.per_million(_num(info.get("prompt_per_m")))),
@@ -137,6 +142,12 @@ def _facts_row(ctx: PageContext, model: str, info: dict[str, object] | None) -> 
     )
     for col, (label, value) in zip(cols, values, strict=True):
         col.metric(label, value, border=True)
+    added = f"Added to OpenRouter on {created:%Y-%m-%d}" if isinstance(created, date) else "Added: unknown"
+    description = info.get("description")
+    st.markdown(
+        f"**{added}.** {description}" if isinstance(description, str) and description else f"**{added}.**",
+        help="As OpenRouter's `/models` describes the model.",
+    )
 
 
 def _num(value: object) -> float | None:
@@ -183,21 +194,23 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
         lat = data.facts(ctx.store, lat_route, sel, ("provider",), latency=True)
         per = per.merge(lat[["provider", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]], "left")
     per = _effective(ctx, sel, r, per).sort_values("spend", ascending=False)
-    ui.table(
+    ui.link_table(
         ctx,
         per,
         "detail_providers",
         PROVIDER_COLUMNS,
+        ui.LINKS["provider"],
         split=Split(sel, requests="requests", tokens=("prompt", "completion"), by=("provider",)),
     )
     st.caption(
         "Effective price = spend ÷ tokens at that provider. Latency and throughput: request-weighted means of "
-        "OpenRouter's daily p50/p90 (analytics keep them 31 days). " + ui.sources_caption(r)
+        "OpenRouter's daily p50/p90 (analytics keep them 31 days). Select a row or click a bar for the "
+        "provider's page. " + ui.sources_caption(r)
     )
     left, right = st.columns(2, gap="large")
     with left:
         bars = per.assign(label=per["provider"]).dropna(subset=["paid_per_m"])
-        ui.chart(
+        ui.link_chart(
             ctx,
             rank.hbars(
                 bars,
@@ -208,9 +221,11 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
                 subtitle="USD per million tokens actually paid",
                 tooltip=[base.tip("spend:Q", "Spend", "$,.4f")],
                 value_title="USD per million tokens",
+                pick_field="provider",
             ),
             bars[["provider", "spend", "tokens", "paid_per_m"]],
             "detail_provider_price",
+            ui.LINKS["provider"],
             "Effective price per provider",
             split=Whole("a price per provider"),
         )
@@ -274,20 +289,23 @@ def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, 
     label = ctx.meta.key_label if dim is Dim.KEY else str
     per = frames.with_other_count(frames.labelled(per, column, label, "other"), column, f"{column}s")
     per = per.assign(tokens=frames.tokens(per)).sort_values("rank")
-    ui.chart(
+    spec = rank.hbars(
+        per,
+        label="label",
+        value="spend",
+        name=name,
+        heading=heading,
+        subtitle=f"USD in this period; top {TOP_USERS}, the rest as “other”; click a bar for its page",
+        tooltip=[base.tip("requests:Q", "Requests", ",")],
+        value_title="Spend (USD)",
+        pick_field=column,
+    )
+    ui.link_chart(
         ctx,
-        rank.hbars(
-            per,
-            label="label",
-            value="spend",
-            name=name,
-            heading=heading,
-            subtitle=f"USD in this period; top {TOP_USERS}, the rest as “other”",
-            tooltip=[base.tip("requests:Q", "Requests", ",")],
-            value_title="Spend (USD)",
-        ),
+        spec,
         per[[column, "label", "spend", "requests", "tokens"]],
         name,
+        ui.DIM_LINKS[dim],
         heading,
         split=Split(sel, requests="requests", tokens=("tokens",), by=(column,)),
     )

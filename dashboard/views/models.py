@@ -1,7 +1,8 @@
 """Models: spend, requests and tokens per model; the price actually paid beside the list prices in force each
 day; the effective-price waterfall from list price to billed; reasoning tokens and what they cost; cache
-savings (the one definition); price changes on the timeline. Every breakdown adds up to the period's total:
-the top models, "other" for the rest."""
+savings (the one definition); price changes on the timeline; tokens per day in four parts (prompt not cached,
+cached, completion without reasoning, reasoning) and the cache hit rate per day and model. Every breakdown
+adds up to the period's total: the top models, "other" for the rest."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ from queries.reads_routing import Dim, Need
 TITLE = "Models"
 TOP = 15
 TOP_PER_DAY = 6
+FOUR_PARTS = ["prompt", "cached", "completion", "completion_only", "reasoning", "clamped_rows", "requests", "spend"]
+CLAMPED_COLUMNS = {
+    "date": st.column_config.DateColumn("Day (UTC)", pinned=True),
+    "label": st.column_config.TextColumn("Model"),
+    "completion": st.column_config.NumberColumn("Completion tokens", format="%,d"),
+    "reasoning": st.column_config.NumberColumn("Reasoning tokens", format="%,d"),
+    "clamped_rows": st.column_config.NumberColumn("Stored rows clamped", format="%,d"),
+}
 
 COLUMNS = {
     **ui.usage_columns("label", "Model", width="medium"),
@@ -116,6 +125,7 @@ def render(ctx: PageContext) -> None:
     with right:
         _cache_chart(ctx, savings)
     _timeline(ctx)
+    _four_parts(ctx)
     st.markdown("#### All models")
     ui.model_table(
         ctx, table, "models_table", COLUMNS, split=Split(sel, requests="requests", tokens=("prompt", "completion"))
@@ -223,3 +233,87 @@ def _timeline(ctx: PageContext) -> None:
         st.caption("No list price changed in this period.")
     else:
         ui.download(ctx, changes, "price_changes", "Download price changes (CSV)")
+
+
+def _four_parts(ctx: PageContext) -> None:
+    """Tokens per day with the prompt split by the cache, and the cache hit rate per day and model: cached
+    tokens exist in analytics only, so both read analytics for every day."""
+    st.markdown("#### Tokens in four parts and cache hits")
+    f = ctx.filters
+    r = ctx.route(needs=[Need.CACHED])
+    if not ui.route_notes(ctx, r, "Tokens in four parts"):
+        return
+    per_day = frames.fill_days(data.facts(ctx.store, r, f, ("date",), flags=True), f.start, f.end, FOUR_PARTS)
+    # Reasoning counted within completion (``frames.stacked_tokens``): the parts add up even where a stored row
+    # reports more reasoning than completion.
+    per_day = frames.stacked_tokens(per_day)
+    per_day = per_day.assign(prompt_uncached=(per_day["prompt"] - per_day["cached"]).clip(lower=0))
+    left, right = st.columns(2, gap="large")
+    with left:
+        ui.chart(
+            ctx,
+            daily.tokens_per_day(per_day, f.start, f.end, name="tokens_four_parts", cached=True),
+            per_day,
+            "tokens_four_parts",
+            "Stacked bars of prompt not cached, cached prompt, completion without reasoning and reasoning per day",
+            split=Split(f, money=(), tokens=("prompt_uncached", "cached", "completion_only", "reasoning")),
+        )
+    with right:
+        _cache_hits(ctx)
+    clamped = int(per_day["clamped_rows"].sum())
+    if clamped:
+        _clamped(ctx, clamped)
+    st.caption(
+        "Prompt not cached + cached = prompt; completion without reasoning = completion − reasoning per stored "
+        "row, clamped at 0 where a provider reports more reasoning than completion (those rows are counted in "
+        "the tooltip and listed below, and their reasoning is counted within completion, so the parts still add "
+        f"up to all tokens). {ui.sources_caption(r)}"
+    )
+
+
+def _cache_hits(ctx: PageContext) -> None:
+    f = ctx.filters
+    r = ctx.route([Dim.MODEL], [Need.CACHED])
+    if not ui.route_notes(ctx, r, "Cache hit rate"):
+        return
+    per = data.facts(ctx.store, r, f, ("date", "model"), top=("model", TOP_PER_DAY), rank_by="tokens")
+    per = frames.labelled(per, "model", ctx.meta.model_label)
+    per = per.assign(hit_rate=frames.ratio(per["cached"], per["prompt"]))
+    ui.chart(
+        ctx,
+        daily.lines_per_day(
+            per,
+            start=f.start,
+            end=f.end,
+            series="label",
+            value="hit_rate",
+            name="cache_hit_rate",
+            heading="Cache hit rate per day",
+            subtitle=f"cached ÷ prompt tokens; top {TOP_PER_DAY} models by tokens, the rest as “other models”",
+            series_title="Model",
+            value_title="Cache hit rate",
+            value_format=".1%",
+            axis_format="%",
+            other="other models",
+            extra_tips=(("cached", "Cached tokens", ","), ("prompt", "Prompt tokens", ",")),
+        ),
+        per.drop(columns=["is_other"]),
+        "cache_hit_rate",
+        "Lines of the cache hit rate per day by model",
+        split=Whole("a rate per day and model"),
+    )
+
+
+def _clamped(ctx: PageContext, clamped: int) -> None:
+    r = ctx.route([Dim.MODEL], [Need.CACHED])
+    rows = data.facts(ctx.store, r, ctx.filters, ("date", "model"), flags=True)
+    rows = rows.loc[rows["clamped_rows"] > 0]
+    rows = rows.assign(label=[ctx.meta.model_label(str(m)) for m in rows["model"]])
+    rows_say = "1 stored row reports" if clamped == 1 else f"{clamped:,} stored rows report"
+    st.warning(
+        f"{rows_say} more reasoning tokens than completion tokens: completion without reasoning counts as 0 "
+        "there and only the completion counts as reasoning, so the four parts still add up to prompt + "
+        "completion (Data health lists such rows too).",
+        icon=":material/flag:",
+    )
+    ui.table(ctx, rows, "clamped_rows", CLAMPED_COLUMNS, split=Whole("flagged rows per day and model"))

@@ -13,6 +13,7 @@ from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.parts import Split
+from dashboard.views import credits as credits_panel
 from queries.reads_routing import Dim, Route
 
 DeltaColor = Literal["normal", "inverse", "off"]
@@ -130,6 +131,7 @@ def _outlook(ctx: PageContext) -> None:
             "same figure as an account-wide monthly budget on the Budgets page and in the weekly review.",
         )
         st.caption(fmt.forecast_caption(o.forecast))
+    credits_panel.render(ctx)
 
 
 def _totals(frame: pd.DataFrame) -> tuple[float, int, int]:

@@ -18,7 +18,7 @@ import streamlit as st
 from charts import weekly as weekly_charts
 from charts.base import vega_spec
 from core import fmt
-from dashboard import data, parts, ui
+from dashboard import data, frames, parts, ui
 from dashboard.context import PageContext
 from dashboard.data import Store
 from dashboard.parts import Split, Whole
@@ -109,7 +109,7 @@ def _download(r: Review, frame: pd.DataFrame, name: str) -> None:
     """The shown data as CSV, named after the week (the sidebar's date range does not apply here)."""
     st.download_button(
         "Download CSV",
-        frame.to_csv(index=False).encode("utf-8"),
+        frames.csv_bytes(frame),
         file_name=f"orusage_{name}_{r.week}.csv",
         mime="text/csv",
         key=f"download_{name}",

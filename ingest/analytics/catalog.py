@@ -78,13 +78,16 @@ class Grouping:
     """One way of slicing the account that the store keeps.
 
     ``name`` is the ``dimensions`` value of its rows; ``api_dimensions`` what the query groups by;
-    ``per_key`` means the query is run once per API key, filtered by the key's hash.
+    ``per_key`` means the query is run once per API key, filtered by the key's hash; ``usage_only`` that
+    only the 365-day metrics (requests, tokens, spend) are asked for, in one metric set over the grouping's
+    reach (recorded as ``short`` when a dimension reaches back 31 days only).
     """
 
     name: str
     api_dimensions: tuple[str, ...]
     per_key: bool = False
     needs_organization: bool = False
+    usage_only: bool = False
 
     @property
     def short_only(self) -> bool:

@@ -49,9 +49,12 @@ def query_body(request: Request, first_day: date, last_day: date) -> dict[str, A
 
 
 class AnalyticsLoader:
-    def __init__(self, client: OpenRouterClient, pacer: Pacer) -> None:
+    """``today``: the run's UTC day (a row dated after tomorrow is refused)."""
+
+    def __init__(self, client: OpenRouterClient, pacer: Pacer, today: date) -> None:
         self.client = client
         self.pacer = pacer
+        self.today = today
         self.queries = 0
 
     def fetch(self, request: Request) -> Iterator[Piece]:
@@ -76,17 +79,19 @@ class AnalyticsLoader:
         for warning in warnings:
             log.warning("analytics %s: %s", request.grouping.name, warning)
         try:
-            in_range = [row for row in result.data if first_day <= row_day(row) <= last_day]
+            in_range = [row for row in result.data if first_day <= row_day(row, self.today) <= last_day]
             rows = to_store_rows(
                 in_range,
                 grouping_name=request.grouping.name,
                 api_dimensions=request.grouping.api_dimensions,
                 metrics=request.metrics,
+                today=self.today,
                 api_key_hash=request.scope or None,
             )
         except RowError as exc:
             raise BadResponseError(
-                f"POST /analytics/query returned an unexpected row: {exc}.",
-                "Nothing was stored from this response.",
+                f"POST /analytics/query ({request.grouping.name}, {first_day}..{last_day}) returned a row it "
+                f"cannot have: {exc}.",
+                "Nothing was stored from this response; if it persists, report it to OpenRouter.",
             ) from None
         yield Piece(request, first_day, last_day, rows, len(result.data), warnings)

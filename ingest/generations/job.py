@@ -21,6 +21,7 @@ from ingest.generations.plan import Listed
 from ingest.generations.transform import generation_row
 from ingest.pacing import Pacer
 from ingest.progress import Reporter
+from ingest.values import InvalidValue, refused
 from queries import generations as store
 from queries import writes
 from queries.store import Writer
@@ -86,7 +87,8 @@ def run_generations(
     result.warnings.extend(listing.warnings)
     result.listed = len(listing.ids)
 
-    stored = store.stored_api_ids(writer.con, list(listing.ids))
+    # Stored answers holding values that cannot be (from before these were checked) are asked for again.
+    stored = store.stored_api_ids(writer.con, list(listing.ids), clock().date())
     todo, result.left_for_next_run = plan.to_fetch(listing.ids.values(), stored, options.cap)
     result.new = len(todo) + result.left_for_next_run
     permaslugs = store.model_permaslugs(writer.con)
@@ -121,7 +123,10 @@ def run_generations(
             if answer is None:
                 result.not_visible_yet += 1
                 continue
-            row = generation_row(answer, hashes.get(gen_id), permaslugs)
+            try:
+                row = generation_row(answer, hashes.get(gen_id), permaslugs, clock().date())
+            except InvalidValue as exc:
+                raise refused(f"GET /generation?id={gen_id[:60]}", exc) from None
             batch.append(row)
             listed: Listed = listing.ids[gen_id]
             if row["app_id"] is not None and listed.app_label:

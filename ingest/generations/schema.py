@@ -7,16 +7,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ingest.values import Count, Measure, Money, SignedMoney
+
 
 class Generation(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Numbers finite and within ingest.values' ranges (cache_discount may be negative, as analytics'
+    # usage_cache is); created_at is checked against the run's clock by the transform.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     id: str
     created_at: str
     model: str | None = None
     provider_name: str | None = None
     workspace_id: str | None = None
-    app_id: int | None = None
+    app_id: Count | None = None
     origin: str | None = None
     http_referer: str | None = None
     external_user: str | None = None
@@ -31,26 +35,26 @@ class Generation(BaseModel):
     request_id: str | None = None
     session_id: str | None = None
     response_cache_source_id: str | None = None
-    tokens_prompt: int | None = None
-    tokens_completion: int | None = None
-    native_tokens_prompt: int | None = None
-    native_tokens_completion: int | None = None
-    native_tokens_completion_images: int | None = None
-    native_tokens_reasoning: int | None = None
-    native_tokens_cached: int | None = None
-    num_media_prompt: int | None = None
-    num_input_audio_prompt: int | None = None
-    num_media_completion: int | None = None
-    num_search_results: int | None = None
-    num_fetches: int | None = None
-    usage: float | None = None
-    total_cost: float | None = None
-    cache_discount: float | None = None
-    upstream_inference_cost: float | None = None
+    tokens_prompt: Count | None = None
+    tokens_completion: Count | None = None
+    native_tokens_prompt: Count | None = None
+    native_tokens_completion: Count | None = None
+    native_tokens_completion_images: Count | None = None
+    native_tokens_reasoning: Count | None = None
+    native_tokens_cached: Count | None = None
+    num_media_prompt: Count | None = None
+    num_input_audio_prompt: Count | None = None
+    num_media_completion: Count | None = None
+    num_search_results: Count | None = None
+    num_fetches: Count | None = None
+    usage: Money | None = None
+    total_cost: Money | None = None
+    cache_discount: SignedMoney | None = None
+    upstream_inference_cost: Money | None = None
     is_byok: bool | None = None
-    latency: float | None = None
-    generation_time: float | None = None
-    moderation_latency: float | None = None
+    latency: Measure | None = None
+    generation_time: Measure | None = None
+    moderation_latency: Measure | None = None
     finish_reason: str | None = None
     native_finish_reason: str | None = None
     streamed: bool | None = None
@@ -60,6 +64,6 @@ class Generation(BaseModel):
 
 
 class GenerationResponse(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     data: Generation

@@ -7,20 +7,29 @@ UTF-8 and of its column's type (checked as the files are streamed into the table
 the first problem rolls it back). A bad file therefore leaves the store exactly as it was, and one line
 names the file, the line and the problem. Reading twice costs less than staging a copy: the first read
 converts two columns only.
+
+Values that cannot be are refused the same way (``core.limits``): a cost that is not finite, negative (but
+``cost_cache``, what caching saved) or beyond $10 M, a token count that is not a whole number in [0, 2^53),
+a time before 2020-01-01 or after tomorrow. Columns the import does not know are ignored, however many; a
+file must be a regular file (not a pipe or a device) of at most ``MAX_FILE_BYTES``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+import os
+import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import EXIT_USAGE, OrusageError
-from ingest.website_csv.layout import Layout, LayoutError, detect, explain_csv_error, interior_days
+from core.limits import FIRST_DAY
+from ingest.values import InvalidValue, check_time, count, measure, money, parse_utc_time
+from ingest.website_csv.layout import CSV_TYPES, Layout, LayoutError, detect, explain_csv_error, interior_days
 from queries import generations as store
 from queries import reconciliation, writes
 from queries import website_csv as csv_sql
@@ -30,7 +39,10 @@ from queries.store import Writer
 if TYPE_CHECKING:
     import duckdb
 
-HEADER_LIMIT = 1 << 16  # an export's header is a few hundred bytes
+HEADER_LIMIT = 1 << 20  # an export's header is a few hundred bytes; unknown columns may make it longer
+MAX_FILE_BYTES = 64 << 30  # 10 M generations are about 2.5 GB
+COUNT_COLUMNS = frozenset({"tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached"})
+MEASURE_COLUMNS = frozenset({"generation_time_ms", "time_to_first_token_ms"})
 HINT = "Nothing was imported. Export the activity again on openrouter.ai and import the complete file."
 
 
@@ -79,8 +91,27 @@ def _line_count(path: Path) -> int:
     return count
 
 
+def _regular_file(path: Path) -> None:
+    """Only a regular file of bounded size is read: a pipe or a device (``/dev/zero``) could be read for ever."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise WebsiteCsvError(f"cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise WebsiteCsvError(
+            f"{path} is not a regular file (a pipe, a device or a socket).",
+            "Save the export to a file, then import it.",
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise WebsiteCsvError(
+            f"{path} is {info.st_size / (1 << 30):,.1f} GiB, more than {MAX_FILE_BYTES >> 30} GiB.",
+            "Export a shorter period on openrouter.ai, in several files.",
+        )
+
+
 def read_header(path: Path) -> Layout:
     """The file's layout, from its first line; the cheap checks that need no full read."""
+    _regular_file(path)
     tail = b""
     try:
         with open(path, "rb") as fh:
@@ -94,7 +125,7 @@ def read_header(path: Path) -> Layout:
         raise _fail(path, 1, "the file is empty, not an OpenRouter activity export")
     first, newline, _ = head.partition(b"\n")
     if not newline and size > len(head):
-        raise _fail(path, 1, "no line break in the first 64 KB: not an OpenRouter activity export")
+        raise _fail(path, 1, "no line break in the first 1 MB: not an OpenRouter activity export")
     try:
         text = first.decode("utf-8").removeprefix("\ufeff").rstrip("\r")
     except UnicodeDecodeError:
@@ -120,22 +151,58 @@ def read_header(path: Path) -> Layout:
     return layout
 
 
-def _first_bad_line(path: Path, layout: Layout) -> int | None:
-    """The line of the first row without an id or a time (rare: only then is the file read again)."""
+def _rows(path: Path, layout: Layout) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, values by column) of every row, as Python's csv module reads them (for finding a bad line)."""
     names = list(layout.csv_types)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         next(reader, None)
         for row in reader:
-            values = dict(zip(names, row, strict=False))
-            if not values.get("generation_id", "").strip() or not values.get("created_at", "").strip():
-                return reader.line_num
+            yield reader.line_num, dict(zip(names, row, strict=False))
+
+
+def _first_bad_line(path: Path, layout: Layout) -> int | None:
+    """The line of the first row without an id or a time (rare: only then is the file read again)."""
+    for line, values in _rows(path, layout):
+        if not values.get("generation_id", "").strip() or not values.get("created_at", "").strip():
+            return line
     return None
 
 
-def check_file(con: duckdb.DuckDBPyConnection, path: Path) -> CheckedFile:
+def value_problem(column: str, text: str, today: date) -> str | None:
+    """Why one value of a known column cannot be (``ingest.values``' rules), or None."""
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        if column == "created_at":
+            check_time(column, parse_utc_time(value), today)
+        elif column in COUNT_COLUMNS:
+            count(column, value)
+        elif column in MEASURE_COLUMNS:
+            measure(column, value)
+        elif CSV_TYPES.get(column) == "DOUBLE":
+            money(column, value)
+    except InvalidValue as exc:
+        return str(exc)
+    except ValueError:
+        return None  # not of its type at all: DuckDB's reader says so, with its own line
+    return None
+
+
+def _impossible(path: Path, layout: Layout, column: str, today: date) -> WebsiteCsvError:
+    """The error for the first value of ``column`` that cannot be, with its line (found by a second read,
+    rare: only a refused file pays for it)."""
+    for line, values in _rows(path, layout):
+        problem = value_problem(column, values.get(column, ""), today)
+        if problem:
+            return _fail(path, line, problem)
+    return _fail(path, None, f"{column} has a value that cannot be")
+
+
+def check_file(con: duckdb.DuckDBPyConnection, path: Path, today: date) -> CheckedFile:
     """Read one file whole for its shape, ids and times (nothing is written); raises WebsiteCsvError naming
-    the file and line."""
+    the file and line. ``today``: the UTC day of the import (times may reach tomorrow, not beyond)."""
     layout = read_header(path)
     try:
         scan = csv_sql.scan_csv(con, path, layout.csv_types, layout.mapping)
@@ -145,6 +212,11 @@ def check_file(con: duckdb.DuckDBPyConnection, path: Path) -> CheckedFile:
     if scan.without_id or scan.without_time:
         what = "a row without a generation_id" if scan.without_id else "a row without a created_at"
         raise _fail(path, _first_bad_line(path, layout), what)
+    latest = today + timedelta(days=1)
+    if (scan.first_day is not None and scan.first_day < FIRST_DAY) or (
+        scan.last_day is not None and scan.last_day > latest
+    ):
+        raise _impossible(path, layout, "created_at", today)
     return CheckedFile(path, layout, scan)
 
 
@@ -159,7 +231,8 @@ def import_files(
 
 def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime], today: date | None) -> ImportResult:
     result = ImportResult()
-    result.files = [check_file(writer.con, path) for path in dict.fromkeys(p.resolve() for p in paths)]
+    day = today or clock().date()
+    result.files = [check_file(writer.con, path, day) for path in dict.fromkeys(p.resolve() for p in paths)]
     result.rows = sum(f.scan.rows for f in result.files)
     result.with_api = sum(f.scan.with_api for f in result.files)
     with writer.transaction() as con:
@@ -176,6 +249,8 @@ def _import(writer: Writer, paths: Sequence[Path], clock: Callable[[], datetime]
                     merge=f.scan.stored > 0,
                     new=f.scan.stored < f.scan.rows,
                 )
+            except csv_sql.ImpossibleValue as exc:  # rolled back too
+                raise _impossible(f.path, f.layout, exc.column, day) from None
             except csv_sql.CsvRejected as exc:  # the transaction is rolled back: nothing of any file is stored
                 line, reason = explain_csv_error(str(exc))
                 raise _fail(f.path, line, reason) from None

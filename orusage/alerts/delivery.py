@@ -1,14 +1,26 @@
-"""Sending messages: a generic JSON webhook, a Slack-compatible incoming webhook, e-mail over SMTP, stdout.
+"""Sending messages: a generic JSON webhook, a Slack-compatible incoming webhook, a Discord webhook, a
+Microsoft Teams Workflows webhook (an Adaptive Card), e-mail over SMTP, stdout.
 
-Reusable by anything that sends (alerts now, the weekly report later): build the channels with
-``channels_for`` and call ``send`` on each. A failed send raises ``DeliveryError`` with one line that never
-holds a secret (webhook URLs carry tokens; they are ``SecretStr`` and scrubbed from any error text).
+Reusable by anything that sends (alerts, the weekly report): build the channels with ``channels_for`` and
+call ``send`` on each. A failed send raises ``DeliveryError`` with one line that never holds a secret
+(webhook URLs carry tokens; they are ``SecretStr`` and scrubbed from any error text, with ``core.scrub``: a
+receiver answering "Cannot POST /hook/TOKEN" gets its token masked). Every HTTP message carries its
+``X-Orusage-Delivery-Id`` (the same on every retry of it), e-mails too, so a receiver can drop a message it
+has already seen: delivery is at least once.
+
+Each delivery has an overall deadline (``ORUSAGE_DELIVERY_DEADLINE``, 30 s): a webhook POST and a whole SMTP
+session end by then, however slowly the peer trickles its answer. The alerts send without holding the
+writer lock at all (``orusage.alerts.outbox``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -18,10 +30,16 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 
+from core import settings
 from core.errors import ConfigError
+from core.scrub import scrub
+from ingest.deadline import deadline, deadline_client
 from orusage.alerts.config import Config, EmailConfig
 
 USER_AGENT = "openrouter-usage alerts"
+DELIVERY_ID_HEADER = "X-Orusage-Delivery-Id"
+DISCORD_MAX = 2000  # Discord refuses a `content` longer than this
+TEAMS_CARD_VERSION = "1.4"
 
 
 @dataclass(frozen=True)
@@ -29,18 +47,35 @@ class Message:
     title: str
     text: str
     kind: str = ""  # the alert's kind (threshold, forecast, …) or e.g. 'report'
-    event: str = "raised"  # raised | cleared
+    event: str = "raised"  # raised | reminder | cleared | digest | test | report
     budget: str = ""
+    delivery_id: str = ""  # sent as X-Orusage-Delivery-Id; the same on every retry of this message
 
 
 class DeliveryError(Exception):
-    """One line saying why a message was not delivered (no secrets)."""
+    """One line saying why a message was not delivered (no secrets: scrubbed of every secret setting)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
 
 
 class Channel(Protocol):
     name: str
+    fingerprint: str  # changes when the channel's config does (never the config itself: URLs hold tokens)
 
     def send(self, message: Message) -> None: ...
+
+
+def fingerprint(*parts: object) -> str:
+    """A SHA-256 of a channel's config, to notice that it changed without storing it."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+
+
+def _headers(message: Message) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT}
+    if message.delivery_id:
+        headers[DELIVERY_ID_HEADER] = message.delivery_id
+    return headers
 
 
 def _first_line(exc: BaseException) -> str:
@@ -49,22 +84,70 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _scrub(text: str, *secrets: SecretStr | None) -> str:
-    for secret in secrets:
-        if secret is not None and secret.get_secret_value():
-            text = text.replace(secret.get_secret_value(), "<secret>")
-    return text
+    """``text`` without the given secrets (a URL's token-like parts included) or any secret setting."""
+    return scrub(text, *secrets)
 
 
-def _post(url: SecretStr, payload: dict[str, Any], timeout: float) -> None:
+def delivery_deadline() -> float:
+    """Seconds one delivery may take in all (``ORUSAGE_DELIVERY_DEADLINE``)."""
+    with contextlib.suppress(ConfigError):
+        return settings.current().orusage_delivery_deadline
+    return 30.0
+
+
+def _post(url: SecretStr, payload: dict[str, Any], timeout: float, headers: dict[str, str] | None = None) -> None:
+    limit = delivery_deadline()
     try:
-        response = httpx.post(url.get_secret_value(), json=payload, timeout=timeout, headers={"User-Agent": USER_AGENT})
+        sent_with = headers or {"User-Agent": USER_AGENT}
+        with deadline_client(timeout=timeout, headers=sent_with) as client, deadline(limit) as d:
+            response = client.post(url.get_secret_value(), json=payload)
     except httpx.TimeoutException:
-        raise DeliveryError(f"no answer within {timeout:g} s") from None
+        raise DeliveryError(f"no answer within {limit if d.expired else timeout:g} s") from None
     except httpx.HTTPError as exc:
         raise DeliveryError(_scrub(f"{type(exc).__name__}: {_first_line(exc)}", url)) from None
     if response.status_code >= 300:
         body = _scrub(response.text.strip().replace("\n", " ")[:120], url)
         raise DeliveryError(f"HTTP {response.status_code} {response.reason_phrase}{': ' + body if body else ''}")
+
+
+class _SessionDeadline:
+    """Ends an SMTP session when its deadline passes, by shutting its socket down: each read has its own
+    timeout, but a server trickling a byte at a time never trips it. ``expired`` says it happened."""
+
+    def __init__(self, smtp: smtplib.SMTP, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._smtp = smtp
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="smtp-deadline", daemon=True)
+
+    def _watch(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        self.expired = True
+        while not self._done.is_set():  # again until the session ends: it may not have had a socket yet
+            sock = getattr(self._smtp, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._done.wait(0.1)
+
+    def __enter__(self) -> _SessionDeadline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def _connect(smtp: smtplib.SMTP, host: str, port: int) -> None:
+    """Connect and read the greeting (as ``smtplib.SMTP(host, port)`` would, but under the deadline)."""
+    smtp._host = host  # type: ignore[attr-defined]  # as the constructor sets it: TLS checks the certificate
+    code, message = smtp.connect(host, port)
+    if code != 220:
+        smtp.close()
+        raise smtplib.SMTPConnectError(code, message)
 
 
 class WebhookChannel:
@@ -74,6 +157,7 @@ class WebhookChannel:
 
     def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
         self.url, self.timeout = url, timeout
+        self.fingerprint = fingerprint(self.name, url.get_secret_value())
 
     def send(self, message: Message) -> None:
         payload = {
@@ -83,8 +167,9 @@ class WebhookChannel:
             "kind": message.kind,
             "event": message.event,
             "budget": message.budget,
+            "delivery_id": message.delivery_id,
         }
-        _post(self.url, payload, self.timeout)
+        _post(self.url, payload, self.timeout, _headers(message))
 
 
 class SlackChannel:
@@ -94,6 +179,7 @@ class SlackChannel:
 
     def __init__(self, url: SecretStr, timeout: float = 10.0, blocks: bool = True) -> None:
         self.url, self.timeout, self.blocks = url, timeout, blocks
+        self.fingerprint = fingerprint(self.name, url.get_secret_value(), blocks)
 
     def send(self, message: Message) -> None:
         payload: dict[str, Any] = {"text": f"*{message.title}*\n{message.text}"}
@@ -102,7 +188,64 @@ class SlackChannel:
                 {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": message.text[:3000]}},
             ]
-        _post(self.url, payload, self.timeout)
+        _post(self.url, payload, self.timeout, _headers(message))
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class DiscordChannel:
+    """A Discord webhook: ``{"content": …}`` of at most 2,000 characters (the title in bold, then the text,
+    cut with an ellipsis), mentions disabled so an alert never pings anyone."""
+
+    name = "discord"
+
+    def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
+        self.url, self.timeout = url, timeout
+        self.fingerprint = fingerprint(self.name, url.get_secret_value())
+
+    @staticmethod
+    def payload(message: Message) -> dict[str, Any]:
+        return {
+            "content": _clip(f"**{message.title}**\n{message.text}", DISCORD_MAX),
+            "allowed_mentions": {"parse": []},
+        }
+
+    def send(self, message: Message) -> None:
+        _post(self.url, self.payload(message), self.timeout, _headers(message))
+
+
+class TeamsChannel:
+    """A Microsoft Teams Workflows webhook ("When a Teams webhook request is received"): a message whose
+    ``attachments`` hold one Adaptive Card with the title and the text."""
+
+    name = "teams"
+
+    def __init__(self, url: SecretStr, timeout: float = 10.0) -> None:
+        self.url, self.timeout = url, timeout
+        self.fingerprint = fingerprint(self.name, url.get_secret_value())
+
+    @staticmethod
+    def payload(message: Message) -> dict[str, Any]:
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": TEAMS_CARD_VERSION,
+            "body": [
+                {"type": "TextBlock", "text": message.title, "weight": "Bolder", "size": "Medium", "wrap": True},
+                *({"type": "TextBlock", "text": part, "wrap": True} for part in message.text.split("\n\n") if part),
+            ],
+        }
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+            ],
+        }
+
+    def send(self, message: Message) -> None:
+        _post(self.url, self.payload(message), self.timeout, _headers(message))
 
 
 class EmailChannel:
@@ -114,6 +257,7 @@ class EmailChannel:
         self.config, self.password, self.timeout = config, password, timeout
         ca_file = str(Path(config.ca_file).expanduser()) if config.ca_file else None
         self.context = ssl.create_default_context(cafile=ca_file)
+        self.fingerprint = fingerprint(self.name, repr(config))
 
     def send(self, message: Message) -> None:
         cfg = self.config
@@ -121,19 +265,25 @@ class EmailChannel:
         mail["Subject"] = f"[orusage] {message.title}"
         mail["From"] = cfg.sender
         mail["To"] = ", ".join(cfg.to)
+        if message.delivery_id:
+            mail[DELIVERY_ID_HEADER] = message.delivery_id
         mail.set_content(f"{message.text}\n\n-- \nopenrouter-usage alerts\n")
         self.send_message(mail)
 
     def send_message(self, mail: EmailMessage) -> None:
         """Send a prepared message (an alert's, or the weekly report's) with this server, TLS and login."""
         cfg = self.config
+        if cfg.username and not (cfg.ssl or cfg.starttls) and not cfg.auth_without_tls:  # the config refuses it too
+            raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: AUTH without TLS refused (set auth_without_tls to allow)")
+        smtp = (
+            smtplib.SMTP_SSL(timeout=self.timeout, context=self.context)
+            if cfg.ssl
+            else smtplib.SMTP(timeout=self.timeout)
+        )
+        watch = _SessionDeadline(smtp, delivery_deadline())
         try:
-            smtp = (
-                smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=self.context)
-                if cfg.ssl
-                else smtplib.SMTP(cfg.host, cfg.port, timeout=self.timeout)
-            )
-            with smtp:
+            with watch, smtp:
+                _connect(smtp, cfg.host, cfg.port)
                 smtp.ehlo()
                 if cfg.starttls and not cfg.ssl:
                     smtp.starttls(context=self.context)
@@ -146,12 +296,17 @@ class EmailChannel:
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"SMTP server {cfg.host}: {_first_line(exc)}") from None
         except (smtplib.SMTPException, OSError) as exc:
+            if watch.expired:
+                raise DeliveryError(
+                    f"SMTP {cfg.host}:{cfg.port}: no complete session within {watch.seconds:g} s"
+                ) from None
             text = _scrub(_first_line(exc), self.password)
             raise DeliveryError(f"SMTP {cfg.host}:{cfg.port}: {type(exc).__name__}: {text}") from None
 
 
 class StdoutChannel:
     name = "stdout"
+    fingerprint = "stdout"
 
     def __init__(self, echo: Callable[[str], None]) -> None:
         self.echo = echo
@@ -167,6 +322,8 @@ class DeliverySecrets:
     webhook_url: SecretStr | None = None
     slack_url: SecretStr | None = None
     smtp_password: SecretStr | None = None
+    discord_url: SecretStr | None = None
+    teams_url: SecretStr | None = None
 
 
 def channels_for(
@@ -177,6 +334,8 @@ def channels_for(
     for name, env_url in (
         ("ORUSAGE_WEBHOOK_URL", secrets.webhook_url),
         ("ORUSAGE_SLACK_WEBHOOK_URL", secrets.slack_url),
+        ("ORUSAGE_DISCORD_WEBHOOK_URL", secrets.discord_url),
+        ("ORUSAGE_TEAMS_WEBHOOK_URL", secrets.teams_url),
     ):
         if env_url is not None and not env_url.get_secret_value().strip().startswith(("http://", "https://")):
             raise ConfigError(f"{name} is invalid: expected an http:// or https:// URL.", f"Fix {name}.")
@@ -193,6 +352,16 @@ def channels_for(
         if slack_url is None:
             config.fail("[delivery.slack]", "url", "missing", "Set url, or ORUSAGE_SLACK_WEBHOOK_URL.")
         channels.append(SlackChannel(slack_url, timeout, d.slack_blocks))
+    discord_url = d.discord_url or secrets.discord_url
+    if d.discord or secrets.discord_url:
+        if discord_url is None:
+            config.fail("[delivery.discord]", "url", "missing", "Set url, or ORUSAGE_DISCORD_WEBHOOK_URL.")
+        channels.append(DiscordChannel(discord_url, timeout))
+    teams_url = d.teams_url or secrets.teams_url
+    if d.teams or secrets.teams_url:
+        if teams_url is None:
+            config.fail("[delivery.teams]", "url", "missing", "Set url, or ORUSAGE_TEAMS_WEBHOOK_URL.")
+        channels.append(TeamsChannel(teams_url, timeout))
     if d.email is not None:
         if d.email.username and secrets.smtp_password is None:
             raise ConfigError(

@@ -4,7 +4,7 @@ edge between the database and the pure ``rules``/``forecast`` functions."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -13,10 +13,13 @@ from core.errors import ConfigError
 from core.forecast import MAX_HISTORY_DAYS, Forecast, project
 from orusage.alerts import rules
 from orusage.alerts.config import Budget, Config
-from orusage.alerts.findings import AlertKey, Finding, Recovery
+from orusage.alerts.findings import CREDITS, AlertKey, Finding, Recovery
+from orusage.alerts.key_rules import key_outcomes
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
+from orusage.alerts.watch import anomaly_outcomes
 from queries import alert_facts as af
+from queries import alert_state, budget_periods, credits, key_hygiene
 from queries import budgets as q
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ _KIND = {
     "workspace": q.KEYS,
     "app": q.APPS,
     "member": q.MEMBERS,
+    "tag": q.TAGS,
 }
 
 
@@ -37,8 +41,11 @@ class Evaluation:
     facts: list[rules.BudgetFacts] = field(default_factory=list)
     forecasts: dict[str, Forecast | None] = field(default_factory=dict)
     outcomes: list[Finding | Recovery] = field(default_factory=list)
-    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member, value)
+    teams: list[tuple[str, str, str]] = field(default_factory=list)  # (team, key|app|member|tag, value)
     warnings: list[str] = field(default_factory=list)
+    # (budget, period kind, label, start, end, limit, spend): the current periods, recorded as seen
+    seen_periods: list[tuple[str, str, str, date, date, float, float]] = field(default_factory=list)
+    closed_periods: list[tuple[str, str, float]] = field(default_factory=list)  # (budget, label, final spend)
 
 
 class _Resolver:
@@ -124,7 +131,7 @@ def _budget_facts(
     period = current_period(budget.period, today)
     if period.kind == TOTAL:
         lifetime = next((k.lifetime_usage for k in af.key_limits(con) if (("key", k.hash),) == budget.entries), 0.0)
-        return rules.BudgetFacts(budget, period, lifetime, None, None, False, {})
+        return rules.BudgetFacts(budget, period, lifetime, None, None, rules.KEYS_TODAY, {})
     window = max(MAX_HISTORY_DAYS, (budget.spike.window_days + 1) if budget.spike else 0)
     first = today - timedelta(days=window)
     if first_known is not None:
@@ -139,12 +146,18 @@ def _budget_facts(
         completed,
         so_far.usd if so_far else None,
         so_far.as_of if so_far else None,
-        scope.knows_today,
+        today_source(scope),
         history,
     )
 
 
-def _forecast(f: rules.BudgetFacts, now: datetime) -> Forecast | None:
+def today_source(scope: q.Scope) -> str:
+    if scope.from_keys:
+        return rules.KEYS_TODAY
+    return rules.RECORDS_TODAY if scope.kind == q.TAGS else rules.HOURS_TODAY
+
+
+def _forecast(f: rules.BudgetFacts, now: datetime, scale: Callable[[date], float] | None = None) -> Forecast | None:
     if f.period.end is None:
         return None
     midnight = datetime(now.year, now.month, now.day)
@@ -156,6 +169,7 @@ def _forecast(f: rules.BudgetFacts, now: datetime) -> Forecast | None:
         spent=f.spend,
         today_known=f.today is not None,
         day_fraction=fraction,
+        scale=scale,
     )
 
 
@@ -174,7 +188,8 @@ def evaluate(
     for budget in budgets:
         scope = resolver.entries(f"budget {budget.name!r}", "scope", budget.entries)
         facts = _budget_facts(con, budget, scope, today, first_known)
-        forecast = _forecast(facts, now)  # shown on the Budgets page even when it does not alert
+        # shown on the Budgets page even when it does not alert
+        forecast = _forecast(facts, now, af.expiry_scale(con, scope, today, facts.period.end))
         result.facts.append(facts)
         result.forecasts[budget.name] = forecast
         result.outcomes += rules.threshold_findings(facts, now)
@@ -182,22 +197,60 @@ def evaluate(
         if outcome is not None:
             result.outcomes.append(outcome)
         result.outcomes += rules.spike_outcomes(facts, today, active)
+        _periods(con, budget, scope, facts, today, result)
     for team in config.teams.values():
         scope = resolver.entries(f"team {team.name!r}", None, team.entries)
-        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member"}[scope.kind]
+        kind = {q.KEYS: "key", q.APPS: "app", q.MEMBERS: "member", q.TAGS: "tag"}[scope.kind]
         result.teams += [(team.name, kind, value) for value in scope.values]
 
-    last7 = q.daily_spend(con, q.Scope(q.ACCOUNT), today - timedelta(days=7), today - timedelta(days=1), False)
-    usage = [v for d, v in sorted(last7.items()) if first_known is not None and d >= first_known]
-    found = rules.credits_finding(af.latest_credits(con), usage, today, config.rules.credits_days)
-    result.outcomes += [found] if found else []
+    credit_alerts = [(s.key, s.status) for s in stored if s.key.kind == CREDITS]
+    result.outcomes += rules.credits_outcomes(credits.runway(con, now), config.rules.credits_days, credit_alerts)
     result.outcomes += rules.stale_outcomes(af.last_good_ingest(con), now, config.rules.stale_hours, active)
+    r = config.rules
+    keys = key_hygiene.key_facts(con, now)
+    issues = key_hygiene.issues(
+        keys,
+        now,
+        limit_percent=r.key_limit_percent,
+        expiry_days=r.key_expiry_days,
+        unused_days=r.key_unused_days,
+        no_limit=r.key_no_limit,
+    )
+    result.outcomes += key_outcomes(issues, r, active, {k.hash: k.name for k in keys})
+    result.outcomes += anomaly_outcomes(con, config.anomalies, now, active)
     states: dict[str, list[af.ModelState]] = defaultdict(list)
     for state in af.model_states(con, af.models_in_use(con, today - timedelta(days=30))):
         states[state.permaslug].append(state)
     result.outcomes += rules.model_findings(states, now, config.rules.price_change_days, config.rules.expiry_days)
     result.warnings = list(dict.fromkeys(resolver.warnings))
     return result
+
+
+def _periods(
+    con: duckdb.DuckDBPyConnection,
+    budget: Budget,
+    scope: q.Scope,
+    facts: rules.BudgetFacts,
+    today: date,
+    result: Evaluation,
+) -> None:
+    """Record the current period as seen; evaluate, whole and once, every seen period that has ended and
+    whose last day is now final (a backfill never alerts: only periods seen as current are evaluated)."""
+    period = facts.period
+    if period.start is None or period.end is None or not alert_state.has_operations(con):
+        return
+    result.seen_periods.append(
+        (budget.name, period.kind, period.label, period.start, period.end, budget.limit_usd, facts.spend)
+    )
+    for ended in budget_periods.open_ended(con, budget.name, today):
+        last_day = ended.end - timedelta(days=1)
+        if not budget_periods.day_final(con, last_day, rules.SETTLE_HOURS):
+            continue
+        final = sum(q.daily_spend(con, scope, ended.start, last_day, budget.include_byok).values())
+        result.closed_periods.append((budget.name, ended.period_label, final))
+        found = rules.period_end_finding(budget, ended.period_label, ended.limit_usd, final, last_day)
+        if found is not None:
+            result.outcomes.append(found)
 
 
 def page_rows(e: Evaluation, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -226,6 +279,7 @@ def page_rows(e: Evaluation, now: datetime) -> tuple[list[dict[str, Any]], list[
                 "forecast_low": fc.low if fc else None,
                 "forecast_high": fc.high if fc else None,
                 "forecast_cross": fc.crosses(limit) if fc else None,
+                "over_since": f.over_since(),
                 "note": f.note(),
                 "evaluated_at": now,
             }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import fmt
+
 THRESHOLD = "threshold"
 FORECAST = "forecast"
 SPIKE = "spike"
@@ -15,8 +17,20 @@ CREDITS = "credits"
 STALE = "stale"
 PRICE_CHANGE = "price_change"
 EXPIRY = "expiry"
-KINDS = (THRESHOLD, FORECAST, SPIKE, CREDITS, STALE, PRICE_CHANGE, EXPIRY)
-RECOVERABLE = (FORECAST, SPIKE, STALE)
+PERIOD_END = "period_end"  # a budget period ended over a threshold no alert of it had reported
+ANOMALY = "anomaly"  # a model, key, app or provider far above its usual spend (no configuration)
+NEW_SPENDER = "new_spender"  # a key or app never seen before spends a lot in a day
+MODEL_SHIFT = "model_shift"  # traffic moved to a pricier model
+KEY_LIMIT = "key_limit"  # a key near its limit, or projected to reach it before it resets
+KEY_EXPIRING = "key_expiring"
+KEY_UNUSED = "key_unused"
+KEY_NO_LIMIT = "key_no_limit"
+KINDS = (THRESHOLD, FORECAST, SPIKE, CREDITS, STALE, PRICE_CHANGE, EXPIRY, PERIOD_END, ANOMALY, NEW_SPENDER,
+         MODEL_SHIFT, KEY_LIMIT, KEY_EXPIRING, KEY_UNUSED, KEY_NO_LIMIT)  # fmt: skip
+# Conditions that end with a recovery notice (the alert stays open until then).
+RECOVERABLE = (FORECAST, SPIKE, STALE, CREDITS, ANOMALY, MODEL_SHIFT, KEY_LIMIT)
+# Open alerts that are sent again every `remind_hours` while they still hold (unless acknowledged).
+REMINDABLE = (THRESHOLD, FORECAST, CREDITS, STALE, EXPIRY, KEY_LIMIT, KEY_EXPIRING)
 
 ACCOUNT_BUDGET = ""  # the budget of account-wide rules (credits, stale data, model prices)
 
@@ -52,10 +66,8 @@ class Recovery:
 
 
 def usd(value: float) -> str:
-    """$1,234.56 (cents below a dollar: $0.0123)."""
-    if abs(value) < 1 and value != 0:
-        return f"${value:,.4f}"
-    return f"${value:,.2f}"
+    """$1,234.56, −$1.66, sub-cent amounts with four decimals (``core.fmt.usd``)."""
+    return fmt.usd(value)
 
 
 def percent(value: float) -> str:

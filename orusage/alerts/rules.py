@@ -16,13 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from core import fmt
 from core.forecast import Forecast
+from ingest.analytics.plan import SETTLE
 from orusage.alerts.config import Budget
 from orusage.alerts.findings import (
     ACCOUNT_BUDGET,
     CREDITS,
     EXPIRY,
     FORECAST,
+    PERIOD_END,
     PRICE_CHANGE,
     SPIKE,
     STALE,
@@ -33,9 +36,18 @@ from orusage.alerts.findings import (
     usd,
 )
 from orusage.alerts.periods import TOTAL, Period, describe
-from queries.alert_facts import Credits, ModelState
+from queries.alert_facts import ModelState
+from queries.credits import Runway
 
-FORECAST_CLEAR_RATIO = 0.9  # a forecast alert clears when the projection falls below 90 % of the limit
+SETTLE_HOURS = SETTLE.total_seconds() / 3600  # analytics settle within this long of a day's (or hour's) end
+FORECAST_CLEAR_RATIO = 0.9
+# Where a scope's today so far comes from: /keys (the account, keys, workspaces, teams of keys), the hourly
+# analytics (models, providers, apps, members), the stored generation records (tags).
+KEYS_TODAY, HOURS_TODAY, RECORDS_TODAY = (
+    "keys",
+    "hours",
+    "records",
+)  # a forecast alert clears when the projection falls below 90 % of the limit
 Outcome = Finding | Recovery
 
 
@@ -46,23 +58,45 @@ class BudgetFacts:
     budget: Budget
     period: Period
     completed: float  # spend of the period's completed days (a never-resetting key limit: lifetime usage)
-    today: float | None  # today so far; None when the scope cannot know it or nothing was fetched today
+    today: float | None  # today so far; None when nothing was fetched today yet
     today_as_of: datetime | None
-    today_knowable: bool
+    today_source: str  # where today so far comes from: KEYS_TODAY, HOURS_TODAY or RECORDS_TODAY
     history: Mapping[date, float]  # completed days before today, known ones only
 
     @property
     def spend(self) -> float:
         return self.completed + (self.today or 0.0)
 
+    def over_since(self) -> date | None:
+        """The day the period's running spend passed the limit (today when today's spend did it)."""
+        limit, start = self.budget.limit_usd, self.period.start
+        if self.spend < limit or start is None:
+            return None
+        running = 0.0
+        for day in sorted(d for d in self.history if d >= start):
+            running += self.history[day]
+            if running >= limit:
+                return day
+        return self.today_as_of.date() if self.today_as_of is not None else None
+
     def note(self) -> str:
         if self.period.kind == TOTAL:
             return "Usage as OpenRouter counted it at the last ingest."
-        if self.today is not None and self.today_as_of is not None:
-            return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
-        if not self.today_knowable:
-            return "Today's spend is not known for this scope until the day ends: completed days only."
-        return "No /keys fetch today yet: completed days only."
+        known = self.today is not None and self.today_as_of is not None
+        if self.today_source == HOURS_TODAY:
+            if not known:
+                return "No hourly analytics fetched today yet: completed days only."
+            return (
+                f"Includes today so far from hourly analytics, as of {self.today_as_of:%H:%M} UTC "
+                f"(provisional: analytics settle within {SETTLE_HOURS:g} h)."
+            )
+        if self.today_source == RECORDS_TODAY:
+            if not known:
+                return "No generation record or /keys fetch today yet: completed days only."
+            return f"Includes today so far from the generation records, as of {self.today_as_of:%H:%M} UTC."
+        if not known:
+            return "No /keys fetch today yet: completed days only."
+        return f"Includes today so far, as of {self.today_as_of:%H:%M} UTC."
 
 
 def _where(f: BudgetFacts) -> str:
@@ -78,6 +112,8 @@ def _resets(period: Period, now: datetime) -> str:
 def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
     """Every threshold the current period's spend has reached (the plan sends only the highest new one)."""
     limit, spend = f.budget.limit_usd, f.spend
+    since = f.over_since()
+    over = f", {fmt.over_by(spend, limit)} since {since}" if since is not None and spend > limit else ""
     out = []
     for pct in f.budget.thresholds:
         if spend >= limit * pct / 100:
@@ -85,13 +121,32 @@ def threshold_findings(f: BudgetFacts, now: datetime) -> list[Finding]:
                 Finding(
                     AlertKey(f.budget.name, THRESHOLD, "", f.period.label, pct),
                     f"Budget {f.budget.name!r} reached {pct:g}% ({f.period.label})",
-                    f"{_where(f)}: {usd(spend)} of {usd(limit)} spent ({spend / limit:.0%}), past the {pct:g}% "
+                    f"{_where(f)}: {usd(spend)} of {usd(limit)} spent ({spend / limit:.0%}{over}), past the {pct:g}% "
                     f"threshold. {_resets(f.period, now)} {f.note()}",
                     limit_usd=limit,
                     spend_usd=spend,
                 )
             )
     return out
+
+
+def period_end_finding(budget: Budget, label: str, limit: float, final: float, last_day: date) -> Finding | None:
+    """A period that has ended, counted whole once its last day was final: its highest threshold crossed
+    (the plan sends it only if no alert of that period already reported it or a higher one)."""
+    crossed = [pct for pct in budget.thresholds if final >= limit * pct / 100]
+    if not crossed or limit <= 0:
+        return None
+    top = max(crossed)
+    over = f", {fmt.over_by(final, limit)}" if final > limit else ""
+    return Finding(
+        AlertKey(budget.name, PERIOD_END, "", label, top),
+        f"Budget {budget.name!r} ended {label} at {usd(final)} of {usd(limit)}",
+        f"Budget {budget.name!r} ({budget.scope}, {budget.period} {label}) ended at {usd(final)} of {usd(limit)} "
+        f"({final / limit:.0%}{over}), past the {top:g}% threshold. Counted whole once {last_day} was final "
+        f"(analytics settle within {SETTLE_HOURS:g} h of a day's end); no alert during the period had reported it.",
+        limit_usd=limit,
+        spend_usd=final,
+    )
 
 
 def forecast_outcome(f: BudgetFacts, forecast: Forecast | None) -> Outcome | None:
@@ -179,28 +234,54 @@ def spike_outcomes(f: BudgetFacts, today: date, active: Sequence[AlertKey]) -> l
     return out
 
 
-def credits_finding(
-    credits: Credits | None, last_days_usage: Sequence[float], today: date, days: float
-) -> Finding | None:
-    """Credits that last ``days`` or less at the mean daily usage of the last days (7 by default)."""
-    if days <= 0 or credits is None or not last_days_usage:
-        return None
-    burn = statistics.fmean(last_days_usage)
-    remaining = credits.remaining
-    if burn <= 0 and remaining > 0:
-        return None
-    left = max(remaining, 0.0) / burn if burn > 0 else 0.0
-    if left > days:
-        return None
-    until = today + timedelta(days=int(left))
+CREDITS_REARM = 1.5  # a credits alert clears (and may fire again) once the runway is above 1.5 × its days
+
+
+def credits_outcomes(runway: Runway | None, days: float, stored: Sequence[tuple[AlertKey, str]]) -> list[Outcome]:
+    """Credits that last ``days`` or less at the projected burn (``queries.credits.runway``).
+
+    An episode is keyed by the credits bought when it starts (and its number among the episodes at that
+    total). It stays open until the runway is back above 1.5 × ``days`` or the credits are topped up, so a
+    runway hovering around the line alerts once, not at every crossing; then a new episode may start.
+    ``stored``: the stored credits alerts, (key, status)."""
+    if days <= 0 or runway is None:
+        return []
+    total = f"{runway.total_credits:.2f}"
+    left = runway.days if runway.days is not None else float("inf")
+    open_keys = [k for k, status in stored if k.kind == CREDITS and status == "active"]
+    out: list[Outcome] = []
+    for key in open_keys:
+        topped_up = key.period.split("#")[0] != total
+        if topped_up or left > CREDITS_REARM * days:
+            why = "the credits were topped up" if topped_up else f"the runway is {runway.text()}"
+            out.append(
+                Recovery(
+                    key,
+                    "Credits are no longer running out",
+                    f"{why[0].upper() + why[1:]}: {usd(runway.left_usd)} left of {usd(runway.total_credits)} "
+                    f"bought, as of {fmt.utc_time(runway.as_of)}.",
+                )
+            )
+        else:
+            out.append(_credits_finding(key, runway, days))
+    if left <= days and not any(isinstance(o, Finding) for o in out):
+        episode = 1 + sum(1 for k, _ in stored if k.kind == CREDITS and k.period.split("#")[0] == total)
+        key = AlertKey(ACCOUNT_BUDGET, CREDITS, "", f"{total}#{episode}" if episode > 1 else total, days)
+        out.append(_credits_finding(key, runway, days))
+    return out
+
+
+def _credits_finding(key: AlertKey, runway: Runway, days: float) -> Finding:
+    until = f" (around {runway.out_on})" if runway.out_on is not None else ""
     return Finding(
-        AlertKey(ACCOUNT_BUDGET, CREDITS, "", f"{credits.total_credits:.2f}", days),
-        f"Credits run out in about {left:.0f} days",
-        f"At the last {len(last_days_usage)} days' burn of {usd(burn)}/day the account's credits run out in about "
-        f"{left:.1f} days (around {until}): {usd(remaining)} left of {usd(credits.total_credits)} bought, as of "
-        f"{credits.fetched_at:%Y-%m-%d %H:%M} UTC. Top up at https://openrouter.ai/settings/credits.",
-        spend_usd=credits.total_usage,
-        limit_usd=credits.total_credits,
+        key,
+        f"Credits run out in {runway.text()}",
+        f"At the projected burn of {usd(runway.pace_per_day)}/day the account's credits last {runway.text()}"
+        f"{until}: {usd(runway.left_usd)} left of {usd(runway.total_credits)} bought, as of "
+        f"{fmt.utc_time(runway.as_of)}. Alerts at {days:g} days or less; clears above {CREDITS_REARM * days:g} days "
+        "or after a top-up. Top up at https://openrouter.ai/settings/credits.",
+        spend_usd=runway.total_credits - runway.left_usd,
+        limit_usd=runway.total_credits,
     )
 
 

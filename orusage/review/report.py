@@ -73,11 +73,13 @@ def run_weekly(
     send: bool,
     config_path: Path | None,
     echo: Callable[..., None],
+    resend: bool = False,
 ) -> None:
     """`orusage report weekly`: write (to ``out``, else stdout) and/or send the review of one week."""
     today = today_utc()
     review = load_review(settings.orusage_db, parse_week(week_text, today), today)
     chosen = format_for(kind, out)
+    send = send or resend
     if chosen == "json" and not send:
         # The numbers only: nothing is drawn, so Altair and vl-convert are not even loaded.
         if out is None:
@@ -99,5 +101,5 @@ def run_weekly(
     if send:
         from orusage.review.send import send_report
 
-        sent = send_report(built, settings, echo, config_path)
-        echo(f"report {review.week}: sent to {', '.join(sent)}", err=True)
+        result = send_report(built, settings, echo, config_path, week=str(review.week), resend=resend)
+        echo(result.summary(str(review.week)), err=True)

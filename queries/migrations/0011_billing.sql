@@ -1,4 +1,4 @@
--- 0006: what the store needs to explain a bill. /models and /models/{author}/{slug}/endpoints list more
+-- 0011: what the store needs to explain a bill. /models and /models/{author}/{slug}/endpoints list more
 -- prices than 0001 and 0002 kept: the 1-hour cache-write price, conditional `overrides` (long prompts, UTC time
 -- windows), and per endpoint its discount, cache-write, reasoning and web-search prices. Overrides are kept as
 -- JSON text as received (a list of objects; prices USD per token as numbers, conditions as the API gives

@@ -1,0 +1,230 @@
+"""Explore: spend, tokens or requests grouped by any two of model, provider, API key, app, workspace, member,
+end user, team and day, each grouping's long tail as one "other" value, as OpenRouter's Activity Explore
+does; the view lives in the link (``by``, ``then``, ``metric``, ``top``) with the sidebar's filters.
+
+Each pair is read from the one stored table that holds it (``queries.reads_routing``); a pair none holds
+says why in one line. Teams give each request to one team (``queries.reads_explore``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from charts import base, daily, rank
+from core import fmt
+from dashboard import data, explore_url, frames, ui, view_state
+from dashboard.context import PageContext
+from dashboard.parts import Split
+from queries.reads_explore import GROUPINGS, Question
+from queries.reads_facts import OTHER
+
+TITLE = "Explore"
+METRICS = {"spend": "Spend", "tokens": "Tokens", "requests": "Requests"}
+PLURALS = {"key": "API keys", "end_user": "end users", "date": "days"}
+KPI_SPEND = "Spend"
+KPI_REQUESTS = "Requests"
+KPI_TOKENS = "Tokens"
+KPI_PAID = "Paid / M tokens"
+
+
+def _plural(name: str) -> str:
+    return PLURALS.get(name, GROUPINGS[name] + "s")
+
+
+def _labeller(ctx: PageContext, name: str) -> Callable[[str], str]:
+    meta = ctx.meta
+    return {"model": meta.model_label, "key": meta.key_label, "member": meta.member_label}.get(name, str)
+
+
+def _controls() -> None:
+    names = list(GROUPINGS)
+    first, second, metric, top = st.columns([3, 3, 3, 2])
+    first.selectbox(
+        "Group by",
+        names,
+        format_func=lambda n: GROUPINGS[n].capitalize(),
+        key=view_state.BY_KEY,
+        on_change=view_state.by_changed,
+    )
+    second.selectbox(
+        "Then by",
+        [explore_url.NONE, *names],
+        format_func=lambda n: "nothing" if n == explore_url.NONE else GROUPINGS[n].capitalize(),
+        key=view_state.THEN_KEY,
+        on_change=view_state.then_changed,
+    )
+    with metric:
+        st.segmented_control("Metric", list(METRICS), format_func=METRICS.__getitem__, key=view_state.METRIC_KEY)
+    top.selectbox("Values kept", list(explore_url.TOPS), key=view_state.TOP_KEY, help="The rest are “other”.")
+
+
+def render(ctx: PageContext) -> None:
+    ui.header(TITLE, ctx, "Any two groupings")
+    _controls()
+    view = view_state.explore()
+    second = None if view.then == explore_url.NONE else view.then
+    q = Question(view.by, second, view.metric, view.top, ctx.meta.team_rules())
+    if "team" in q.groupings and not ctx.meta.teams:
+        st.info(
+            "No teams stored: teams come from the alerts config (`[teams.NAME]`) as the last `orusage alerts "
+            "check` resolved them. Every request is “unallocated” until then.",
+            icon=":material/info:",
+        )
+    words = " × ".join(GROUPINGS[g] for g in q.groupings)
+    r = ctx.route(q.dims)
+    if not ui.route_notes(ctx, r, f"{METRICS[q.metric]} by {words}"):
+        return
+    found = data.explore(ctx.store, q, r, ctx.filters)
+    if found.empty:
+        ui.no_usage(ctx)
+        return
+    found = _labelled(ctx, q, found)
+    _headline(ctx, found)
+    _chart(ctx, q, found)
+    _table(ctx, q, found)
+    notes = [ui.sources_caption(r)]
+    if "team" in q.groupings:
+        notes.append(
+            "Each request goes to one team: its key's team (a team's workspaces count as their keys), else its "
+            "app's, else its member's, else “unallocated”."
+        )
+        if q.teams.shared:
+            notes.append(f"Claimed by two teams, counted for the first by name: {', '.join(q.teams.shared)}.")
+    st.caption(" ".join(notes))
+
+
+def _labelled(ctx: PageContext, q: Question, found: pd.DataFrame) -> pd.DataFrame:
+    out = found.assign(tokens=found["tokens"], paid_per_m=frames.per_million_tokens(found["spend"], found["tokens"]))
+    for g in q.groupings:
+        if g == "date":
+            out = out.assign(date_label=[pd.Timestamp(d).strftime("%Y-%m-%d") for d in out["date"]])
+            continue
+        label = _labeller(ctx, g)
+        # One name for the whole "other" column or row: the values beyond the top, over the whole period.
+        beyond = int(out[f"values_{g}"].max()) - q.top if len(out) else 0
+        out = out.assign(
+            **{f"{g}_label": [f"other ({beyond:,} {_plural(g)})" if v == OTHER else label(str(v)) for v in out[g]]}
+        )
+    return out
+
+
+def _headline(ctx: PageContext, found: pd.DataFrame) -> None:
+    spend, requests, tokens = float(found["spend"].sum()), int(found["requests"].sum()), int(found["tokens"].sum())
+    paid = spend / tokens * frames.PER_MILLION if tokens else None
+    for col, (title, shown) in zip(
+        st.columns(4),
+        (
+            (KPI_SPEND, fmt.usd(spend)),
+            (KPI_REQUESTS, fmt.count(requests)),
+            (KPI_TOKENS, fmt.tokens(tokens)),
+            (KPI_PAID, fmt.per_million(paid)),
+        ),
+        strict=True,
+    ):
+        col.metric(title, shown, border=True, help=f"{ctx.filters.label.capitalize()}, with the sidebar's filters.")
+
+
+def _chart(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
+    metric, title, usd = q.metric, METRICS[q.metric], q.metric == "spend"
+    name = "explore"
+    alt = f"{title} by {' and '.join(GROUPINGS[g] for g in q.groupings)}"
+    others = [g for g in q.groupings if g != "date"]
+    if "date" in q.groupings:
+        series = others[0] if others else None
+        frame = found.assign(
+            series=found[f"{series}_label"] if series else "all",
+            rank=found[f"rank_{series}"] if series else 1,
+        )
+        spec = daily.stacked_per_day(
+            frame,
+            start=ctx.filters.start,
+            end=ctx.filters.end,
+            series="series",
+            value=metric,
+            name=name,
+            heading=f"{title} per day" + (f" by {GROUPINGS[series]}" if series else ""),
+            subtitle=(f"top {q.top} {_plural(series)} by {metric}, the rest as “other”" if series else title),
+            series_title=GROUPINGS[series].capitalize() if series else "All",
+            usd=usd,
+            other=next((s for s in frame["series"] if str(s).startswith("other (")), None),
+            value_title=None if metric != "requests" else "Requests",
+            legend_columns=3,
+        )
+        ui.chart(ctx, spec, found, name, alt, split=_split(ctx, q))
+        return
+    first = q.first
+    link = ui.LINKS.get(first)
+    if q.second is None:
+        bars = found.sort_values(f"rank_{first}").assign(label=found[f"{first}_label"], is_other=found[first] == OTHER)
+        spec = rank.hbars(
+            bars,
+            label="label",
+            value=metric,
+            name=name,
+            heading=f"{title} per {GROUPINGS[first]}",
+            subtitle=f"top {q.top}, the rest as “other”",
+            usd=usd,
+            tooltip=[base.tip("spend:Q", "Spend", base.USD_TOOLTIP), base.tip("requests:Q", "Requests", ",")],
+            value_title=title if not usd else "Spend (USD)",
+            pick_field="model" if first == "model" else first if link else None,
+        )
+        _draw(ctx, spec, bars.drop(columns=["is_other"]), name, first, link, alt, _split(ctx, q))
+        return
+    second = q.second
+    y_order = list(found.sort_values(f"rank_{first}")[f"{first}_label"].drop_duplicates())
+    x_order = list(found.sort_values(f"rank_{second}")[f"{second}_label"].drop_duplicates())
+    spec = rank.heatmap(
+        found,
+        x=f"{second}_label",
+        y=f"{first}_label",
+        value=metric,
+        name=name,
+        heading=f"{title} per {GROUPINGS[first]} × {GROUPINGS[second]}",
+        subtitle=f"top {q.top} of each, the rest as “other”",
+        x_title=GROUPINGS[second].capitalize(),
+        y_title=GROUPINGS[first].capitalize(),
+        x_order=x_order,
+        y_order=y_order,
+        pick_field="model" if "model" in q.groupings else first if link else None,
+        usd=usd,
+        value_title=title,
+    )
+    _draw(ctx, spec, found, name, "model" if "model" in q.groupings else first, link, alt, _split(ctx, q))
+
+
+def _split(ctx: PageContext, q: Question) -> Split:
+    """The cells add up to the question's totals (the top values and "other" for the rest), over the days the
+    sources holding its groupings cover."""
+    return Split(ctx.filters, requests="requests", tokens=("tokens",), by=tuple(g for g in q.groupings if g != "date"))
+
+
+def _draw(
+    ctx: PageContext,
+    spec: base.Spec,
+    frame: pd.DataFrame,
+    name: str,
+    picked: str,
+    link: ui.Link | None,
+    alt: str,
+    split: Split,
+) -> None:
+    if picked == "model":
+        ui.model_chart(ctx, spec, frame, name, alt, split=split)
+    elif link is not None:
+        ui.link_chart(ctx, spec, frame, name, link, alt, split=split)
+    else:
+        ui.chart(ctx, spec, frame, name, alt, split=split)
+
+
+def _table(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
+    columns = {f"{g}_label": st.column_config.TextColumn(GROUPINGS[g].capitalize(), pinned=True) for g in q.groupings}
+    columns |= {k: v for k, v in ui.usage_columns("_", "_").items() if k != "_"}
+    order = [f"rank_{g}" if g != "date" else "date" for g in q.groupings]
+    table = found.sort_values(order, ignore_index=True)
+    link = ui.LINKS.get(q.first)
+    ui.link_table(ctx, table, "explore_table", columns, link, split=_split(ctx, q))
+    if link is not None:
+        st.caption(f"Select a row to open its {GROUPINGS[q.first]}'s page with these filters.")
