@@ -103,8 +103,8 @@ def _schema_digest() -> str:
     return hashlib.sha256(f"{GENERATOR_VERSION}\n{text}".encode()).hexdigest()[:10]
 
 
-def cache_dir(rows: int, seed: int) -> Path:
-    return CACHE / f"store-{rows}-s{seed}-{_schema_digest()}"
+def cache_dir(rows: int, seed: int, cache: Path = CACHE) -> Path:
+    return cache / f"store-{rows}-s{seed}-{_schema_digest()}"
 
 
 def label(rows: int) -> str:
@@ -138,17 +138,20 @@ def chunks(rows: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print, parquet: bool = True) -> Built:
+def build(
+    rows: int, seed: int = 7, *, force: bool = False, log: Any = print, parquet: bool = True, cache: Path = CACHE
+) -> Built:
     """The store for (rows, seed), built once and then taken from the cache. ``parquet``: also write the
     generation rows as Parquet, for the pandas baseline (a directory of parts above ``CHUNK_ROWS`` rows).
 
     Several people's benchmarks share ``bench/.cache``: a store is built in a folder of its own and renamed
     into place when complete, so a second build of the same store never deletes one in progress (which
-    left a snapshot without rows) and the first to finish is the one kept."""
-    folder = cache_dir(rows, seed)
+    left a snapshot without rows) and the first to finish is the one kept. ``cache``: another folder (the
+    tests build a small store of their own)."""
+    folder = cache_dir(rows, seed, cache)
     if not force and (cached := _cached(folder)) is not None:
         return cached
-    for old in CACHE.glob(f"store-{rows}-s{seed}-*.building-*"):  # builds whose process is gone
+    for old in cache.glob(f"store-{rows}-s{seed}-*.building-*"):  # builds whose process is gone
         if not _alive(int(old.name.rpartition("-")[2])):
             shutil.rmtree(old, ignore_errors=True)
     work = folder.with_name(f"{folder.name}.building-{os.getpid()}")
@@ -226,7 +229,7 @@ def build(rows: int, seed: int = 7, *, force: bool = False, log: Any = print, pa
         if (cached := _cached(folder)) is None:
             raise
         return cached
-    for stale in CACHE.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
+    for stale in cache.glob(f"store-{rows}-s{seed}-*"):  # other schema versions of this size
         if stale != folder and ".building-" not in stale.name:
             shutil.rmtree(stale, ignore_errors=True)
     return built
@@ -599,7 +602,10 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Endpoint health of every model with traffic, at every hourly run.
     con.execute(
-        """INSERT INTO model_endpoints
+        """INSERT INTO model_endpoints (fetched_at, model_permaslug, model_id, provider_name, tag, name, status,
+               quantization, context_length, max_completion_tokens, uptime_last_5m, uptime_last_30m, uptime_last_1d,
+               latency_p50, latency_p75, latency_p90, latency_p99, throughput_p50, throughput_p75, throughput_p90,
+               throughput_p99, pricing_prompt, pricing_completion, pricing_request, pricing_input_cache_read)
            SELECT r.started_at + INTERVAL 30 SECOND, bm.permaslug, bm.slug, pr.provider,
                   lower(replace(pr.provider, ' ', '-')), pr.provider || ' | ' || bm.slug,
                   CASE WHEN hash(r.h, e.m, e.p) % 97 = 0 THEN -2 ELSE 0 END, 'fp8', bm.context_length, 16384,

@@ -29,6 +29,7 @@ from charts.base import (
     tip,
     token_colors,
 )
+from core.fmt import usd as money
 
 __all__ = ["PICK", "hbars", "heatmap", "latency_bars", "ratio_bars", "token_bars"]
 
@@ -71,7 +72,7 @@ def hbars(
     click selection on that field. ``tooltip``: more lines (``charts.tip``).
     """
     fmt = USD_TOOLTIP if usd else ","
-    shown = [f"${v:,.2f}" if usd else f"{v:,.0f}" for v in frame[value]]
+    shown = [money(v) if usd else f"{v:,.0f}" for v in frame[value]]
     data = frame.assign(value_label=shown)
     if "is_other" not in data.columns:
         data = data.assign(is_other=False)
@@ -193,8 +194,8 @@ def heatmap(
 ) -> Spec:
     """Cells coloured by ``value`` (spend, or with ``usd=False`` a count), the amount written in each cell;
     rows and columns biggest first."""
-    money = [f"${v:,.2f}" if v >= 0.005 else "" for v in frame[value]] if usd else None
-    data = frame.assign(cell=money if money is not None else [_compact(v) for v in frame[value]])
+    written = [money(v) if v >= 0.005 else "" for v in frame[value]] if usd else None
+    data = frame.assign(cell=written if written is not None else [_compact(v) for v in frame[value]])
     tips = [
         tip(f"{y}:N", y_title),
         tip(f"{x}:N", x_title),

@@ -34,12 +34,8 @@ MOVERS = "weekly_movers"
 WHAT_IF = "weekly_what_if"
 
 
-def _money(value: float) -> str:
-    return f"-${abs(value):,.2f}" if value < 0 else f"${value:,.2f}"
-
-
-def _signed(value: float) -> str:
-    return f"{'+' if value >= 0 else '−'}${abs(value):,.2f}"
+_money = fmt.usd
+_signed = fmt.signed_usd
 
 
 def efficiency_text(unit: str, value: float | None) -> str:
@@ -49,7 +45,7 @@ def efficiency_text(unit: str, value: float | None) -> str:
     if unit == "share":
         return fmt.share(value)
     if unit == "usd_fine" and value is not None:
-        return f"${value:,.4f}"
+        return fmt.usd_precise(value, 4)
     return fmt.usd(value)
 
 

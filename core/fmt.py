@@ -4,6 +4,10 @@ Pure functions: the CLI, the pages and the reports say a figure the same way bec
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.forecast import Forecast
 
 MINUS = "\u2212"  # a real minus sign: "−$1.66", never "$-1.66"
 
@@ -12,11 +16,20 @@ def usd(amount: float | None) -> str:
     """``$1,234.56``, ``−$1.66``; sub-cent amounts keep four decimals so they do not read as ``$0.00``."""
     if amount is None or amount != amount:  # None or NaN
         return "—"
-    sign = MINUS if amount < 0 else ""
     size = abs(amount)
-    if 0 < size < 0.01:
+    if size < 0.00005:  # rounds to zero: no sign, no "−$0.0000"
+        return "$0.00"
+    sign = MINUS if amount < 0 else ""
+    if size < 0.01:
         return f"{sign}${size:,.4f}"
     return f"{sign}${size:,.2f}"
+
+
+def usd_precise(amount: float | None, decimals: int = 6) -> str:
+    """Money to ``decimals`` places, for one generation's cost or a difference between sources: ``$0.000123``."""
+    if amount is None or amount != amount:
+        return "—"
+    return f"{MINUS if amount < 0 else ''}${abs(amount):,.{decimals}f}"
 
 
 def signed_usd(amount: float) -> str:
@@ -90,3 +103,18 @@ def share(value: float | None) -> str:
     if value is None or value != value:
         return "—"
     return f"{value:.1%}"
+
+
+def band(low: float | None, high: float | None) -> str:
+    """An 80 % band: ``$180.00 – $212.40``."""
+    return "no band" if low is None or high is None else f"{usd(low)} – {usd(high)}"
+
+
+def forecast_caption(forecast: Forecast | None) -> str:
+    """How a month-end forecast was made, in one line, for every surface that shows one."""
+    if forecast is None:
+        return "no forecast: under a week of stored history"
+    pace = f"{usd(forecast.pace)}/day"
+    if forecast.seasonal:
+        return f"80% band {band(forecast.low, forecast.high)} · pace {pace}, by weekday"
+    return f"pace {pace} (flat: under 4 weeks of history, no band)"

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import clock, settings
 from core.errors import OrusageError
-from dashboard import data, explore_url, filters, gate, gen_state, gen_url, ui, urlstate, view_state
+from dashboard import data, explore_url, filters, gate, gen_state, gen_url, parts, ui, urlstate, view_state
 from dashboard.context import PageContext, RunState, set_run
 from queries import reads
 
@@ -149,6 +149,7 @@ def main() -> None:
             state = RunState(db=db, ctx=None, error=exc)
         st.sidebar.caption("All days are UTC.")
         set_run(state)
+        parts.start_run()
         nav.run()
 
 

@@ -34,9 +34,12 @@ from queries import (
     reads_overview,
 )
 from queries import review as review_reads
+from queries.cache_savings import CacheSavings
+from queries.cache_savings import cache_savings as cache_savings_read
 from queries.filters import Filters
 from queries.reads_facts import facts as _facts
 from queries.reads_routing import Route, Span
+from queries.waterfall import waterfall as waterfall_read
 from review import load
 from review.model import Review
 from review.weeks import IsoWeek
@@ -212,8 +215,28 @@ def list_cost(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
 
 
 @_cached
-def cache_savings(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
-    return store.reader.run(reads_models.cache_savings, route, filters)
+def provider_prices(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.provider_prices, route, filters)
+
+
+@_cached
+def reasoning_by(store: Store, route: Route, filters: Filters, column: str) -> pd.DataFrame:
+    return store.reader.run(reads_models.reasoning_by, route, filters, column)
+
+
+@_cached
+def cached_tokens(store: Store, route: Route, filters: Filters) -> pd.DataFrame:
+    return store.reader.run(reads_models.cached_tokens, route, filters)
+
+
+@_cached
+def cache_savings(store: Store, filters: Filters, today: date) -> CacheSavings:
+    return store.reader.run(cache_savings_read, filters, today)
+
+
+@_cached
+def waterfall(store: Store, filters: Filters, today: date, by: tuple[str, ...]) -> pd.DataFrame:
+    return store.reader.run(waterfall_read, filters, today, by)
 
 
 @_cached
@@ -254,6 +277,11 @@ def coverage_runs(store: Store, first: date, last: date) -> pd.DataFrame:
 @_cached
 def coverage_gaps(store: Store, today: date) -> pd.DataFrame:
     return store.reader.run(reads_health.coverage_gaps, today)
+
+
+@_cached
+def reasoning_over_completion(store: Store) -> pd.DataFrame:
+    return store.reader.run(reads_health.reasoning_over_completion)
 
 
 @_cached

@@ -36,7 +36,7 @@ def with_other_count(frame: pd.DataFrame, column: str, noun: str) -> pd.DataFram
     """Name the ``other`` row of a top-n frame (one row per value) after how many values it holds."""
     return frame.assign(
         label=[
-            f"other ({int(n)} {noun})" if v == OTHER else str(lbl)
+            f"other ({int(n)} {noun[:-1] if int(n) == 1 and noun.endswith('s') else noun})" if v == OTHER else str(lbl)
             for v, n, lbl in zip(frame[column], frame["members"], frame["label"], strict=True)
         ]
     )
@@ -53,6 +53,13 @@ def per_million_tokens(spend: pd.Series, tokens: pd.Series) -> pd.Series:
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator / denominator.where(denominator > 0)
+
+
+def stacked_tokens(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token parts that add up to prompt + completion: ``reasoning`` becomes the reasoning counted within
+    completion (completion − completion-only), so a row whose reasoning exceeds its completion (real rows
+    do: Data health flags them) is never counted twice."""
+    return frame.assign(reasoning=frame["completion"] - frame["completion_only"])
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

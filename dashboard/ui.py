@@ -16,8 +16,9 @@ import streamlit as st
 from charts.base import PICK, Spec, vega_spec
 from core import fmt
 from core.errors import OrusageError
-from dashboard import frames
+from dashboard import frames, parts
 from dashboard.context import PageContext
+from dashboard.parts import Split, Whole
 from queries.reads import DataAsOf
 from queries.reads_facts import OTHER
 from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, reach_note
@@ -182,10 +183,20 @@ def download(ctx: PageContext, frame: pd.DataFrame, name: str, label: str = "Dow
     )
 
 
-def chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str) -> None:
-    """A chart (``alt_text`` for screen readers) and, under it, the CSV of the frame it was drawn from."""
+def chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    alt_text: str,
+    *,
+    split: Split | Whole | None = None,
+) -> None:
+    """A chart (``alt_text`` for screen readers) and, under it, the CSV of the frame it was drawn from.
+    ``split``: what total its rows add up to (``dashboard.parts``)."""
     st.vega_lite_chart(spec=vega_spec(spec), width="stretch", key=f"chart_{name}", alt=alt_text)
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_point(key: str) -> None:
@@ -196,7 +207,15 @@ def _picked_point(key: str) -> None:
         st.session_state[GOTO_MODEL] = model
 
 
-def model_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, alt_text: str = "") -> None:
+def model_chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    alt_text: str = "",
+    *,
+    split: Split | Whole | None = None,
+) -> None:
     """A chart whose marks carry ``model``: a click opens that model's page."""
     key = f"chart_{name}"
     st.vega_lite_chart(
@@ -208,6 +227,7 @@ def model_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str
         alt=alt_text or "Bar chart per model; a click on a model opens its page",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_value(key: str, link: Link) -> None:
@@ -218,7 +238,16 @@ def _picked_value(key: str, link: Link) -> None:
         st.session_state[GOTO_VIEW] = (link.page, link.param, value)
 
 
-def link_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str, link: Link, alt_text: str) -> None:
+def link_chart(
+    ctx: PageContext,
+    spec: AnyChart,
+    frame: pd.DataFrame,
+    name: str,
+    link: Link,
+    alt_text: str,
+    *,
+    split: Split | Whole | None = None,
+) -> None:
     """A chart whose marks carry ``link.field`` (a ``pick`` selection on it): a click opens the breakdown
     filtered to that value."""
     key = f"chart_{name}"
@@ -231,6 +260,7 @@ def link_chart(ctx: PageContext, spec: AnyChart, frame: pd.DataFrame, name: str,
         alt=f"{alt_text}; a click on one opens its page",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_link_row(key: str, link: Link, values: Sequence[str]) -> None:
@@ -241,12 +271,18 @@ def _picked_link_row(key: str, link: Link, values: Sequence[str]) -> None:
 
 
 def link_table(
-    ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any], link: Link | None
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    link: Link | None,
+    *,
+    split: Split | Whole | None = None,
 ) -> None:
     """A table with one value of ``link.field`` per row: selecting a row opens that value's breakdown
     (a plain table when ``link`` is None)."""
     if link is None:
-        table(ctx, frame, name, column_config)
+        table(ctx, frame, name, column_config, split=split)
         return
     key = f"table_{name}"
     shown = [c for c in column_config if c in frame.columns]
@@ -260,6 +296,7 @@ def link_table(
         selection_mode="single-row",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def _picked_row(key: str, models: Sequence[str]) -> None:
@@ -270,7 +307,13 @@ def _picked_row(key: str, models: Sequence[str]) -> None:
 
 
 def model_table(
-    ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any], model_column: str = "model"
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    model_column: str = "model",
+    *,
+    split: Split | Whole | None = None,
 ) -> None:
     """A table with one model per row: selecting a row opens that model's page."""
     key = f"table_{name}"
@@ -285,6 +328,7 @@ def model_table(
         selection_mode="single-row",
     )
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 PAID_PER_M_HELP = "Spend ÷ (prompt + completion tokens), per million: the blended price actually paid."
@@ -322,10 +366,18 @@ def no_usage(ctx: PageContext) -> None:
     st.info(f"No usage in {ctx.filters.label} for these filters.", icon=":material/info:")
 
 
-def table(ctx: PageContext, frame: pd.DataFrame, name: str, column_config: Mapping[str, Any]) -> None:
+def table(
+    ctx: PageContext,
+    frame: pd.DataFrame,
+    name: str,
+    column_config: Mapping[str, Any],
+    *,
+    split: Split | Whole | None = None,
+) -> None:
     shown = [c for c in column_config if c in frame.columns]
     st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=dict(column_config))
     download(ctx, frame, name)
+    parts.record(name, split, frame)
 
 
 def change(current: float | None, previous: float | None) -> str | None:

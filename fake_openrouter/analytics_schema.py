@@ -5,8 +5,9 @@ Columns refer to the engine's ``base`` relation: the ``analytics_generations`` v
 ``throughput`` and ``context_length_bucket`` columns (see ``analytics_engine``).
 
 Reach (how far back a metric or dimension goes) follows NOTES.md: volume and cost metrics and the account
-dimensions 365 days; per-generation metrics and dimensions 31 days. Costs the fake never incurs (web search,
-file processing, data-logging discounts) are ``used=False``: always 0, and ``null`` in quirks mode.
+dimensions 365 days; per-generation metrics and dimensions 31 days. Costs come from the one bill
+(``billing``); the ones the fake never incurs (file processing, web fetches, upstream web search, data-logging
+discounts) are ``used=False``: always 0, and ``null`` in quirks mode.
 """
 
 from __future__ import annotations
@@ -76,12 +77,13 @@ METRICS: tuple[Metric, ...] = (
     _cost("byok_usage", "BYOK Spend", "sum(byok_usage_inference)"),
     _cost("credits_usage", "Credits Spend", "sum(usage)"),
     _cost("usage_upstream", "Upstream Cost", "sum(upstream_inference_cost)"),
-    _cost("usage_cache", "Cache Cost", "-sum(cache_discount)"),  # negative: what caching saved
+    # Negative where caching saved money; positive where writing the cache cost more than reading it saved.
+    _cost("usage_cache", "Cache Cost", "-sum(cache_discount)"),
     _cost("usage_data", "Data Logging Adjustment", "", used=False),
-    _cost("usage_web", "Web Search Cost", "", used=False),
+    _cost("usage_web", "Web Search Cost", "sum(web_cost)"),
     _cost("usage_upstream_web", "Upstream Web Search Cost", "", used=False),
     _cost("openrouter_usage", "OpenRouter Inference Spend", "sum(usage) FILTER (WHERE NOT is_byok)", SHORT_REACH),
-    _cost("byok_fees", "BYOK Fees", "sum(usage) FILTER (WHERE is_byok)", SHORT_REACH),
+    _cost("byok_fees", "BYOK Fees", "sum(byok_fee)", SHORT_REACH),
     _cost("usage_file", "File Processing Cost", "", SHORT_REACH, used=False),
     _cost("usage_upstream_file", "Upstream File Processing Cost", "", SHORT_REACH, used=False),
     _cost("usage_web_fetch", "Web Fetch Cost", "", SHORT_REACH, used=False),

@@ -1,6 +1,7 @@
 """GET /models/{author}/{slug}/endpoints: a model and one endpoint per provider that serves it.
 
-Prices are the model's current list prices (as in /models). Uptime, latency and throughput figures are derived
+Prices are the model's current list prices (as in /models) plus the endpoint's own terms: its ``discount``
+and its time-window ``overrides`` (after the model's). Uptime, latency and throughput figures are derived
 from the provider's catalogue figures and a hash of (model, provider): deterministic, and plausible; uptime also
 of the UTC day, as real uptime moves from day to day. As on the real API, the latency and throughput
 percentiles are ``null`` without a key.
@@ -15,8 +16,8 @@ from urllib.parse import unquote
 import duckdb
 
 from fake_openrouter.api_common import ApiError, ApiRequest, JsonObject
-from fake_openrouter.api_models import model_item
-from fake_openrouter.catalog import PROVIDERS, Model
+from fake_openrouter.api_models import model_item, pricing
+from fake_openrouter.catalog import PROVIDERS, Model, terms
 from fake_openrouter.dataset import Dataset
 
 # Open-weight hosts serve quantized weights; the labs' own endpoints do not say.
@@ -42,8 +43,18 @@ def _percentiles(p50: float, spread: tuple[float, float, float]) -> JsonObject:
     return {"p50": round(p50, 1), **{k: round(p50 * f, 1) for k, f in zip(("p75", "p90", "p99"), spread, strict=True)}}
 
 
+def _endpoint_pricing(model: Model, provider: str, ds: Dataset) -> JsonObject:
+    """The model's list prices plus what this endpoint adds: its discount and its own overrides."""
+    prices = model.listed_at(ds.today)
+    endpoint = terms(model.id, provider)
+    out = pricing(prices, endpoint.overrides(prices))
+    if endpoint.discount:
+        out["discount"] = endpoint.discount
+    return out
+
+
 def _endpoint(
-    model: Model, provider: str, pricing: JsonObject, params: list[str], authed: bool, day: date
+    model: Model, provider: str, prices: JsonObject, params: list[str], authed: bool, day: date
 ) -> JsonObject:
     stats = PROVIDERS[provider]
     j = _jitter(model, provider, "stats")
@@ -55,7 +66,7 @@ def _endpoint(
         "model_id": model.canonical_slug,
         "model_name": model.name,
         "context_length": model.context_length,
-        "pricing": pricing,
+        "pricing": prices,
         "provider_name": provider,
         "tag": provider.lower().replace(" ", "-"),
         "quantization": _QUANTIZATION.get(provider),
@@ -90,7 +101,12 @@ def model_endpoints(ds: Dataset, cur: duckdb.DuckDBPyConnection, req: ApiRequest
             "architecture": architecture,
             "endpoints": [
                 _endpoint(
-                    model, provider, item["pricing"], item["supported_parameters"], req.principal is not None, ds.today
+                    model,
+                    provider,
+                    _endpoint_pricing(model, provider, ds),
+                    item["supported_parameters"],
+                    req.principal is not None,
+                    ds.today,
                 )
                 for provider, _ in model.providers
             ],

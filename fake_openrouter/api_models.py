@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import duckdb
 
 from fake_openrouter.api_common import ApiRequest, JsonObject, int_param
-from fake_openrouter.catalog import Model, usd_string
+from fake_openrouter.catalog import Model, Override, Prices, usd_string
 from fake_openrouter.dataset import Dataset
 
 _PARAMS = ["max_tokens", "temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "seed"]
@@ -21,16 +21,47 @@ def _wanted(model: Model, output_modalities: str | None) -> bool:
     return "all" in wanted or bool(wanted & set(model.output_modalities))
 
 
-def _pricing(model: Model, ds: Dataset) -> JsonObject:
-    prices = model.price_at(ds.today)
-    pricing: JsonObject = {"prompt": usd_string(prices.prompt), "completion": usd_string(prices.completion)}
+def _override(o: Override) -> JsonObject:
+    item: JsonObject = {}
+    for key, value in (("min_prompt_tokens", o.min_prompt_tokens), ("utc_start", o.utc_start), ("utc_end", o.utc_end)):
+        if value is not None:
+            item[key] = value
+    for key, price in (
+        ("prompt", o.prompt),
+        ("completion", o.completion),
+        ("input_cache_read", o.cache_read),
+        ("input_cache_write", o.cache_write),
+        ("input_cache_write_1h", o.cache_write_1h),
+    ):
+        if price is not None:
+            item[key] = usd_string(price)
+    return item
+
+
+def pricing(prices: Prices, overrides: tuple[Override, ...] = ()) -> JsonObject:
+    """Prices as the API writes them: USD per token as plain decimal strings; ``overrides`` after the
+    model's own (an endpoint's time windows)."""
+    out: JsonObject = {"prompt": usd_string(prices.prompt), "completion": usd_string(prices.completion)}
     if prices.request:
-        pricing["request"] = format(prices.request, "f").rstrip("0").rstrip(".")
+        out["request"] = format(prices.request, "f").rstrip("0").rstrip(".")
     if prices.cache_read is not None:
-        pricing["input_cache_read"] = usd_string(prices.cache_read)
-    if model.reasoning:
-        pricing["internal_reasoning"] = usd_string(prices.completion)  # reasoning bills as completion
-    return pricing
+        out["input_cache_read"] = usd_string(prices.cache_read)
+    if prices.cache_write is not None:
+        out["input_cache_write"] = usd_string(prices.cache_write)
+    if prices.cache_write_1h is not None:
+        out["input_cache_write_1h"] = usd_string(prices.cache_write_1h)
+    if prices.reasoning is not None:
+        out["internal_reasoning"] = usd_string(prices.reasoning)
+    if prices.web_search is not None:
+        out["web_search"] = format(prices.web_search, "f").rstrip("0").rstrip(".")
+    entries = (*prices.overrides, *overrides)
+    if entries:
+        out["overrides"] = [_override(o) for o in entries]
+    return out
+
+
+def _pricing(model: Model, ds: Dataset) -> JsonObject:
+    return pricing(model.listed_at(ds.today))
 
 
 def model_item(model: Model, ds: Dataset, base_url: str) -> JsonObject:

@@ -473,6 +473,8 @@ class Broadcaster:
                     }
         finally:
             cur.close()
+        with self.dataset.lock:
+            self.dataset.derived.pop("generation", None)  # /generation's lookup predates these ids
         return ids
 
 
@@ -483,5 +485,9 @@ def _copy(cur: duckdb.DuckDBPyConnection, source: str, new_id: str, at: datetime
     )
     cur.execute(
         "INSERT INTO generation_extras SELECT * REPLACE (? AS id) FROM generation_extras WHERE id = ?",
+        [new_id, source],
+    )
+    cur.execute(  # what the bill was made of: /generation, analytics and the export read it
+        "INSERT INTO generation_bills SELECT * REPLACE (? AS id) FROM generation_bills WHERE id = ?",
         [new_id, source],
     )

@@ -6,13 +6,16 @@ shared across threads.
 
 Tables: ``generations`` (one row per generation, the columns of ``COLUMNS``: frozen, since other code and tests
 fingerprint it), ``generation_extras`` (same ids: ``user_id`` = the key's creator, ``country``, ``variant``,
-``guardrail_invoked``), ``members`` and ``workspace_names`` (labels), and the view ``analytics_generations``
-joining them for the analytics engine.
+``guardrail_invoked``), ``generation_bills`` (same ids: what each bill was made of, see ``billing``: cache
+writes, ``service_tier``, web searches, the cost at list and at endpoint prices, the web and BYOK fees),
+``members`` and ``workspace_names`` (labels), and the view ``analytics_generations`` joining them for the
+analytics engine.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from fake_openrouter.account import Account, build_account
+from fake_openrouter.billing import TIERS
 from fake_openrouter.catalog import MODELS, Model
 from fake_openrouter.generate import (
     COUNTRIES,
@@ -39,6 +43,7 @@ from fake_openrouter.large import account as large_account
 from fake_openrouter.large import catalog as large_catalog
 
 HISTORY_DAYS = 430
+RESULTS_PER_SEARCH = 5
 
 COLUMNS = (
     "id",
@@ -89,6 +94,9 @@ class Dataset:
     total_credits: float  # the account's top-ups, comfortably above its all-time usage
     # Seconds, for what depends on elapsed time (rate limits, "fresh" generations): tests pass a fake clock.
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    # What endpoints derive from the data once and keep (e.g. /generation's lookup by id), under ``lock``.
+    derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @property
     def today(self) -> date:
@@ -272,6 +280,21 @@ def _load_extras(con: duckdb.DuckDBPyConnection, account: Account) -> None:
     for name, frame in frames.items():
         con.register(f"_{name}", frame)
     con.execute("CREATE TABLE members AS SELECT * FROM _members")
+    # What each bill was made of, beyond the columns /generation shares with the other endpoints.
+    con.execute(
+        f"""
+        CREATE TABLE generation_bills AS
+        SELECT
+            'gen-' || (r.micros // 1000000)::VARCHAR || '-' || r.suffix AS id,
+            r.write_5m, r.write_1h,
+            CASE WHEN r.tier_idx >= 0 THEN list_extract({list(TIERS)!r}, r.tier_idx + 1) END AS service_tier,
+            r.searches, r.searches * {RESULTS_PER_SEARCH} AS num_search_results,
+            CASE WHEN r.searches > 0 THEN 'native' END AS web_search_engine,
+            r.list_cost, r.endpoint_cost, r.web_cost, r.byok_fee
+        FROM _raw r
+        ORDER BY r.micros, id
+        """  # noqa: S608 - constants only
+    )
     con.execute("CREATE TABLE workspace_names AS SELECT * FROM _workspace_names")
     con.execute(
         """
@@ -293,9 +316,11 @@ def _load_extras(con: duckdb.DuckDBPyConnection, account: Account) -> None:
         """
         CREATE VIEW analytics_generations AS
         SELECT g.*, x.user_id, x.country, x.variant, x.guardrail_invoked,
-               m.name AS user_name, m.email AS user_email, w.name AS workspace_name
+               m.name AS user_name, m.email AS user_email, w.name AS workspace_name,
+               b.service_tier, b.searches, b.web_cost, b.byok_fee
         FROM generations g
         JOIN generation_extras x USING (id)
+        JOIN generation_bills b USING (id)
         LEFT JOIN members m ON m.id = x.user_id
         LEFT JOIN workspace_names w ON w.id = g.workspace_id
         """

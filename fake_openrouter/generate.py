@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fake_openrouter.account import Account, ApiKey
-from fake_openrouter.catalog import BYOK_PROVIDERS, PROVIDERS, Model
+from fake_openrouter.billing import Requests, Sheet, bill_rows, per_token
+from fake_openrouter.catalog import BYOK_PROVIDERS, ENDPOINT_TERMS, PROVIDERS, Model, Override
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,7 +41,24 @@ VARIANTS = ("standard", "nitro", "floor")
 VARIANT_P = np.array([0.93, 0.045, 0.025])
 GUARDRAIL_P = 0.004
 ID_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
-BYOK_FEE = 0.05
+# The bill's draws (see ``_billing_draws``).
+LONG_PROMPT_P = 0.006  # requests over 200k prompt tokens, for models with a long-context price
+CACHE_WRITE_P = 0.3  # requests writing the prompt cache, for models that charge for it
+CACHE_1H_P = 0.25  # of those, writes with the 1-hour TTL, where it is priced
+TIER_P = (0.10, 0.04)  # flex, priority: for providers reporting a service tier
+TIERED_PROVIDERS = frozenset({"OpenAI"})
+SEARCH_P = 0.03  # requests searching the web, for models with a web-search price
+# generations column -> Bill field
+BILL_COLUMNS = {
+    "usage": "usage",
+    "byok_usage_inference": "byok_usage_inference",
+    "upstream_inference_cost": "upstream",
+    "cache_discount": "cache_discount",
+    "list_cost": "list_cost",
+    "endpoint_cost": "endpoint_cost",
+    "web_cost": "web",
+    "byok_fee": "byok_fee",
+}
 
 
 def day_volume(day: date, rng: np.random.Generator, volume: float = 1.0) -> int:
@@ -71,6 +89,7 @@ class Tables:
     """Catalog facts as arrays, computed once per build."""
 
     models: tuple[Model, ...]
+    model_index: dict[str, int]  # model id -> index
     keys: tuple[ApiKey, ...]  # traffic keys only
     provider_names: tuple[str, ...]
     app_ids: tuple[int, ...]
@@ -86,6 +105,11 @@ class Tables:
     lat: FloatArray  # per provider
     tput: FloatArray
     byok: npt.NDArray[np.bool_]
+    long_context: npt.NDArray[np.bool_]  # per model: prices prompts over a threshold apart
+    writes_cache: npt.NDArray[np.bool_]  # per model: charges for cache writes
+    writes_1h: npt.NDArray[np.bool_]  # per model: has a 1-hour cache-write price
+    searches: npt.NDArray[np.bool_]  # per model: has a web-search price
+    tiered: npt.NDArray[np.bool_]  # per provider: reports a service tier
     key_tilt: FloatArray  # [key, model]
     app_cdf: FloatArray  # [key, slot]
     app_idx: IntArray  # [key, slot] -> app index, -1 = unattributed
@@ -111,6 +135,7 @@ class Tables:
         reasoning = np.array([m.reasoning for m in models])
         return cls(
             models=models,
+            model_index={m.id: i for i, m in enumerate(models)},
             keys=keys,
             provider_names=providers,
             app_ids=app_ids,
@@ -126,6 +151,11 @@ class Tables:
             lat=np.array([PROVIDERS[p].latency_ms for p in providers]),
             tput=np.array([PROVIDERS[p].throughput for p in providers]),
             byok=np.array([p in BYOK_PROVIDERS for p in providers]),
+            long_context=np.array([any(o.min_prompt_tokens for o in m.prices[0].prices.overrides) for m in models]),
+            writes_cache=np.array([m.prices[0].prices.cache_write is not None for m in models]),
+            writes_1h=np.array([m.prices[0].prices.cache_write_1h is not None for m in models]),
+            searches=np.array([m.prices[0].prices.web_search is not None and m.text_output for m in models]),
+            tiered=np.array([p in TIERED_PROVIDERS for p in providers]),
             key_tilt=np.where(reasoning[None, :], np.array([k.reasoning_tilt for k in keys])[:, None], 1.0),
             app_cdf=_cdf(app_w),
             app_idx=app_idx,
@@ -192,14 +222,11 @@ def generate_day(
     )
     suffix = ID_ALPHABET[rng.integers(0, len(ID_ALPHABET), (n, 20))].view("S20").ravel()
 
-    # Prices in force that day (changes take effect at 00:00 UTC), per model, in USD per token.
-    price = np.array([m.price_at(day).per_token() for m in tables.models])
-    upstream = (
-        (prompt - cached) * price[model, 0] + cached * price[model, 2] + completion * price[model, 1] + price[model, 3]
-    )
-    cache_discount = cached * (price[model, 0] - price[model, 2])
     is_byok = tables.byok[provider]
-    usage = np.where(is_byok, upstream * BYOK_FEE, upstream)
+    draws = _billing_draws(n, model, provider, prompt, cached, is_byok, day, seed, tables)
+    prompt = draws.pop("prompt")
+    hhmm = ((micros // 60_000_000) % 1440 // 60) * 100 + (micros // 60_000_000) % 60
+    bills = _bills(tables, day, model, provider, prompt, cached, completion, reasoning, hhmm, is_byok, draws)
     cols: dict[str, npt.NDArray[np.generic]] = {
         "micros": micros,
         "suffix": suffix,
@@ -212,10 +239,6 @@ def generate_day(
         "visible_completion": visible,
         "native_tokens_reasoning": reasoning,
         "native_tokens_cached": cached,
-        "usage": usage,
-        "byok_usage_inference": np.where(is_byok, upstream, 0.0),
-        "upstream_inference_cost": upstream,
-        "cache_discount": cache_discount,
         "is_byok": is_byok,
         "latency": ttft,
         "generation_time": gen_time,
@@ -225,6 +248,7 @@ def generate_day(
         "cancelled": cancelled,
     }
     cols |= _extras(n, model, day, seed, tables)
+    cols |= draws | bills
     return {name: col[order] for name, col in cols.items()}
 
 
@@ -242,3 +266,81 @@ def _extras(n: int, model: IntArray, day: date, seed: int, tables: Tables) -> di
         "variant_idx": np.where(text_model, variant, 0),  # nitro/floor routing exists for text models only
         "guardrail_invoked": rng.random(n) < GUARDRAIL_P,
     }
+
+
+def _billing_draws(
+    n: int,
+    model: IntArray,
+    provider: IntArray,
+    prompt: IntArray,
+    cached: IntArray,
+    is_byok: npt.NDArray[np.bool_],
+    day: date,
+    seed: int,
+    tables: Tables,
+) -> dict[str, IntArray]:
+    """What the bill depends on beyond tokens, from a third stream seeded by (seed, date, 2) (so the older
+    columns keep their draws): long prompts where a model prices them apart, cache writes, the provider's
+    service tier, web searches. Returns the (possibly longer) prompts too."""
+    rng = np.random.default_rng([seed, day.toordinal(), 2])
+    long = tables.long_context[model] & (rng.random(n) < LONG_PROMPT_P)
+    prompt = np.where(long, rng.integers(200_001, 600_000, n), prompt)
+    writes = tables.writes_cache[model] & (rng.random(n) < CACHE_WRITE_P)
+    written = np.floor((prompt - cached) * rng.uniform(0.3, 0.9, n)).astype(np.int64)
+    hour = tables.writes_1h[model] & (rng.random(n) < CACHE_1H_P)
+    u = rng.random(n)
+    tier = np.where(u < TIER_P[0], 1, np.where(u < TIER_P[0] + TIER_P[1], 2, 0))
+    searches = 1 + (rng.random(n) < 0.3) + (rng.random(n) < 0.1)
+    search = tables.searches[model] & ~is_byok & (rng.random(n) < SEARCH_P)
+    return {
+        "prompt": prompt.astype(np.int64),
+        "write_5m": np.where(writes & ~hour, written, 0),
+        "write_1h": np.where(writes & hour, written, 0),
+        "tier_idx": np.where(tables.tiered[provider], tier, -1),
+        "searches": np.where(search, searches, 0).astype(np.int64),
+    }
+
+
+def _bills(
+    tables: Tables,
+    day: date,
+    model: IntArray,
+    provider: IntArray,
+    prompt: IntArray,
+    cached: IntArray,
+    completion: IntArray,
+    reasoning: IntArray,
+    hhmm: IntArray,
+    is_byok: npt.NDArray[np.bool_],
+    draws: dict[str, IntArray],
+) -> dict[str, npt.NDArray[np.generic]]:
+    """Every request billed at its endpoint's prices in force that day (``billing.bill_rows``)."""
+    day_prices = [m.listed_at(day) for m in tables.models]
+    lists = [per_token(p) for p in day_prices]
+    columns = {key: np.array([row[key] for row in lists])[model] for key in lists[0]}
+    overrides: list[tuple[npt.NDArray[np.bool_], Override]] = []
+    for i, prices in enumerate(day_prices):
+        overrides += [(model == i, o) for o in prices.overrides]
+    discount = np.zeros(len(model))
+    for (model_id, provider_name), endpoint in ENDPOINT_TERMS.items():
+        if model_id not in tables.model_index or provider_name not in tables.provider_names:
+            continue
+        i = tables.model_index[model_id]
+        rows = (model == i) & (provider == tables.provider_names.index(provider_name))
+        discount = np.where(rows, endpoint.discount, discount)
+        overrides += [(rows, o) for o in endpoint.overrides(day_prices[i])]  # after the models': later wins
+    sheet = Sheet(**columns, discount=discount, overrides=tuple(overrides))
+    requests = Requests(
+        prompt=prompt,
+        cached=cached,
+        write_5m=draws["write_5m"],
+        write_1h=draws["write_1h"],
+        completion=completion,
+        reasoning=reasoning,
+        hhmm=hhmm,
+        tier=draws["tier_idx"],
+        searches=draws["searches"],
+        byok=is_byok,
+    )
+    b = bill_rows(sheet, requests)
+    return {name: getattr(b, field) for name, field in BILL_COLUMNS.items()}

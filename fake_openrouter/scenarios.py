@@ -1,8 +1,9 @@
 """Seeded scenarios on a built data set, for testing and measuring the anomaly detector: spikes injected
 into a model's day, and calm stretches with the generator's busy days taken out.
 
-Both change the data set's own tables (``generations`` and ``generation_extras``), so every endpoint —
-activity, analytics, keys, credits, generations — sees the same story. Both are deterministic for a seed.
+Both change the data set's own tables (``generations``, ``generation_extras`` and ``generation_bills``), so
+every endpoint — activity, analytics, keys, credits, generations — sees the same story. Both are
+deterministic for a seed.
 
 * ``inject_spike``: copies of the model's own generations (from the same weekday of the weeks before, so
   with their apps, keys, providers, sizes and times of day) are added to the day until the model's spend
@@ -124,10 +125,13 @@ def _copy(ds: Dataset, picked: list[tuple[str, str, datetime]]) -> None:
     columns = [r[0] for r in ds.con.execute("DESCRIBE generations").fetchall()]
     select = ", ".join(f"p.{c}" if c in ("id", "created_at") else f"g.{c}" for c in columns)
     ds.con.execute(f"INSERT INTO generations SELECT {select} FROM _picked p JOIN generations g ON g.id = p.source")  # noqa: S608
-    extras = [r[0] for r in ds.con.execute("DESCRIBE generation_extras").fetchall()]
-    select = ", ".join("p.id" if c == "id" else f"x.{c}" for c in extras)
-    sql = f"INSERT INTO generation_extras SELECT {select} FROM _picked p JOIN generation_extras x ON x.id = p.source"  # noqa: S608
-    ds.con.execute(sql)
+    for table in ("generation_extras", "generation_bills"):  # what the bill was made of travels with it
+        extras = [r[0] for r in ds.con.execute(f"DESCRIBE {table}").fetchall()]
+        select = ", ".join("p.id" if c == "id" else f"x.{c}" for c in extras)
+        sql = f"INSERT INTO {table} SELECT {select} FROM _picked p JOIN {table} x ON x.id = p.source"  # noqa: S608
+        ds.con.execute(sql)
+    with ds.lock:
+        ds.derived.pop("generation", None)  # /generation's lookup predates these ids
     ds.con.execute("DROP TABLE _picked")
 
 
@@ -162,6 +166,9 @@ def calm(ds: Dataset, first: date, last: date, *, seed: int = 0) -> list[date]:
             drop = [ids[int(i)] for i in rng.choice(len(ids), size=count - int(usual), replace=False)]
             ds.con.execute("DELETE FROM generations WHERE list_contains(?, id)", [drop])
             ds.con.execute("DELETE FROM generation_extras WHERE list_contains(?, id)", [drop])
+            ds.con.execute("DELETE FROM generation_bills WHERE list_contains(?, id)", [drop])
             thinned.append(day)
         day += timedelta(days=1)
+    with ds.lock:
+        ds.derived.pop("generation", None)  # /generation's lookup still holds the ids removed
     return thinned

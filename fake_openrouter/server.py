@@ -71,6 +71,9 @@ class RecordedRequest:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a client opens many at once on a busy
+    # machine (the demo and its tests fetch /generation on 16 connections); real servers queue far more.
+    request_queue_size = 128
     fake: FakeServer
 
 

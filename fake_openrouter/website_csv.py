@@ -44,13 +44,14 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "older": tuple(c for c in LAYOUT_2026 if c != "api_key_disabled"),
 }
 
-# Export column → SQL over ``generations g`` joined with ``generation_extras x`` (the fake's own names).
+# Export column → SQL over ``generations g`` joined with ``generation_extras x`` and ``generation_bills b``
+# (the fake's own names).
 _SQL: dict[str, str] = {
     "generation_id": "g.id",
     "created_at": "g.created_at",
     "cost_total": "g.total_cost",
-    "cost_web_search": "0.0",  # the fake never searches the web
-    "cost_cache": "0.0 - g.cache_discount",  # as analytics' usage_cache: negative, what caching saved
+    "cost_web_search": "b.web_cost",
+    "cost_cache": "0.0 - g.cache_discount",  # as analytics' usage_cache: negative where caching saved money
     "cost_file_processing": "0.0",
     "byok_usage_inference": "g.byok_usage_inference",
     "tokens_prompt": "g.tokens_prompt",
@@ -92,7 +93,7 @@ def write_website_csv(dataset: Dataset, path: Path, start: datetime, end: dateti
         cur.execute(
             f"""COPY (
                     SELECT {columns.replace("$disabled", "getvariable('disabled')")}
-                    FROM generations g JOIN generation_extras x USING (id)
+                    FROM generations g JOIN generation_extras x USING (id) JOIN generation_bills b USING (id)
                     WHERE g.created_at >= TIMESTAMP '{first.isoformat(sep=" ")}'
                       AND g.created_at < TIMESTAMP '{last.isoformat(sep=" ")}'
                     ORDER BY g.created_at, g.id

@@ -109,6 +109,20 @@ class CreditsResponse(_Lenient):
     data: Credits
 
 
+class PricingOverride(_Lenient):
+    """A conditional price: applies when every condition holds (``min_prompt_tokens``: strictly more prompt
+    tokens; ``utc_start``/``utc_end``: an HHMM window, possibly wrapping midnight)."""
+
+    min_prompt_tokens: Finite | None = None
+    utc_start: Finite | None = None
+    utc_end: Finite | None = None
+    prompt: str | None = None
+    completion: str | None = None
+    input_cache_read: str | None = None
+    input_cache_write: str | None = None
+    input_cache_write_1h: str | None = None
+
+
 class Pricing(_Lenient):
     prompt: str | None = None
     completion: str | None = None
@@ -118,7 +132,9 @@ class Pricing(_Lenient):
     internal_reasoning: str | None = None
     input_cache_read: str | None = None
     input_cache_write: str | None = None
+    input_cache_write_1h: str | None = None
     discount: Finite | None = None
+    overrides: list[PricingOverride] | None = None
 
 
 class Architecture(_Lenient):

@@ -7,6 +7,7 @@ day (a date at most tomorrow) or the whole response (no natural key twice) is ch
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -45,6 +46,27 @@ def parse_price(value: str | None, field: str = "price") -> float | None:
     if not math.isfinite(price) or price > MAX_MONEY:
         raise InvalidValue(f"{field} is {value[:40]!r}, not a price")
     return None if price < 0 else price
+
+
+OVERRIDE_PRICES = ("prompt", "completion", "input_cache_read", "input_cache_write", "input_cache_write_1h")
+OVERRIDE_CONDITIONS = ("min_prompt_tokens", "utc_start", "utc_end")
+
+
+def overrides_json(pricing: schemas.Pricing, where: str) -> str | None:
+    """The overrides as stored (``models.pricing_overrides``): JSON, in the order received, prices as numbers
+    (USD per token), keys sorted, absent ones left out; None without overrides. Stable text, so an unchanged
+    list never starts a new price state."""
+    if not pricing.overrides:
+        return None
+    entries: list[dict[str, float]] = []
+    for i, o in enumerate(pricing.overrides):
+        entry = {k: float(v) for k in OVERRIDE_CONDITIONS if (v := getattr(o, k)) is not None}
+        for k in OVERRIDE_PRICES:
+            price = parse_price(getattr(o, k), f"{where}: pricing.overrides[{i}].{k}")
+            if price is not None:
+                entry[k] = price
+        entries.append(entry)
+    return json.dumps(entries, sort_keys=True, separators=(",", ":"))
 
 
 def activity_rows_by_day(items: list[schemas.ActivityItem], today: date) -> dict[date, list[dict[str, Any]]]:
@@ -113,7 +135,11 @@ def model_row(model: schemas.Model) -> dict[str, Any]:
         ),
         "pricing_input_cache_read": parse_price(pricing.input_cache_read, f"{model.id}: pricing.input_cache_read"),
         "pricing_input_cache_write": parse_price(pricing.input_cache_write, f"{model.id}: pricing.input_cache_write"),
+        "pricing_input_cache_write_1h": parse_price(
+            pricing.input_cache_write_1h, f"{model.id}: pricing.input_cache_write_1h"
+        ),
         "pricing_discount": pricing.discount,
+        "pricing_overrides": overrides_json(pricing, model.id),
         "expiration_date": model.expiration_date,
         "output_modalities": ",".join(sorted(model.architecture.output_modalities)) or None,
     }
@@ -152,5 +178,17 @@ def endpoint_rows(permaslug: str, endpoints: schemas.ModelEndpoints) -> list[dic
             "pricing_input_cache_read": parse_price(
                 e.pricing.input_cache_read, f"{endpoints.id}: pricing.input_cache_read"
             ),
+            "pricing_internal_reasoning": parse_price(
+                e.pricing.internal_reasoning, f"{endpoints.id}: pricing.internal_reasoning"
+            ),
+            "pricing_input_cache_write": parse_price(
+                e.pricing.input_cache_write, f"{endpoints.id}: pricing.input_cache_write"
+            ),
+            "pricing_input_cache_write_1h": parse_price(
+                e.pricing.input_cache_write_1h, f"{endpoints.id}: pricing.input_cache_write_1h"
+            ),
+            "pricing_web_search": parse_price(e.pricing.web_search, f"{endpoints.id}: pricing.web_search"),
+            "pricing_discount": e.pricing.discount,
+            "pricing_overrides": overrides_json(e.pricing, endpoints.id),
         }
     return list(rows.values())

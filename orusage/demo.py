@@ -79,6 +79,8 @@ limit_usd = 40
 """
 
 
+DEMO_GENERATION_DAYS = 14
+
 # The demo receiver's token: it listens on loopback, for the fake in this process only (not a secret).
 DEMO_RECEIVE_TOKEN = "demo-receive-token"
 
@@ -134,7 +136,12 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
                 openrouter_base_url=fake.base_url,
                 orusage_db=db_path,
                 # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai.
+                # Two weeks of records (the last complete ISO week whatever the weekday, and this one) let the
+                # effective-price waterfall explain every step of those weeks' bills; older weeks keep a
+                # residual (overrides and service tiers are per request, and no daily source reports them).
                 orusage_generations_rate=1000.0,
+                orusage_generations_days=DEMO_GENERATION_DAYS,
+                orusage_generations_concurrency=16,
             )
             _broadcast_history(fake, receiver)
             click.echo(f"Ingesting it over HTTP from the fake OpenRouter at {fake.base_url} …", err=True)

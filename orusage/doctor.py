@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from core import fmt
 from core.clock import utcnow
 from core.errors import EXIT_OK, EXIT_STORE, OrusageError
 from core.scrub import scrub
@@ -69,7 +70,7 @@ def check_api(settings: Settings, client_factory: Callable[[Settings], OpenRoute
         checks.append(
             _guard(
                 "OpenRouter API",
-                lambda: f"{settings.openrouter_base_url} answers (credits: ${client.credits().total_credits:,.2f})",
+                lambda: f"{settings.openrouter_base_url} answers (credits: {fmt.usd(client.credits().total_credits)})",
             )
         )
         today = utcnow().date()

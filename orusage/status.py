@@ -5,43 +5,27 @@ The wording rules are pure functions of the coverage records, so they are tested
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from core import fmt
 from core.urls import without_urls
-from ingest.analytics.catalog import GROUPINGS, LONG_REACH_DAYS, SHORT_REACH_DAYS
-from ingest.analytics.pairs import PAIRS
-from ingest.analytics.plan import contiguous
 from ingest.broadcast.spool import Spool, spool_path
 from orusage.export_status import ExportsStatus, exports_status
 from orusage.export_status import lines as export_lines
 from queries import alert_channels
 from queries import broadcast as qb
+from queries import coverage_tracks as ct
 from queries import generations as gq
 from queries import reconciliation as rq
 from queries import status as q
+from queries.coverage_tracks import Gap, activity_gaps, covered_days
 from queries.store import read_snapshot, snapshot_path
 
-ACTIVITY_WINDOW_DAYS = 30
-
-
-@dataclass
-class Gap:
-    source: str
-    first_day: date
-    last_day: date
-    reason: str
-
-    @property
-    def days(self) -> int:
-        return (self.last_day - self.first_day).days + 1
-
-    def sentence(self) -> str:
-        span = self.first_day.isoformat() if self.days == 1 else f"{self.first_day}..{self.last_day}"
-        return f"{span} ({self.source}, {self.days} day{'s' if self.days > 1 else ''}): {self.reason}"
+__all__ = ["Gap", "Report", "activity_gaps", "build_report", "load_report", "render_text"]
 
 
 @dataclass
@@ -113,7 +97,7 @@ class ReconciliationStatus:
 
 
 def _number(metric: str, value: float) -> str:
-    return f"${value:,.6f}" if metric in rq.MONEY_METRICS else f"{value:,.0f}"
+    return fmt.usd_precise(value) if metric in rq.MONEY_METRICS else f"{value:,.0f}"
 
 
 @dataclass
@@ -176,51 +160,11 @@ class Report:
         return data
 
 
-def _days(first: date, last: date) -> set[date]:
-    return {first + timedelta(days=i) for i in range((last - first).days + 1)}
-
-
-def covered_days(rows: Iterable[q.CoverageRow]) -> set[date]:
-    days: set[date] = set()
-    for row in rows:
-        days |= _days(row.first_day, row.last_day)
-    return days
-
-
-def _line(source: str, covered: set[date], missing: int, detail: str = "") -> SourceLine:
-    return SourceLine(source, min(covered, default=None), max(covered, default=None), len(covered), missing, detail)
-
-
-def activity_gaps(
-    source: str,
-    missing: Sequence[date],
-    today: date,
-    analytics_model: set[date],
-    generation_days: Iterable[date] = (),
-) -> list[Gap]:
-    """Why each run of missing activity days is missing, in words a user can act on. ``generation_days``:
-    days held whole by per-generation records (an imported export, or /generation)."""
-    whole = set(generation_days)
-    window_start = today - timedelta(days=ACTIVITY_WINDOW_DAYS)
-    gaps: list[Gap] = []
-    for first, last in contiguous(missing):
-        # A run may straddle the window's start: split it, the two halves need different actions.
-        for part_first, part_last in (
-            (first, min(last, window_start - timedelta(days=1))),
-            (max(first, window_start), last),
-        ):
-            if part_first > part_last:
-                continue
-            if part_last >= window_start:
-                reason = "not ingested yet: run `orusage ingest` (OpenRouter still serves these days)"
-            elif _days(part_first, part_last) <= analytics_model:
-                reason = "left the 30-day window before they were ingested; they are covered by analytics"
-            elif _days(part_first, part_last) <= whole:
-                reason = "left the 30-day window before they were ingested; imported per-generation records hold them"
-            else:
-                reason = "are missing: import a website export, or they stay unknown"
-            gaps.append(Gap(source, part_first, part_last, reason))
-    return gaps
+def _line(track: ct.Track, gaps: Sequence[Gap]) -> SourceLine:
+    covered = track.covered()
+    missing = sum(g.days for g in gaps)
+    detail = f"{len(track.scopes)} keys" if track.per_key else ""
+    return SourceLine(track.name, min(covered, default=None), max(covered, default=None), len(covered), missing, detail)
 
 
 def build_report(
@@ -233,6 +177,7 @@ def build_report(
     key_names: dict[str, str],
     today: date,
 ) -> Report:
+    """Every track (``queries.coverage_tracks``: the Data health page's own) with its gaps."""
     report = Report(
         database=str(database),
         snapshot=str(snapshot_path(database)),
@@ -242,54 +187,12 @@ def build_report(
         today=today,
         runs=list(runs),
     )
-    yesterday = today - timedelta(days=1)
-    if not coverage:
-        return report
-    analytics_model = covered_days(
-        r for r in coverage if r.source == "analytics" and r.dimensions == "model" and r.metrics == "long"
-    )
-
-    account = covered_days(r for r in coverage if r.source == "activity" and r.scope == "")
-    # Days before the first ingest are not gaps: they predate the store (analytics holds them).
-    missing = sorted(_days(min(account), yesterday) - account) if account else []
-    report.sources.append(_line("activity (account)", account, len(missing)))
-    generation_days = covered_days(r for r in coverage if r.source == "generations")
-    report.gaps.extend(activity_gaps("activity", missing, today, analytics_model, generation_days))
-
-    key_scopes = sorted({r.scope for r in coverage if r.source == "activity" and r.scope})
-    key_missing = 0
-    window = _days(today - timedelta(days=ACTIVITY_WINDOW_DAYS), yesterday)
-    for scope in key_scopes:
-        days = covered_days(r for r in coverage if r.source == "activity" and r.scope == scope)
-        lost = sorted(window - days)
-        key_missing += len(lost)
-        name = key_names.get(scope, scope[:12])
-        report.gaps.extend(activity_gaps(f"activity of key {name}", lost, today, analytics_model, generation_days))
-    all_keys = covered_days(r for r in coverage if r.source == "activity" and r.scope)
-    report.sources.append(_line(f"activity (per key, {len(key_scopes)} keys)", all_keys, key_missing))
-
-    for grouping in (*GROUPINGS, *PAIRS):
-        metrics = "short" if grouping.short_only else "long"
-        reach = SHORT_REACH_DAYS if grouping.short_only else LONG_REACH_DAYS
-        rows = [r for r in coverage if r.source == "analytics" and r.dimensions == grouping.name]
-        if not rows:
-            continue
-        expected = _days(today - timedelta(days=reach - 1), yesterday)
-        scopes = sorted({r.scope for r in rows}) or [""]
-        lost_total = 0
-        union: set[date] = set()
-        for scope in scopes:
-            days = covered_days(r for r in rows if r.scope == scope and r.metrics == metrics)
-            union |= days
-            lost = sorted(expected - days)
-            lost_total += len(lost)
-            for first, last in contiguous(lost):
-                label = f"analytics by {grouping.name}" + (f", key {key_names.get(scope, scope[:12])}" if scope else "")
-                report.gaps.append(
-                    Gap(label, first, last, "not fetched yet: run `orusage ingest` (it resumes the backfill)")
-                )
-        detail = f"{len(scopes)} keys" if grouping.per_key else ""
-        report.sources.append(_line(f"analytics by {grouping.name}", union, lost_total, detail))
+    for track in ct.tracks(coverage):
+        if track.source == "generations":
+            continue  # reported apart (GenerationsStatus): nothing is expected of them
+        gaps = ct.track_gaps(track, coverage, today, key_names)
+        report.sources.append(_line(track, gaps))
+        report.gaps.extend(gaps)
     return report
 
 

@@ -4,14 +4,14 @@ Parameters are bound; the only text put into a statement comes from this module'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
-from queries.budgets import APPS, MEMBERS, PROVIDERS, TAGS
+from queries.budgets import ACCOUNT, APPS, MEMBERS, MODELS, PROVIDERS, TAGS, Scope, daily_spend_by_value
 from queries.generations import has_broadcast
 
 
@@ -185,3 +185,27 @@ def expirations(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
             except ValueError:
                 continue
     return out
+
+
+def expiry_scale(
+    con: duckdb.DuckDBPyConnection, scope: Scope, today: date, end: date | None
+) -> Callable[[date], float] | None:
+    """For the account and model scopes: the share of the pace still spent on a day, once the models that
+    expire before the period ends are gone (each model's share from the last 28 days' spend). None when no
+    model of the scope expires before ``end``, or for other scopes (their spend is not split by model)."""
+    if end is None or scope.kind not in (ACCOUNT, MODELS):
+        return None
+    expiring = {m: d for m, d in expirations(con).items() if d < end}
+    if scope.kind == MODELS:
+        expiring = {m: d for m, d in expiring.items() if m in scope.values}
+    if not expiring:
+        return None
+    recent = daily_spend_by_value(con, MODELS, today - timedelta(days=28), today - timedelta(days=1))
+    spend = {m: sum(f.spend for f in days.values()) for m, days in recent.items()}
+    if scope.kind == MODELS:
+        spend = {m: v for m, v in spend.items() if m in scope.values}
+    total = sum(spend.values())
+    if total <= 0:
+        return None
+    gone = sorted((d, spend.get(m, 0.0) / total) for m, d in expiring.items())
+    return lambda day: 1.0 - sum(share for expires, share in gone if expires <= day)

@@ -29,6 +29,9 @@ COLUMNS: tuple[str, ...] = (
     "p90_latency",
     "p50_throughput",
     "p90_throughput",
+    "usage_cache",
+    "fees",
+    "byok_fees",
     "clamped_rows",
 )
 DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace", "member", "end_user")
@@ -64,6 +67,9 @@ ACTIVITY = {
     "p90_latency": "NULL::DOUBLE",
     "p50_throughput": "NULL::DOUBLE",
     "p90_throughput": "NULL::DOUBLE",
+    "usage_cache": "NULL::DOUBLE",
+    "fees": "NULL::DOUBLE",
+    "byok_fees": "NULL::DOUBLE",
     "clamped_rows": "CAST(reasoning_tokens > completion_tokens AS BIGINT)",
 }
 ACTIVITY_BY_KEY = {**ACTIVITY, "key": "api_key_hash"}
@@ -87,6 +93,13 @@ ANALYTICS = {
     "p90_latency": "p90_latency",
     "p50_throughput": "p50_throughput",
     "p90_throughput": "p90_throughput",
+    # Cost components analytics reports apart (usage_cache is negative where caching saved money): read
+    # from the source rows only, never from a rollup.
+    "usage_cache": "usage_cache",
+    "fees": (
+        "coalesce(usage_web, 0) + coalesce(usage_data, 0) + coalesce(usage_file, 0) + coalesce(usage_web_fetch, 0)"
+    ),
+    "byok_fees": "byok_fees",
     "clamped_rows": "CAST(coalesce(reasoning_tokens, 0) > coalesce(tokens_completion, 0) AS BIGINT)",
 }
 # A per-key source's workspace: the key's, as /keys last listed it (``rows_sql`` joins this in as ``kw``).

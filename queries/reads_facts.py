@@ -21,9 +21,10 @@ import pandas as pd
 from queries import rollups
 from queries.fact_columns import ACTIVITY, COLUMNS, DIMENSIONS, KEY_WORKSPACE, KEY_WORKSPACES, SUMMED, TABLE_COLUMNS
 from queries.filters import Filters
+from queries.parts import OTHER, fold_sql
 from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
 
-OTHER = "other"
+__all__ = ["OTHER", "facts", "facts_sql", "rows_sql", "source_spans"]
 
 # What a read may group by: the only identifiers that ever reach a statement from a caller.
 GROUP_COLUMNS: tuple[str, ...] = ("date", "model", "provider", "app", "key", "workspace", "member", "end_user")
@@ -188,10 +189,11 @@ def facts(
     """Requests, tokens, spend (and BYOK) per ``by`` group over the route's days, ordered by ``by``.
 
     ``top=(column, n)`` keeps the ``n`` biggest values of ``column`` by ``rank_by`` (``RANK_BY``: spend,
-    requests or tokens, over all of the range) and sums the rest into one ``other`` row per remaining
-    group; the frame then also has ``rank`` (``n + 1`` for other) and ``members`` (how many values a row
-    stands for). ``latency`` adds request-weighted means of the daily p50/p90 latency (ms) and throughput
-    (tokens/s); ``flags`` adds ``clamped_rows`` (rows whose completion-only tokens were clamped at 0).
+    requests or tokens, over all of the range), keeps ``unattributed`` as a row of its own and sums the rest
+    into one ``other`` row per remaining group (``queries.parts.fold_sql``); the frame then also has ``rank``
+    (``n + 1`` unattributed, ``n + 2`` other) and ``members`` (how many values a row stands for). ``latency``
+    adds request-weighted means of the daily p50/p90 latency (ms) and throughput (tokens/s); ``flags`` adds
+    ``clamped_rows`` (rows whose completion-only tokens were clamped at 0).
     """
     groups = _check_by(by)
     if rank_by not in RANK_BY:
@@ -206,29 +208,15 @@ def facts(
     if latency or flags:
         raise ValueError("a top-n read sums its rows again: it carries neither latency nor flags")
     others = [g for g in groups if g != column]
-    sums = ", ".join(f"CAST(sum({m}) AS {'DOUBLE' if m in ('spend', 'byok') else 'BIGINT'}) AS {m}" for m in METRICS)
-    keys = "".join(f"f.{o}, " for o in others)
-    if not others:
-        # One row per value once summed: sum first, then rank and fold the tail into "other".
-        source, params = inner, params
-    else:
+    sums = [(m, "DOUBLE" if m in ("spend", "byok") else "BIGINT") for m in METRICS]
+    if others:
         # Summed per (others, value) first, a year per day and model is ~90 k groups, most of the cost. The
-        # stored rows go straight into (others, rank bucket) groups instead; ranks, being one per value, also
-        # count the values a bucket holds far cheaper than the values themselves.
-        source, params = rows_sql(route, filters, [g for g in groups if g != "date"])
+        # stored rows go straight into (others, rank bucket) groups instead.
+        inner, params = rows_sql(route, filters, [g for g in groups if g != "date"])
     # Latency means cannot be re-averaged without weights; a top-n frame never carries them. Summed per value, the
-    # source is a few hundred rows: read once (MATERIALIZED), not once for the ranks and again for the buckets, a
-    # third less at 10 M rows. Stored rows (with other groups) are many: scanned twice, that costs less.
-    materialized = "MATERIALIZED " if not others else ""
-    sql = f"""WITH source AS {materialized}({source}),
-                   ranked AS (SELECT {column}, row_number() OVER (ORDER BY {RANK_BY[rank_by]} DESC, {column}) AS rank
-                              FROM source f GROUP BY {column})
-              SELECT CASE WHEN bucket <= ? THEN any_value(f.{column}) ELSE ? END AS {column}, {keys}{sums},
-                     CAST(bucket AS BIGINT) AS rank, CAST(count(DISTINCT rank) AS BIGINT) AS members
-              FROM (SELECT f.*, rank, least(rank, ? + 1) AS bucket FROM source f JOIN ranked USING ({column})) f
-              GROUP BY {keys}bucket
-              ORDER BY {keys}rank"""  # noqa: S608 -- allowlisted names
-    return _frame(con, sql, [*params, n, OTHER, n])
+    # source is a few hundred rows: read once (materialize), not once for the ranks and again for the buckets.
+    sql, values = fold_sql(inner, params, column, n, others, sums, RANK_BY[rank_by], materialize=not others)
+    return _frame(con, sql, values)
 
 
 # ---- covered days -----------------------------------------------------------------------------------------

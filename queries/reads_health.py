@@ -1,13 +1,7 @@
-"""Reads for the Data health page: which days each source holds (from ``coverage``), the gaps, the runs.
+"""Reads for the Data health page: which days each source holds, the gaps, the runs.
 
-A *track* is one line of the coverage strip: account-wide activity, activity per key, or one analytics
-grouping with its year-reach ("long") or 31-day ("short") metrics. A day's ``share`` is the fraction of a
-track's scopes (keys, for per-key tracks; else one) whose fetches covered it: 1 covered, 0 missing,
-in between partly covered.
-
-The store keeps what it fetched for as long as it lives, beyond OpenRouter's own reach: so a day a track
-missed after its first stored day (no ingest ran while OpenRouter still served it) is a gap for good, and
-the gaps say so.
+The tracks, their states and their gaps are ``queries.coverage_tracks``' (the definition `orusage status`
+reports from too), computed over the ``coverage`` records: a page and a command that cannot disagree.
 """
 
 from __future__ import annotations
@@ -18,28 +12,13 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
-from queries.reads_routing import SHORT_REACH, SOURCES
+from queries import coverage_tracks as ct
+from queries import status as q
 
-# Groupings with a 31-day reach are fetched in one metric set (recorded as "short"): no "(31-day metrics)"
-# line of their own.
-_SHORT_GROUPINGS = ", ".join(f"'{s.grouping}'" for s in SOURCES if s.grouping and s.reach == SHORT_REACH)
-# Reach in days as reads_routing has it: ACTIVITY_REACH, SHORT_REACH, LONG_REACH (checked by a test).
-_TRACKS = f"""
-    cov AS (
-        SELECT source, dimensions, metrics, scope, first_day, last_day, rows_received, fetched_at,
-               CASE WHEN source = 'activity' THEN CASE WHEN scope = '' THEN 'activity' ELSE 'activity per key' END
-                    ELSE 'analytics by ' || dimensions || CASE WHEN metrics = 'short' AND dimensions NOT IN
-                        ({_SHORT_GROUPINGS}) THEN ' (31-day metrics)' ELSE '' END
-               END AS track,
-               CASE WHEN source = 'activity' THEN 30 WHEN metrics = 'short' THEN 31 ELSE 365 END AS reach
-        FROM coverage),
-    tracks AS (
-        SELECT track, any_value(source) AS source, any_value(dimensions) AS dimensions,
-               any_value(metrics) AS metrics, max(reach) AS reach, count(DISTINCT scope) AS scopes,
-               min(first_day) AS first_day, max(last_day) AS last_day,
-               CAST(sum(rows_received) AS BIGINT) AS rows_received, max(fetched_at) AS fetched_at
-        FROM cov GROUP BY track)
-"""  # noqa: S608 -- constants only
+TRACK_COLUMNS = ("track", "source", "dimensions", "metrics", "reach", "scopes", "first_day", "last_day",
+                 "rows_received", "fetched_at")  # fmt: skip
+RUN_COLUMNS = ("track", "state", "first", "last", "days")
+GAP_COLUMNS = ("track", "first", "last", "days", "partial", "keys", "reason")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> pd.DataFrame:
@@ -48,106 +27,41 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -
 
 
 def coverage_tracks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per track: track, source, dimensions, metrics, reach (days), scopes, first_day, last_day,
-    rows_received, fetched_at (newest fetch). Ordered activity first, then analytics by name."""
-    return _frame(
-        con,
-        f"WITH {_TRACKS} SELECT * FROM tracks ORDER BY source, track",  # noqa: S608 -- constants only
-        [],
-    )
-
-
-_STRIP = f"""
-    WITH {_TRACKS},
-        days AS (SELECT CAST(d AS DATE) AS day
-                 FROM range(CAST(? AS DATE), CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(d)),
-        covered AS (
-            SELECT track, day, count(DISTINCT scope) AS n
-            FROM cov JOIN days ON day BETWEEN cov.first_day AND cov.last_day GROUP BY track, day)
-    SELECT t.track, t.source, d.day,
-           CAST(coalesce(c.n, 0) AS DOUBLE) / t.scopes AS share,
-           (d.day >= t.first_day OR d.day >= CAST(? AS DATE) - t.reach + 1) AS expected
-    FROM tracks t CROSS JOIN days d LEFT JOIN covered c ON c.track = t.track AND c.day = d.day
-"""  # noqa: S608 -- constants only
+    """One row per track: track (its name for people), source, dimensions, metrics, reach (days; None for
+    per-generation records), scopes, first_day, last_day, rows_received, fetched_at (newest fetch)."""
+    rows = [
+        {
+            "track": t.name,
+            "source": t.source,
+            "dimensions": t.grouping,
+            "metrics": t.metrics,
+            "reach": t.reach,
+            "scopes": len(t.scopes),
+            "first_day": t.first_day,
+            "last_day": t.last_day,
+            "rows_received": t.rows_received,
+            "fetched_at": t.fetched_at,
+        }
+        for t in ct.tracks(q.coverage(con))
+    ]
+    return pd.DataFrame(rows, columns=list(TRACK_COLUMNS))
 
 
 def coverage_runs(con: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
-    """The strip as runs of consecutive days in one state, per track (a few dozen rows, not one per day).
-
-    Columns: track, state (``stored``, ``partly stored``, ``missing``: within reach or after the track's
-    first stored day, ``outside reach``), first, last (inclusive UTC days), days.
-    """
-    strip, params = _STRIP, [first, last, last + timedelta(days=1)]
-    return _frame(
-        con,
-        f"""WITH strip AS ({strip}),
-                states AS (
-                    SELECT track, day,
-                           CASE WHEN share >= 1 THEN 'stored' WHEN share > 0 THEN 'partly stored'
-                                WHEN expected THEN 'missing' ELSE 'outside reach' END AS state
-                    FROM strip),
-                islands AS (
-                    SELECT *, day - CAST(row_number() OVER (PARTITION BY track, state ORDER BY day) AS INTEGER) AS grp
-                    FROM states)
-            SELECT track, state, min(day) AS first, max(day) AS last, CAST(count(*) AS BIGINT) AS days
-            FROM islands GROUP BY track, state, grp ORDER BY track, first""",  # noqa: S608 -- constants only
-        params,
-    )
+    """The strip as runs of consecutive days in one state, per track (a few dozen rows, not one per day),
+    as of the day after ``last``. Columns: track, state (``stored``, ``partly stored``, ``missing``: a gap
+    ``coverage_gaps`` names, ``outside reach``), first, last (inclusive UTC days), days."""
+    runs = ct.strip(q.coverage(con), first, last, last + timedelta(days=1), q.key_names(con))
+    return pd.DataFrame([(r.track, r.state, r.first, r.last, r.days) for r in runs], columns=list(RUN_COLUMNS))
 
 
 def coverage_gaps(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
-    """Runs of days a track should hold but does not (fully), up to yesterday, with what to do.
-
-    Columns: track, first, last, days, partial (some of the track's keys have the days), reason.
-    """
-    yesterday = today - timedelta(days=1)
-    return _frame(
-        con,
-        f"""WITH {_TRACKS},
-                horizon AS (SELECT min(first_day) AS first_day FROM coverage),
-                days AS (SELECT CAST(d AS DATE) AS day
-                         FROM range((SELECT first_day FROM horizon), CAST(? AS DATE) + INTERVAL 1 DAY,
-                                    INTERVAL 1 DAY) r(d)),
-                covered AS (
-                    SELECT track, day, count(DISTINCT scope) AS n
-                    FROM cov JOIN days ON day BETWEEN cov.first_day AND cov.last_day GROUP BY track, day),
-                analytics_model AS (
-                    SELECT DISTINCT day FROM cov JOIN days ON day BETWEEN cov.first_day AND cov.last_day
-                    WHERE cov.source = 'analytics' AND cov.dimensions = 'model' AND cov.metrics = 'long'),
-                missing AS (
-                    SELECT t.track, t.source, t.reach, d.day, coalesce(c.n, 0) AS n, t.scopes,
-                           d.day >= CAST(? AS DATE) - t.reach + 1 AS in_reach,
-                           a.day IS NOT NULL AS in_analytics
-                    FROM tracks t JOIN days d
-                         -- Account-wide activity is the long-term memory: every day since the first matters.
-                         -- Analytics are kept too: a day missed after a grouping's first stored one matters.
-                         ON d.day >= CASE WHEN t.track = 'activity' THEN (SELECT first_day FROM horizon)
-                                          WHEN t.source = 'analytics'
-                                              THEN least(t.first_day, CAST(? AS DATE) - t.reach + 1)
-                                          ELSE CAST(? AS DATE) - t.reach + 1 END
-                    LEFT JOIN covered c ON c.track = t.track AND c.day = d.day
-                    LEFT JOIN analytics_model a ON a.day = d.day
-                    WHERE coalesce(c.n, 0) < t.scopes),
-                islands AS (
-                    SELECT *, day - CAST(row_number() OVER (
-                                  PARTITION BY track, in_reach, in_analytics ORDER BY day) AS INTEGER) AS grp
-                    FROM missing)
-            SELECT track, min(day) AS first, max(day) AS last, CAST(count(*) AS BIGINT) AS days,
-                   bool_or(n > 0) AS partial,
-                   CASE WHEN any_value(source) = 'analytics' AND bool_and(in_reach)
-                            THEN 'not fetched yet: run `orusage ingest` (it resumes the backfill)'
-                        WHEN any_value(source) = 'analytics'
-                            THEN 'missed: no ingest ran while OpenRouter still served these days (it keeps them '
-                                 || any_value(reach) || ' days); they cannot be fetched any more'
-                        WHEN bool_and(in_reach)
-                            THEN 'not ingested yet: run `orusage ingest` (OpenRouter still serves these days)'
-                        WHEN bool_and(in_analytics)
-                            THEN 'left the 30-day window before they were ingested; they are covered by analytics'
-                        ELSE 'missing: these days are not available from OpenRouter any more' END AS reason
-            FROM islands GROUP BY track, in_reach, in_analytics, grp
-            ORDER BY track, first""",  # noqa: S608 -- constants only
-        [yesterday, today, today, today],
-    )
+    """Runs of days a track should hold but does not (fully), up to yesterday, with what to do: the gaps
+    `orusage status` reports. Columns: track, first, last, days, partial (some of the track's keys have
+    the days), keys (which keys lack them, per-key tracks), reason."""
+    gaps = ct.all_gaps(q.coverage(con), today, q.key_names(con))
+    rows = [(g.source, g.first_day, g.last_day, g.days, g.partial, g.scopes, g.reason) for g in gaps]
+    return pd.DataFrame(rows, columns=list(GAP_COLUMNS))
 
 
 def ingest_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame:
@@ -160,4 +74,29 @@ def ingest_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> pd.DataFrame
                   status, units_done, rows_written, message
            FROM ingest_runs ORDER BY run_id DESC LIMIT ?""",
         [limit],
+    )
+
+
+def reasoning_over_completion(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Stored rows whose reasoning tokens exceed their completion tokens (which include reasoning, by
+    OpenRouter's billing rule; real rows break it, e.g. models reporting completion without reasoning).
+    Per source and model: rows, first and last day, and the tokens beyond completion. The charts count such
+    rows' reasoning within completion, so the token parts still add up to the total."""
+    return _frame(
+        con,
+        """SELECT * FROM (
+               SELECT 'activity' AS source, model_permaslug AS model, count(*) AS rows, min(date) AS first,
+                      max(date) AS last, CAST(sum(reasoning_tokens - completion_tokens) AS BIGINT) AS excess
+               FROM activity WHERE reasoning_tokens > completion_tokens GROUP BY ALL
+               UNION ALL
+               SELECT 'analytics per model', model, count(*), min(date), max(date),
+                      CAST(sum(reasoning_tokens - tokens_completion) AS BIGINT)
+               FROM analytics_daily WHERE dimensions = 'model' AND reasoning_tokens > tokens_completion GROUP BY ALL
+               UNION ALL
+               SELECT 'per-generation records', coalesce(model_permaslug, model), count(*),
+                      min(CAST(created_at AS DATE)), max(CAST(created_at AS DATE)),
+                      CAST(sum(native_tokens_reasoning - native_tokens_completion) AS BIGINT)
+               FROM generations WHERE native_tokens_reasoning > native_tokens_completion GROUP BY ALL)
+           ORDER BY source, excess DESC, model""",
+        [],
     )

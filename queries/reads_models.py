@@ -1,5 +1,5 @@
-"""Reads for the Models and Model detail pages: list prices in force each day, cache savings, price
-history and changes, model facts and endpoint health.
+"""Reads for the Models and Model detail pages: list prices in force each day, cached tokens, price history
+and changes, model facts and endpoint health.
 
 ``models`` keeps one row per distinct price state of a model from ``valid_from``; the price "in force" on
 a UTC day is the newest state seen by the end of that day. Days before a model's first recorded state use
@@ -20,6 +20,7 @@ from queries.reads_facts import rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
+DIM_COLUMNS = ("model", "provider", "app", "key", "workspace", "member", "end_user")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pd.DataFrame:
@@ -42,12 +43,15 @@ _PRICED = """
                coalesce(CAST(lead(valid_from) OVER w AS DATE), DATE '9999-12-31') AS to_day,
                coalesce(pricing_prompt, first_value(pricing_prompt) OVER w) AS price_prompt,
                coalesce(pricing_completion, first_value(pricing_completion) OVER w) AS price_completion,
+               coalesce(pricing_internal_reasoning, pricing_completion,
+                        first_value(pricing_completion) OVER w) AS price_reasoning,
                coalesce(pricing_request, first_value(pricing_request) OVER w, 0) AS price_request,
                coalesce(pricing_input_cache_read, first_value(pricing_input_cache_read) OVER w) AS price_cache_read,
                valid_from AS price_state, name AS model_name
         FROM models WINDOW w AS (PARTITION BY canonical_slug ORDER BY valid_from)),
     priced AS (
-        SELECT stored.*, s.price_prompt, s.price_completion, coalesce(s.price_request, 0) AS price_request,
+        SELECT stored.*, s.price_prompt, s.price_completion, s.price_reasoning,
+               coalesce(s.price_request, 0) AS price_request,
                s.price_cache_read, s.canonical_slug IS NOT NULL AS priced, s.price_state, s.model_name,
                CASE WHEN s.canonical_slug IS NULL THEN 'not-listed'
                     WHEN stored.date < CAST(s.price_state AS DATE) THEN 'earliest-known'
@@ -67,8 +71,10 @@ def list_cost(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) ->
     """Per model: what was paid and what the list prices in force each day would have charged.
 
     Columns: model, spend, byok, requests, prompt, completion, reasoning, completion_only, list_cost (USD;
-    prompt × prompt price + completion × completion price + requests × request price; reasoning is billed
-    as completion), priced (whether the store has the model's list prices). Sorted by spend.
+    prompt × prompt price + completion-only × completion price + reasoning × ``internal_reasoning`` price
+    (the completion price where none is listed) + requests × request price), reasoning_cost (the reasoning
+    part of it; reasoning counted within completion, so never above it), priced (whether the store has the
+    model's list prices). Sorted by spend.
     """
     rows, params = rows_sql(route, filters, ("model",))
     sql = f"""WITH {_PRICED.format(rows=rows)}
@@ -77,24 +83,52 @@ def list_cost(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) ->
                      CAST(sum(requests) AS BIGINT) AS requests, CAST(sum(prompt) AS BIGINT) AS prompt,
                      CAST(sum(completion) AS BIGINT) AS completion, CAST(sum(reasoning) AS BIGINT) AS reasoning,
                      CAST(sum(completion_only) AS BIGINT) AS completion_only,
-                     CAST(sum(prompt * price_prompt + completion * price_completion + requests * price_request)
+                     CAST(sum(prompt * price_prompt + completion_only * price_completion
+                              + (completion - completion_only) * price_reasoning + requests * price_request)
                           AS DOUBLE) AS list_cost,
+                     CAST(sum((completion - completion_only) * price_reasoning) AS DOUBLE) AS reasoning_cost,
                      bool_and(priced AND price_prompt IS NOT NULL AND price_completion IS NOT NULL) AS priced
               FROM priced GROUP BY model ORDER BY spend DESC, model"""  # noqa: S608 -- composed constants
     return _frame(con, sql, params)
 
 
-def cache_savings(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
-    """Per model: cached prompt tokens and the estimated saving, cached × (prompt − cache-read price) at
-    the prices in force each day. The route must read analytics (``Need.CACHED``): activity has no cache.
-
-    Columns: model, prompt, cached, savings (USD, NULL when the model has no cache-read price).
-    """
-    rows, params = rows_sql(route, filters, ("model",))
+def provider_prices(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
+    """Per provider (the route holds provider): prompt and completion tokens, spend, and their cost at the
+    model's list prices in force each day split into input (prompt) and output (completion-only, reasoning at
+    its price, per-request fees). With cache savings per provider, what turns them into effective prices."""
+    rows, params = rows_sql(route, filters, ("model", "provider"))
     sql = f"""WITH {_PRICED.format(rows=rows)}
-              SELECT model, CAST(sum(prompt) AS BIGINT) AS prompt, CAST(sum(cached) AS BIGINT) AS cached,
-                     CAST(sum(cached * (price_prompt - price_cache_read)) AS DOUBLE) AS savings
-              FROM priced GROUP BY model ORDER BY model"""  # noqa: S608 -- composed constants
+              SELECT provider, CAST(sum(spend) AS DOUBLE) AS spend, CAST(sum(prompt) AS BIGINT) AS prompt,
+                     CAST(sum(completion) AS BIGINT) AS completion, CAST(sum(requests) AS BIGINT) AS requests,
+                     CAST(sum(prompt * price_prompt) AS DOUBLE) AS list_input,
+                     CAST(sum(completion_only * price_completion + (completion - completion_only) * price_reasoning
+                              + requests * price_request) AS DOUBLE) AS list_output,
+                     bool_and(priced AND price_prompt IS NOT NULL) AS priced
+              FROM priced GROUP BY provider ORDER BY spend DESC, provider"""  # noqa: S608 -- composed constants
+    return _frame(con, sql, params)
+
+
+def reasoning_by(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters, column: str) -> pd.DataFrame:
+    """Per value of ``column`` (the route holds it and the model): reasoning tokens counted within completion
+    (completion − completion-only, so a row reporting more reasoning than completion never counts twice) and
+    what they cost at the ``internal_reasoning`` price in force each day (the completion price where none is
+    listed). Columns: ``column``, reasoning_within, reasoning_cost (NULL where no price is known)."""
+    if column not in DIM_COLUMNS:
+        raise ValueError(f"cannot split reasoning by {column!r}")
+    rows, params = rows_sql(route, filters, (column, "model"))
+    sql = f"""WITH {_PRICED.format(rows=rows)}
+              SELECT {column}, CAST(sum(completion - completion_only) AS BIGINT) AS reasoning_within,
+                     CAST(sum((completion - completion_only) * price_reasoning) AS DOUBLE) AS reasoning_cost
+              FROM priced GROUP BY {column} ORDER BY {column}"""  # noqa: S608 -- allowlisted column
+    return _frame(con, sql, params)
+
+
+def cached_tokens(con: duckdb.DuckDBPyConnection, route: Route, filters: Filters) -> pd.DataFrame:
+    """Per model: prompt and cached prompt tokens. The route must read analytics (``Need.CACHED``): activity
+    has no cached tokens. (What caching saved is ``queries.cache_savings``.)"""
+    rows, params = rows_sql(route, filters, ("model",))
+    sql = f"""SELECT model, CAST(sum(prompt) AS BIGINT) AS prompt, CAST(sum(cached) AS BIGINT) AS cached
+              FROM ({rows}) GROUP BY model ORDER BY model"""  # noqa: S608 -- composed constants
     return _frame(con, sql, params)
 
 
@@ -179,8 +213,8 @@ def endpoint_health(con: duckdb.DuckDBPyConnection, permaslug: str) -> pd.DataFr
     """The newest health snapshot of each endpoint of one model (``model_endpoints_latest``).
 
     Columns: provider_name, tag, status, uptime_last_5m/30m/1d (%), latency_p50/p90 (ms),
-    throughput_p50/p90 (tokens/s), prompt/completion price per million, context_length, quantization,
-    fetched_at.
+    throughput_p50/p90 (tokens/s), prompt/completion price per million, discount (0..1), overrides (whether
+    it lists conditional prices), context_length, quantization, fetched_at.
     """
     return _frame(
         con,
@@ -188,6 +222,7 @@ def endpoint_health(con: duckdb.DuckDBPyConnection, permaslug: str) -> pd.DataFr
                    latency_p50, latency_p90, throughput_p50, throughput_p90,
                    pricing_prompt * {PER_MILLION} AS prompt_per_m,
                    pricing_completion * {PER_MILLION} AS completion_per_m,
+                   coalesce(pricing_discount, 0) AS discount, pricing_overrides IS NOT NULL AS overrides,
                    context_length, quantization, fetched_at
             FROM model_endpoints_latest WHERE model_permaslug = ?
             ORDER BY uptime_last_1d DESC NULLS LAST, provider_name, tag""",  # noqa: S608 -- a numeric constant

@@ -2,16 +2,23 @@
 
 All account-wide (credits belong to the account, not to a filter), all routed like every other read, so
 a store whose recent activity is missing still answers from analytics.
+
+The month-end forecast is the budgets' (docs/definitions.md): ``core.forecast.project`` over the account's
+daily spend as ``queries.budgets`` reads it for an account budget (credits + BYOK), today so far from the
+newest ``/keys`` fetch of the day, the rest of today counted from that fetch on. So the Overview, the weekly
+review and an account-wide monthly budget on the Budgets page show one figure.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
+from core.forecast import MAX_HISTORY_DAYS, Forecast, project
+from queries import alert_facts, budgets
 from queries.filters import everything
 from queries.reads import kpis
 from queries.reads_facts import facts, source_spans
@@ -36,7 +43,22 @@ class Outlook:
     month_end: date
     month_done: float  # completed days of this month
     days_remaining: int  # days left in the month, today included
-    month_forecast: float | None
+    forecast: Forecast | None  # the month's cumulative spend to its last day (None: under a week of history)
+    today_so_far: float | None  # today's spend so far (credits + BYOK), None without a /keys fetch today
+    today_as_of: datetime | None
+
+    @property
+    def month_forecast(self) -> float | None:
+        """Projected spend of the whole month (credits + BYOK)."""
+        return None if self.forecast is None else self.forecast.total
+
+    @property
+    def month_low(self) -> float | None:
+        return None if self.forecast is None else self.forecast.low
+
+    @property
+    def month_high(self) -> float | None:
+        return None if self.forecast is None else self.forecast.high
 
 
 def _spend(con: duckdb.DuckDBPyConnection, r: Route) -> tuple[float, float, int]:
@@ -48,6 +70,36 @@ def _spend(con: duckdb.DuckDBPyConnection, r: Route) -> tuple[float, float, int]
     spend = float(frame["spend"].fillna(0).iloc[0]) if len(frame) else 0.0
     byok = float(frame["byok"].fillna(0).iloc[0]) if len(frame) else 0.0
     return spend, byok, days
+
+
+def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecast | None, budgets.TodaySoFar | None]:
+    """The account's month-end forecast as an account-wide monthly budget (BYOK included) computes it,
+    and today so far. The projection counts the rest of today from the moment today's spend was fetched."""
+    account = budgets.Scope(budgets.ACCOUNT)
+    so_far = budgets.today_so_far(con, account, today)
+    first_known = budgets.known_from(con)
+    if first_known is None:
+        return None, so_far
+    first = max(today - timedelta(days=MAX_HISTORY_DAYS), first_known)
+    history = budgets.daily_spend(con, account, first, today - timedelta(days=1))
+    month_start = today.replace(day=1)
+    completed = sum(v for d, v in history.items() if d >= month_start)
+    end = (month_start + timedelta(days=32)).replace(day=1)
+    fraction = 0.0
+    if so_far is not None:
+        moment = so_far.as_of
+        fraction = (moment - datetime(moment.year, moment.month, moment.day)).total_seconds() / 86400
+    forecast = project(
+        history,
+        today=today,
+        end=end,
+        spent=completed + (so_far.usd if so_far else 0.0),
+        today_known=so_far is not None,
+        day_fraction=fraction,
+        # As the account budget: models expiring before the month ends take their share of the pace with them.
+        scale=alert_facts.expiry_scale(con, account, today, end),
+    )
+    return forecast, so_far
 
 
 def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
@@ -69,7 +121,7 @@ def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
         if credits_left is not None and credits_per_day is not None and credits_per_day > 0
         else None
     )
-    forecast = month_done + days_remaining * spend_per_day if spend_per_day is not None else None
+    forecast, so_far = month_forecast(con, today)
     return Outlook(
         today=today,
         burn_first=burn_first,
@@ -83,5 +135,7 @@ def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
         month_end=month_end,
         month_done=month_done,
         days_remaining=days_remaining,
-        month_forecast=forecast,
+        forecast=forecast,
+        today_so_far=so_far.usd if so_far else None,
+        today_as_of=so_far.as_of if so_far else None,
     )

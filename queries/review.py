@@ -3,8 +3,9 @@
 Every number is read through the routing rule of ``reads_routing`` (each day from exactly one table):
 models from ``activity`` where it covers the day and analytics ``model`` before; apps from analytics
 ``model,app``; API keys from ``activity_by_key`` and analytics ``api_key_hash,model``; providers from
-``activity`` and analytics ``model,provider`` (31 days). Cached tokens and ``usage_cache`` exist only in
-analytics. Account-wide: the dashboard's filters do not apply to the review.
+``activity`` and analytics ``model,provider`` (31 days). Cached tokens exist only in analytics; cache
+savings are ``queries.cache_savings``' (analytics, else per-generation records). Account-wide: the
+dashboard's filters do not apply to the review.
 
 Days come as plain ``(first, last)`` pairs: which days a review compares is ``review.weeks``' business.
 ``review.load.weekly_review`` is the one entry point both the dashboard page and ``orusage report weekly``
@@ -23,11 +24,14 @@ import duckdb
 import pandas as pd
 
 from queries import budgets, reads, reads_overview
+from queries.cache_savings import CacheSavings, cache_savings
 from queries.filters import everything
 from queries.reads import DataAsOf
 from queries.reads_facts import facts_sql, source_spans
+from queries.reads_models import reasoning_by
 from queries.reads_overview import Outlook
 from queries.reads_routing import Dim, Need, Route, Spans, route
+from queries.waterfall import waterfall
 
 # The dimension each mover kind is read by, and its column in ``facts`` frames.
 KIND_DIMS: dict[str, Dim] = {"model": Dim.MODEL, "app": Dim.APP, "key": Dim.KEY, "provider": Dim.PROVIDER}
@@ -46,8 +50,8 @@ class WeekFacts:
     by: dict[str, pd.DataFrame]  # kind -> [kind, requests, prompt, completion, reasoning, spend, byok]
     cache: pd.DataFrame  # model, prompt, cached: analytics days only
     cache_days: int  # days whose cached tokens are known (answered from analytics)
-    usage_cache: float | None  # Σ usage_cache (negative: what caching saved); None when never reported
-    usage_cache_days: int  # days with a usage_cache figure
+    cache_savings: CacheSavings  # the one definition (queries.cache_savings), account-wide
+    reasoning_cost: float | None  # reasoning tokens (within completion) at list prices; None: nothing priced
     daily: pd.DataFrame  # date, spend (days with traffic)
     routes: dict[str, Route]  # kind (and "cache") -> its route
 
@@ -75,6 +79,7 @@ class ReviewData:
     budgets: pd.DataFrame  # queries.budgets.budget_overview (empty without a config or an alerts run)
     known_from: date | None  # the first day any source covers
     as_of: DataAsOf
+    waterfall: pd.DataFrame  # queries.waterfall by model (and week) over the reviewed days
 
 
 # Where each kind's first day of traffic is found (for "new this week"): every table holding it, as
@@ -133,16 +138,8 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
                 parts.append(sql)
                 params += values
         all_routes.append(routes)
-    # usage_cache is OpenRouter's own cost component for caching (negative when it saved money). The model
-    # grouping alone covers all traffic, so summing it there counts each request once.
-    usage = [
-        con.sql(
-            """SELECT CAST(sum(usage_cache) AS DOUBLE), count(DISTINCT date) FILTER (WHERE usage_cache IS NOT NULL)
-               FROM analytics_daily WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
-            params=[period[0], period[1]],
-        ).fetchall()[0]
-        for period in chosen
-    ]
+    savings = [cache_savings(con, everything(period[0], period[1]), today) for period in chosen]
+    reasoning = [_reasoning_cost(con, routes["model"]) for routes in all_routes]
     found = _frame(con, " UNION ALL ".join(parts) + " ORDER BY part, value, date", params) if parts else None
 
     def answer(part: str, columns: list[str], rename: str | None = None) -> pd.DataFrame:
@@ -166,7 +163,6 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
             if not cache.empty
             else _empty(["model", "prompt", "cached"])
         )
-        row = usage[i]
         weeks.append(
             WeekFacts(
                 first=period[0],
@@ -174,13 +170,21 @@ def weeks_facts(con: duckdb.DuckDBPyConnection, chosen: Sequence[Days], spans: S
                 by=by,
                 cache=cache.fillna({"cached": 0}),
                 cache_days=sum((s.last - s.first).days + 1 for s in routes["cache"].segments),
-                usage_cache=None if row[0] is None else float(row[0]),
-                usage_cache_days=int(row[1] or 0),
+                cache_savings=savings[i],
+                reasoning_cost=reasoning[i],
                 daily=answer(f"{i}:daily", ["date", "spend"]),
                 routes=routes,
             )
         )
     return weeks
+
+
+def _reasoning_cost(con: duckdb.DuckDBPyConnection, r: Route) -> float | None:
+    if not r.answerable or not r.has_data_days:
+        return None
+    frame = reasoning_by(con, r, everything(r.start, r.end), "model")
+    known = frame["reasoning_cost"].dropna()
+    return float(known.sum()) if len(known) else None
 
 
 def first_seen(con: duckdb.DuckDBPyConnection, values: Mapping[str, Sequence[str]]) -> dict[str, dict[str, date]]:
@@ -231,6 +235,7 @@ def review_data(con: duckdb.DuckDBPyConnection, current: Days, previous: Days, t
         budgets=budgets.budget_overview(con, datetime.combine(today, time())),
         known_from=first_day(con),
         as_of=reads.data_as_of(con),
+        waterfall=waterfall(con, everything(current[0], current[1]), today, ("model", "week")),
     )
 
 

@@ -42,7 +42,7 @@ import duckdb
 from core import settings
 from core.errors import StoreError, StoreLockedError
 from core.settings import DB_ENV
-from queries import broadcast, integrity, rollups
+from queries import broadcast, compat, integrity, rollups
 from queries.crashpoints import crashpoint
 from queries.migrations import migrate
 
@@ -345,8 +345,10 @@ def read_snapshot(db_path: Path | None = None, attempts: int = 6) -> Iterator[du
         except duckdb.Error as exc:
             raise store_error(snap, exc) from None
     try:
-        # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here.
+        # The one place a snapshot is opened: an old one (before migration 0005) gets its rollups here, and
+        # the columns of later migrations it predates (as NULL).
         rollups.ensure(con)
+        compat.ensure(con)
         broadcast.ensure(con)
         yield con
     except duckdb.Error as exc:

@@ -90,7 +90,9 @@ MODEL_STATE_COLUMNS = (
     "pricing_internal_reasoning",
     "pricing_input_cache_read",
     "pricing_input_cache_write",
+    "pricing_input_cache_write_1h",
     "pricing_discount",
+    "pricing_overrides",
     "expiration_date",
     "output_modalities",
 )
@@ -379,6 +381,12 @@ ENDPOINT_COLUMNS = (
     "pricing_completion",
     "pricing_request",
     "pricing_input_cache_read",
+    "pricing_internal_reasoning",
+    "pricing_input_cache_write",
+    "pricing_input_cache_write_1h",
+    "pricing_web_search",
+    "pricing_discount",
+    "pricing_overrides",
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from queries.waterfall import STEPS
 from review.model import Review
 
 
@@ -87,4 +88,11 @@ def to_json(review: Review) -> dict[str, Any]:
             "cached_days": review.what_if.cached_days,
         },
         "daily": records(review.daily),
+        "waterfall": {
+            "steps": list(STEPS),
+            "models": records(review.waterfall),
+            "total": {s: _plain(review.waterfall[s].sum()) for s in (*STEPS, "unpriced", "billed")}
+            if not review.waterfall.empty
+            else None,
+        },
     }

@@ -2,10 +2,13 @@
 
 * blended price = spend ÷ (prompt + completion tokens), per million tokens: every model's tokens together;
 * reasoning share = reasoning ÷ completion tokens (reasoning is billed as completion);
+* reasoning at list prices = reasoning tokens (counted within completion) × ``internal_reasoning`` (the
+  completion price where none is listed) in force each day;
 * cache hit rate = cached ÷ prompt tokens, both from analytics (``/activity`` has no cached tokens), over the
   days analytics covers;
-* cache savings = −Σ ``usage_cache``, OpenRouter's own cost component for caching (negative when caching
-  saved money), over the days that report it;
+* cache savings = ``queries.cache_savings`` (the one definition: −``usage_cache`` where analytics covers a
+  day, else Σ ``cache_discount`` of per-generation records; net of cache writes, so it can be negative), over
+  the days either reports;
 * cost per request = spend ÷ requests.
 
 ``None`` means unknown (no tokens, no analytics), never zero. Pure.
@@ -23,8 +26,9 @@ PER_MILLION = 1_000_000
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("price_per_m", "Blended price per million tokens", "usd_per_m"),
     ("reasoning_share", "Reasoning share of completion tokens", "share"),
+    ("reasoning_cost", "Reasoning tokens at list prices", "usd"),
     ("cache_hit_rate", "Cache hit rate (cached ÷ prompt tokens)", "share"),
-    ("cache_savings", "Cache savings (−Σ usage_cache)", "usd"),
+    ("cache_savings", "Cache savings (net of cache writes)", "usd"),
     ("cost_per_request", "Average cost per request", "usd_fine"),
 )
 
@@ -64,8 +68,9 @@ def _values(week: WeekFacts) -> dict[str, float | None]:
     return {
         "price_per_m": _div(spend, prompt + completion, PER_MILLION),
         "reasoning_share": _div(float(models["reasoning"].sum()), completion),
+        "reasoning_cost": week.reasoning_cost,
         "cache_hit_rate": _div(float(week.cache["cached"].fillna(0).sum()), cache_prompt) if week.cache_days else None,
-        "cache_savings": -week.usage_cache if week.usage_cache is not None and week.usage_cache_days else None,
+        "cache_savings": week.cache_savings.total,
         "cost_per_request": _div(spend, float(models["requests"].sum())),
     }
 
@@ -80,6 +85,6 @@ def efficiency(current: WeekFacts, previous: WeekFacts | None) -> list[Efficienc
     before = _values(previous) if previous is not None else {}
     notes = {
         "cache_hit_rate": f"from OpenRouter's analytics ({_days(current, current.cache_days)} of this week)",
-        "cache_savings": f"as OpenRouter reports it ({_days(current, current.usage_cache_days)} of this week)",
+        "cache_savings": f"what OpenRouter billed less: {current.cache_savings.note()}",
     }
     return [Efficiency(key, label, unit, now[key], before.get(key), notes.get(key, "")) for key, label, unit in METRICS]

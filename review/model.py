@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from core import fmt
 from queries.reads_routing import Route, reach_note
 from review.decompose import ModelWeek, decompose, to_cents
 from review.efficiency import Efficiency, efficiency
@@ -66,9 +67,13 @@ class Budget:
     month: str  # '2026-11'
     month_done: float  # completed days of the month
     days_remaining: int  # today included
-    spend_per_day: float | None  # average of the last 7 completed days
+    spend_per_day: float | None  # average of the last 7 completed days (what days of credit divide by)
     burn_days: int
-    projection: float | None  # month_done + days_remaining × spend_per_day
+    projection: float | None  # the month-end forecast (queries.reads_overview.month_forecast), the budgets' own
+    projection_low: float | None  # its 80 % band (None: flat, under 4 weeks of history)
+    projection_high: float | None
+    projection_pace: float | None  # USD a day, the last 28 completed days
+    projection_note: str  # how it was made, in words (core.fmt.forecast_caption)
     credits_left: float | None
     days_of_credit: float | None
     budgets: pd.DataFrame  # queries.budgets.budget_overview: one row per configured budget
@@ -107,6 +112,7 @@ class Review:
     what_if: WhatIf
     daily: pd.DataFrame  # weekday, day, day_prev, spend, spend_prev (None: day not stored)
     prices: pd.DataFrame  # models_current, for re-pricing at any model on the page
+    waterfall: pd.DataFrame  # per model: list price → each step → billed (queries.waterfall), the reviewed days
 
 
 def _range(first: date, last: date) -> str:
@@ -273,6 +279,10 @@ def _budget(inputs: ReviewInputs) -> Budget:
         spend_per_day=o.spend_per_day,
         burn_days=o.burn_days,
         projection=o.month_forecast,
+        projection_low=o.month_low,
+        projection_high=o.month_high,
+        projection_pace=o.forecast.pace if o.forecast else None,
+        projection_note=fmt.forecast_caption(o.forecast),
         credits_left=o.credits_left,
         days_of_credit=o.days_left,
         budgets=inputs.data.budgets,
@@ -339,4 +349,7 @@ def assemble(inputs: ReviewInputs) -> Review:
         ),
         daily=_daily(cur, prev, comparable),
         prices=inputs.data.prices,
+        waterfall=inputs.data.waterfall.assign(
+            label=[inputs.data.model_labels.get(str(m), str(m)) for m in inputs.data.waterfall["model"]]
+        ),
     )

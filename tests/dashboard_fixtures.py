@@ -29,6 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import fmt
 from core.clock import utcnow
+from core.forecast import Forecast, project
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
@@ -196,19 +197,25 @@ def write_demo_store(db_path: Path, now: datetime | None = None, seed: int = 7) 
     return db_path
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
-    """Path of a store (``ORUSAGE_DB``) holding the demo account, ingested by the real ingest over HTTP
-    from the fake OpenRouter, clock pinned at the fake's ``now``."""
-    db = tmp_path_factory.mktemp("demo") / "orusage.duckdb"
+def ingest_demo(db: Path, fake: FakeServer, generation_days: int = 2) -> Path:
+    """Ingest the fake's account into ``db`` by the real ingest over HTTP, clock pinned at the fake's ``now``,
+    with the per-generation records of the last ``generation_days`` completed days (and today)."""
     clock = FAKE_NOW.replace(tzinfo=None)
     with (
         Writer(db) as writer,
         OpenRouterClient(fake.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client,
     ):
         # As `orusage demo` does: per-generation records too (the fake is on loopback: no need to pace).
-        run_ingest(writer, client, clock=lambda: clock, generations=GenerationOptions(rate=1000.0, concurrency=16))
+        options = GenerationOptions(days=generation_days, rate=1000.0, concurrency=16)
+        run_ingest(writer, client, clock=lambda: clock, generations=options)
     return db
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> Path:
+    """Path of a store (``ORUSAGE_DB``) holding the demo account, ingested by the real ingest over HTTP
+    from the fake OpenRouter, clock pinned at the fake's ``now``."""
+    return ingest_demo(tmp_path_factory.mktemp("demo") / "orusage.duckdb", fake)
 
 
 @pytest.fixture(scope="session")
@@ -387,8 +394,9 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def usd(text: str) -> float:
-    assert text.startswith("$") or text.startswith("-$"), text
-    return float(text.replace("$", "").replace(",", ""))
+    """A money figure as core.fmt writes it: ``$1,234.56``, ``−$1.66`` (a real minus sign)."""
+    assert text.startswith("$") or text.startswith("\u2212$"), text
+    return float(text.replace("\u2212", "-").replace("$", "").replace(",", ""))
 
 
 def downloads(at: AppTest) -> list[Any]:
@@ -481,6 +489,32 @@ def expected_rows(
     old_filter = f"{_in('model', models)}{_in('provider', providers)}"
     old = a.format(**an, t="analytics_daily", w=f"dimensions = '{grouping}' AND {older}{old_filter}")
     return f"{new} UNION ALL {old}"
+
+
+def expected_month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> Forecast | None:
+    """The month-end forecast (the budgets' method, ``core.forecast.project``) fed from the tests' own SQL: the
+    account's spend per completed day of the last 8 weeks (activity, analytics before it; 0 on idle days)
+    and today so far from the newest /keys fetch, the rest of today counted from that fetch on."""
+    first = today - timedelta(days=56)
+    yesterday = today - timedelta(days=1)
+    daily = expected_by(con, "date", first, yesterday)
+    history = {first + timedelta(days=i): 0.0 for i in range(56)}
+    history.update({pd.Timestamp(v).date(): float(s) for v, s in zip(daily["value"], daily["spend"], strict=True)})
+    fetched, so_far = con.execute(
+        """SELECT fetched_at, sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) FROM api_key_snapshots
+           WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots) GROUP BY fetched_at"""
+    ).fetchall()[0]
+    assert fetched.date() == today
+    month_start = today.replace(day=1)
+    done = sum(v for d, v in history.items() if d >= month_start)
+    return project(
+        history,
+        today=today,
+        end=(month_start + timedelta(days=32)).replace(day=1),
+        spent=done + so_far,
+        today_known=True,
+        day_fraction=(fetched.hour * 3600 + fetched.minute * 60 + fetched.second) / 86400,
+    )
 
 
 def expected_totals(con: duckdb.DuckDBPyConnection, start: date, end: date, **filters: Any) -> dict[str, float]:

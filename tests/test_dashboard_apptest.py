@@ -31,6 +31,7 @@ from tests.dashboard_fixtures import (
     charts,
     downloads,
     expected_by,
+    expected_month_forecast,
     expected_totals,
     metrics,
     open_app,
@@ -43,7 +44,7 @@ from tests.dashboard_fixtures import (
 CENT = 0.005 + 1e-9  # the page rounds dollars to cents
 TOKEN_PARTS = {"Prompt": "prompt", "Completion (excl. reasoning)": "completion_only", "Reasoning": "reasoning"}
 OUTLOOK = {"Credits left", "Days of credit left", "Spend today so far", "This month so far", "Month-end forecast"}
-PERIOD = {"Spend", "Requests", "Tokens", "Cost per 1k requests"}
+PERIOD = {"Spend", "Requests", "Tokens", "Cost per 1k requests", "Cache savings"}
 PASSWORD = "correct horse battery staple"
 
 
@@ -132,10 +133,10 @@ def test_outlook_matches_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnecti
         [month_start, today],
     )
     assert usd(shown["This month so far"]) == pytest.approx(done + so_far, abs=CENT)
-    next_month = (month_start + timedelta(days=32)).replace(day=1)
-    left = (next_month - today).days  # today included
-    assert usd(shown["Month-end forecast"]) == pytest.approx(done + left * spend7 / 7, abs=CENT)
-    assert any("forecast: month so far" in c.value for c in app.caption)
+    forecast = expected_month_forecast(snapshot_sql, today)
+    assert forecast is not None and forecast.low is not None and forecast.high is not None
+    assert usd(shown["Month-end forecast"]) == pytest.approx(forecast.total, abs=CENT)
+    assert any(f"80% band {fmt.usd(forecast.low)} – {fmt.usd(forecast.high)}" in c.value for c in app.caption)
 
 
 def test_default_range_matches_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnection, demo_today: date) -> None:

@@ -34,8 +34,10 @@ PASSWORD = "open sesame"
 PAGES: dict[str, tuple[str, int]] = {
     "": ("Overview", 3),
     "explore": ("Explore", 1),
-    "models": ("Models", 7),
-    "model": ("Model detail", 11),
+    # spend, tokens, waterfall, paid vs list, cache savings, timeline, four parts, cache hit rate
+    "models": ("Models", 8),
+    # tokens, provider price, latency, per provider and day (6), apps, keys, waterfall
+    "model": ("Model detail", 12),
     "providers": ("Providers", 6),
     "apps": ("Apps", 4),  # spend, tokens, per day, app × model (views.breakdown)
     "keys": ("API keys", 3),  # spend, tokens, per day
@@ -44,7 +46,7 @@ PAGES: dict[str, tuple[str, int]] = {
     "members": ("Members", 4),
     "end-users": ("End users", 4),
     "generations": ("Generations", 0),
-    "weekly": ("Weekly review", 5),
+    "weekly": ("Weekly review", 6),  # bridge, model parts, daily, movers, waterfall, what-if
     "budgets": ("Budgets", 0),
     "health": ("Data health", 1),
 }

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from fake_openrouter.account import MEMBERS
-from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID
+from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID, terms
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.server import FakeServer
 from tests.fake_fixtures import API_KEY, FAKE_NOW, FakeClock, client_for, start_clocked_fake
@@ -216,6 +216,7 @@ def test_activity_per_member_is_their_keys(mgmt: httpx.Client, fake_dataset: Dat
         "openai/gpt-4o",
         "anthropic/claude-sonnet-4.5",
         "meta-llama/llama-3.3-70b-instruct",
+        "deepseek/deepseek-v3.2",
         "black-forest-labs/flux.2-pro",
     ],
 )
@@ -227,7 +228,15 @@ def test_model_endpoints(mgmt: httpx.Client, model_id: str) -> None:
     assert data["architecture"]["output_modalities"] == list(model.output_modalities)
     assert [e["provider_name"] for e in data["endpoints"]] == [p for p, _ in model.providers]
     for endpoint in data["endpoints"]:
-        assert endpoint["model_id"] == model.canonical_slug and endpoint["pricing"] == listed["pricing"]
+        # The model's list prices, plus what this endpoint adds: its discount and its own (later) overrides.
+        own = terms(model_id, endpoint["provider_name"])
+        extra = {"discount": own.discount} if own.discount else {}
+        pricing = {k: v for k, v in endpoint["pricing"].items() if k not in extra}
+        overrides = pricing.pop("overrides", [])
+        base = {k: v for k, v in listed["pricing"].items() if k != "overrides"}
+        assert endpoint["model_id"] == model.canonical_slug and pricing == base
+        assert overrides[: len(listed["pricing"].get("overrides", []))] == listed["pricing"].get("overrides", [])
+        assert {k: endpoint["pricing"][k] for k in extra} == extra
         assert 90 <= endpoint["uptime_last_1d"] <= 100 and endpoint["status"] == 0
         lat, tput = endpoint["latency_last_30m"], endpoint["throughput_last_30m"]
         assert lat["p50"] <= lat["p75"] <= lat["p90"] <= lat["p99"]

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID
+from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID, EndpointTerms, terms
 from fake_openrouter.dataset import HISTORY_DAYS, Dataset, build
 from fake_openrouter.keys import DEMO_API_KEY_NAME, key_hash
 from fake_openrouter.server import FakeServer
@@ -173,7 +173,8 @@ def test_activity_byok_is_a_five_percent_fee(mgmt: httpx.Client) -> None:
     rows = get_data(mgmt, "/activity")
     byok = [r for r in rows if r["provider_name"] in BYOK_PROVIDERS]
     assert byok and all(r["byok_usage_inference"] > 0 for r in byok)
-    assert all(r["usage"] == pytest.approx(0.05 * r["byok_usage_inference"]) for r in byok)
+    # Each request's fee is billed rounded to the nano-dollar: a row is off by less than one per request.
+    assert all(r["usage"] == pytest.approx(0.05 * r["byok_usage_inference"], abs=1e-9 * r["requests"]) for r in byok)
     assert all(
         r["byok_usage_inference"] == pytest.approx(0, abs=1e-12)
         for r in rows
@@ -296,7 +297,7 @@ def test_models_prices_are_current_strings(mgmt: httpx.Client) -> None:
     for model_id, item in models.items():
         model = MODELS_BY_ID[model_id]
         assert item["canonical_slug"] == model.canonical_slug
-        assert all(isinstance(v, str) for k, v in item["pricing"].items() if k != "discount")
+        assert all(isinstance(v, str) for k, v in item["pricing"].items() if k not in ("discount", "overrides"))
         prices = model.price_at(TODAY)
         assert Decimal(item["pricing"]["prompt"]) * 1_000_000 == Decimal(repr(prices.prompt))
         assert "e" not in item["pricing"]["completion"].lower()
@@ -340,24 +341,32 @@ def test_dataset_shape(fake_dataset: Dataset) -> None:
 
 
 def test_costs_follow_the_price_in_force(fake_dataset: Dataset) -> None:
+    """Plain requests (no cache write, no search, standard tier, an endpoint without terms, a prompt under
+    any long-context threshold) cost the list prices in force that day, to the nano-dollar."""
     changed = [
         m for m in MODELS_BY_ID.values() if any(fake_dataset.first_day < c.effective <= TODAY for c in m.prices[1:])
     ]
     assert len(changed) >= 5
     assert any(sum(fake_dataset.first_day < c.effective <= TODAY for c in m.prices[1:]) == 2 for m in changed)
     for model in changed:
+        plain = [p for p, _ in model.providers if terms(model.id, p) == EndpointTerms()]
         rows = sql(
             fake_dataset,
             "SELECT created_at, native_tokens_prompt, native_tokens_cached, native_tokens_completion, "
-            "native_tokens_reasoning, usage, upstream_inference_cost, is_byok FROM generations WHERE model = ?",
-            [model.id],
+            "native_tokens_reasoning, usage, upstream_inference_cost, is_byok FROM generations g "
+            "JOIN generation_bills b USING (id) WHERE model = ? AND list_contains(?, provider_name) "
+            "AND write_5m = 0 AND write_1h = 0 AND searches = 0 AND coalesce(service_tier, 'standard') = 'standard' "
+            "AND native_tokens_prompt <= 200000",
+            [model.id, plain],
         )
         unit_by_price: dict[tuple[float, ...], list[float]] = defaultdict(list)
-        for created, prompt, cached, completion, _reasoning, usage, upstream, is_byok in rows:
-            p, c, cache, req = model.price_at(created.date()).per_token()
-            expected = (prompt - cached) * p + cached * cache + completion * c + req
-            assert upstream == pytest.approx(expected, rel=1e-9, abs=1e-12)
-            assert usage == pytest.approx(expected * (0.05 if is_byok else 1.0), rel=1e-9, abs=1e-12)
+        for created, prompt, cached, completion, reasoning, usage, upstream, is_byok in rows:
+            prices = model.price_at(created.date())
+            p, c, cache, req = prices.per_token()
+            r = c if prices.reasoning is None else prices.reasoning / 1e6
+            expected = (prompt - cached) * p + cached * cache + (completion - reasoning) * c + reasoning * r + req
+            assert upstream == pytest.approx(expected, abs=1e-9)
+            assert usage == pytest.approx(expected * (0.05 if is_byok else 1.0), abs=1e-9)
             unit_by_price[(p, c)].append(created.date().toordinal())
         assert len(unit_by_price) >= 2, model.id  # traffic on both sides of a change
 

@@ -3,7 +3,7 @@ target and is seen by every endpoint's data; a calm stretch has its busy days th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.scenarios import apps_of, calm, day_counts, inject_spike, model_day_spend, usual_spend
@@ -12,8 +12,8 @@ from tests.fake_fixtures import FAKE_NOW
 DAY = FAKE_NOW.date() - timedelta(days=3)
 
 
-def added(ds: Dataset, model: str) -> list[tuple[str, str | None]]:
-    start = datetime.combine(DAY, datetime.min.time())
+def added(ds: Dataset, model: str, day: date = DAY) -> list[tuple[str, str | None]]:
+    start = datetime.combine(day, datetime.min.time())
     return ds.con.execute(
         """SELECT g.id, g.app_name FROM generations g JOIN generation_extras x USING (id)
            WHERE g.model_permaslug = ? AND g.created_at >= ? AND g.created_at < ? ORDER BY g.id""",
@@ -25,16 +25,23 @@ def test_a_spike_through_one_app_reaches_its_target_and_is_deterministic() -> No
     ds, twin = build(FAKE_NOW), build(FAKE_NOW)
     busiest = ds.con.execute("SELECT model_permaslug FROM generations GROUP BY 1 ORDER BY sum(usage) DESC").fetchall()
     model = str(busiest[0][0])
-    app = apps_of(ds, model, DAY)[0]
-    before = {row[0] for row in added(ds, model)}
-    usual = usual_spend(ds, model, DAY)
-    spike = inject_spike(ds, DAY, model, factor=3.0, min_usd=5.0, seed=1, app=app)
-    assert spike.usual == usual and spike.before == model_day_spend(build(FAKE_NOW), model, DAY)
+    # A day of ordinary spend for the model: the data set has busy days of its own (and long prompts billed at
+    # their override prices), which need no spike to exceed three times the usual.
+    day = next(
+        d
+        for d in (DAY - timedelta(days=k) for k in range(14))
+        if model_day_spend(ds, model, d) < max(3 * usual_spend(ds, model, d), 5.0)
+    )
+    app = apps_of(ds, model, day)[0]
+    before = {row[0] for row in added(ds, model, day)}
+    usual = usual_spend(ds, model, day)
+    spike = inject_spike(ds, day, model, factor=3.0, min_usd=5.0, seed=1, app=app)
+    assert spike.usual == usual and spike.before == model_day_spend(build(FAKE_NOW), model, day)
     assert spike.after >= max(3 * usual, 5.0) > spike.before and spike.added > 0
-    new = [row for row in added(ds, model) if row[0] not in before]
+    new = [row for row in added(ds, model, day) if row[0] not in before]
     assert len(new) == spike.added and {a for _, a in new} == {app or None}  # all through that app, with extras
-    assert inject_spike(twin, DAY, model, factor=3.0, min_usd=5.0, seed=1, app=app) == spike
-    assert added(twin, model) == added(ds, model)  # the same ids: seeded
+    assert inject_spike(twin, day, model, factor=3.0, min_usd=5.0, seed=1, app=app) == spike
+    assert added(twin, model, day) == added(ds, model, day)  # the same ids: seeded
 
 
 def test_calm_thins_the_busy_days_to_their_weekday_median() -> None:
@@ -48,5 +55,6 @@ def test_calm_thins_the_busy_days_to_their_weekday_median() -> None:
         assert after[day] < counts[day]
     untouched = [d for d in after if d not in thinned]
     assert all(after[d] == counts[d] for d in untouched)
-    orphans = ds.con.execute("SELECT count(*) FROM generation_extras x ANTI JOIN generations g USING (id)").fetchone()
-    assert orphans == (0,)
+    for table in ("generation_extras", "generation_bills"):
+        orphans = ds.con.execute(f"SELECT count(*) FROM {table} x ANTI JOIN generations g USING (id)").fetchone()
+        assert orphans == (0,), table

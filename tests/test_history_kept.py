@@ -97,7 +97,7 @@ def test_the_days_missed_are_gaps_on_data_health(
 ) -> None:
     at = open_app(monkeypatch, twice, LATER.date(), page="health")
     gaps = next(f.value for f in at.dataframe if "reason" in f.value.columns)
-    mine = gaps.loc[gaps["track"] == "analytics by external_user"]
+    mine = gaps.loc[gaps["track"] == "analytics per end user"]
     assert len(mine) == 1
     row = mine.iloc[0]
     missed = (EARLIER.date(), LATER.date() - timedelta(days=31))
@@ -105,7 +105,7 @@ def test_the_days_missed_are_gaps_on_data_health(
     assert row["reason"].startswith("missed: no ingest ran while OpenRouter still served these days")
     # The strip shows both stored runs of days and the missed ones between them.
     strip = chart_data(at, "coverage_strip")
-    states = strip.loc[strip["track"] == "analytics by external_user"].sort_values("first_day")
+    states = strip.loc[strip["track"] == "analytics per end user"].sort_values("first_day")
     assert [s for s in states["state"] if s != "outside reach"] == ["stored", "missing", "stored"]
 
 

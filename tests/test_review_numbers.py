@@ -19,7 +19,14 @@ from review.model import Review
 from review.movers import MIN_RELATIVE_USD
 from review.weeks import IsoWeek, last_complete_week
 from review.whatif import MIN_SAVING
-from tests.dashboard_fixtures import activity_window, expected_by, expected_totals, sql, sql_one
+from tests.dashboard_fixtures import (
+    activity_window,
+    expected_by,
+    expected_month_forecast,
+    expected_totals,
+    sql,
+    sql_one,
+)
 
 WEEK = IsoWeek(2026, 46)
 
@@ -146,9 +153,19 @@ def test_efficiency_matches_independent_sql(snapshot_sql: duckdb.DuckDBPyConnect
                WHERE dimensions = 'model' AND date BETWEEN ? AND ?""",
             [first, last],
         )[0]
+        # Reasoning within completion at the internal_reasoning price (one /models state in the demo store).
+        reasoning_cost = sql_one(
+            snapshot_sql,
+            """SELECT sum((a.completion_tokens - greatest(a.completion_tokens - a.reasoning_tokens, 0))
+                          * coalesce(m.pricing_internal_reasoning, m.pricing_completion))
+               FROM activity a JOIN models_current m ON m.canonical_slug = a.model_permaslug
+               WHERE a.date BETWEEN ? AND ?""",
+            [first, last],
+        )
         return {
             "price_per_m": act[0] / act[1] * 1e6,
             "reasoning_share": act[2] / act[3],
+            "reasoning_cost": reasoning_cost,
             "cache_hit_rate": an[0] / an[1],
             "cache_savings": -an[2],
             "cost_per_request": act[0] / act[4],
@@ -160,7 +177,8 @@ def test_efficiency_matches_independent_sql(snapshot_sql: duckdb.DuckDBPyConnect
         assert e.current == pytest.approx(now[e.key]), e.key
         assert e.previous == pytest.approx(before[e.key]), e.key
         assert e.change == pytest.approx(now[e.key] - before[e.key]), e.key
-    assert review.efficiency[3].current > 0, "caching saved money in the demo week"
+    saved = next(e for e in review.efficiency if e.key == "cache_savings")
+    assert saved.current is not None and saved.current > 0, "caching saved money in the demo week"
 
 
 def test_month_outlook(snapshot_sql: duckdb.DuckDBPyConnection, review: Review, demo_today: date) -> None:
@@ -172,7 +190,12 @@ def test_month_outlook(snapshot_sql: duckdb.DuckDBPyConnection, review: Review, 
     assert b.month == f"{demo_today:%Y-%m}" and b.month_done == pytest.approx(done)
     assert b.spend_per_day == pytest.approx(last7)
     assert b.days_remaining == 30 - demo_today.day + 1  # November has 30 days
-    assert b.projection == pytest.approx(done + b.days_remaining * last7)
+    # The month-end forecast is the budgets' (core.forecast.project), fed from the tests' own SQL.
+    forecast = expected_month_forecast(snapshot_sql, demo_today)
+    assert forecast is not None and forecast.seasonal
+    assert b.projection == pytest.approx(forecast.total, rel=1e-9)
+    assert (b.projection_low, b.projection_high) == pytest.approx((forecast.low, forecast.high), rel=1e-9)
+    assert b.projection_low < b.projection < b.projection_high
 
 
 # The re-pricing written out in SQL: volumes per model (cached from analytics), list prices from models_current.

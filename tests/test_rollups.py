@@ -15,9 +15,10 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from queries import reads, rollups, writes
+from queries.cache_savings import cache_savings
 from queries.filters import Filters
 from queries.reads_facts import facts, source_spans
-from queries.reads_models import cache_savings, list_cost
+from queries.reads_models import cached_tokens, list_cost
 from queries.reads_routing import Dim, Need, route
 from queries.store import Writer, snapshot_path
 from review.as_json import to_json
@@ -198,7 +199,11 @@ def test_a_snapshot_from_before_0005_reads_the_same_numbers(demo_db: Path, befor
         cached = route((Dim.MODEL,), start, end, spans, demo_today, (Need.CACHED,))
         assert_frame_equal(list_cost(old, models, Filters(start, end)), list_cost(new, models, Filters(start, end)))
         assert_frame_equal(
-            cache_savings(old, cached, Filters(start, end)), cache_savings(new, cached, Filters(start, end))
+            cached_tokens(old, cached, Filters(start, end)), cached_tokens(new, cached, Filters(start, end))
+        )
+        assert_frame_equal(
+            cache_savings(old, Filters(start, end), demo_today).by_model,
+            cache_savings(new, Filters(start, end), demo_today).by_model,
         )
         week = last_complete_week(demo_today)
         _close(_as_json(weekly_review(old, week, demo_today)), _as_json(weekly_review(new, week, demo_today)))

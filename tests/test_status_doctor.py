@@ -61,17 +61,17 @@ def status(db: Path, *args: str) -> str:
 def test_status_explains_days_that_left_the_window(gapped_db: Path) -> None:
     text = status(gapped_db)
     assert (
-        "2026-11-20..2026-11-29 (activity, 10 days): left the 30-day window before they were ingested; "
+        "2026-11-20..2026-11-29 (activity (account), 10 days): left the 30-day window before they were ingested; "
         "they are covered by analytics" in text
     )
-    assert "analytics by model " in text and "Last runs:" in text and ": ok," in text
+    assert "analytics per model " in text and "Last runs:" in text and ": ok," in text
 
 
 def test_status_json_has_the_same_facts(gapped_db: Path) -> None:
     report = json.loads(status(gapped_db, "--json"))
-    activity = [g for g in report["gaps"] if g["source"] == "activity"]
+    activity = [g for g in report["gaps"] if g["source"] == "activity (account)"]
     assert [(g["first_day"], g["last_day"], g["days"]) for g in activity] == [("2026-11-20", "2026-11-29", 10)]
-    model = next(s for s in report["sources"] if s["source"] == "analytics by model")
+    model = next(s for s in report["sources"] if s["source"] == "analytics per model")
     assert model["missing_days"] == 0 and model["covered_last"] == "2026-12-29"
     assert [r["status"] for r in report["runs"]] == ["ok", "ok"]
 

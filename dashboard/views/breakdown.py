@@ -28,6 +28,7 @@ from dashboard import data, frames, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
 from dashboard.explore_url import PER_DAY_CHOICES
+from dashboard.parts import Split
 from dashboard.view_state import PER_DAY_KEY
 from queries.filters import Filters
 from queries.reads_facts import DIM_COLUMN, OTHER
@@ -38,7 +39,8 @@ KPI_SPEND = "Spend"
 KPI_REQUESTS = "Requests"
 KPI_TOKENS = "Tokens"
 KPI_PAID = "Paid / M tokens"
-_SUMMED = ("spend", "byok", "requests", "prompt", "completion", "reasoning", "completion_only", "cached", "tokens")
+_SUMMED = ("spend", "byok", "requests", "prompt", "completion", "reasoning", "completion_only", "cached", "tokens",
+           "reasoning_within", "reasoning_cost")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
     if per.empty:
         ui.no_usage(ctx)
         return
-    per = _usage(per, b.column, label)
+    per = _with_reasoning(ctx, b, _usage(per, b.column, label))
     _headline(ctx, b, per)
     if b.notes is not None:
         b.notes(per)
@@ -151,10 +153,11 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             pick_field=b.column if b.link else None,
         )
         shown = top.drop(columns=["is_other"])
+        split = _split(ctx, b, requests="requests")
         if b.link is None:
-            ui.chart(ctx, spec, shown, f"{b.slug}_spend", f"Bars of spend per {b.noun}")
+            ui.chart(ctx, spec, shown, f"{b.slug}_spend", f"Bars of spend per {b.noun}", split=split)
         else:
-            ui.link_chart(ctx, spec, shown, f"{b.slug}_spend", b.link, f"Bars of spend per {b.noun}")
+            ui.link_chart(ctx, spec, shown, f"{b.slug}_spend", b.link, f"Bars of spend per {b.noun}", split=split)
     with right:
         ui.chart(
             ctx,
@@ -162,6 +165,7 @@ def render(ctx: PageContext, b: Breakdown) -> None:
             top[[b.column, "label", "prompt", "completion_only", "reasoning", "completion"]],
             f"{b.slug}_tokens",
             f"Stacked bars of tokens per {b.noun}",
+            split=_split(ctx, b, money=(), tokens=("prompt", "completion_only", "reasoning")),
         )
     _per_day(ctx, b, label)
     if b.matrix is not None:
@@ -170,7 +174,14 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         per = b.closing(ctx, per)
     table = per if b.table_top is None else _folded(per, b)
     st.markdown(f"#### All {b.plural}" if b.table_top is None or len(per) <= b.table_top else f"Top {b.table_top}")
-    ui.link_table(ctx, table, f"{b.slug}s_table", _table_columns(b, label), b.link)
+    ui.link_table(
+        ctx,
+        table,
+        f"{b.slug}s_table",
+        _table_columns(b, label),
+        b.link,
+        split=_split(ctx, b, requests="requests", tokens=("prompt", "completion")),
+    )
     if b.link is not None:
         st.caption(f"Select a row to see that {b.noun} alone (the link keeps the other filters).")
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
@@ -181,6 +192,16 @@ def _route(ctx: PageContext, b: Breakdown, *extra: Dim) -> Route:
         assert b.dim is not None
         return ctx.route([b.dim, *extra])
     return ctx.route([*b.source.dims, *extra], filters=b.source.route_filters(ctx.filters))
+
+
+def _split(ctx: PageContext, b: Breakdown, *extra: str, **parts: Any) -> Split:
+    """What a chart or table of the page adds up to: the question split by the dimension (and ``extra``
+    columns), over the days the sources holding it cover; a dimension of its own (``source``) splits the
+    routed question its numbers rest on."""
+    if b.source is None:
+        return Split(ctx.filters, by=(b.column, *extra), **parts)
+    dims = tuple(DIM_COLUMN[d] for d in b.source.dims if d is not Dim.MODEL)
+    return Split(b.source.route_filters(ctx.filters), by=(*dims, *extra), **parts)
 
 
 def _read(
@@ -201,6 +222,17 @@ def _usage(per: pd.DataFrame, column: str, label: Callable[[str], str]) -> pd.Da
     )
     per = per.assign(paid_per_m=frames.per_million_tokens(per["spend"], per["tokens"]))
     return per.sort_values(["spend", column], ascending=[False, True], ignore_index=True)
+
+
+def _with_reasoning(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> pd.DataFrame:
+    """Reasoning tokens and their cost at list prices per value, where the store splits them by model too."""
+    if b.dim is None:
+        return per
+    r = ctx.route([b.dim, Dim.MODEL])
+    if not r.answerable or not r.has_data_days:
+        return per
+    reasoning = data.reasoning_by(ctx.store, r, ctx.filters, b.column)
+    return per.merge(reasoning, on=b.column, how="left")
 
 
 def _headline(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> None:
@@ -226,7 +258,8 @@ def _top(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> pd.Data
     r = _route(ctx, b)
     top = _read(ctx, b, r, (b.column,), (b.column, b.top))
     top = frames.with_other_count(frames.labelled(top, b.column, label, "other"), b.column, b.plural)
-    top = top.assign(tokens=frames.tokens(top), is_other=top[b.column].isin([OTHER, b.muted]))
+    top = frames.stacked_tokens(top.assign(tokens=frames.tokens(top)))
+    top = top.assign(is_other=top[b.column].isin([OTHER, b.muted]))
     top = top.assign(paid_per_m=frames.per_million_tokens(top["spend"], top["tokens"]))
     return top.sort_values("rank", ignore_index=True)
 
@@ -297,7 +330,12 @@ def _per_day(ctx: PageContext, b: Breakdown, label: Callable[[str], str]) -> Non
             legend_columns=3,
         )
     ui.chart(
-        ctx, spec, per_day.drop(columns=["is_other"]), name, f"Spend, requests, tokens or price per day by {b.noun}"
+        ctx,
+        spec,
+        per_day.drop(columns=["is_other"]),
+        name,
+        f"Spend, requests, tokens or price per day by {b.noun}",
+        split=_split(ctx, b, tokens=("tokens",), requests="requests"),
     )
 
 
@@ -311,8 +349,16 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
     cells = frames.labelled(cells, "model", ctx.meta.model_label)
     label = b.label(ctx.meta)
     cells = cells.assign(value_label=[label(str(v)) for v in cells[b.column]])
-    values = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)[: m.top_values]
-    cells = cells.loc[cells["value_label"].isin(values)]
+    ranked = list(cells.groupby("value_label")["spend"].sum().sort_values(ascending=False).index)
+    values = ranked[: m.top_values]
+    if len(ranked) > len(values):
+        # Every value counts: the ones beyond the top ones are one row of their own, so the cells add up.
+        rest = f"other {b.plural}"
+        cells = cells.assign(value_label=cells["value_label"].where(cells["value_label"].isin(values), rest))
+        sums = [c for c in _SUMMED if c in cells.columns]
+        cells = cells.groupby(["value_label", "model", "label"], as_index=False, dropna=False)[sums].sum()
+        cells = cells.assign(is_other=cells["model"] == OTHER, **{b.column: cells["value_label"]})
+        values = [*values, rest]
     models = list(cells.groupby("label")["spend"].sum().sort_values(ascending=False).index)
     models = [x for x in models if x != "other models"] + (["other models"] if "other models" in models else [])
     title = b.noun.capitalize()
@@ -336,6 +382,7 @@ def _matrix(ctx: PageContext, b: Breakdown, m: Matrix) -> None:
         ),
         cells.drop(columns=["is_other"]),
         m.name,
+        split=_split(ctx, b, "model", requests="requests"),
     )
     st.caption(ui.sources_caption(r))
 
@@ -348,5 +395,13 @@ def _table_columns(b: Breakdown, label: Callable[[str], str]) -> dict[str, Any]:
         **ui.usage_columns(shown, b.noun.capitalize()),
         "share": st.column_config.NumberColumn("Share of spend", format="percent"),
         "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
+        "reasoning_within": st.column_config.NumberColumn(
+            "Reasoning tokens", format="compact", help="Reasoning tokens, counted within completion tokens."
+        ),
+        "reasoning_cost": st.column_config.NumberColumn(
+            "Reasoning at list",
+            format="$%.2f",
+            help="Those tokens at the internal_reasoning price in force each day (else the completion price).",
+        ),
         **b.columns,
     }

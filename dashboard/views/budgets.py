@@ -18,6 +18,7 @@ from core.settings import CONFIG_ENV
 from core.urls import without_urls
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 
 TITLE = "Budgets"
 EMPTY_TEXT = "No budget has been evaluated yet"
@@ -170,6 +171,7 @@ def _budget(ctx: PageContext, r: Mapping[Hashable, Any], now: datetime) -> None:
                 frame,
                 f"budget_{_slug(name)}",
                 f"Forecast of budget {name}",
+                split=Whole("a budget's cumulative spend and its forecast"),
             )
 
 
@@ -195,14 +197,14 @@ def _alerts(ctx: PageContext) -> None:
     if alerts.empty:
         st.info("No alert raised yet.", icon=":material/notifications_off:")
     else:
-        ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS)
+        ui.table(ctx, alerts, "alert_history", HISTORY_COLUMNS, split=Whole("one row per alert"))
     channels = data.channel_health(ctx.store)
     if not channels.empty:
         st.markdown("#### Delivery channels")
         shown_channels = channels.assign(
             last_error=[without_urls(e) if isinstance(e, str) else e for e in channels["last_error"]]
         )
-        ui.table(ctx, shown_channels, "alert_channels", CHANNEL_COLUMNS)
+        ui.table(ctx, shown_channels, "alert_channels", CHANNEL_COLUMNS, split=Whole("one row per channel"))
     st.markdown("#### Failed deliveries")
     undelivered = data.failed_deliveries(ctx.store)
     if undelivered.empty:
@@ -214,7 +216,7 @@ def _alerts(ctx: PageContext) -> None:
         )
         # The error is the receiver's own words: it may spell a webhook's URL (and its token) back. Never shown.
         shown = undelivered.assign(error=[without_urls(e) if isinstance(e, str) else e for e in undelivered["error"]])
-        ui.table(ctx, shown, "failed_deliveries", FAILED_COLUMNS)
+        ui.table(ctx, shown, "failed_deliveries", FAILED_COLUMNS, split=Whole("one row per message"))
 
 
 def _teams(ctx: PageContext) -> None:
@@ -229,4 +231,4 @@ def _teams(ctx: PageContext) -> None:
         "run resolved them, so teams may overlap here (an app team's spend on another team's key counts for "
         "both). For chargeback, where each dollar goes to one team, see the Teams page."
     )
-    ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS)
+    ui.table(ctx, per_team, "team_spend", TEAM_COLUMNS, split=Whole("each team's whole scope: teams may overlap"))

@@ -9,6 +9,7 @@ from core import fmt
 from core.clock import alerts_now
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 
 TOP_UP_COLUMNS = {
     "at": st.column_config.DatetimeColumn("Seen at (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -43,4 +44,4 @@ def render(ctx: PageContext) -> None:
                 f"{len(ups)} top-up(s) seen, {fmt.usd(float(ups['amount'].sum()))} in all: rises of the credits "
                 "bought between two /credits fetches (the top-up happened between the two times)."
             )
-            ui.table(ctx, ups, "top_ups", TOP_UP_COLUMNS)
+            ui.table(ctx, ups, "top_ups", TOP_UP_COLUMNS, split=Whole("one row per credit purchase"))

@@ -19,6 +19,7 @@ from charts import base, daily, rank
 from core import fmt
 from dashboard import data, explore_url, frames, ui, view_state
 from dashboard.context import PageContext
+from dashboard.parts import Split
 from queries import allocation
 from queries.reads_explore import GROUPINGS, KEYS_NOT_STORED, Question
 from queries.reads_facts import OTHER
@@ -171,7 +172,7 @@ def _chart(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
             value_title=None if metric != "requests" else "Requests",
             legend_columns=3,
         )
-        ui.chart(ctx, spec, found, name, alt)
+        ui.chart(ctx, spec, found, name, alt, split=_split(ctx, q))
         return
     first = q.first
     link = ui.LINKS.get(first)
@@ -189,7 +190,7 @@ def _chart(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
             value_title=title if not usd else "Spend (USD)",
             pick_field="model" if first == "model" else first if link else None,
         )
-        _draw(ctx, spec, bars.drop(columns=["is_other"]), name, first, link, alt)
+        _draw(ctx, spec, bars.drop(columns=["is_other"]), name, first, link, alt, _split(ctx, q))
         return
     second = q.second
     y_order = list(found.sort_values(f"rank_{first}")[f"{first}_label"].drop_duplicates())
@@ -210,18 +211,31 @@ def _chart(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
         usd=usd,
         value_title=title,
     )
-    _draw(ctx, spec, found, name, "model" if "model" in q.groupings else first, link, alt)
+    _draw(ctx, spec, found, name, "model" if "model" in q.groupings else first, link, alt, _split(ctx, q))
+
+
+def _split(ctx: PageContext, q: Question) -> Split:
+    """The cells add up to the question's totals (the top values and "other" for the rest), over the days the
+    sources holding its groupings cover."""
+    return Split(ctx.filters, requests="requests", tokens=("tokens",), by=tuple(g for g in q.groupings if g != "date"))
 
 
 def _draw(
-    ctx: PageContext, spec: base.Spec, frame: pd.DataFrame, name: str, picked: str, link: ui.Link | None, alt: str
+    ctx: PageContext,
+    spec: base.Spec,
+    frame: pd.DataFrame,
+    name: str,
+    picked: str,
+    link: ui.Link | None,
+    alt: str,
+    split: Split,
 ) -> None:
     if picked == "model":
-        ui.model_chart(ctx, spec, frame, name, alt)
+        ui.model_chart(ctx, spec, frame, name, alt, split=split)
     elif link is not None:
-        ui.link_chart(ctx, spec, frame, name, link, alt)
+        ui.link_chart(ctx, spec, frame, name, link, alt, split=split)
     else:
-        ui.chart(ctx, spec, frame, name, alt)
+        ui.chart(ctx, spec, frame, name, alt, split=split)
 
 
 def _table(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
@@ -230,6 +244,6 @@ def _table(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
     order = [f"rank_{g}" if g != "date" else "date" for g in q.groupings]
     table = found.sort_values(order, ignore_index=True)
     link = ui.LINKS.get(q.first)
-    ui.link_table(ctx, table, "explore_table", columns, link)
+    ui.link_table(ctx, table, "explore_table", columns, link, split=_split(ctx, q))
     if link is not None:
         st.caption(f"Select a row to open its {GROUPINGS[q.first]}'s page with these filters.")

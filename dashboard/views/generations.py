@@ -14,8 +14,9 @@ import streamlit as st
 
 from core import clock, fmt
 from core.errors import OrusageError
-from dashboard import data, gen_state, gen_url, ui
+from dashboard import data, gen_state, gen_url, parts, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 from dashboard.ui import filter_summary
 from queries.generations_reads import SEARCH_MAX, SORTS, GenerationQuery
 from queries.reads_routing import Dim
@@ -211,7 +212,13 @@ def _by_tag(ctx: PageContext, query: GenerationQuery) -> None:
         help="A key of the requests' trace metadata (sent with OpenRouter Broadcast). Records without it are "
         "one row, so the groups add up to the totals above.",
     )
-    ui.table(ctx, data.generations_by_tag(ctx.store, query, str(key)), f"generations_by_tag_{key}", BY_TAG_COLUMNS)
+    ui.table(
+        ctx,
+        data.generations_by_tag(ctx.store, query, str(key)),
+        f"generations_by_tag_{key}",
+        BY_TAG_COLUMNS,
+        split=Whole("per-generation records by tag (they add up to the records' totals above, not the routed facts)"),
+    )
 
 
 def _controls(ctx: PageContext, view: gen_url.View) -> GenerationQuery:
@@ -267,6 +274,7 @@ def _table(ctx: PageContext, rows: pd.DataFrame) -> None:
         on_select=partial(_picked, tuple(str(i) for i in rows["id"])),
         selection_mode="single-row",
     )
+    parts.record("generations_table", Whole("a page of records, not a split of a total"), shown)
 
 
 def _details(ctx: PageContext) -> None:
@@ -310,6 +318,7 @@ def _details(ctx: PageContext) -> None:
     if tried is not None:
         with st.expander(f"Providers tried ({len(tried)})"):
             st.dataframe(pd.DataFrame(tried), hide_index=True, width="stretch")
+            parts.record("generation_attempts", Whole("the providers one generation tried"), pd.DataFrame(tried))
 
 
 def _pairs(record: dict[str, Any], names: Any) -> pd.DataFrame:
@@ -323,7 +332,7 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if name in GROUPS["Cost"] and isinstance(value, float):
-        return f"${value:,.6f}"
+        return fmt.usd_precise(value)
     if name in GROUPS["Timing"] and isinstance(value, float):
         return _ms(value)
     if isinstance(value, int):

@@ -12,6 +12,7 @@ from charts import health
 from core import fmt, settings
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 
 TITLE = "Data health"
 STRIP_DAYS = 364  # the analytics' year: today and the 364 days before
@@ -32,6 +33,7 @@ GAP_COLUMNS = {
     "last": st.column_config.DateColumn("To"),
     "days": st.column_config.NumberColumn("Days"),
     "partial": st.column_config.CheckboxColumn("Some keys stored"),
+    "keys": st.column_config.TextColumn("Keys lacking them"),
     "reason": st.column_config.TextColumn("Why, and what to do", width="large"),
 }
 RUN_COLUMNS = {
@@ -73,14 +75,18 @@ def render(ctx: PageContext) -> None:
             runs,
             "coverage_strip",
             "A strip per source with one cell per UTC day",
+            split=Whole("stored days per source"),
         )
         st.caption(
             "Activity is kept by OpenRouter for 30 days, analytics for 365 (31 for latency, throughput and "
-            "per-provider data): days are stored when an ingest fetched them while OpenRouter still had them."
+            "per-provider data): days are stored when an ingest fetched them while OpenRouter still had them. "
+            "Per-generation records are fetched for the last few days (or imported from website exports): "
+            "nothing is missing where they are absent. The gaps are the ones `orusage status` reports."
         )
         _gaps(ctx)
         st.markdown("#### Sources")
-        ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS)
+        ui.table(ctx, tracks, "coverage_sources", TRACK_COLUMNS, split=Whole("one row per source"))
+    _reasoning(ctx)
     _broadcast(ctx)
     _runs(ctx)
 
@@ -136,7 +142,7 @@ def _broadcast(ctx: PageContext) -> None:
         )
     else:
         st.success("No missing traces: every trace analytics counted was received.", icon=":material/check_circle:")
-    ui.table(ctx, days, "broadcast_days", TRACE_COLUMNS)
+    ui.table(ctx, days, "broadcast_days", TRACE_COLUMNS, split=Whole("traces expected and received per day"))
 
 
 def _gaps(ctx: PageContext) -> None:
@@ -145,7 +151,32 @@ def _gaps(ctx: PageContext) -> None:
     if gaps.empty:
         st.success("No gaps: every source holds every day it should.", icon=":material/check_circle:")
         return
-    ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS)
+    ui.table(ctx, gaps, "coverage_gaps", GAP_COLUMNS, split=Whole("the days each source lacks"))
+
+
+REASONING_COLUMNS = {
+    "source": st.column_config.TextColumn("Source", pinned=True),
+    "model": st.column_config.TextColumn("Model"),
+    "rows": st.column_config.NumberColumn("Rows", format="%,d"),
+    "first": st.column_config.DateColumn("From"),
+    "last": st.column_config.DateColumn("To"),
+    "excess": st.column_config.NumberColumn("Reasoning beyond completion (tokens)", format="%,d"),
+}
+
+
+def _reasoning(ctx: PageContext) -> None:
+    flagged = data.reasoning_over_completion(ctx.store)
+    if flagged.empty:
+        return
+    st.markdown("#### Reasoning above completion")
+    st.warning(
+        f"{int(flagged['rows'].sum()):,} stored rows report more reasoning tokens than completion tokens, which "
+        "by OpenRouter's billing rule include them. The charts count these rows' reasoning within their "
+        "completion (prompt + completion-only + reasoning still add up to the token total), and reasoning is "
+        "priced on that part only: never counted twice.",
+        icon=":material/warning:",
+    )
+    ui.table(ctx, flagged, "reasoning_over_completion", REASONING_COLUMNS, split=Whole("flagged rows per model"))
 
 
 def _runs(ctx: PageContext) -> None:
@@ -160,4 +191,4 @@ def _runs(ctx: PageContext) -> None:
         st.error(f"The last ingest failed: {newest['message'] or 'no message'}", icon=":material/error:")
     elif newest["status"] == "ok":
         st.caption(f"Last ingest finished {fmt.utc_time(newest['finished_at'].to_pydatetime())}.")
-    ui.table(ctx, runs, "ingest_runs", RUN_COLUMNS)
+    ui.table(ctx, runs, "ingest_runs", RUN_COLUMNS, split=Whole("one row per ingest run"))

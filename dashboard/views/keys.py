@@ -14,6 +14,7 @@ from core import fmt
 from dashboard import data, ui
 from dashboard.context import PageContext
 from dashboard.data import Meta
+from dashboard.parts import Whole
 from dashboard.views import breakdown
 from queries.reads_routing import Dim
 
@@ -66,7 +67,7 @@ def _limits(ctx: PageContext) -> None:
         + ". Usage is counted against the limit over its reset period (daily, weekly, monthly), "
         "or over the key's whole life when it never resets; BYOK counts only for keys set to include it."
     )
-    ui.table(ctx, limits, "key_limits", LIMIT_COLUMNS)
+    ui.table(ctx, limits, "key_limits", LIMIT_COLUMNS, split=Whole("each key's limit as /keys reports it"))
     if as_of is not None:
         _hygiene(ctx, as_of)
 
@@ -103,7 +104,7 @@ def _hygiene(ctx: PageContext, as_of: datetime) -> None:
         "last request or spend stored), and keys that spent without a limit. `orusage alerts check` sends "
         "them as alerts (thresholds in the alerts config)."
     )
-    ui.table(ctx, issues, "key_hygiene", HYGIENE_COLUMNS)
+    ui.table(ctx, issues, "key_hygiene", HYGIENE_COLUMNS, split=Whole("one row per key needing a look"))
 
 
 def _resets(value: object) -> str:

@@ -14,6 +14,7 @@ from charts import daily
 from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 from queries.filters import Filters
 from queries.reads_routing import Dim
 
@@ -87,7 +88,12 @@ def render(ctx: PageContext, model: str, sel: Filters) -> None:
                 )
                 cols = ["date", "provider", value, *[c for c, _, _ in _tips(value)]]
                 ui.chart(
-                    ctx, spec, shown[[c for c in cols if c in shown.columns]], name, f"{what} per provider per day"
+                    ctx,
+                    spec,
+                    shown[[c for c in cols if c in shown.columns]],
+                    name,
+                    f"{what} per provider per day",
+                    split=Whole(f"{what} per provider and day: a measure, not a split of a total"),
                 )
     st.caption(
         "Latency and throughput: OpenRouter's analytics of this account's requests (request-weighted daily p50 "

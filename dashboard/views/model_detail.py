@@ -17,12 +17,14 @@ from charts import base, daily, rank
 from core import fmt
 from dashboard import data, frames, ui, urlstate
 from dashboard.context import PageContext
-from dashboard.views import model_days
+from dashboard.parts import Split, Whole
+from dashboard.views import model_days, waterfall
 from queries.filters import Filters
-from queries.reads_routing import Dim, Need
+from queries.reads_routing import Dim, Need, Route
 
 TITLE = "Model detail"
 PICK_KEY = "detail_pick"
+TOP_USERS = 10  # apps and keys per chart; the rest as "other"
 
 STATUS = {0: "OK"}
 
@@ -30,6 +32,18 @@ PROVIDER_COLUMNS = {
     **ui.usage_columns(
         "provider", "Provider", paid_help="Effective price at this provider: spend ÷ (prompt + completion tokens)."
     ),
+    "input_per_m": st.column_config.NumberColumn(
+        "Input $/M paid",
+        format="$%.3f",
+        help="Effective input price: prompt tokens at the list price, less what caching saved, scaled with the "
+        "rest of the bill (discounts, overrides, tiers, fees) in proportion to the list cost.",
+    ),
+    "list_input_per_m": st.column_config.NumberColumn("Input $/M listed", format="$%.3f"),
+    "output_per_m": st.column_config.NumberColumn(
+        "Output $/M paid", format="$%.3f", help="Effective output price, the same way (reasoning at its price)."
+    ),
+    "list_output_per_m": st.column_config.NumberColumn("Output $/M listed", format="$%.3f"),
+    "discount": st.column_config.NumberColumn("Endpoint discount", format="percent"),
     **ui.LATENCY_COLUMNS,
 }
 ENDPOINT_COLUMNS = {
@@ -49,6 +63,8 @@ ENDPOINT_COLUMNS = {
     "throughput_p50": st.column_config.NumberColumn("Throughput p50 (tok/s)", format="%.1f"),
     "prompt_per_m": st.column_config.NumberColumn("Prompt $/M", format="$%.3f"),
     "completion_per_m": st.column_config.NumberColumn("Completion $/M", format="$%.3f"),
+    "discount": st.column_config.NumberColumn("Discount", format="percent"),
+    "overrides": st.column_config.CheckboxColumn("Conditional prices", help="Lists overrides (long prompts, hours)."),
     "context_length": st.column_config.NumberColumn("Context", format="%,d"),
     "quantization": st.column_config.TextColumn("Quantization"),
 }
@@ -103,6 +119,8 @@ def render(ctx: PageContext) -> None:
         _users(ctx, sel, Dim.APP, "app", "Apps using it", "detail_apps")
     with right:
         _users(ctx, sel, Dim.KEY, "key", "API keys using it", "detail_keys")
+    st.markdown("#### Effective price")
+    waterfall.render(ctx, sel, "detail_waterfall")
     _prices(ctx, model)
     _endpoints(ctx, model)
 
@@ -147,7 +165,8 @@ def _tokens(ctx: PageContext, sel: Filters) -> None:
         return
     f = ctx.filters
     per_day = data.facts(ctx.store, r, sel, ("date",))
-    per_day = frames.fill_days(per_day, f.start, f.end, ["prompt", "completion_only", "reasoning", "requests", "spend"])
+    parts = ["prompt", "completion", "completion_only", "reasoning", "requests", "spend"]
+    per_day = frames.stacked_tokens(frames.fill_days(per_day, f.start, f.end, parts))
     spend, requests = float(per_day["spend"].sum()), int(per_day["requests"].sum())
     st.caption(f"{fmt.usd(spend)} spend · {fmt.count(requests)} requests in {f.label}")
     ui.chart(
@@ -156,6 +175,7 @@ def _tokens(ctx: PageContext, sel: Filters) -> None:
         per_day,
         "detail_tokens",
         "Stacked bars of this model's tokens per UTC day",
+        split=Split(sel, tokens=("prompt", "completion_only", "reasoning"), requests="requests"),
     )
 
 
@@ -173,8 +193,15 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
     if lat_route.answerable and lat_route.has_data_days:
         lat = data.facts(ctx.store, lat_route, sel, ("provider",), latency=True)
         per = per.merge(lat[["provider", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]], "left")
-    per = per.sort_values("spend", ascending=False)
-    ui.link_table(ctx, per, "detail_providers", PROVIDER_COLUMNS, ui.LINKS["provider"])
+    per = _effective(ctx, sel, r, per).sort_values("spend", ascending=False)
+    ui.link_table(
+        ctx,
+        per,
+        "detail_providers",
+        PROVIDER_COLUMNS,
+        ui.LINKS["provider"],
+        split=Split(sel, requests="requests", tokens=("prompt", "completion"), by=("provider",)),
+    )
     st.caption(
         "Effective price = spend ÷ tokens at that provider. Latency and throughput: request-weighted means of "
         "OpenRouter's daily p50/p90 (analytics keep them 31 days). Select a row or click a bar for the "
@@ -200,6 +227,7 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
             "detail_provider_price",
             ui.LINKS["provider"],
             "Effective price per provider",
+            split=Whole("a price per provider"),
         )
     with right:
         lat = per.dropna(subset=["p50_latency"]) if "p50_latency" in per.columns else per.iloc[0:0]
@@ -213,14 +241,48 @@ def _providers(ctx: PageContext, sel: Filters) -> None:
                 lat[["provider", "requests", "p50_latency", "p90_latency", "p50_throughput", "p90_throughput"]],
                 "detail_latency",
                 "Latency per provider",
+                split=Whole("latency means per provider"),
             )
+
+
+def _effective(ctx: PageContext, sel: Filters, r: Route, per: pd.DataFrame) -> pd.DataFrame:
+    """Each provider's input and output $/M, paid and listed. Paid: the input's list cost less what caching
+    saved there, the output's list cost, both scaled to the provider's spend in proportion (the rest of the
+    bill: discounts, overrides, tiers, fees). Listed: the endpoint's newest prices."""
+    prices = data.provider_prices(ctx.store, r, sel)
+    if prices.empty:
+        return per
+    saved = {
+        p: data.cache_savings(ctx.store, replace(sel, providers=(p,)), ctx.today).total for p in prices["provider"]
+    }
+    after_cache = prices["list_input"] - prices["provider"].map(saved).fillna(0.0)
+    scale = prices["spend"] / (after_cache + prices["list_output"]).where(lambda x: x > 0)
+    prices = prices.assign(
+        input_per_m=frames.per_million_tokens(after_cache * scale, prices["prompt"]),
+        output_per_m=frames.per_million_tokens(prices["list_output"] * scale, prices["completion"]),
+    )
+    merged = per.merge(prices[["provider", "input_per_m", "output_per_m"]], on="provider", how="left")
+    listed = data.endpoint_health(ctx.store, sel.models[0]) if sel.models else pd.DataFrame()
+    if listed.empty:
+        return merged
+    listed = listed.groupby("provider_name", as_index=False).first()[
+        ["provider_name", "prompt_per_m", "completion_per_m", "discount"]
+    ]
+    listed = listed.rename(
+        columns={
+            "provider_name": "provider",
+            "prompt_per_m": "list_input_per_m",
+            "completion_per_m": "list_output_per_m",
+        }
+    )
+    return merged.merge(listed, on="provider", how="left")
 
 
 def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, name: str) -> None:
     r = ctx.route([dim], filters=sel)
     if not ui.route_notes(ctx, r, heading):
         return
-    per = data.facts(ctx.store, r, sel, (column,), top=(column, 10))
+    per = data.facts(ctx.store, r, sel, (column,), top=(column, TOP_USERS))
     if per.empty:
         st.info(f"{heading}: none in this period.", icon=":material/info:")
         return
@@ -233,12 +295,20 @@ def _users(ctx: PageContext, sel: Filters, dim: Dim, column: str, heading: str, 
         value="spend",
         name=name,
         heading=heading,
-        subtitle="USD in this period, top 10 and “other”; click a bar for its page",
+        subtitle=f"USD in this period; top {TOP_USERS}, the rest as “other”; click a bar for its page",
         tooltip=[base.tip("requests:Q", "Requests", ",")],
         value_title="Spend (USD)",
         pick_field=column,
     )
-    ui.link_chart(ctx, spec, per[[column, "label", "spend", "requests", "tokens"]], name, ui.DIM_LINKS[dim], heading)
+    ui.link_chart(
+        ctx,
+        spec,
+        per[[column, "label", "spend", "requests", "tokens"]],
+        name,
+        ui.DIM_LINKS[dim],
+        heading,
+        split=Split(sel, requests="requests", tokens=("tokens",), by=(column,)),
+    )
 
 
 def _prices(ctx: PageContext, model: str) -> None:
@@ -247,7 +317,7 @@ def _prices(ctx: PageContext, model: str) -> None:
     if history.empty:
         st.info("No `/models` prices stored for this model.", icon=":material/info:")
         return
-    ui.table(ctx, history, "detail_price_history", HISTORY_COLUMNS)
+    ui.table(ctx, history, "detail_price_history", HISTORY_COLUMNS, split=Whole("one row per price state"))
     st.caption("One row per price state seen by `orusage ingest`, in USD per million tokens.")
 
 
@@ -260,7 +330,7 @@ def _endpoints(ctx: PageContext, model: str) -> None:
         )
         return
     health = health.assign(state=[_status(s) for s in health["status"]])
-    ui.table(ctx, health, "detail_endpoints", ENDPOINT_COLUMNS)
+    ui.table(ctx, health, "detail_endpoints", ENDPOINT_COLUMNS, split=Whole("one row per endpoint"))
     st.caption(f"Snapshot of {fmt.utc_time(pd.Timestamp(health['fetched_at'].max()).to_pydatetime())} from OpenRouter.")
 
 

@@ -1,8 +1,8 @@
-"""Models: spend, requests and tokens per model; the blended price actually paid; paid vs the list prices
-in force each day; reasoning and cache shares with estimated cache savings; price changes on the timeline;
-tokens per day in four parts (prompt not cached, cached, completion without reasoning, reasoning) and the
-cache hit rate per day and model.
-"""
+"""Models: spend, requests and tokens per model; the price actually paid beside the list prices in force each
+day; the effective-price waterfall from list price to billed; reasoning tokens and what they cost; cache
+savings (the one definition); price changes on the timeline; tokens per day in four parts (prompt not cached,
+cached, completion without reasoning, reasoning) and the cache hit rate per day and model. Every breakdown
+adds up to the period's total: the top models, "other" for the rest."""
 
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from charts import base, daily, rank
+from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
+from dashboard.parts import CACHE_SAVINGS, Split, Whole
+from dashboard.views import waterfall
+from queries.cache_savings import CacheSavings
+from queries.parts import OTHER
 from queries.reads_routing import Dim, Need
 
 TITLE = "Models"
@@ -28,20 +33,30 @@ CLAMPED_COLUMNS = {
 
 COLUMNS = {
     **ui.usage_columns("label", "Model", width="medium"),
+    "list_per_m": st.column_config.NumberColumn(
+        "List / M tokens", format="$%.3f", help="Cost at list prices ÷ (prompt + completion tokens), per million."
+    ),
     "list_cost": st.column_config.NumberColumn(
         "At list prices", format="$%.2f", help="What the /models prices in force each day would have charged."
     ),
     "paid_vs_list": st.column_config.NumberColumn("Paid ÷ list", format="%.3f"),
+    "reasoning": st.column_config.NumberColumn("Reasoning tokens", format="compact"),
     "reasoning_share": st.column_config.NumberColumn(
         "Reasoning share", format="percent", help="Reasoning tokens ÷ completion tokens."
+    ),
+    "reasoning_cost": st.column_config.NumberColumn(
+        "Reasoning at list",
+        format="$%.2f",
+        help="Reasoning tokens (counted within completion) at the internal_reasoning price, else the completion "
+        "price, in force each day.",
     ),
     "cached_share": st.column_config.NumberColumn(
         "Cached share", format="percent", help="Cached prompt tokens ÷ prompt tokens (from analytics)."
     ),
     "cache_savings": st.column_config.NumberColumn(
-        "Cache savings (est.)",
-        format="$%.2f",
-        help="Estimated: cached tokens × (prompt price − cache-read price), at the list prices in force each day.",
+        "Cache savings",
+        format="dollar",  # it can be negative: the sign before the $, as core.fmt writes money
+        help="What OpenRouter billed less for caching, net of cache writes (docs: definitions).",
     ),
     "byok": st.column_config.NumberColumn("of which BYOK", format="$%.2f"),
 }
@@ -57,21 +72,21 @@ def render(ctx: PageContext) -> None:
     if costs.empty or (costs["requests"].sum() == 0 and costs["spend"].sum() == 0):
         ui.no_usage(ctx)
         return
-    table = _with_cache(ctx, _per_model(ctx, costs))
-    top = table.head(TOP)
+    savings = data.cache_savings(ctx.store, sel, ctx.today)
+    table = _with_cache(ctx, _per_model(ctx, costs), savings.by_model)
+    top = _top(ctx)
 
     left, right = st.columns(2, gap="large")
     with left:
-        spend = top.assign(is_other=False)
         ui.model_chart(
             ctx,
             rank.hbars(
-                spend,
+                top,
                 label="label",
                 value="spend",
                 name="model_spend",
                 heading="Spend per model",
-                subtitle=f"USD, top {TOP}; click a bar for the model's page",
+                subtitle=f"USD, top {TOP}; the rest as “other”; click a bar for the model's page",
                 tooltip=[
                     base.tip("requests:Q", "Requests", ","),
                     base.tip("paid_per_m:Q", "Paid per M tokens", "$,.3f"),
@@ -79,8 +94,9 @@ def render(ctx: PageContext) -> None:
                 pick_field="model",
                 value_title="Spend (USD)",
             ),
-            spend,
+            top,
             "model_spend",
+            split=Split(sel, requests="requests"),
         )
     with right:
         ui.chart(
@@ -91,26 +107,40 @@ def render(ctx: PageContext) -> None:
             top[["model", "label", "prompt", "completion_only", "reasoning", "completion"]],
             "model_tokens",
             "Stacked bars of tokens per model",
+            split=Split(sel, money=(), tokens=("prompt", "completion_only", "reasoning")),
         )
+    st.markdown("#### Effective price")
+    waterfall.render(ctx, sel, "model_waterfall")
     left, right = st.columns(2, gap="large")
     with left:
-        priced = top.dropna(subset=["paid_vs_list"]).rename(columns={"paid_vs_list": "ratio"})
+        priced = table.head(TOP).dropna(subset=["paid_vs_list"]).rename(columns={"paid_vs_list": "ratio"})
         if priced.empty:
             st.info("No list prices stored for these models: run `orusage ingest` to fetch /models.")
         else:
-            ui.model_chart(ctx, rank.ratio_bars(priced), priced, "actual_vs_list")
+            ui.model_chart(ctx, rank.ratio_bars(priced), priced, "actual_vs_list", split=Whole("a ratio per model"))
         st.caption(
-            "List cost uses the `/models` price in force on each day (prompt, completion and per-request "
-            "prices; reasoning is billed as completion). Days before a model's first recorded price use its "
-            "earliest known price."
+            "List cost uses the `/models` prices in force on each day (prompt, completion, internal reasoning and "
+            "per-request prices). Days before a model's first recorded price use its earliest known price."
         )
     with right:
-        _cache_chart(ctx, top)
+        _cache_chart(ctx, savings)
     _timeline(ctx)
     _four_parts(ctx)
     st.markdown("#### All models")
-    ui.model_table(ctx, table, "models_table", COLUMNS)
+    ui.model_table(
+        ctx, table, "models_table", COLUMNS, split=Split(sel, requests="requests", tokens=("prompt", "completion"))
+    )
     st.caption("Select a row to open the model's page. " + ui.sources_caption(r))
+
+
+def _top(ctx: PageContext) -> pd.DataFrame:
+    """The top models by spend, the rest as one "other" row; reasoning drawn within completion."""
+    r = ctx.route([Dim.MODEL])
+    top = data.facts(ctx.store, r, ctx.filters, ("model",), top=("model", TOP))
+    top = frames.with_other_count(frames.labelled(top, "model", ctx.meta.model_label, OTHER), "model", "models")
+    top = frames.stacked_tokens(top.assign(tokens=frames.tokens(top)))
+    top = top.assign(paid_per_m=frames.per_million_tokens(top["spend"], top["tokens"]))
+    return top.sort_values("rank", ignore_index=True)
 
 
 def _per_model(ctx: PageContext, costs: pd.DataFrame) -> pd.DataFrame:
@@ -120,53 +150,55 @@ def _per_model(ctx: PageContext, costs: pd.DataFrame) -> pd.DataFrame:
     )
     return frame.assign(
         paid_per_m=frames.per_million_tokens(frame["spend"], frame["tokens"]),
+        list_per_m=frames.per_million_tokens(frame["list_cost"], frame["tokens"]).where(frame["priced"]),
         paid_vs_list=frames.ratio(frame["spend"], frame["list_cost"]).where(frame["priced"]),
         reasoning_share=frames.ratio(frame["reasoning"], frame["completion"]),
     )
 
 
-def _with_cache(ctx: PageContext, table: pd.DataFrame) -> pd.DataFrame:
+def _with_cache(ctx: PageContext, table: pd.DataFrame, savings: pd.DataFrame) -> pd.DataFrame:
     """Cached tokens exist in analytics only: a second route, whose notes say what it cannot cover."""
+    table = table.merge(savings[["model", "savings"]], on="model", how="left").rename(
+        columns={"savings": "cache_savings"}
+    )
     r = ctx.route([Dim.MODEL], [Need.CACHED])
     if not r.answerable or not r.has_data_days:
-        return table.assign(cached=float("nan"), cached_share=float("nan"), cache_savings=float("nan"))
-    cache = data.cache_savings(ctx.store, r, ctx.filters)
+        return table.assign(cached=float("nan"), cached_share=float("nan"))
+    cache = data.cached_tokens(ctx.store, r, ctx.filters)
     merged = table.merge(cache.rename(columns={"prompt": "cache_prompt"}), on="model", how="left")
-    return merged.assign(
-        cached_share=frames.ratio(merged["cached"], merged["cache_prompt"]),
-        cache_savings=merged["savings"],
-    ).drop(columns=["savings"])
+    return merged.assign(cached_share=frames.ratio(merged["cached"], merged["cache_prompt"]))
 
 
-def _cache_chart(ctx: PageContext, top: pd.DataFrame) -> None:
-    r = ctx.route([Dim.MODEL], [Need.CACHED])
-    if not ui.route_notes(ctx, r, "Cache savings"):
+def _cache_chart(ctx: PageContext, savings: CacheSavings) -> None:
+    if savings.total is None:
+        st.info(f"Cache savings: {savings.note()}.", icon=":material/info:")
         return
-    saved = top.dropna(subset=["cache_savings"])
-    saved = saved.loc[saved["cache_savings"] > 0].sort_values("cache_savings", ascending=False)
-    if saved.empty:
-        st.info("No cached prompt tokens in this period.", icon=":material/info:")
-        return
+    per = savings.by_model.assign(label=[ctx.meta.model_label(str(m)) for m in savings.by_model["model"]])
+    per = per.rename(columns={"savings": "cache_savings"}).sort_values(["cache_savings", "model"], ascending=False)
+    shown = per.head(TOP)
+    rest = per.iloc[TOP:]
+    if len(rest):
+        other = {"model": OTHER, "label": f"other ({len(rest)} models)", "cache_savings": rest["cache_savings"].sum()}
+        shown = pd.concat([shown, pd.DataFrame([other])], ignore_index=True)
+    shown = shown.assign(is_other=shown["model"] == OTHER)
     ui.model_chart(
         ctx,
         rank.hbars(
-            saved,
+            shown,
             label="label",
             value="cache_savings",
             name="cache_savings",
-            heading="Cache savings (estimated)",
-            subtitle="cached tokens × (prompt − cache-read price); top models by spend",
-            tooltip=[
-                base.tip("cached:Q", "Cached tokens", ","),
-                base.tip("cached_share:Q", "Cached share of prompt", ".1%"),
-            ],
+            heading=f"Cache savings: {fmt.usd(savings.total)}",
+            subtitle="what OpenRouter billed less, net of cache writes (negative: writes cost more); top models",
+            tooltip=[base.tip("cached:Q", "Cached tokens", ",")],
             pick_field="model",
-            value_title="Estimated savings (USD)",
+            value_title="Saved (USD)",
         ),
-        saved[["model", "label", "cached", "cached_share", "cache_savings"]],
+        shown[["model", "label", "cache_savings", "cached", "is_other"]],
         "cache_savings",
+        split=Split(ctx.filters, money=("cache_savings",), of=CACHE_SAVINGS),
     )
-    st.caption(f"Cached tokens come from OpenRouter's analytics. {ui.sources_caption(r)}")
+    st.caption(f"Cache savings: {savings.note()}.")
 
 
 def _timeline(ctx: PageContext) -> None:
@@ -189,7 +221,14 @@ def _timeline(ctx: PageContext) -> None:
         other="other models",
         price_changes=changes,
     )
-    ui.chart(ctx, spec, per_day, "model_timeline", "Spend per day by model with price changes marked")
+    ui.chart(
+        ctx,
+        spec,
+        per_day,
+        "model_timeline",
+        "Spend per day by model with price changes marked",
+        split=Split(f, requests="requests"),
+    )
     if changes.empty:
         st.caption("No list price changed in this period.")
     else:
@@ -205,6 +244,9 @@ def _four_parts(ctx: PageContext) -> None:
     if not ui.route_notes(ctx, r, "Tokens in four parts"):
         return
     per_day = frames.fill_days(data.facts(ctx.store, r, f, ("date",), flags=True), f.start, f.end, FOUR_PARTS)
+    # Reasoning counted within completion (``frames.stacked_tokens``): the parts add up even where a stored row
+    # reports more reasoning than completion.
+    per_day = frames.stacked_tokens(per_day)
     per_day = per_day.assign(prompt_uncached=(per_day["prompt"] - per_day["cached"]).clip(lower=0))
     left, right = st.columns(2, gap="large")
     with left:
@@ -214,6 +256,7 @@ def _four_parts(ctx: PageContext) -> None:
             per_day,
             "tokens_four_parts",
             "Stacked bars of prompt not cached, cached prompt, completion without reasoning and reasoning per day",
+            split=Split(f, money=(), tokens=("prompt_uncached", "cached", "completion_only", "reasoning")),
         )
     with right:
         _cache_hits(ctx)
@@ -223,7 +266,8 @@ def _four_parts(ctx: PageContext) -> None:
     st.caption(
         "Prompt not cached + cached = prompt; completion without reasoning = completion − reasoning per stored "
         "row, clamped at 0 where a provider reports more reasoning than completion (those rows are counted in "
-        f"the tooltip and listed below). {ui.sources_caption(r)}"
+        "the tooltip and listed below, and their reasoning is counted within completion, so the parts still add "
+        f"up to all tokens). {ui.sources_caption(r)}"
     )
 
 
@@ -256,6 +300,7 @@ def _cache_hits(ctx: PageContext) -> None:
         per.drop(columns=["is_other"]),
         "cache_hit_rate",
         "Lines of the cache hit rate per day by model",
+        split=Whole("a rate per day and model"),
     )
 
 
@@ -267,7 +312,8 @@ def _clamped(ctx: PageContext, clamped: int) -> None:
     rows_say = "1 stored row reports" if clamped == 1 else f"{clamped:,} stored rows report"
     st.warning(
         f"{rows_say} more reasoning tokens than completion tokens: completion without reasoning counts as 0 "
-        "there, so the four parts add up to prompt + completion only where no row is clamped.",
+        "there and only the completion counts as reasoning, so the four parts still add up to prompt + "
+        "completion (Data health lists such rows too).",
         icon=":material/flag:",
     )
-    ui.table(ctx, rows, "clamped_rows", CLAMPED_COLUMNS)
+    ui.table(ctx, rows, "clamped_rows", CLAMPED_COLUMNS, split=Whole("flagged rows per day and model"))

@@ -12,10 +12,11 @@ from charts import base, daily, rank
 from core import fmt
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
+from dashboard.parts import Split
 from dashboard.views import credits as credits_panel
 from queries.reads_routing import Dim, Route
 
-DeltaColor = Literal["inverse", "off"]
+DeltaColor = Literal["normal", "inverse", "off"]
 
 TITLE = "Overview"
 TOP_MODELS_PER_DAY = 6
@@ -30,6 +31,7 @@ KPI_SPEND = "Spend"
 KPI_REQUESTS = "Requests"
 KPI_TOKENS = "Tokens"
 KPI_COST_1K = "Cost per 1k requests"
+KPI_CACHE = "Cache savings"
 
 
 def render(ctx: PageContext) -> None:
@@ -42,7 +44,8 @@ def render(ctx: PageContext) -> None:
         return
     _period(ctx, current)
     tokens = data.facts(ctx.store, current, ctx.filters, ("date",))
-    tokens = frames.fill_days(tokens, ctx.filters.start, ctx.filters.end, ["prompt", "completion_only", "reasoning"])
+    parts = ["prompt", "completion", "completion_only", "reasoning", "requests", "spend"]
+    tokens = frames.stacked_tokens(frames.fill_days(tokens, ctx.filters.start, ctx.filters.end, parts))
     if tokens[["prompt", "completion_only", "reasoning"]].to_numpy().sum() == 0:
         st.info(
             f"No usage in {ctx.filters.label} for these filters. Pick a wider date range or fewer filters.",
@@ -57,6 +60,7 @@ def render(ctx: PageContext) -> None:
             tokens,
             "tokens_per_day",
             "Stacked bars of prompt, completion and reasoning tokens per UTC day",
+            split=Split(ctx.filters, tokens=("prompt", "completion_only", "reasoning"), requests="requests"),
         )
     with right:
         _spend_per_model(ctx)
@@ -122,14 +126,11 @@ def _outlook(ctx: PageContext) -> None:
             KPI_FORECAST,
             fmt.usd(o.month_forecast),
             border=True,
-            help="A projection, not a bill: the month's completed days plus the days left (today included) "
-            "times the average daily spend of the last 7 completed days.",
+            help="A projection, not a bill, made as the budgets make theirs: the month so far plus each day left "
+            "at the pace of the last 28 completed days, shaped by weekday; the range is an 80% band. The "
+            "same figure as an account-wide monthly budget on the Budgets page and in the weekly review.",
         )
-        st.caption(
-            "no recent spend to project from"
-            if o.spend_per_day is None
-            else f"forecast: month so far + {o.days_remaining} days × {fmt.usd(o.spend_per_day)}/day (last 7 days)"
-        )
+        st.caption(fmt.forecast_caption(o.forecast))
     credits_panel.render(ctx)
 
 
@@ -155,12 +156,15 @@ def _period(ctx: PageContext, current: Route) -> None:
         versus = f"{fmt.day_range(before_start, before_end)} is not fully stored: no comparison"
     cost = spend / requests * 1000 if requests else None
     prev_cost = prev[0] / prev[1] * 1000 if prev and prev[1] else None
-    cols = st.columns(4)
+    cols = st.columns(5)
+    saved = data.cache_savings(ctx.store, sel, ctx.today)
+    saved_before = data.cache_savings(ctx.store, earlier, ctx.today).total if comparable else None
     items: tuple[tuple[str, str, float | None, float | None, DeltaColor], ...] = (
         (KPI_SPEND, fmt.usd(spend), spend, prev[0] if prev else None, "inverse"),
         (KPI_REQUESTS, fmt.count(requests), float(requests), float(prev[1]) if prev else None, "off"),
         (KPI_TOKENS, fmt.tokens(tokens), float(tokens), float(prev[2]) if prev else None, "off"),
         (KPI_COST_1K, fmt.usd(cost), cost, prev_cost, "inverse"),
+        (KPI_CACHE, fmt.usd(saved.total), saved.total, saved_before, "normal"),
     )
     for col, (label, shown, now, then, colour) in zip(cols, items, strict=True):
         with col:
@@ -172,7 +176,7 @@ def _period(ctx: PageContext, current: Route) -> None:
                 border=True,
                 help=f"{ctx.filters.label.capitalize()}, with the sidebar's filters; change {versus}.",
             )
-    st.caption(f"Change {versus} (same length).")
+    st.caption(f"Change {versus} (same length). Cache savings: {saved.note()}.")
 
 
 def _spend_per_day(ctx: PageContext) -> None:
@@ -193,7 +197,14 @@ def _spend_per_day(ctx: PageContext) -> None:
         series_title="Model",
         other="other models",
     )
-    ui.chart(ctx, spec, per_day, "spend_per_day", "Stacked bars of spend per UTC day by model")
+    ui.chart(
+        ctx,
+        spec,
+        per_day,
+        "spend_per_day",
+        "Stacked bars of spend per UTC day by model",
+        split=Split(ctx.filters, requests="requests"),
+    )
 
 
 def _spend_per_model(ctx: PageContext) -> None:
@@ -218,4 +229,4 @@ def _spend_per_model(ctx: PageContext) -> None:
         pick_field="model",
         value_title="Spend (USD)",
     )
-    ui.model_chart(ctx, spec, per_model, "spend_per_model")
+    ui.model_chart(ctx, spec, per_model, "spend_per_model", split=Split(ctx.filters, requests="requests"))

@@ -9,6 +9,7 @@ import streamlit as st
 from charts import rank
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Whole
 from dashboard.views import breakdown
 from queries.reads_routing import Dim, Need
 
@@ -37,6 +38,7 @@ def _latency(ctx: PageContext, per: pd.DataFrame) -> pd.DataFrame:
                 lat[LATENCY_COLUMNS],
                 name,
                 what,
+                split=Whole("request-weighted latency and throughput per provider: means, not parts"),
             )
     st.caption(
         "Request-weighted means of OpenRouter's daily latency and throughput p50 and p90 "

@@ -19,9 +19,11 @@ from core import fmt
 from core.settings import CONFIG_ENV
 from dashboard import data, ui
 from dashboard.context import PageContext
+from dashboard.parts import Split
 from dashboard.views import breakdown
 from queries import allocation
 from queries.allocation import UNALLOCATED
+from queries.filters import everything
 
 TOTAL_COLUMNS = {
     "team": st.column_config.TextColumn("Team", pinned=True),
@@ -49,7 +51,8 @@ def _month_table(ctx: PageContext, title: str, first: date, last: date, name: st
         st.caption("No spend stored for these days.")
         return
     totals = totals.assign(share=totals["spend"] / spend if spend else 0.0)
-    ui.table(ctx, totals, name, TOTAL_COLUMNS)
+    # Each dollar of the account's spend goes to one team (or "unallocated"): the lines add up to it.
+    ui.table(ctx, totals, name, TOTAL_COLUMNS, split=Split(everything(first, last)))
     st.caption(f"As a report: `orusage report chargeback --month {month}`")
 
 

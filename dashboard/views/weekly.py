@@ -18,9 +18,12 @@ import streamlit as st
 from charts import weekly as weekly_charts
 from charts.base import vega_spec
 from core import fmt
-from dashboard import data, frames, ui
+from dashboard import data, frames, parts, ui
 from dashboard.context import PageContext
 from dashboard.data import Store
+from dashboard.parts import Split, Whole
+from dashboard.views import waterfall
+from queries.filters import Filters, everything
 from review.model import NO_DATA, Review
 from review.movers import BACK, NEW
 from review.weeks import IsoWeek, last_complete_week, periods, weeks_between
@@ -39,7 +42,7 @@ KPI_VOLUME = "Volume"
 KPI_MIX = "Mix"
 KPI_PRICE_PART = "Price"
 KPI_MONTH = "Month so far"
-KPI_PROJECTION = "Month-end projection"
+KPI_PROJECTION = "Month-end forecast"
 KPI_CREDITS = "Credits left"
 KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
 
@@ -93,6 +96,9 @@ def render(ctx: PageContext) -> None:
     st.divider()
     _efficiency(ctx, r)
     st.divider()
+    st.markdown("#### Effective price: from list price to billed")
+    waterfall.render(ctx, _week(r), "weekly_waterfall", rows=r.waterfall)
+    st.divider()
     _budget(ctx, r)
     st.divider()
     _what_if(ctx, r)
@@ -113,16 +119,25 @@ def _download(r: Review, frame: pd.DataFrame, name: str) -> None:
     )
 
 
-def _table(r: Review, frame: pd.DataFrame, name: str, columns: dict[str, Any]) -> None:
+def _table(r: Review, frame: pd.DataFrame, name: str, columns: dict[str, Any], split: Split | Whole) -> None:
     shown = [c for c in columns if c in frame.columns]
     st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=columns)
     _download(r, frame[shown], name)
+    parts.record(name, split, frame)
 
 
-def _chart(r: Review, chart: weekly_charts.AnyChart | None, frame: pd.DataFrame, name: str) -> None:
+def _chart(
+    r: Review, chart: weekly_charts.AnyChart | None, frame: pd.DataFrame, name: str, split: Split | Whole
+) -> None:
     if chart is not None:
         st.vega_lite_chart(spec=vega_spec(chart), width="stretch", key=f"chart_{name}")
         _download(r, frame, name)
+        parts.record(name, split, frame)
+
+
+def _week(r: Review) -> Filters:
+    """The reviewed days, account-wide: what the review's splits add up to."""
+    return everything(r.first, r.last)
 
 
 def _metric(label: str, shown: str, now: float | None, then: float | None, help_text: str) -> None:
@@ -152,33 +167,33 @@ def _change(ctx: PageContext, r: Review) -> None:
     else:
         c = r.change
         cols = st.columns(3)
-        parts = (
+        split_parts = (
             (KPI_VOLUME, c.volume, "More or fewer tokens in total, at last week's mix and prices."),
             (KPI_MIX, c.mix, "Which models the tokens went to; models that appeared or vanished count here."),
             (KPI_PRICE_PART, c.price, "Each model's cost per token (prices, caching, providers, reasoning)."),
         )
-        for col, (label, amount, help_text) in zip(cols, parts, strict=True):
+        for col, (label, amount, help_text) in zip(cols, split_parts, strict=True):
             with col:
                 st.metric(label, _signed(amount), border=True, help=help_text + " The three add up to the change.")
         bridge = weekly_charts.bridge(r)
         if bridge is not None:
             st.vega_lite_chart(spec=vega_spec(bridge), width="stretch", key=f"chart_{weekly_charts.BRIDGE}")
+            parts.record(weekly_charts.BRIDGE, Whole("last week, three parts of the change, this week"), r.by_model)
         left, right = st.columns([3, 2], gap="large")
         with left:
-            _table(r, r.by_model, "weekly_models", _MODEL_COLUMNS)
+            _table(r, r.by_model, "weekly_models", _MODEL_COLUMNS, Split(_week(r)))
         with right:
             parts_chart = weekly_charts.model_parts(r)
             if parts_chart is not None:
                 st.vega_lite_chart(
                     spec=vega_spec(parts_chart), width="stretch", key=f"chart_{weekly_charts.MODEL_PARTS}"
                 )
-    _chart(r, weekly_charts.daily(r), r.daily, weekly_charts.DAILY)
+                parts.record(weekly_charts.MODEL_PARTS, Whole("the biggest changes only"), r.by_model)
+    _chart(r, weekly_charts.daily(r), r.daily, weekly_charts.DAILY, Split(_week(r)))
 
 
 def _signed(amount: float | None) -> str:
-    if amount is None:
-        return "—"
-    return ("+" if amount >= 0 else "−") + fmt.usd(abs(amount))
+    return "—" if amount is None else fmt.signed_usd(amount)
 
 
 _USD = "dollar"
@@ -219,7 +234,13 @@ _BUDGET_COLUMNS = {
 
 def _movers(ctx: PageContext, r: Review) -> None:
     st.markdown("#### Top movers")
-    _chart(r, weekly_charts.movers(r, "model"), r.movers["model"].table, f"{weekly_charts.MOVERS}_model")
+    _chart(
+        r,
+        weekly_charts.movers(r, "model"),
+        r.movers["model"].table,
+        f"{weekly_charts.MOVERS}_model",
+        Whole("the biggest movers only"),
+    )
     tabs = st.tabs([KIND_TITLES[k] for k in r.movers])
     for tab, (kind, m) in zip(tabs, r.movers.items(), strict=True):
         with tab:
@@ -227,7 +248,7 @@ def _movers(ctx: PageContext, r: Review) -> None:
                 st.info("No comparison: the week before is not stored for this.", icon=":material/info:")
                 continue
             frame = pd.concat([m.increases, m.decreases]).drop_duplicates("value")
-            _table(r, frame, f"weekly_movers_table_{kind}", _MOVER_COLUMNS)
+            _table(r, frame, f"weekly_movers_table_{kind}", _MOVER_COLUMNS, Whole("the biggest movers only"))
             for title, rows, money in (
                 ("New this week", m.appeared.loc[m.appeared["status"] == NEW], "spend"),
                 ("Back after a pause", m.appeared.loc[m.appeared["status"] == BACK], "spend"),
@@ -252,7 +273,7 @@ def _efficiency(ctx: PageContext, r: Review) -> None:
             "note": [e.note for e in r.efficiency],
         }
     )
-    _table(r, frame, "weekly_efficiency", _EFFICIENCY_COLUMNS)
+    _table(r, frame, "weekly_efficiency", _EFFICIENCY_COLUMNS, Whole("one row per figure"))
     st.caption("Cache figures come from OpenRouter's analytics only (`/activity` has no cached tokens).")
 
 
@@ -276,14 +297,14 @@ def _budget(ctx: PageContext, r: Review) -> None:
             KPI_PROJECTION,
             fmt.usd(b.projection),
             border=True,
-            help="Month so far + the days left (today included) × the average of the last 7 completed days.",
+            help="The month so far plus each day left at the pace of the last 28 completed days, shaped by "
+            "weekday (the budgets' forecast; the Overview shows the same figure).",
         )
-        if b.spend_per_day is not None:
-            st.caption(f"{b.days_remaining} days × {fmt.usd(b.spend_per_day)}/day (last {b.burn_days} days)")
+        st.caption(b.projection_note)
     with credits:
         st.metric(KPI_CREDITS, fmt.usd(b.credits_left), border=True)
     if not b.budgets.empty:
-        _table(r, b.budgets, "weekly_budgets", _BUDGET_COLUMNS)
+        _table(r, b.budgets, "weekly_budgets", _BUDGET_COLUMNS, Whole("one row per budget"))
         st.caption("Budgets as the last `orusage alerts check` evaluated them.")
 
 
@@ -304,8 +325,8 @@ def _what_if(ctx: PageContext, r: Review) -> None:
     if s.empty:
         st.info("No cheaper alternative found for this week's top models.", icon=":material/info:")
     else:
-        _table(r, s, "weekly_what_if_table", _WHAT_IF_COLUMNS)
-        _chart(r, weekly_charts.what_if(r), s, weekly_charts.WHAT_IF)
+        _table(r, s, "weekly_what_if_table", _WHAT_IF_COLUMNS, Whole("the top models re-priced"))
+        _chart(r, weekly_charts.what_if(r), s, weekly_charts.WHAT_IF, Whole("the top models re-priced"))
     st.caption(
         "Re-priced at list prices (prompt, completion, cache read, per-request fee), against the cost of what was "
         "used at its own list prices — not the billed spend — so the difference is the model choice alone. "

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import data, frames, ui
 from dashboard.context import PageContext
+from dashboard.parts import Split
 from dashboard.views import breakdown
 from queries.reads_routing import Dim
 
@@ -32,7 +33,14 @@ def _keys(ctx: PageContext, per: pd.DataFrame) -> pd.DataFrame:
     keys = keys.assign(label=[ctx.meta.key_label(str(k)) for k in keys["key"]], tokens=frames.tokens(keys))
     keys = keys.assign(paid_per_m=frames.per_million_tokens(keys["spend"], keys["tokens"]))
     keys = keys.sort_values(["workspace", "spend"], ascending=[True, False], ignore_index=True)
-    ui.link_table(ctx, keys, "workspace_keys", KEY_COLUMNS, ui.LINKS["key"])
+    ui.link_table(
+        ctx,
+        keys,
+        "workspace_keys",
+        KEY_COLUMNS,
+        ui.LINKS["key"],
+        split=Split(ctx.filters, requests="requests", tokens=("tokens",), by=("workspace", "key")),
+    )
     st.caption(
         "Each key in the workspace `/keys` last listed it in; select a row for the key's page. " + ui.sources_caption(r)
     )

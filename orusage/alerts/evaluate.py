@@ -151,30 +151,6 @@ def _budget_facts(
     )
 
 
-def expiry_scale(
-    con: duckdb.DuckDBPyConnection, scope: q.Scope, today: date, end: date | None
-) -> Callable[[date], float] | None:
-    """For the account and model scopes: the share of the pace still spent on a day, once the models that
-    expire before the period ends are gone (each model's share from the last 28 days' spend). None when no
-    model of the scope expires before ``end``, or for other scopes (their spend is not split by model)."""
-    if end is None or scope.kind not in (q.ACCOUNT, q.MODELS):
-        return None
-    expiring = {m: d for m, d in af.expirations(con).items() if d < end}
-    if scope.kind == q.MODELS:
-        expiring = {m: d for m, d in expiring.items() if m in scope.values}
-    if not expiring:
-        return None
-    recent = q.daily_spend_by_value(con, q.MODELS, today - timedelta(days=28), today - timedelta(days=1))
-    spend = {m: sum(f.spend for f in days.values()) for m, days in recent.items()}
-    if scope.kind == q.MODELS:
-        spend = {m: v for m, v in spend.items() if m in scope.values}
-    total = sum(spend.values())
-    if total <= 0:
-        return None
-    gone = sorted((d, spend.get(m, 0.0) / total) for m, d in expiring.items())
-    return lambda day: 1.0 - sum(share for expires, share in gone if expires <= day)
-
-
 def today_source(scope: q.Scope) -> str:
     if scope.from_keys:
         return rules.KEYS_TODAY
@@ -213,7 +189,7 @@ def evaluate(
         scope = resolver.entries(f"budget {budget.name!r}", "scope", budget.entries)
         facts = _budget_facts(con, budget, scope, today, first_known)
         # shown on the Budgets page even when it does not alert
-        forecast = _forecast(facts, now, expiry_scale(con, scope, today, facts.period.end))
+        forecast = _forecast(facts, now, af.expiry_scale(con, scope, today, facts.period.end))
         result.facts.append(facts)
         result.forecasts[budget.name] = forecast
         result.outcomes += rules.threshold_findings(facts, now)

@@ -60,9 +60,7 @@ Block = Heading | Paragraph | Bullets | Table | Figure
 
 
 def signed_usd(amount: float | None) -> str:
-    if amount is None:
-        return "—"
-    return ("+" if amount >= 0 else "−") + fmt.usd(abs(amount))
+    return "—" if amount is None else fmt.signed_usd(amount)
 
 
 def signed_share(value: float | None) -> str:
@@ -198,16 +196,38 @@ def budget_lines(review: Review) -> list[str]:
     lines = [
         f"{b.month} so far (completed days, as of {b.today}): {fmt.usd(b.month_done)}.",
         (
-            f"Month-end projection: {fmt.usd(b.projection)} = so far + {b.days_remaining} remaining days × "
-            f"{fmt.usd(b.spend_per_day)} a day (average of the last {b.burn_days} completed days)."
+            f"Month-end forecast: {fmt.usd(b.projection)} ({b.projection_note}), made as the budgets make theirs."
             if b.projection is not None
-            else "Month-end projection: not enough recent days stored."
+            else "Month-end forecast: not enough recent days stored (it takes a week)."
         ),
     ]
     if b.credits_left is not None:
         days = f", about {b.days_of_credit:,.0f} days at the recent pace" if b.days_of_credit is not None else ""
         lines.append(f"Credits left: {fmt.usd(b.credits_left)}{days}.")
     return lines
+
+
+WATERFALL_COLUMNS = ("Model", "At list", "Cache", "Endpoint", "Tier", "BYOK fee", "Fees", "Residual", "Billed")
+
+
+def waterfall_rows(review: Review, top: int = TOP_MODELS_TABLE) -> list[tuple[str, ...]]:
+    """Per model (the biggest spenders, the rest as one row, then the total): list price, each step, the
+    residual, billed. Unpriced spend counts in the residual column's row apart."""
+    w = review.waterfall
+    if w.empty:
+        return []
+    steps = ["list_cost", "cache", "endpoint", "tier", "byok_fee", "fees", "residual", "billed"]
+    per = w.groupby(["model", "label"], as_index=False)[[*steps, "unpriced"]].sum()
+    per = per.sort_values("billed", ascending=False)
+    shown = per.head(top)
+    rest = per.iloc[top:]
+    out = [(str(r["label"]), *(fmt.usd(float(r[s])) for s in steps)) for r in rows(shown)]
+    if len(rest):
+        out.append((f"other ({len(rest)} models)", *(fmt.usd(float(rest[s].sum())) for s in steps)))
+    if float(per["unpriced"].sum()):
+        out.append(("unpriced (no list price)", *(["—"] * 7), fmt.usd(float(per["unpriced"].sum()))))
+    out.append(("Total", *(fmt.usd(float(per[s].sum())) for s in steps)))
+    return out
 
 
 def budget_rows(review: Review) -> list[tuple[str, ...]]:
@@ -293,6 +313,17 @@ def blocks(review: Review, charts: frozenset[str]) -> list[Block]:
     out.append(Heading(2, "Efficiency"))
     out.append(Table(("", "This week", "Week before", "Change", "Note"), tuple(efficiency_rows(review)),
                      (False, True, True, True, False)))  # fmt: skip
+    waterfall = waterfall_rows(review)
+    if waterfall:
+        out += [
+            Heading(2, "Effective price: from list price to billed"),
+            Table(WATERFALL_COLUMNS, tuple(waterfall), (False, *([True] * 8))),
+            Paragraph(
+                "Each step from its own source (docs/definitions.md): list prices in force each day, cache savings, "
+                "endpoint prices and overrides and service tiers per generation where records hold the day, BYOK "
+                "and other fees from analytics. The residual is what no stored field explains."
+            ),
+        ]
     out += [Heading(2, "Budget and month-end forecast"), Bullets(tuple(budget_lines(review)))]
     if not review.budget.budgets.empty:
         columns = ("Budget", "Scope", "Period", "Spent", "Limit", "Used", "Forecast")

@@ -1,0 +1,42 @@
+"""Snapshots published before a migration, read with today's statements: the columns a migration added
+appear on them as NULL, through temporary views over their tables (a read-only snapshot cannot be altered,
+and is replaced at the next ingest). One place, called where a snapshot is opened."""
+
+from __future__ import annotations
+
+import weakref
+
+import duckdb
+
+# The migration (by name: numbers are assigned when branches merge) and the columns it added, per table.
+ADDED: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "billing": {
+        "models": (("pricing_input_cache_write_1h", "DOUBLE"), ("pricing_overrides", "VARCHAR")),
+        "model_endpoints": (
+            ("pricing_internal_reasoning", "DOUBLE"),
+            ("pricing_input_cache_write", "DOUBLE"),
+            ("pricing_input_cache_write_1h", "DOUBLE"),
+            ("pricing_web_search", "DOUBLE"),
+            ("pricing_discount", "DOUBLE"),
+            ("pricing_overrides", "VARCHAR"),
+        ),
+    },
+}
+
+_READY: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, bool] = weakref.WeakKeyDictionary()
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a snapshot the columns of the migrations it predates (once per connection)."""
+    if _READY.get(con):
+        return
+    applied = {str(r[0]) for r in con.sql("SELECT name FROM schema_migrations").fetchall()}
+    missing = [name for name in ADDED if name not in applied]
+    if missing:
+        catalog = str(con.sql("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
+        for name in missing:
+            for table, columns in ADDED[name].items():
+                extra = ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns)
+                # Identifiers from ADDED only; the temporary view shadows the table for every reader.
+                con.execute(f'CREATE TEMP VIEW {table} AS SELECT *, {extra} FROM "{catalog}".main.{table}')  # noqa: S608
+    _READY[con] = True
