@@ -468,6 +468,12 @@ def expected_rows(
     recent = f"date BETWEEN GREATEST(DATE '{start}', DATE '{first}') AND LEAST(DATE '{end}', DATE '{last}')"
     older = f"date BETWEEN DATE '{start}' AND LEAST(DATE '{end}', DATE '{first}' - 1)"
     whole = f"date BETWEEN DATE '{start}' AND DATE '{end}'"
+    if apps and providers:  # the pair grouping analytics answer (no models: no stored table holds all three)
+        return a.format(**an, t="analytics_daily",
+                        w=f"dimensions = 'app,provider' AND {whole}{_in('app', apps)}{_in('provider', providers)}")  # fmt: skip
+    if apps and keys:  # analytics per key, by app (no models: no stored table holds all three)
+        return a.format(**an, t="analytics_daily",
+                        w=f"dimensions = 'api_key_hash,app' AND {whole}{_in('app', apps)}{_in('api_key_hash', keys)}")  # fmt: skip
     if apps:
         return a.format(**an, t="analytics_daily",
                         w=f"dimensions = 'model,app' AND {whole}{_in('app', apps)}{_in('model', models)}")  # fmt: skip
