@@ -45,7 +45,7 @@ import duckdb
 from queries import rollups
 from queries.store import Writer, snapshot_path
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 CHUNK_ROWS = 12_500_000  # generations drawn at a time
 CACHE = Path(__file__).resolve().parent / ".cache"
 ANCHOR = datetime(2026, 11, 20, 12, 0)  # "now" of every built store: a Friday, naive UTC
@@ -632,9 +632,11 @@ def _coverage(con: duckdb.DuckDBPyConnection, store_start: datetime) -> None:
         fetched = datetime.combine(run_day, datetime.min.time()) + timedelta(hours=7)
         if fetched > ANCHOR:
             fetched = ANCHOR - timedelta(minutes=1)
-        window = (run_day - timedelta(days=30), run_day - timedelta(days=1))
-        for scope in ("", *keys):
-            rows.append(("activity", "", scope, "long", *window, fetched, 0))
+        # Activity rows are drawn from the store's first day on: the coverage claims no day before it.
+        window = (max(run_day - timedelta(days=30), first_run), run_day - timedelta(days=1))
+        if window[0] <= window[1]:
+            for scope in ("", *keys):
+                rows.append(("activity", "", scope, "long", *window, fetched, 0))
         for grouping, scopes, sets in (
             ("model", [""], ("long", "short")),
             ("model,app", [""], ("long", "short")),

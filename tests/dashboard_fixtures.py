@@ -469,11 +469,11 @@ def expected_rows(
     older = f"date BETWEEN DATE '{start}' AND LEAST(DATE '{end}', DATE '{first}' - 1)"
     whole = f"date BETWEEN DATE '{start}' AND DATE '{end}'"
     if apps and providers:  # the pair grouping analytics answer (no models: no stored table holds all three)
-        return a.format(**an, t="analytics_daily",
-                        w=f"dimensions = 'app,provider' AND {whole}{_in('app', apps)}{_in('provider', providers)}")  # fmt: skip
+        pair = f"{_in('app', apps)}{_in('provider', providers)}"
+        return a.format(**an, t="analytics_daily", w=f"dimensions = 'app,provider' AND {whole}{pair}")
     if apps and keys:  # analytics per key, by app (no models: no stored table holds all three)
-        return a.format(**an, t="analytics_daily",
-                        w=f"dimensions = 'api_key_hash,app' AND {whole}{_in('app', apps)}{_in('api_key_hash', keys)}")  # fmt: skip
+        pair = f"{_in('app', apps)}{_in('api_key_hash', keys)}"
+        return a.format(**an, t="analytics_daily", w=f"dimensions = 'api_key_hash,app' AND {whole}{pair}")
     if apps:
         return a.format(**an, t="analytics_daily",
                         w=f"dimensions = 'model,app' AND {whole}{_in('app', apps)}{_in('model', models)}")  # fmt: skip
