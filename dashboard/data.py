@@ -176,8 +176,8 @@ def kpis(store: Store, today: date) -> reads.Kpis:
 
 
 @_cached
-def outlook(store: Store, today: date) -> reads_overview.Outlook:
-    return store.reader.run(reads_overview.outlook, today)
+def outlook(store: Store, today: date, now: datetime | None = None) -> reads_overview.Outlook:
+    return store.reader.run(reads_overview.outlook, today, now)
 
 
 @_cached
@@ -324,11 +324,6 @@ def top_ups(store: Store) -> pd.DataFrame:
         [(t.at, t.previous_at, t.amount, t.total_after) for t in found],
         columns=["at", "previous_at", "amount", "total_after"],
     ).sort_values("at", ascending=False)
-
-
-@_cached
-def runway(store: Store, now: datetime) -> credits.Runway | None:
-    return store.reader.run(credits.runway, now)
 
 
 @_cached

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from core.forecast import MAX_HISTORY_DAYS, Forecast, project
-from queries import alert_facts, budgets
+from queries import alert_facts, budgets, credits
 from queries.filters import everything
 from queries.reads import kpis
 from queries.reads_facts import facts, source_spans
@@ -38,7 +38,7 @@ class Outlook:
     spend_per_day: float | None  # credits + BYOK, average of those days
     credits_per_day: float | None  # credits only (BYOK is paid to your own provider keys)
     credits_left: float | None
-    days_left: float | None  # credits_left / credits_per_day
+    runway: credits.Runway | None  # the one runway (queries.credits): the credits panel's and the alert's
     month_start: date
     month_end: date
     month_done: float  # completed days of this month
@@ -46,6 +46,12 @@ class Outlook:
     forecast: Forecast | None  # the month's cumulative spend to its last day (None: under a week of history)
     today_so_far: float | None  # today's spend so far (credits + BYOK), None without a /keys fetch today
     today_as_of: datetime | None
+
+    @property
+    def days_left(self) -> float | None:
+        """Days of credit left: the runway's expected days (None: no /credits fetch, under a week of history,
+        or not within a year)."""
+        return None if self.runway is None else self.runway.days
 
     @property
     def month_forecast(self) -> float | None:
@@ -102,7 +108,9 @@ def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecas
     return forecast, so_far
 
 
-def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
+def outlook(con: duckdb.DuckDBPyConnection, today: date, now: datetime | None = None) -> Outlook:
+    """``now``: the moment the runway counts from (the dashboard's clock, as the credits panel uses it); by
+    default the newest /keys fetch of ``today``, else the start of ``today``."""
     spans = source_spans(con)
     yesterday = today - timedelta(days=1)
     burn_first = today - timedelta(days=BURN_DAYS)
@@ -116,12 +124,9 @@ def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
     days_remaining = (month_end - today).days + 1
 
     credits_left = kpis(con, today).credits_left
-    days_left = (
-        credits_left / credits_per_day
-        if credits_left is not None and credits_per_day is not None and credits_per_day > 0
-        else None
-    )
     forecast, so_far = month_forecast(con, today)
+    if now is None:
+        now = so_far.as_of if so_far is not None else datetime(today.year, today.month, today.day)
     return Outlook(
         today=today,
         burn_first=burn_first,
@@ -130,7 +135,7 @@ def outlook(con: duckdb.DuckDBPyConnection, today: date) -> Outlook:
         spend_per_day=spend_per_day,
         credits_per_day=credits_per_day,
         credits_left=credits_left,
-        days_left=days_left,
+        runway=credits.runway(con, now),
         month_start=month_start,
         month_end=month_end,
         month_done=month_done,

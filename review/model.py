@@ -67,7 +67,7 @@ class Budget:
     month: str  # '2026-11'
     month_done: float  # completed days of the month
     days_remaining: int  # today included
-    spend_per_day: float | None  # average of the last 7 completed days (what days of credit divide by)
+    spend_per_day: float | None  # average of the last 7 completed days
     burn_days: int
     projection: float | None  # the month-end forecast (queries.reads_overview.month_forecast), the budgets' own
     projection_low: float | None  # its 80 % band (None: flat, under 4 weeks of history)

@@ -19,7 +19,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core import fmt
-from queries import reads, snapshots
+from core.clock import alerts_now
+from queries import credits, reads, snapshots
 from queries.filters import range_days
 from queries.store import snapshot_path
 from tests.dashboard_fixtures import (
@@ -113,13 +114,15 @@ def test_outlook_matches_sql(app: AppTest, snapshot_sql: duckdb.DuckDBPyConnecti
     shown = metrics(app)
     credits_left = sql_one(snapshot_sql, "SELECT total_credits - total_usage FROM credits ORDER BY fetched_at DESC")
     assert usd(shown["Credits left"]) == pytest.approx(credits_left, abs=CENT)
-    week = _preset(7, today)
-    spend7, byok7 = snapshot_sql.execute(
-        "SELECT sum(usage + byok_usage_inference), sum(byok_usage_inference) FROM activity WHERE date BETWEEN ? AND ?",
-        list(week),
-    ).fetchall()[0]
-    burn = (spend7 - byok7) / 7  # BYOK does not burn credits
-    assert shown["Days of credit left"] == f"{credits_left / burn:,.0f} days"
+    # One definition: the KPI is the runway of the Credits panel and of the credits alert (queries.credits,
+    # tested against known answers in test_credits_keys), counted from the page's moment.
+    now = alerts_now()  # the page's moment: now, or the data's time when it shows another day
+    moment = now if now.date() == today else reads.data_as_of(snapshot_sql).finished_at or now
+    runway = credits.runway(snapshot_sql, moment)
+    assert runway is not None and runway.days is not None
+    assert shown["Days of credit left"] == f"{runway.days:,.0f} days"
+    panel = " ".join(m.value for m in app.markdown)
+    assert f"Runway: {runway.text()}" in panel
     so_far = sql_one(
         snapshot_sql,
         "SELECT sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) FROM api_key_snapshots "

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 
 from core import fmt
@@ -19,9 +21,14 @@ TOP_UP_COLUMNS = {
 }
 
 
-def render(ctx: PageContext) -> None:
+def moment(ctx: PageContext) -> datetime:
+    """The moment the runway counts from: now, or the data's time when the page shows another day."""
     now = alerts_now()
-    runway = data.runway(ctx.store, now if now.date() == ctx.today else ctx.meta.as_of.finished_at or now)
+    return now if now.date() == ctx.today else ctx.meta.as_of.finished_at or now
+
+
+def render(ctx: PageContext) -> None:
+    runway = data.outlook(ctx.store, ctx.today, moment(ctx)).runway
     ups = data.top_ups(ctx.store)
     with st.expander("Credits: runway and top-ups", expanded=False):
         if runway is None:

@@ -76,7 +76,7 @@ def render(ctx: PageContext) -> None:
 def _outlook(ctx: PageContext) -> None:
     """Account-wide, whatever the filters: credits belong to the account."""
     k = data.kpis(ctx.store, ctx.today)
-    o = data.outlook(ctx.store, ctx.today)
+    o = data.outlook(ctx.store, ctx.today, credits_panel.moment(ctx))
     st.markdown("#### Account (all keys, all models)")
     credits, days_left, today, month, forecast = st.columns(5)
     with credits:
@@ -89,15 +89,16 @@ def _outlook(ctx: PageContext) -> None:
     with days_left:
         st.metric(
             KPI_DAYS_LEFT,
-            "—" if o.days_left is None else f"{o.days_left:,.0f} days",
+            "—" if o.runway is None else (f"{o.days_left:,.0f} days" if o.days_left is not None else "365+ days"),
             border=True,
-            help="Credits left ÷ the average daily credit spend of the last 7 completed UTC days. BYOK spend "
-            "is paid to your own provider keys, so it does not burn credits.",
+            help="How long the credits left last at the projected daily credit spend (the last 28 days with "
+            "their weekday pattern): the runway of the Credits panel below and of the credits alert. BYOK "
+            "spend is paid to your own provider keys, so it does not burn credits.",
         )
         st.caption(
-            "no spend in the last 7 days"
-            if o.credits_per_day is None
-            else f"at {fmt.usd(o.credits_per_day)}/day in credits (last {o.burn_days} days' average)"
+            "needs a /credits fetch and a week of known spend"
+            if o.runway is None
+            else f"{o.runway.text()} · at {fmt.usd(o.runway.pace_per_day)}/day in credits"
         )
     with today:
         st.metric(

@@ -202,7 +202,7 @@ def budget_lines(review: Review) -> list[str]:
         ),
     ]
     if b.credits_left is not None:
-        days = f", about {b.days_of_credit:,.0f} days at the recent pace" if b.days_of_credit is not None else ""
+        days = f", about {b.days_of_credit:,.0f} days at the projected pace" if b.days_of_credit is not None else ""
         lines.append(f"Credits left: {fmt.usd(b.credits_left)}{days}.")
     return lines
 
