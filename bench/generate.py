@@ -3,7 +3,8 @@
 
 ``build(rows, seed)`` makes ``rows`` generation records spread over a year (busier towards the end), across
 300 models (plus 100 listed but unused), 40 providers, 200 apps, 50 API keys (plus a deleted, a disabled and
-an expired one) and 3 workspaces. Every column is a pure function of (row number, seed) through DuckDB's
+an expired one), 3 workspaces, 7 organization members (key k's creator is member k % 7), 40 end users and
+teams of every rule in ``cost_centres``. Every column is a pure function of (row number, seed) through DuckDB's
 ``hash()``, so a build is deterministic and set-based: ``range()`` + ``INSERT … SELECT``, no Python loop per
 row.
 
@@ -11,8 +12,9 @@ The daily facts are aggregates of those generations, so the dashboard (which rea
 computation over the generation rows must give the same answers:
 
 * ``activity`` and ``activity_by_key``: the last 30 days (the store started 30 days ago), per endpoint;
-* ``analytics_daily``: a year for the groupings ``model``, ``model,app``, ``api_key_hash,model`` and
-  ``workspace``, 31 days for ``model,provider``; latency/throughput percentiles on the last 31 days only;
+* ``analytics_daily``: a year for the groupings ``model``, ``model,app``, ``api_key_hash,model``, ``user``,
+  ``model,user`` and ``workspace``, 31 days for ``model,provider``, ``external_user`` and
+  ``model,external_user``; latency/throughput percentiles on the last 31 days only;
 * ``coverage`` as a year's backfill 30 days ago plus a daily run since, ``ingest_runs``, ``credits``,
   ``api_key_snapshots`` and ``model_endpoints`` as hourly runs over those 30 days would leave them;
 * ``models`` with a price change on ~40 % of the models (costs use the price in force on the day);
