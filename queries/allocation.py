@@ -18,8 +18,9 @@ for any range (``cells`` below are the account's spend, split by key):
    by several teams goes to the first by name.
 3. **App rule**: analytics know an app's spend per day × model but not on which key, so an app team takes
    its apps' spend out of that day × model's cells that no key rule claimed, at most all of them (teams,
-   then apps, in name order), split over those cells in proportion to their spend. Exact when the apps run
-   on keys of no key team (the usual set-up); an estimate, flagged by a ``share`` below 1, otherwise.
+   then apps, in name order; a claim within 1e-12 of the whole is the whole), split over those cells in
+   proportion to their spend. Exact when the apps run on keys of no key team (the usual set-up); an
+   estimate, flagged by a ``share`` below 1, otherwise.
 4. **Member rule**: what is left of a cell goes to the team of the member who created the cell's key
    (``api_keys.creator_user_id``: OpenRouter's analytics attribute a request to the key's creator too).
 5. Whatever is left is **unallocated** (``team`` NULL here, ``UNALLOCATED`` on screens and in files).
