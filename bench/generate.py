@@ -3,7 +3,8 @@
 
 ``build(rows, seed)`` makes ``rows`` generation records spread over a year (busier towards the end), across
 300 models (plus 100 listed but unused), 40 providers, 200 apps, 50 API keys (plus a deleted, a disabled and
-an expired one) and 3 workspaces. Every column is a pure function of (row number, seed) through DuckDB's
+an expired one), 3 workspaces, 7 organization members (key k's creator is member k % 7), 40 end users and
+teams of every rule in ``cost_centres``. Every column is a pure function of (row number, seed) through DuckDB's
 ``hash()``, so a build is deterministic and set-based: ``range()`` + ``INSERT … SELECT``, no Python loop per
 row.
 
@@ -11,8 +12,9 @@ The daily facts are aggregates of those generations, so the dashboard (which rea
 computation over the generation rows must give the same answers:
 
 * ``activity`` and ``activity_by_key``: the last 30 days (the store started 30 days ago), per endpoint;
-* ``analytics_daily``: a year for the groupings ``model``, ``model,app``, ``api_key_hash,model`` and
-  ``workspace``, 31 days for ``model,provider``; latency/throughput percentiles on the last 31 days only;
+* ``analytics_daily``: a year for the groupings ``model``, ``model,app``, ``api_key_hash,model``, ``user``,
+  ``model,user`` and ``workspace``, 31 days for ``model,provider``, ``external_user`` and
+  ``model,external_user``; latency/throughput percentiles on the last 31 days only;
 * ``coverage`` as a year's backfill 30 days ago plus a daily run since, ``ingest_runs``, ``credits``,
   ``api_key_snapshots`` and ``model_endpoints`` as hourly runs over those 30 days would leave them;
 * ``models`` with a price change on ~40 % of the models (costs use the price in force on the day);
@@ -45,7 +47,7 @@ import duckdb
 from queries import rollups
 from queries.store import Writer, snapshot_path
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 8
 CHUNK_ROWS = 12_500_000  # generations drawn at a time
 CACHE = Path(__file__).resolve().parent / ".cache"
 ANCHOR = datetime(2026, 11, 20, 12, 0)  # "now" of every built store: a Friday, naive UTC
@@ -54,6 +56,7 @@ DAYS = 365  # days of generations, ending yesterday
 STORE_DAYS = 30  # the store's age: activity and hourly runs reach back this far
 SHORT_DAYS = 31  # analytics latency/throughput and the model,provider grouping
 N_MODELS, N_LISTED, N_PROVIDERS, N_APPS, N_KEYS, N_WORKSPACES = 300, 100, 40, 200, 50, 3
+N_MEMBERS, N_END_USERS = 7, 40  # a key's creator is member k % 7; end users are drawn per request
 SEP = "\x1f"  # analytics dim_key separator (ingest.analytics.transform.KEY_SEPARATOR)
 NONE_IN_KEY = "\x00"
 
@@ -331,7 +334,8 @@ def _generations(con: duckdb.DuckDBPyConnection, rows: int, seed: int, first_day
                        bu(range, {s + 3}) AS u_m, bu(range, {s + 4}) AS u_a,
                        bu(range, {s + 6}) AS u_ep, bu(range, {s + 7}) AS u_pt, bu(range, {s + 8}) AS u_ct,
                        bu(range, {s + 9}) AS u_rs, bu(range, {s + 10}) AS u_cache, bu(range, {s + 11}) AS u_byok,
-                       bu(range, {s + 12}) AS u_lat, bu(range, {s + 13}) AS u_tps, bu(range, {s + 14}) AS u_fin
+                       bu(range, {s + 12}) AS u_lat, bu(range, {s + 13}) AS u_tps, bu(range, {s + 14}) AS u_fin,
+                       least({N_END_USERS - 1}, floor({N_END_USERS} * pow(bu(range, {s + 15}), 2)))::INT AS e
                 FROM range({low}, {high})),
             w AS (SELECT * FROM w0 WHERE d >= {first_day} AND d < {end_day}),
             v AS (
@@ -358,7 +362,7 @@ def _generations(con: duckdb.DuckDBPyConnection, rows: int, seed: int, first_day
                 FROM x JOIN b_models bm ON bm.m = x.m
                      JOIN b_endpoints e ON e.m = x.m AND e.j = floor(x.u_ep * bm.n_ep)::INT
                      JOIN b_providers pr ON pr.p = e.p)
-            SELECT i, d, sec, m, a, k, p,
+            SELECT i, d, sec, m, a, k, p, e,
                    prompt, completion,
                    CASE WHEN is_reasoning THEN floor(completion * (0.3 + 0.6 * u_rs))::BIGINT ELSE 0 END AS reasoning,
                    CASE WHEN u_cache < 0.35 THEN floor(prompt * 0.9 * u_cache / 0.35)::BIGINT ELSE 0 END AS cached,
@@ -437,6 +441,38 @@ _GROUPINGS: tuple[tuple[str, str, str, dict[str, str], str, int], ...] = (
         SHORT_DAYS,
     ),
     (
+        "user",
+        "u",
+        "",
+        {"user": "'user_' || g.u", "user_email": "'member' || g.u || '@bench.example'"},
+        "'user_' || g.u",
+        DAYS,
+    ),
+    (
+        "model,user",
+        "m, u",
+        "JOIN b_models bm ON bm.m = g.m",
+        {"model": "bm.permaslug", "user": "'user_' || g.u", "user_email": "'member' || g.u || '@bench.example'"},
+        f"bm.permaslug || '{SEP}' || 'user_' || g.u",
+        DAYS,
+    ),
+    (
+        "external_user",
+        "e",
+        "",
+        {"external_user": "'end-user-' || lpad(g.e::VARCHAR, 2, '0')"},
+        "'end-user-' || lpad(g.e::VARCHAR, 2, '0')",
+        SHORT_DAYS,
+    ),
+    (
+        "model,external_user",
+        "m, e",
+        "JOIN b_models bm ON bm.m = g.m",
+        {"model": "bm.permaslug", "external_user": "'end-user-' || lpad(g.e::VARCHAR, 2, '0')"},
+        f"bm.permaslug || '{SEP}' || 'end-user-' || lpad(g.e::VARCHAR, 2, '0')",
+        SHORT_DAYS,
+    ),
+    (
         "workspace",
         "w",
         "JOIN (SELECT DISTINCT w, workspace FROM b_keys) ws ON ws.w = g.w",
@@ -445,18 +481,18 @@ _GROUPINGS: tuple[tuple[str, str, str, dict[str, str], str, int], ...] = (
         DAYS,
     ),
 )
-_DIM_COLUMNS = ("model", "app", "api_key_hash", "provider", "workspace")
+_DIM_COLUMNS = ("model", "app", "api_key_hash", "provider", "workspace", "user", "user_email", "external_user")
 
 
 def _analytics(con: duckdb.DuckDBPyConnection) -> None:
     short_since = DAYS - SHORT_DAYS
     for grouping, keys, joins, dims, dim_key, days in _GROUPINGS:
         since = DAYS - days
-        source = "(SELECT bgv.*, k.w FROM bgv JOIN b_keys k ON k.k = bgv.k)" if "w" in keys else "bgv"
+        source = f"(SELECT bgv.*, k.w, bgv.k % {N_MEMBERS} AS u FROM bgv JOIN b_keys k ON k.k = bgv.k)"
         short = f"d >= {short_since}"
         dim_values = ", ".join(dims.get(c, "NULL") for c in _DIM_COLUMNS)
         con.execute(
-            f"""INSERT INTO analytics_daily (date, dimensions, dim_key, {", ".join(_DIM_COLUMNS)},
+            f"""INSERT INTO analytics_daily (date, dimensions, dim_key, {", ".join(f'"{c}"' for c in _DIM_COLUMNS)},
                     request_count, tokens_total, tokens_prompt, tokens_completion, reasoning_tokens, cached_tokens,
                     byok_request_count, total_usage, byok_usage, credits_usage, usage_upstream, usage_cache,
                     usage_data, usage_web, usage_upstream_web, openrouter_usage, byok_fees, usage_file,
@@ -526,6 +562,25 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
            SELECT DISTINCT 'ws_' || w, workspace, lower(workspace), ?::TIMESTAMP, ?::TIMESTAMP, ?::TIMESTAMP,
                   ?::TIMESTAMP FROM b_keys""",
         [store_start - timedelta(days=400), store_start - timedelta(days=400), store_start, ANCHOR],
+    )
+    # The members who created the keys (key k: member k % 7), as /organization/members lists them.
+    con.execute(
+        f"""INSERT INTO organization_members
+            SELECT 'user_' || range, 'Member', 'No. ' || range, 'member' || range || '@bench.example',
+                   CASE WHEN range = 0 THEN 'admin' ELSE 'member' END, ?::TIMESTAMP, ?::TIMESTAMP
+            FROM range({N_MEMBERS})""",
+        [store_start, ANCHOR],
+    )
+    # Teams as an alerts check leaves them: every rule of the allocation has work (keys, apps on keys of no
+    # key team, members by id and by e-mail), and a key claimed twice.
+    con.execute(
+        """INSERT INTO cost_centres
+            SELECT 'platform', 'key', key_hash FROM b_keys WHERE k < 5
+            UNION ALL SELECT 'search', 'key', key_hash FROM b_keys WHERE k IN (4, 9)
+            UNION ALL SELECT 'support-bots', 'app', app FROM b_apps WHERE a BETWEEN 20 AND 27 OR a IN (150, 160)
+            UNION ALL SELECT 'research', 'member', 'user_3'
+            UNION ALL SELECT 'research', 'member', 'MEMBER5@bench.example'
+            UNION ALL SELECT 'ops', 'member', 'Member No. 6'"""
     )
     # Per key: yesterday's, last 7 and 30 days' and the year's spend, for the /keys counters.
     con.execute(
@@ -642,6 +697,10 @@ def _coverage(con: duckdb.DuckDBPyConnection, store_start: datetime) -> None:
             ("model,app", [""], ("long", "short")),
             ("workspace", [""], ("long", "short")),
             ("model,provider", [""], ("short",)),
+            ("user", [""], ("long", "short")),
+            ("model,user", [""], ("long", "short")),
+            ("external_user", [""], ("short",)),
+            ("model,external_user", [""], ("short",)),
             ("api_key_hash,model", keys, ("long", "short")),
         ):
             for scope in scopes:
@@ -700,7 +759,7 @@ _GENERATION_EXPRESSIONS: dict[str, str] = {
     "app": "ap.app",
     "origin": "CASE WHEN g.a = 0 THEN NULL ELSE 'https://' || ap.app || '.example.com' END",
     "http_referer": "CASE WHEN g.a = 0 THEN NULL ELSE 'https://' || ap.app || '.example.com/' END",
-    "external_user": "NULL",
+    "external_user": "'end-user-' || lpad(g.e::VARCHAR, 2, '0')",
     "api_type": "'completions'",
     "tokens_prompt": "g.prompt",
     "tokens_completion": "g.completion",

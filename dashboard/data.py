@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from queries import (
     reads_model_days,
     reads_models,
     reads_overview,
+    team_reads,
 )
 from queries import review as review_reads
 from queries.cache_savings import CacheSavings
@@ -349,15 +350,38 @@ def team_spend(store: Store, first: date, last: date) -> pd.DataFrame:
 
 
 @_cached
+def team_fact_sets(store: Store, filters: Filters, today: date) -> dict[tuple[str, ...], pd.DataFrame]:
+    return store.reader.run(team_reads.fact_sets, filters, today)
+
+
 def team_facts(
     store: Store, filters: Filters, today: date, by: tuple[str, ...], top: tuple[str, int] | None = None
 ) -> pd.DataFrame:
-    return store.reader.run(allocation.facts, filters, today, by, top)
+    """The page's groupings from one allocation per filter set (``team_fact_sets``); any other by itself."""
+    if by in team_reads.PAGE_SETS:
+        return team_reads.facts_from(team_fact_sets(store, filters, today)[by], by, top)
+    return _team_facts(store, filters, today, by, top)
 
 
 @_cached
+def _team_facts(
+    store: Store, filters: Filters, today: date, by: tuple[str, ...], top: tuple[str, int] | None
+) -> pd.DataFrame:
+    return store.reader.run(team_reads.facts, filters, today, by, top)
+
+
+@_cached
+def team_daily(store: Store, first: date, last: date, today: date) -> pd.DataFrame:
+    return store.reader.run(team_reads.team_daily, first, last, today)
+
+
 def team_totals(store: Store, first: date, last: date, today: date) -> pd.DataFrame:
-    return store.reader.run(allocation.team_totals, first, last, today)
+    """Per team over ``first..last``: last month's and this month's tables from one allocation of the days
+    since the first of last month (``team_daily``); other ranges by themselves."""
+    since = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    yesterday = today - timedelta(days=1)
+    window = (since, yesterday) if since <= first and last <= yesterday else (first, last)
+    return team_reads.totals_from(team_daily(store, *window, today), first, last)
 
 
 @_cached

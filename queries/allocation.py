@@ -18,8 +18,9 @@ for any range (``cells`` below are the account's spend, split by key):
    by several teams goes to the first by name.
 3. **App rule**: analytics know an app's spend per day × model but not on which key, so an app team takes
    its apps' spend out of that day × model's cells that no key rule claimed, at most all of them (teams,
-   then apps, in name order), split over those cells in proportion to their spend. Exact when the apps run
-   on keys of no key team (the usual set-up); an estimate, flagged by a ``share`` below 1, otherwise.
+   then apps, in name order; a claim within 1e-12 of the whole is the whole), split over those cells in
+   proportion to their spend. Exact when the apps run on keys of no key team (the usual set-up); an
+   estimate, flagged by a ``share`` below 1, otherwise.
 4. **Member rule**: what is left of a cell goes to the team of the member who created the cell's key
    (``api_keys.creator_user_id``: OpenRouter's analytics attribute a request to the key's creator too).
 5. Whatever is left is **unallocated** (``team`` NULL here, ``UNALLOCATED`` on screens and in files).
@@ -40,7 +41,7 @@ import duckdb
 import pandas as pd
 
 from queries.filters import Filters, everything
-from queries.reads_facts import OTHER, rows_sql, source_spans
+from queries.reads_facts import rows_sql, source_spans
 from queries.reads_routing import Dim, Route, Spans, route
 
 UNALLOCATED = "unallocated"
@@ -102,49 +103,22 @@ def _rest(metric: str) -> str:
     return f"coalesce(a.{metric}, 0) - coalesce(s.{metric}, 0)"
 
 
-def cells_sql(r: Routes) -> tuple[str, list[Any]]:
-    """The account's spend per day × model (× provider) × key: ``date, model, provider, key`` and ``METRICS``.
-
-    ``key`` NULL holds the account's spend beyond the stored keys' (it may be negative where two sources
-    disagree by a rounding: the rows still sum to the account's spend)."""
-    filters = everything(r.account.start, r.account.end)
-    account, account_params = rows_sql(r.account, filters)
-    keyed, keyed_params = rows_sql(r.keys, filters)
-    provider = "CASE WHEN list_contains(?::DATE[], date) THEN provider END AS provider"
-    rest = ", ".join(f"{_rest(m)} AS {m}" for m in METRICS)
-    sql = f"""
-        acct AS ({account}),
-        keyed AS ({keyed}),
-        a AS (SELECT date, model, {provider}, {_sums()} FROM acct GROUP BY ALL),
-        k AS (SELECT date, model, {provider}, key, {_sums()} FROM keyed GROUP BY ALL),
-        s AS (SELECT date, model, provider, {_sums()} FROM k GROUP BY ALL),
-        rest AS (
-            SELECT coalesce(a.date, s.date) AS date, coalesce(a.model, s.model) AS model,
-                   coalesce(a.provider, s.provider) AS provider, NULL::VARCHAR AS key, {rest}
-            FROM a FULL OUTER JOIN s
-                 ON a.date = s.date AND a.model = s.model AND a.provider IS NOT DISTINCT FROM s.provider),
-        cells AS (
-            SELECT date, model, provider, key, {", ".join(METRICS)} FROM k
-            UNION ALL
-            SELECT date, model, provider, key, {", ".join(METRICS)} FROM rest
-            WHERE abs(spend) > {_NEGLIGIBLE} OR requests <> 0 OR prompt <> 0 OR completion <> 0)"""  # noqa: S608 -- constants
-    days = r.provider_days
-    return sql, [*account_params, *keyed_params, days, days]
+def _day_ranges(days: Sequence[date]) -> tuple[str, list[Any]]:
+    """A condition true on ``days``: one ``BETWEEN`` per run of consecutive days (the days come in a few
+    runs; a ``list_contains`` over a year of days, per row, costs more than the allocation's sums)."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] == day - timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    if not runs:
+        return "false", []
+    return "(" + " OR ".join("date BETWEEN ? AND ?" for _ in runs) + ")", [d for run in runs for d in run]
 
 
-def allocation_sql(r: Routes) -> tuple[str, list[Any]]:
-    """``WITH …`` ending in ``allocated``: one row per cell and line it goes to.
-
-    Columns: ``date, model, provider, key, team`` (NULL: unallocated), ``rule`` (key | app | member; NULL for
-    unallocated), ``app`` (the app of an app-rule part), ``share`` (of the cell: 1 when the cell goes to one
-    line whole) and ``METRICS`` scaled by the share."""
-    cells, cell_params = cells_sql(r)
-    apps, app_params = rows_sql(r.apps, everything(r.apps.start, r.apps.end))
-    scaled = ", ".join(f"{m} * share AS {m}" for m in METRICS)
-    cols = ", ".join(("date", "model", "provider", "key", *METRICS))
-    o_cols = ", ".join(f"o.{c}" for c in ("date", "model", "provider", "key", *METRICS))
-    sql = f"""WITH {cells},
-        key_team AS (SELECT value AS key, min(team) AS team FROM cost_centres WHERE kind = 'key' GROUP BY value),
+# Who owns a key, and which team an app is: the rules' small tables (``cost_centres`` as the alerts check left it).
+_TEAMS = """key_team AS (SELECT value AS key, min(team) AS team FROM cost_centres WHERE kind = 'key' GROUP BY value),
         member_team AS (
             SELECT k.hash AS key, min(c.team) AS team
             FROM api_keys k JOIN organization_members m ON m.id = k.creator_user_id
@@ -152,10 +126,90 @@ def allocation_sql(r: Routes) -> tuple[str, list[Any]]:
                       AND (c.value IN (m.id, trim(concat_ws(' ', m.first_name, m.last_name)))
                            OR lower(c.value) = lower(m.email))
             GROUP BY k.hash),
-        app_team AS (SELECT value AS app, min(team) AS team FROM cost_centres WHERE kind = 'app' GROUP BY value),
-        owned AS (
-            SELECT c.*, kt.team AS key_team, mt.team AS member_team
-            FROM cells c LEFT JOIN key_team kt ON kt.key = c.key LEFT JOIN member_team mt ON mt.key = c.key),
+        app_team AS (SELECT value AS app, min(team) AS team FROM cost_centres WHERE kind = 'app' GROUP BY value)"""
+
+
+@dataclass(frozen=True)
+class Grain:
+    """What a cell is split by besides day × model × provider. ``by_key``: the key itself (to group or label
+    by key or workspace). Otherwise the key's class: its key rule's team, its member rule's team and
+    ``picked`` (whether it meets the key and workspace filters, ``picked_sql`` over ``key``): the rules see a
+    key only through its teams, so the allocation is the same, over far fewer cells."""
+
+    by_key: bool = True
+    picked_sql: str = "true"
+    picked_params: tuple[Any, ...] = ()
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return ("key",) if self.by_key else ("key_team", "member_team", "picked")
+
+
+BY_KEY = Grain()
+
+
+def cells_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
+    """The account's spend per day × model (× provider) × key (or key class, ``Grain``): ``date, model,
+    provider``, ``grain.units`` and ``METRICS``; follows ``_TEAMS`` in a ``WITH``.
+
+    ``key`` NULL holds the account's spend beyond the stored keys' (it may be negative where two sources
+    disagree by a rounding: the rows still sum to the account's spend)."""
+    filters = everything(r.account.start, r.account.end)
+    account, account_params = rows_sql(r.account, filters)
+    keyed, keyed_params = rows_sql(r.keys, filters)
+    on_days, day_params = _day_ranges(r.provider_days)
+    provider = f"CASE WHEN {on_days} THEN provider END AS provider"
+    rest = ", ".join(f"{_rest(m)} AS {m}" for m in METRICS)
+    units = ", ".join(grain.units)
+    if grain.by_key:
+        source, unit_params, rest_units = "keyed", [], "NULL::VARCHAR AS key"
+    else:
+        source = f"""(SELECT x.*, kt.team AS key_team, mt.team AS member_team, {grain.picked_sql} AS picked
+                      FROM keyed x LEFT JOIN key_team kt ON kt.key = x.key
+                           LEFT JOIN member_team mt ON mt.key = x.key)"""  # noqa: S608 -- constants
+        unit_params = list(grain.picked_params)
+        # The rest has no key: it meets no key or workspace filter (as ``key`` NULL fails them at key grain).
+        rest_picked = "true" if grain.picked_sql == "true" else "false"
+        rest_units = f"NULL::VARCHAR AS key_team, NULL::VARCHAR AS member_team, {rest_picked} AS picked"
+    sql = f"""
+        acct AS ({account}),
+        keyed AS ({keyed}),
+        a AS (SELECT date, model, {provider}, {_sums()} FROM acct GROUP BY ALL),
+        k AS (SELECT date, model, {provider}, {units}, {_sums()} FROM {source} GROUP BY ALL),
+        s AS (SELECT date, model, provider, {_sums()} FROM k GROUP BY ALL),
+        rest AS (
+            SELECT coalesce(a.date, s.date) AS date, coalesce(a.model, s.model) AS model,
+                   coalesce(a.provider, s.provider) AS provider, {rest_units}, {rest}
+            FROM a FULL OUTER JOIN s
+                 ON a.date = s.date AND a.model = s.model AND a.provider IS NOT DISTINCT FROM s.provider),
+        cells AS (
+            SELECT date, model, provider, {units}, {", ".join(METRICS)} FROM k
+            UNION ALL
+            SELECT date, model, provider, {units}, {", ".join(METRICS)} FROM rest
+            WHERE abs(spend) > {_NEGLIGIBLE} OR requests <> 0 OR prompt <> 0 OR completion <> 0)"""  # noqa: S608 -- constants
+    return sql, [*account_params, *keyed_params, *day_params, *day_params, *unit_params]
+
+
+def allocation_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
+    """``WITH …`` ending in ``allocated``: one row per cell and line it goes to.
+
+    Columns: ``date, model, provider``, ``key`` (or ``picked`` at a key class grain), ``team`` (NULL:
+    unallocated), ``rule`` (key | app | member; NULL for unallocated), ``app`` (the app of an app-rule part),
+    ``share`` (of the cell: 1 when the cell goes to one line whole) and ``METRICS`` scaled by the share."""
+    cells, cell_params = cells_sql(r, grain)
+    apps, app_params = rows_sql(r.apps, everything(r.apps.start, r.apps.end))
+    scaled = ", ".join(f"{m} * share AS {m}" for m in METRICS)
+    cols = ", ".join(("date", "model", "provider", *grain.units, *METRICS))
+    o_cols = ", ".join(f"o.{c}" for c in ("date", "model", "provider", *grain.units, *METRICS))
+    owned = (
+        "SELECT c.*, kt.team AS key_team, mt.team AS member_team "
+        "FROM cells c LEFT JOIN key_team kt ON kt.key = c.key LEFT JOIN member_team mt ON mt.key = c.key"
+        if grain.by_key
+        else "SELECT * FROM cells"
+    )
+    unit = "key" if grain.by_key else "picked"
+    sql = f"""WITH {_TEAMS},{cells},
+        owned AS ({owned}),
         app_rows AS ({apps}),
         app_spend AS (
             SELECT date, model, t.team, app, sum(spend) AS spend
@@ -167,7 +221,11 @@ def allocation_sql(r: Routes) -> tuple[str, list[Any]]:
                        PARTITION BY date, model ORDER BY team, app
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)) AS claimed
             FROM app_spend JOIN pool USING (date, model) WHERE pool > 0),
-        shares AS (SELECT date, model, team, app, claimed / pool AS share FROM claims WHERE claimed > 0),
+        -- A claim within float noise of the whole pool takes it whole: exact, and no noise leaks out.
+        shares AS (
+            SELECT date, model, team, app,
+                   CASE WHEN claimed / pool > 1 - {_NEGLIGIBLE} THEN 1.0 ELSE claimed / pool END AS share
+            FROM claims WHERE claimed > 0),
         rest_share AS (SELECT date, model, 1 - sum(share) AS share FROM shares GROUP BY ALL),
         parts AS (
             SELECT {cols}, key_team AS team, '{KEY_RULE}' AS rule, NULL::VARCHAR AS app, 1.0::DOUBLE AS share
@@ -180,7 +238,7 @@ def allocation_sql(r: Routes) -> tuple[str, list[Any]]:
                    coalesce(r.share, 1.0)
             FROM owned o LEFT JOIN rest_share r USING (date, model) WHERE o.key_team IS NULL),
         allocated AS (
-            SELECT date, model, provider, key, team, rule, app, share, {scaled}
+            SELECT date, model, provider, {unit}, team, rule, app, share, {scaled}
             FROM parts WHERE abs(share) > {_NEGLIGIBLE})"""  # noqa: S608 -- constants
     return sql, [*cell_params, *app_params]
 
@@ -190,44 +248,73 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
     return frame
 
 
-def _filters_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """``AND …`` terms on the labelled parts (``key``, ``model``, ``provider``, ``team``) for the filters the
-    allocation can apply: models, keys, providers (on the days ``/activity`` names them: the routes say so),
-    the workspace (through its keys, by name as the sidebar holds it, or id) and teams (their lines; the
-    filters' team *scope*, what a team stands for on other pages, is not applied here)."""
+_WORKSPACE_KEYS = (
+    "SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE w.name = ? OR w.id = ?"
+)
+
+
+def _key_terms(filters: Filters, key: str) -> tuple[str, list[Any]]:
+    """``AND …`` terms on a key column for the filters that pick keys: the keys, and the workspace (through its
+    keys, by name as the sidebar holds it, or id). A NULL key (spend beyond the stored keys) meets neither."""
+    where = ""
+    params: list[Any] = []
+    if filters.keys:
+        where += f" AND list_contains(?::VARCHAR[], {key})"
+        params.append(list(filters.keys))
+    if filters.workspace:
+        where += f" AND {key} IN ({_WORKSPACE_KEYS})"
+        params += [filters.workspace, filters.workspace]
+    return where, params
+
+
+def _filters_sql(filters: Filters, grain: Grain) -> tuple[str, list[Any]]:
+    """``AND …`` terms on the labelled parts (``model``, ``provider``, ``team``, and ``key`` or ``picked``)
+    for the filters the allocation can apply: models, keys, providers (on the days ``/activity`` names them:
+    the routes say so), the workspace and teams (their lines; the filters' team *scope*, what a team stands
+    for on other pages, is not applied here)."""
     where = ""
     params: list[Any] = []
     if filters.models:
         where += " AND list_contains(?::VARCHAR[], model)"
         params.append(list(filters.models))
-    if filters.keys:
-        where += " AND list_contains(?::VARCHAR[], key)"
-        params.append(list(filters.keys))
     if filters.providers:
         where += " AND list_contains(?::VARCHAR[], provider)"
         params.append(list(filters.providers))
-    if filters.workspace:
-        where += (
-            " AND key IN (SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
-            " WHERE w.name = ? OR w.id = ?)"
-        )
-        params += [filters.workspace, filters.workspace]
+    if grain.by_key:
+        keys, key_params = _key_terms(filters, "key")
+        where += keys
+        params += key_params
+    elif grain.picked_sql != "true":
+        where += " AND picked"
     if filters.teams:
         where += " AND list_contains(?::VARCHAR[], team)"
         params.append(list(filters.teams))
     return where, params
 
 
-def parts_sql(r: Routes, filters: Filters | None = None) -> tuple[str, list[Any]]:
-    """One statement: the allocated parts, labelled and filtered. Columns: ``date, model, provider, key,
-    workspace`` (the key's workspace name), ``team`` (``UNALLOCATED`` for the unallocated line), ``rule, app,
-    share`` and ``METRICS`` (see ``allocation_sql``)."""
-    sql, params = allocation_sql(r)
-    where, where_params = _filters_sql(filters) if filters is not None else ("", [])
+def grain_for(by: Sequence[str], filters: Filters | None) -> Grain:
+    """The coarsest grain that answers a grouping by ``by`` under ``filters``: per key only to group by key
+    or workspace."""
+    if any(c in ("key", "workspace") for c in by):
+        return BY_KEY
+    terms, params = _key_terms(filters, "x.key") if filters is not None else ("", [])
+    return Grain(by_key=False, picked_sql=f"true{terms}", picked_params=tuple(params)) if terms else Grain(False)
+
+
+def parts_sql(r: Routes, filters: Filters | None = None, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
+    """One statement: the allocated parts, labelled and filtered. Columns: ``date, model, provider``, ``key``
+    and ``workspace`` (the key's workspace name; ``picked`` instead at a key class grain), ``team``
+    (``UNALLOCATED`` for the unallocated line), ``rule, app, share`` and ``METRICS`` (see ``allocation_sql``)."""
+    sql, params = allocation_sql(r, grain)
+    where, where_params = _filters_sql(filters, grain) if filters is not None else ("", [])
+    team = f"coalesce(x.team, '{UNALLOCATED}') AS team"
+    workspace = (
+        ", w.name AS workspace FROM allocated x LEFT JOIN api_keys k ON k.hash = x.key "
+        "LEFT JOIN workspaces w ON w.id = k.workspace_id"
+    )
+    labelled = f"SELECT x.* EXCLUDE (team), {team}{workspace if grain.by_key else ' FROM allocated x'}"  # noqa: S608 -- constants
     query = f"""{sql},
-        labelled AS (
-            SELECT x.* EXCLUDE (team), coalesce(x.team, '{UNALLOCATED}') AS team, w.name AS workspace
-            FROM allocated x LEFT JOIN api_keys k ON k.hash = x.key LEFT JOIN workspaces w ON w.id = k.workspace_id)
+        labelled AS ({labelled})
         SELECT * FROM labelled WHERE true{where}"""  # noqa: S608 -- constants; values are bound
     return query, [*params, *where_params]
 
@@ -242,7 +329,7 @@ def allocate(
 ) -> pd.DataFrame:
     """The allocated spend over ``first..last`` summed per ``by`` (from ``GROUP_COLUMNS``), ordered by it.
 
-    Columns: ``by``, ``METRICS``, ``exact_spend`` (the part of spend allocated by whole cells) and ``parts``.
+    Columns: ``by``, ``METRICS`` and ``exact_spend`` (the part of spend allocated by whole cells).
     ``team`` is ``UNALLOCATED`` for the unallocated line; ``workspace`` the key's workspace name.
     ``filters`` may limit models, keys, providers (on the days ``/activity`` holds them), the workspace
     (through its keys) and teams (their lines); apps and members it cannot (``unfilterable``)."""
@@ -250,14 +337,14 @@ def allocate(
     if unknown:
         raise ValueError(f"cannot group the allocation by {unknown}: allowed are {GROUP_COLUMNS}")
     groups = list(dict.fromkeys(by))
-    rows, params = parts_sql(routes(source_spans(con), first, last, today), filters)
+    grain = grain_for(groups, filters)
+    rows, params = parts_sql(routes(source_spans(con), first, last, today), filters, grain)
     sums = ", ".join(f"CAST(sum({m}) AS DOUBLE) AS {m}" for m in METRICS)
     keys = ", ".join(groups)
     select = f"{keys}, " if groups else ""
     tail = f" GROUP BY {keys} ORDER BY {keys}" if groups else ""
     query = f"""SELECT {select}{sums},
-               CAST(coalesce(sum(spend) FILTER (WHERE share >= 1.0), 0) AS DOUBLE) AS exact_spend,
-               count(*) AS parts
+               CAST(coalesce(sum(spend) FILTER (WHERE share >= 1.0), 0) AS DOUBLE) AS exact_spend
         FROM ({rows}) parts{tail}"""  # noqa: S608 -- allowlisted names and constants
     return _frame(con, query, params)
 
@@ -277,50 +364,6 @@ def route_filters(filters: Filters) -> Filters:
     """The filters as the routed question sees them: the workspace and the teams are applied by the
     allocation itself (through the workspace's keys; a team is its lines), so the question drops them."""
     return replace(filters, workspace=None, teams=(), team=None)
-
-
-FACT_GROUPS = ("date", "team", "model", "key")
-
-
-def facts(
-    con: duckdb.DuckDBPyConnection,
-    filters: Filters,
-    today: date,
-    by: Sequence[str],
-    top: tuple[str, int] | None = None,
-) -> pd.DataFrame:
-    """The allocation in the shape of ``reads_facts.facts``: ``METRICS`` per ``by`` (from ``FACT_GROUPS``)
-    over the filters' days, counts rounded to whole numbers, plus ``exact_spend``. ``top=(column, n)`` keeps
-    the ``n`` biggest values of ``column`` by spend and sums the rest into one ``OTHER`` row per remaining
-    group, with ``rank`` (``n + 1`` for other) and ``members`` (how many values a row stands for)."""
-    groups = list(dict.fromkeys(by))
-    if any(g not in FACT_GROUPS for g in groups):
-        raise ValueError(f"cannot group team facts by {groups}: allowed are {FACT_GROUPS}")
-    frame = allocate(con, filters.start, filters.end, today, by=groups, filters=filters).drop(columns=["parts"])
-    if top is not None:
-        column, n = top
-        totals = frame.groupby(column, dropna=False)["spend"].sum().reset_index()
-        order = totals.sort_values(["spend", column], ascending=[False, True])[column].tolist()
-        rank = {value: i + 1 for i, value in enumerate(order)}
-        frame = frame.assign(rank=[min(rank[v], n + 1) for v in frame[column]], member=frame[column])
-        frame[column] = [v if r <= n else OTHER for v, r in zip(frame[column], frame["rank"], strict=True)]
-        keys = [*[g for g in groups if g != column], column, "rank"]
-        summed = {m: "sum" for m in (*METRICS, "exact_spend")}
-        frame = frame.groupby(keys, dropna=False).agg({**summed, "member": "nunique"}).reset_index()
-        frame = frame.rename(columns={"member": "members"}).sort_values([*keys[:-2], "rank"], ignore_index=True)
-    for count in ("requests", "prompt", "completion", "reasoning", "completion_only", "cached"):
-        frame[count] = frame[count].fillna(0).round().astype("int64")
-    return frame
-
-
-def team_totals(con: duckdb.DuckDBPyConnection, first: date, last: date, today: date) -> pd.DataFrame:
-    """Per team (unallocated included) over ``first..last``: ``spend``, ``byok`` and ``estimated`` (spend
-    from key-days split between lines), biggest first, unallocated last."""
-    frame = allocate(con, first, last, today, by=("team",))
-    frame = frame.assign(estimated=frame["spend"] - frame["exact_spend"], last=frame["team"] == UNALLOCATED)
-    return frame.sort_values(["last", "spend"], ascending=[True, False], ignore_index=True)[
-        ["team", "spend", "byok", "estimated"]
-    ]
 
 
 def account_daily_spend(con: duckdb.DuckDBPyConnection, first: date, last: date, today: date) -> dict[date, float]:

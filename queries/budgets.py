@@ -289,6 +289,23 @@ def today_so_far(
     return TodaySoFar(float(row[1]), row[0])
 
 
+def keys_today_so_far(
+    con: duckdb.DuckDBPyConnection, today: date, include_byok: bool = True
+) -> dict[str, float] | None:
+    """``today_so_far`` of every key's own scope at once: the spend per key hash at the newest ``/keys``
+    fetch made today (a key that fetch does not list spent nothing); None when no fetch happened today."""
+    newest = "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?"
+    if _first(con.execute(newest, [today]).fetchall()) in (None, (None,)):
+        return None
+    rows = con.execute(
+        f"""SELECT hash, CAST(sum(coalesce(usage_daily, 0)
+                                + CASE WHEN ? THEN coalesce(byok_usage_daily, 0) ELSE 0 END) AS DOUBLE)
+           FROM api_key_snapshots WHERE fetched_at = ({newest}) GROUP BY hash""",  # noqa: S608 -- constants
+        [include_byok, today],
+    ).fetchall()
+    return {str(row[0]): float(row[1]) for row in rows}
+
+
 # scope kind → (the hourly grouping that holds it, the filter on its columns)
 _HOURLY = {
     MODELS: ("model", _in("model")),

@@ -73,20 +73,36 @@ def _period_end(reset: str | None, now: datetime) -> datetime | None:
     return datetime.combine(end, datetime.min.time())
 
 
+class _KeySpend:
+    """Every key's daily spend, read once for all keys (``budgets.daily_spend_by_value``: per key, the same
+    series as ``budgets.daily_spend`` of that key's scope) rather than once or twice per key."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, first: date, last: date) -> None:
+        self._con, self.first, self.last = con, first, last
+        self._read: dict[bool, dict[str, dict[date, q.DayFigures]]] = {}
+
+    def daily(self, key_hash: str, include_byok: bool = True) -> dict[date, float]:
+        """The key's spend on every day ``first..last`` (0 where nothing is stored), in day order."""
+        if include_byok not in self._read:
+            self._read[include_byok] = q.daily_spend_by_value(self._con, q.KEYS, self.first, self.last, include_byok)
+        found = self._read[include_byok].get(key_hash, {})
+        days = (self.last - self.first).days + 1
+        return {d: found[d].spend if d in found else 0.0 for d in (self.first + timedelta(days=i) for i in range(days))}
+
+
 def _runs_out(
-    con: duckdb.DuckDBPyConnection, key_hash: str, limit: float, used: float, end: datetime | None, now: datetime,
-    include_byok: bool, first_known: date | None,
+    spends: _KeySpend | None, key_hash: str, limit: float, used: float, end: datetime | None, now: datetime,
+    include_byok: bool,
 ) -> datetime | None:  # fmt: skip
     """When the key's projected spend reaches its limit before ``end`` (a year for a limit that never
-    resets); None when it is not projected to."""
+    resets); None when it is not projected to. ``spends``: the days of history (None: no day is known)."""
     if used >= limit:
         return now
-    if first_known is None:
+    if spends is None:
         return None
     today = now.date()
     horizon = end.date() if end is not None else today + timedelta(days=365)
-    first = max(first_known, today - timedelta(days=MAX_HISTORY_DAYS))
-    history = q.daily_spend(con, q.Scope(q.KEYS, (key_hash,)), first, today - timedelta(days=1), include_byok)
+    history = spends.daily(key_hash, include_byok)
     midnight = datetime.combine(today, datetime.min.time())
     forecast = project(
         history,
@@ -129,12 +145,18 @@ def key_facts(con: duckdb.DuckDBPyConnection, now: datetime) -> list[KeyFacts]:
         params=[now],
     ).fetchall()
     first_known = q.known_from(con)
+    yesterday = today - timedelta(days=1)
+    recent = _KeySpend(con, today - timedelta(days=RECENT_DAYS), yesterday)
+    history = (
+        _KeySpend(con, max(first_known, today - timedelta(days=MAX_HISTORY_DAYS)), yesterday)
+        if first_known is not None
+        else None
+    )
+    so_far = q.keys_today_so_far(con, today)
     out = []
     for r in rows:
         key_hash, limit, reset, used = str(r[0]), r[3], r[4], float(r[5] or 0.0)
-        recent = q.daily_spend(con, q.Scope(q.KEYS, (key_hash,)), today - timedelta(days=RECENT_DAYS), today)
-        so_far = q.today_so_far(con, q.Scope(q.KEYS, (key_hash,)), today)
-        spent = sum(v for d, v in recent.items() if d < today) + (so_far.usd if so_far else 0.0)
+        spent = sum(recent.daily(key_hash).values()) + (so_far.get(key_hash, 0.0) if so_far is not None else 0.0)
         if r[8] is not None:
             last, source = r[8], "last_used_at"
         elif r[9] is not None:
@@ -143,7 +165,7 @@ def key_facts(con: duckdb.DuckDBPyConnection, now: datetime) -> list[KeyFacts]:
             last, source = None, "never"
         end = _period_end(reset, now)
         runs_out = (
-            _runs_out(con, key_hash, float(limit), used, end, now, bool(r[10]), first_known)
+            _runs_out(history, key_hash, float(limit), used, end, now, bool(r[10]))
             if limit is not None and float(limit) > 0
             else None
         )

@@ -250,5 +250,4 @@ def test_every_breakdown_adds_up_on_a_generated_store(
     monkeypatch: pytest.MonkeyPatch, generated: tuple[Path, date]
 ) -> None:
     db, today = generated
-    # bench.generate draws no organization members, end users or teams.
-    run_every_page(monkeypatch, db, today, without=("members", "end-users", "teams"))
+    run_every_page(monkeypatch, db, today)
