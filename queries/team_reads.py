@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from queries.allocation import METRICS, UNALLOCATED, allocate, grain_for, parts_sql, routes
@@ -81,8 +83,20 @@ def facts_from(sums: pd.DataFrame, by: Sequence[str], top: tuple[str, int] | Non
     else:
         frame = frame.copy()
     for count in _COUNTS:
-        frame[count] = frame[count].fillna(0).round().astype("int64")
+        frame[count] = _whole(frame[count].fillna(0).to_numpy(dtype=float))
     return frame
+
+
+def _whole(values: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Counts split between lines by shares, made whole so that they still add up to the rounded total (the
+    largest remainders get the units rounding down left over; ties go to the earlier row)."""
+    floors = np.floor(values)
+    left = round(float(values.sum()) - float(floors.sum()))
+    if left > 0:
+        order = np.argsort(-(values - floors), kind="stable")[:left]
+        floors[order] += 1
+    whole: np.ndarray[Any, np.dtype[np.int64]] = floors.astype(np.int64)
+    return whole
 
 
 def facts(
