@@ -26,15 +26,21 @@ ADDED: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
 _READY: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, bool] = weakref.WeakKeyDictionary()
 
 
+def missing(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The migrations of ``ADDED`` the store predates."""
+    applied = {str(r[0]) for r in con.sql("SELECT name FROM schema_migrations").fetchall()}
+    return [name for name in ADDED if name not in applied]
+
+
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Give a snapshot the columns of the migrations it predates (once per connection)."""
+    """Give a snapshot the columns of the migrations it predates (once per connection: temporary views belong
+    to one connection, and each cursor is a connection of its own)."""
     if _READY.get(con):
         return
-    applied = {str(r[0]) for r in con.sql("SELECT name FROM schema_migrations").fetchall()}
-    missing = [name for name in ADDED if name not in applied]
-    if missing:
+    predated = missing(con)
+    if predated:
         catalog = str(con.sql("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
-        for name in missing:
+        for name in predated:
             for table, columns in ADDED[name].items():
                 extra = ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns)
                 # Identifiers from ADDED only; the temporary view shadows the table for every reader.

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import StoreError
-from queries import broadcast, rollups
+from queries import broadcast, compat, rollups
 from queries.store import (
     NoSnapshotError,
     default_db_path,
@@ -57,7 +57,7 @@ class _Version:
     version: str
     con: duckdb.DuckDBPyConnection
     path: Path  # what it was opened under
-    rollups_stored: bool  # and the tables queries.broadcast.ensure gives an older snapshot
+    rollups_stored: bool  # and the tables and columns queries.broadcast and queries.compat give an older one
     kept: bool  # False: a connection of the lease's own (no hard link), closed with it
     users: int = 0
     retired: bool = False  # a newer version is kept, or the process let go: close once unused
@@ -166,7 +166,7 @@ class KeptSnapshots:
                 con.close()  # replaced between the look and the open: the caller looks again
                 return None
             # Also loads the catalogue, once per version rather than once per run.
-            stored = rollups.stored(con) and _has_generation_tags(con)
+            stored = rollups.stored(con) and _has_generation_tags(con) and not compat.missing(con)
         except BaseException:
             con.close()
             raise
@@ -175,8 +175,9 @@ class KeptSnapshots:
     def cursor(self, held: _Version) -> duckdb.DuckDBPyConnection:
         with self._lock:
             cur = held.con.cursor()
-        if not held.rollups_stored:  # a snapshot from before migration 0005 or 0006: per connection, as before
+        if not held.rollups_stored:  # a snapshot from before a later migration: per connection, as store.py does
             rollups.ensure(cur)
+            compat.ensure(cur)
             broadcast.ensure(cur)
         return cur
 
