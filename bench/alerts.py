@@ -61,9 +61,11 @@ MARKERS = {
 
 
 def ingest(ds: Dataset, db: Path) -> None:
-    """The real ingest over HTTP from the fake, a year of analytics, unpaced (the fake has no rate limit)."""
+    """The real ingest over HTTP from the fake, a year of analytics, unpaced (the fake's rate limit off: it
+    runs on the real clock, and an unpaced ingest would meet it)."""
     key = SecretStr(DEMO_MANAGEMENT_KEY)
-    with FakeServer(ds) as fake, Writer(db) as writer, OpenRouterClient(fake.base_url, key, retries=0) as client:
+    fake_server = FakeServer(ds, analytics_rate_per_minute=None)
+    with fake_server as fake, Writer(db) as writer, OpenRouterClient(fake.base_url, key, retries=0) as client:
         run_ingest(writer, client, clock=lambda: NOW, history_days=365, pacer=Pacer(100_000))
 
 
