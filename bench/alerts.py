@@ -124,11 +124,17 @@ def run_seed(seed: int, spikes: int, work: Path, rules: AnomalyRules) -> SeedRes
     for i in range(spikes):
         day = NOW.date() - timedelta(days=2 + i * SPIKE_EVERY)
         models = watched_models(ds, day)
-        model = models[int(rng.integers(0, len(models)))]
-        apps = apps_of(ds, model, day)[:3]
-        app = apps[int(rng.integers(0, len(apps)))]
-        spike = inject_spike(ds, day, model, factor=3.0, min_usd=5.0, seed=seed, app=app)
-        result.spikes.append(SpikeCase(day, model, app, spike.usual, spike.after))
+        # A model drawn at random; one whose generations cost too little to add $5 in a day is drawn again.
+        for pick in rng.permutation(len(models)):
+            model = models[int(pick)]
+            apps = apps_of(ds, model, day)[:3]
+            app = apps[int(rng.integers(0, len(apps)))]
+            try:
+                spike = inject_spike(ds, day, model, factor=3.0, min_usd=5.0, seed=seed, app=app)
+            except ValueError:
+                continue
+            result.spikes.append(SpikeCase(day, model, app, spike.usual, spike.after))
+            break
     spiked_db = work / f"spiked-{seed}.duckdb"
     ingest(ds, spiked_db)
     con = duckdb.connect(str(spiked_db), read_only=True)
