@@ -5,8 +5,9 @@ docs/budgets-and-alerts.md between its results markers.
 * **Forecast** (``core.backtest``): the account's spend as the real ingest stores it (a year of history),
   replayed over the last 12 closed weeks and 8 closed months, each forecast at its start and at its
   middle: the mean absolute percentage error and how often the 80 % band held.
-* **Detector** (``orusage.alerts.watch``), per seed: the demo account with its busy days taken out of the
-  last 150 days (``fake_openrouter.scenarios.calm``) is ingested, and every alert the detector raises on
+* **Detector** (``orusage.alerts.watch``), per seed: the demo account with its busy days and its one-off
+  requests taken out of the last 150 days (``fake_openrouter.scenarios.calm`` and ``drop_outliers``) is
+  ingested, and every alert the detector raises on
   each of the last 60 completed days — judged as the first run after that day is final would judge it —
   is a false alert (per 30 days). Then ``--spikes`` spikes are injected into the same account (one every
   4 days, into a model drawn at random among those spending on the four same weekdays before, through one
@@ -36,7 +37,7 @@ from pydantic import SecretStr
 from core.backtest import backtest, summarize
 from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.keys import DEMO_MANAGEMENT_KEY
-from fake_openrouter.scenarios import apps_of, calm, inject_spike, model_day_spend
+from fake_openrouter.scenarios import apps_of, calm, drop_outliers, inject_spike, model_day_spend
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
@@ -109,6 +110,7 @@ def run_seed(seed: int, spikes: int, work: Path, rules: AnomalyRules) -> SeedRes
     result = SeedResult(seed)
     ds = build(NOW, seed=seed)
     calm(ds, NOW.date() - timedelta(days=CALM_DAYS), NOW.date() - timedelta(days=1), seed=seed)
+    drop_outliers(ds, NOW.date() - timedelta(days=CALM_DAYS), NOW.date() - timedelta(days=1))
     calm_db = work / f"calm-{seed}.duckdb"
     ingest(ds, calm_db)
     con = duckdb.connect(str(calm_db), read_only=True)

@@ -172,3 +172,29 @@ def calm(ds: Dataset, first: date, last: date, *, seed: int = 0) -> list[date]:
     with ds.lock:
         ds.derived.pop("generation", None)  # /generation's lookup still holds the ids removed
     return thinned
+
+
+OUTLIER_FACTOR = 20.0  # a request costing this many times its model's median request …
+OUTLIER_MIN_USD = 0.5  # … and at least this much is a one-off (a prompt of 200k+ tokens at a long-context price)
+
+
+def drop_outliers(ds: Dataset, first: date, last: date) -> int:
+    """Take the one-off requests out of ``first..last``: those costing over ``OUTLIER_FACTOR`` × their model's
+    median request (over the whole dataset) and over ``OUTLIER_MIN_USD``. With ``calm`` this makes an account
+    on which nothing unusual happens; returns how many requests were removed."""
+    ids = [
+        r[0]
+        for r in ds.con.execute(
+            f"""WITH g AS (SELECT id, model_permaslug, {SPEND} AS spend, created_at FROM generations)
+                SELECT id FROM g JOIN (SELECT model_permaslug, median(spend) AS usual FROM g GROUP BY 1)
+                     USING (model_permaslug)
+                WHERE created_at >= ? AND created_at < ? AND spend > ? * usual AND spend > ?
+                ORDER BY id""",  # noqa: S608 -- constant
+            [_start(first), _start(last + timedelta(days=1)), OUTLIER_FACTOR, OUTLIER_MIN_USD],
+        ).fetchall()
+    ]
+    for table in ("generations", "generation_extras", "generation_bills"):
+        ds.con.execute(f"DELETE FROM {table} WHERE list_contains(?, id)", [ids])  # noqa: S608 -- constant names
+    with ds.lock:
+        ds.derived.pop("generation", None)  # /generation's lookup still holds the ids removed
+    return len(ids)

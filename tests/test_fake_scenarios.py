@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from fake_openrouter.dataset import Dataset, build
-from fake_openrouter.scenarios import apps_of, calm, day_counts, inject_spike, model_day_spend, usual_spend
+from fake_openrouter.scenarios import (
+    OUTLIER_FACTOR,
+    OUTLIER_MIN_USD,
+    SPEND,
+    apps_of,
+    calm,
+    day_counts,
+    drop_outliers,
+    inject_spike,
+    model_day_spend,
+    usual_spend,
+)
 from tests.fake_fixtures import FAKE_NOW
 
 DAY = FAKE_NOW.date() - timedelta(days=3)
@@ -55,6 +66,26 @@ def test_calm_thins_the_busy_days_to_their_weekday_median() -> None:
         assert after[day] < counts[day]
     untouched = [d for d in after if d not in thinned]
     assert all(after[d] == counts[d] for d in untouched)
+    for table in ("generation_extras", "generation_bills"):
+        orphans = ds.con.execute(f"SELECT count(*) FROM {table} x ANTI JOIN generations g USING (id)").fetchone()
+        assert orphans == (0,), table
+
+
+def test_drop_outliers_takes_out_the_one_off_requests_only() -> None:
+    ds = build(FAKE_NOW)
+    first, last = FAKE_NOW.date() - timedelta(days=60), FAKE_NOW.date() - timedelta(days=1)
+    rows = f"""SELECT id, model_permaslug, {SPEND} AS spend, created_at FROM generations"""
+    usual = dict(ds.con.execute(f"SELECT model_permaslug, median(spend) FROM ({rows}) GROUP BY 1").fetchall())
+    inside = ds.con.execute(
+        f"SELECT id, model_permaslug, spend FROM ({rows}) WHERE created_at >= ? AND created_at < ?",
+        [datetime.combine(first, datetime.min.time()), datetime.combine(last + timedelta(days=1), datetime.min.time())],
+    ).fetchall()
+    one_off = {i for i, m, s in inside if s > OUTLIER_FACTOR * usual[m] and s > OUTLIER_MIN_USD}
+    total = ds.con.execute("SELECT count(*) FROM generations").fetchone()
+    assert one_off  # the long prompts at long-context prices exist in two months
+    assert drop_outliers(ds, first, last) == len(one_off)
+    left = {r[0] for r in ds.con.execute("SELECT id FROM generations").fetchall()}
+    assert not one_off & left and total is not None and len(left) == total[0] - len(one_off)
     for table in ("generation_extras", "generation_bills"):
         orphans = ds.con.execute(f"SELECT count(*) FROM {table} x ANTI JOIN generations g USING (id)").fetchone()
         assert orphans == (0,), table
