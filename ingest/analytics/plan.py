@@ -23,6 +23,7 @@ from ingest.analytics.catalog import (
     SHORT_REACH_DAYS,
     Grouping,
 )
+from queries.coverage_tracks import contiguous
 
 # What each stored metric column may hold (ingest.values' rules), for finding days to fetch again.
 METRIC_KINDS: dict[str, str] = {
@@ -79,17 +80,6 @@ def final_days(covered: Iterable[Covered]) -> set[date]:
                 days.add(day)
             day += timedelta(days=1)
     return days
-
-
-def contiguous(days: Sequence[date]) -> list[tuple[date, date]]:
-    """Sorted days → [(first, last)] runs of consecutive days."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if runs and day == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
 
 
 def metric_sets(grouping: Grouping, today: date, reach_days: int) -> list[tuple[str, date]]:
