@@ -5,6 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
+_MAIN = sys.modules.get("__main__")  # pytest's (or xdist's worker's), before any page ran
+
 pytest_plugins = [
     "tests.fake_fixtures",
     "tests.dashboard_fixtures",
@@ -17,8 +19,8 @@ pytest_plugins = [
 def _main_module_kept() -> Iterator[None]:
     """Streamlit's AppTest runs a page as the module ``__main__`` and leaves it in ``sys.modules``: a process
     started later with multiprocessing's spawn method would run that page again as its own main (and die of
-    it). Each test gives back the ``__main__`` it started with, so no test depends on which ran before it."""
-    main = sys.modules.get("__main__")
+    it). After each test the process's own ``__main__`` is put back (module fixtures run pages too), so no
+    test depends on which ran before it."""
     yield
-    if main is not None:
-        sys.modules["__main__"] = main
+    if _MAIN is not None:
+        sys.modules["__main__"] = _MAIN
