@@ -385,3 +385,21 @@ def change(current: float | None, previous: float | None) -> str | None:
     if current is None or previous is None or previous == 0:
         return None
     return f"{(current - previous) / abs(previous):+.1%} vs previous"
+
+
+def totals(frame: pd.DataFrame, help_text: str) -> None:
+    """The four totals of a page's rows (spend, requests, tokens and the price paid per million tokens), in
+    the metrics row the breakdown pages and Explore share."""
+    spend, requests, tokens = float(frame["spend"].sum()), int(frame["requests"].sum()), int(frame["tokens"].sum())
+    paid = spend / tokens * frames.PER_MILLION if tokens else None
+    for col, (title, shown) in zip(
+        st.columns(4),
+        (
+            ("Spend", fmt.usd(spend)),
+            ("Requests", fmt.count(requests)),
+            ("Tokens", fmt.tokens(tokens)),
+            ("Paid / M tokens", fmt.per_million(paid)),
+        ),
+        strict=True,
+    ):
+        col.metric(title, shown, border=True, help=help_text)

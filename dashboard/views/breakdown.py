@@ -35,10 +35,6 @@ from queries.reads_facts import DIM_COLUMN, OTHER
 from queries.reads_routing import Dim, Route
 
 UNATTRIBUTED = "unattributed"  # the empty label OpenRouter's analytics give traffic without the dimension
-KPI_SPEND = "Spend"
-KPI_REQUESTS = "Requests"
-KPI_TOKENS = "Tokens"
-KPI_PAID = "Paid / M tokens"
 _SUMMED = ("spend", "byok", "requests", "prompt", "completion", "reasoning", "completion_only", "cached", "tokens",
            "reasoning_within", "reasoning_cost")  # fmt: skip
 
@@ -237,19 +233,7 @@ def _with_reasoning(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> pd.Dat
 
 def _headline(ctx: PageContext, b: Breakdown, per: pd.DataFrame) -> None:
     """The period's totals over every value: what the charts and the table below add up to."""
-    spend, requests, tokens = float(per["spend"].sum()), int(per["requests"].sum()), int(per["tokens"].sum())
-    paid = spend / tokens * frames.PER_MILLION if tokens else None
-    for col, (title, shown) in zip(
-        st.columns(4),
-        (
-            (KPI_SPEND, fmt.usd(spend)),
-            (KPI_REQUESTS, fmt.count(requests)),
-            (KPI_TOKENS, fmt.tokens(tokens)),
-            (KPI_PAID, fmt.per_million(paid)),
-        ),
-        strict=True,
-    ):
-        col.metric(title, shown, border=True, help=f"{ctx.filters.label.capitalize()}, every {b.noun}.")
+    ui.totals(per, f"{ctx.filters.label.capitalize()}, every {b.noun}.")
     st.caption(f"{len(per):,} {b.plural if len(per) != 1 else b.noun} with usage in {ctx.filters.label}.")
 
 

@@ -16,7 +16,6 @@ import pandas as pd
 import streamlit as st
 
 from charts import base, daily, rank
-from core import fmt
 from dashboard import data, explore_url, frames, ui, view_state
 from dashboard.context import PageContext
 from dashboard.parts import Split
@@ -28,10 +27,6 @@ from queries.reads_routing import Route
 TITLE = "Explore"
 METRICS = {"spend": "Spend", "tokens": "Tokens", "requests": "Requests"}
 PLURALS = {"key": "API keys", "end_user": "end users", "date": "days"}
-KPI_SPEND = "Spend"
-KPI_REQUESTS = "Requests"
-KPI_TOKENS = "Tokens"
-KPI_PAID = "Paid / M tokens"
 
 
 def _plural(name: str) -> str:
@@ -131,19 +126,7 @@ def _labelled(ctx: PageContext, q: Question, found: pd.DataFrame) -> pd.DataFram
 
 
 def _headline(ctx: PageContext, found: pd.DataFrame) -> None:
-    spend, requests, tokens = float(found["spend"].sum()), int(found["requests"].sum()), int(found["tokens"].sum())
-    paid = spend / tokens * frames.PER_MILLION if tokens else None
-    for col, (title, shown) in zip(
-        st.columns(4),
-        (
-            (KPI_SPEND, fmt.usd(spend)),
-            (KPI_REQUESTS, fmt.count(requests)),
-            (KPI_TOKENS, fmt.tokens(tokens)),
-            (KPI_PAID, fmt.per_million(paid)),
-        ),
-        strict=True,
-    ):
-        col.metric(title, shown, border=True, help=f"{ctx.filters.label.capitalize()}, with the sidebar's filters.")
+    ui.totals(found, f"{ctx.filters.label.capitalize()}, with the sidebar's filters.")
 
 
 def _chart(ctx: PageContext, q: Question, found: pd.DataFrame) -> None:
