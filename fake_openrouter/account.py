@@ -1,4 +1,8 @@
-"""The fake account: workspaces, API keys, apps and the management key.
+"""The fake accounts: workspaces, API keys, apps and the management key.
+
+``build_account`` is the demo account; ``second_account`` a separate, smaller organisation (its own workspaces,
+members, keys and management key) that one server can serve beside it, as OpenRouter serves every account
+from one base URL. Apps are OpenRouter's, not an account's: both accounts' traffic can name the same app.
 
 Dates are absolute (never relative to ``now``) so that every fake agrees on which key and app produced which
 traffic on a given day; only states that depend on the present (is a key disabled yet?) look at ``now``.
@@ -15,6 +19,10 @@ from fake_openrouter.keys import (
     DEMO_API_KEY_NAME,
     DEMO_MANAGEMENT_KEY,
     DEMO_MANAGEMENT_KEY_NAME,
+    DEMO_SECOND_API_KEY,
+    DEMO_SECOND_API_KEY_NAME,
+    DEMO_SECOND_MANAGEMENT_KEY,
+    DEMO_SECOND_MANAGEMENT_KEY_NAME,
     key_hash,
     key_label,
 )
@@ -130,15 +138,18 @@ class ManagementKey:
         return key_label(self.hash)
 
 
-def _ws(slug: str, name: str, desc: str | None, created: str, default: bool = False) -> Workspace:
+def _ws(
+    slug: str, name: str, desc: str | None, created: str, default: bool = False, scope: str = "", owner: str = USER_ID
+) -> Workspace:
+    """A workspace; ``scope`` keeps another account's ids apart (every account has a "default" slug)."""
     return Workspace(
-        id=str(uuid.uuid5(_NS, f"workspace/{slug}")),
+        id=str(uuid.uuid5(_NS, f"workspace/{scope}{slug}")),
         name=name,
         slug=slug,
         description=desc,
         is_default=default,
         created_at=_ts(created),
-        created_by=USER_ID,
+        created_by=owner,
     )
 
 
@@ -229,3 +240,77 @@ def build_account(idle_keys: int = 0) -> Account:
         for i in range(idle_keys)
     )
     return Account(workspaces=WORKSPACES, keys=ACTIVE_KEYS + idle, apps=APPS, management_key=MANAGEMENT_KEY)
+
+
+# ---- The second account: another organisation, served by the same fake (the management key chooses) --------
+
+SECOND_USER_ID = "user_2vFakeSecondOwner00000000"
+SECOND_MEMBER_ID = "user_2vFakeSecondMember0000000"
+SECOND_VOLUME = 0.35  # its generations a day, as a share of the demo account's
+_SECOND = "second/"
+
+SECOND_MEMBERS: tuple[Member, ...] = (
+    Member(SECOND_USER_ID, "Amara", "Okafor", "amara@northwind-studio.example", "org:admin",
+           _ts("2025-03-03T09:00:00")),
+    Member(SECOND_MEMBER_ID, "Lucas", "Moreau", "lucas@northwind-studio.example", "org:member",
+           _ts("2025-04-14T10:20:00")),
+)  # fmt: skip
+
+SECOND_WORKSPACES: tuple[Workspace, ...] = (
+    _ws("default", "Default Workspace", None, "2025-03-03T09:00:00", default=True, scope=_SECOND, owner=SECOND_USER_ID),
+    _ws("agents", "Agents", "Coding agents and catalogue batch jobs", "2025-05-19T15:40:00", scope=_SECOND,
+        owner=SECOND_USER_ID),
+)  # fmt: skip
+SECOND_DEFAULT_WORKSPACE, SECOND_AGENTS = SECOND_WORKSPACES
+
+SECOND_APPS: tuple[App, ...] = (
+    APPS_BY_ID[118834],  # Cline and Open WebUI: public apps the demo account's traffic names too
+    APPS_BY_ID[140921],
+    App(311204, "Northwind Storefront", "https://shop.northwind.example", "https://shop.northwind.example/"),
+    App(311377, "Catalog Tagger", "https://tagger.northwind.example", "https://tagger.northwind.example/jobs"),
+)
+
+
+def _second_key(name: str, ws: Workspace, created: str, **kw: object) -> ApiKey:
+    """A key of the second account: its hash differs from the demo account's key of the same name."""
+    secret = DEMO_SECOND_API_KEY if name == DEMO_SECOND_API_KEY_NAME else f"fake-openrouter/second/{name}"
+    kw.setdefault("creator_user_id", SECOND_USER_ID)
+    return ApiKey(hash=key_hash(secret), name=name, workspace_id=ws.id, created_at=_ts(created), **kw)  # type: ignore[arg-type]
+
+
+SECOND_ACTIVE_KEYS: tuple[ApiKey, ...] = (
+    _second_key(DEMO_SECOND_API_KEY_NAME, SECOND_DEFAULT_WORKSPACE, "2025-03-04T10:00:00", traffic_share=0.42,
+                apps=((311204, 0.75), (None, 0.25)), external_users=True),
+    _second_key("staging", SECOND_DEFAULT_WORKSPACE, "2025-03-20T14:30:00", traffic_share=0.08, limit=20.0,
+                limit_reset="weekly", apps=((311204, 0.5), (None, 0.5))),
+    _second_key("catalog-batch", SECOND_AGENTS, "2025-05-20T08:00:00", traffic_share=0.2, limit=150.0,
+                limit_reset="monthly", apps=((311377, 0.85), (None, 0.15)), reasoning_tilt=2.0,
+                creator_user_id=SECOND_MEMBER_ID),
+    _second_key("coding-agents", SECOND_AGENTS, "2025-06-02T11:15:00", traffic_share=0.25,
+                apps=((118834, 0.6), (140921, 0.4)), reasoning_tilt=1.5, creator_user_id=SECOND_MEMBER_ID),
+    _second_key("old-prototype", SECOND_DEFAULT_WORKSPACE, "2025-03-05T16:00:00", traffic_share=0.05,
+                disabled_on=date(2026, 3, 16), apps=((None, 1.0),)),
+)  # fmt: skip
+
+SECOND_MANAGEMENT_KEY = ManagementKey(
+    hash=key_hash(DEMO_SECOND_MANAGEMENT_KEY),
+    name=DEMO_SECOND_MANAGEMENT_KEY_NAME,
+    created_at=_ts("2025-03-03T09:10:00"),
+)
+
+
+def second_account(idle_keys: int = 0) -> Account:
+    """The second account; ``idle_keys`` extra keys without traffic (in its default workspace), as for the demo."""
+    start = _ts("2026-01-12T09:00:00")
+    idle = tuple(
+        _second_key(f"idle-{i:03d}", SECOND_DEFAULT_WORKSPACE, (start + timedelta(minutes=11 * i)).isoformat()[:19])
+        for i in range(idle_keys)
+    )
+    return Account(
+        workspaces=SECOND_WORKSPACES,
+        keys=SECOND_ACTIVE_KEYS + idle,
+        apps=SECOND_APPS,
+        management_key=SECOND_MANAGEMENT_KEY,
+        members=SECOND_MEMBERS,
+        user_id=SECOND_USER_ID,
+    )

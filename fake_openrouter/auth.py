@@ -41,6 +41,11 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
+def holds(account: Account, hashed: str) -> bool:
+    """Whether the key with this hash is the account's management key or one of its regular keys."""
+    return hashed == account.management_key.hash or account.key_by_hash(hashed) is not None
+
+
 def authenticate(account: Account, authorization: str | None, access: Access) -> Principal | None:
     """The caller for a route needing ``access``; raises AuthError (401/403) when not allowed."""
     token = bearer_token(authorization)

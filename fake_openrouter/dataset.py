@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from fake_openrouter.account import Account, build_account
+from fake_openrouter.account import SECOND_VOLUME, Account, build_account, second_account
 from fake_openrouter.billing import TIERS
 from fake_openrouter.catalog import MODELS, Model
 from fake_openrouter.generate import (
@@ -43,6 +43,8 @@ from fake_openrouter.large import account as large_account
 from fake_openrouter.large import catalog as large_catalog
 
 HISTORY_DAYS = 430
+# The second account draws its days from its own random streams (seed + this), even under the same seed.
+SECOND_SEED_OFFSET = 1009
 RESULTS_PER_SEARCH = 5
 
 COLUMNS = (
@@ -122,24 +124,34 @@ def build(
     idle_keys: int = 0,
     clock: Callable[[], float] = time.monotonic,
     large: LargeAccount | None = None,
+    second: bool = False,
 ) -> Dataset:
     """The data set as of ``now`` (naive datetimes are taken as UTC).
 
     ``quirks`` makes the models flagged ``completion_excludes_reasoning`` report completion tokens without
     their reasoning tokens, as some real rows do; costs are the same either way. ``idle_keys`` adds keys
     without traffic. ``clock`` is the default clock of servers over this data set (see ``FakeServer``).
-    ``large`` replaces the demo account with a large organisation's (``fake_openrouter.large``).
+    ``large`` replaces the demo account with a large organisation's (``fake_openrouter.large``). ``second``
+    builds the second account instead (``account.second_account``: its own keys, about a third of the traffic,
+    its days drawn with ``seed + SECOND_SEED_OFFSET``), to serve beside the demo's (``FakeServer(others=...)``).
     """
     now = as_utc(now)
     if seed < 0:
         raise ValueError("seed must be >= 0")
-    account = build_account(idle_keys) if large is None else large_account(large)
+    if second and large is not None:
+        raise ValueError("a data set is either the second account's or a large account's, not both")
     models = MODELS if large is None else large_catalog(large.models)
+    volume, draw_seed = 1.0, seed
+    if large is not None:
+        account, volume = large_account(large), large.volume
+    elif second:
+        account, volume, draw_seed = second_account(idle_keys), SECOND_VOLUME, seed + SECOND_SEED_OFFSET
+    else:
+        account = build_account(idle_keys)
     tables = Tables.build(models, account)
     first_day = now.date() - timedelta(days=HISTORY_DAYS)
     days = [first_day + timedelta(days=i) for i in range(HISTORY_DAYS + 1)]
-    volume = 1.0 if large is None else large.volume
-    parts = [p for p in (generate_day(tables, d, seed, volume) for d in days) if p is not None]
+    parts = [p for p in (generate_day(tables, d, draw_seed, volume) for d in days) if p is not None]
     cols = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     cutoff = int(now.timestamp() * 1_000_000)
     keep = cols["micros"] <= cutoff

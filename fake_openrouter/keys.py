@@ -8,6 +8,9 @@ a real key.
 - ``DEMO_MANAGEMENT_KEY``: a management key. It works on every endpoint, like a real management key.
 - ``DEMO_API_KEY``: a regular (inference) key. It belongs to the account's ``production-backend`` key, so
   ``/key`` describes that key; management endpoints answer it with 403.
+- ``DEMO_SECOND_MANAGEMENT_KEY`` / ``DEMO_SECOND_API_KEY``: the same for a second, separate account
+  (``account.second_account``), served beside the first by one server (``FakeServer(..., others=...)``): as on
+  OpenRouter, the key chooses the account.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ DEMO_API_KEY = "sk-or-v1-demo-00000000000000000000000000000000000000000000000000
 
 DEMO_MANAGEMENT_KEY_NAME = "demo-management"
 DEMO_API_KEY_NAME = "production-backend"
+
+DEMO_SECOND_MANAGEMENT_KEY = "sk-or-v1-demo-second-management-000000000000000000000000000000000000000000000"
+DEMO_SECOND_API_KEY = "sk-or-v1-demo-second-000000000000000000000000000000000000000000000000000000000"
+
+DEMO_SECOND_MANAGEMENT_KEY_NAME = "demo-second-management"
+DEMO_SECOND_API_KEY_NAME = "storefront"
 
 
 def key_hash(secret: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -17,8 +17,9 @@ from fake_openrouter.api_endpoints import model_endpoints
 from fake_openrouter.api_generation import generation, generation_content
 from fake_openrouter.api_models import list_models
 from fake_openrouter.api_observability import list_destinations
-from fake_openrouter.auth import Access, AuthError, Principal, authenticate
+from fake_openrouter.auth import Access, AuthError, Principal, authenticate, bearer_token, holds
 from fake_openrouter.dataset import Dataset
+from fake_openrouter.keys import key_hash
 from fake_openrouter.runtime import ServerState
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,18 @@ def find_route(path: str) -> Route | None:
     if route is None:
         route = next((r for pattern, r in PATTERN_ROUTES if pattern.fullmatch(path)), None)
     return route
+
+
+def dataset_for(datasets: Sequence[Dataset], authorization: str | None) -> Dataset:
+    """The data set whose account holds the bearer key: as on OpenRouter, one base URL serves every account
+    and the key chooses which. No key, or a key no account holds: the first, whose rules answer it (401…)."""
+    token = bearer_token(authorization)
+    if token is not None and len(datasets) > 1:
+        hashed = key_hash(token)
+        found = next((ds for ds in datasets if holds(ds.account, hashed)), None)
+        if found is not None:
+            return found
+    return datasets[0]
 
 
 def _caller(ds: Dataset, principal: Principal | None) -> str:

@@ -13,6 +13,11 @@ drive its Broadcast (``fake_openrouter.broadcast``).
 Time-dependent behaviour runs on ``clock`` (default: the data set's, ``time.monotonic``): the analytics rate
 limit (``analytics_rate_per_minute``, default 64 per key, ``None`` = unlimited, settable while running) and
 fresh generations. ``latency_s`` delays every API answer (for benchmarks).
+
+Several accounts: ``FakeServer(dataset, others=(second,))`` answers each API request from the data set whose
+account holds the request's bearer key (its management key, or one of its regular keys), as OpenRouter serves
+every account from one base URL; no key or an unknown one is answered by ``dataset``'s rules. Faults, the
+rate limit's clock, fresh and hidden generations are the server's; Broadcast serves ``dataset`` only.
 """
 
 from __future__ import annotations
@@ -44,9 +49,13 @@ from fake_openrouter.keys import (
     DEMO_API_KEY_NAME,
     DEMO_MANAGEMENT_KEY,
     DEMO_MANAGEMENT_KEY_NAME,
+    DEMO_SECOND_API_KEY,
+    DEMO_SECOND_API_KEY_NAME,
+    DEMO_SECOND_MANAGEMENT_KEY,
+    DEMO_SECOND_MANAGEMENT_KEY_NAME,
     key_hash,
 )
-from fake_openrouter.routes import dispatch
+from fake_openrouter.routes import dataset_for, dispatch
 from fake_openrouter.runtime import ANALYTICS_RATE_PER_MINUTE, FRESH_SECONDS, Clock, ServerState
 
 log = logging.getLogger(__name__)
@@ -148,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload = _fault_answer(fault)
         else:
             answer = dispatch(
-                fake.dataset,
+                dataset_for(fake.datasets, self.headers.get("Authorization")),
                 method,
                 endpoint,
                 query,
@@ -255,12 +264,26 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     return code, {**headers, "Content-Length": str(len(payload)), FAULT_HEADER: fault.kind}, payload
 
 
+def _check_accounts(dataset: Dataset, others: Sequence[Dataset]) -> None:
+    """Accounts served together share the server's present and never a key (the key chooses the account)."""
+    seen: set[str] = set()
+    for ds in (dataset, *others):
+        if ds.now != dataset.now:
+            raise ValueError(f"every account's data set must be built at the same now ({dataset.now.isoformat()})")
+        hashes = {ds.account.management_key.hash, *(k.hash for k in ds.account.keys)}
+        if hashes & seen:
+            raise ValueError("two accounts share a key: build the others with dataset.build(..., second=True)")
+        seen |= hashes
+
+
 class FakeServer:
     """A running fake OpenRouter over ``dataset``; ``base_url`` ends in ``/api/v1`` like the real one.
 
     ``clock`` (seconds; default ``dataset.clock``) drives the analytics rate limit and fresh generations;
     ``analytics_rate_per_minute`` is the per-key limit on POST /analytics/query (None: no limit; also settable
-    later through the attribute); ``latency_s`` sleeps that long before every API answer.
+    later through the attribute); ``latency_s`` sleeps that long before every API answer. ``others``: more
+    accounts' data sets (built at the same ``now``, no key shared), each answering the requests that carry
+    one of its keys.
     """
 
     def __init__(
@@ -273,8 +296,11 @@ class FakeServer:
         clock: Clock | None = None,
         analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
         latency_s: float = 0.0,
+        others: Sequence[Dataset] = (),
     ) -> None:
+        _check_accounts(dataset, others)
         self.dataset = dataset
+        self.datasets: tuple[Dataset, ...] = (dataset, *others)
         self.on_response = on_response
         self.state = ServerState(
             dataset.now,
@@ -465,9 +491,12 @@ class FakeServer:
         if token is None:
             return "none"
         hashed = key_hash(token)
-        if hashed == self.dataset.account.management_key.hash:
-            return "management"
-        return "regular" if self.dataset.account.key_by_hash(hashed) else "unknown"
+        for ds in self.datasets:
+            if hashed == ds.account.management_key.hash:
+                return "management"
+            if ds.account.key_by_hash(hashed):
+                return "regular"
+        return "unknown"
 
     def _notify(
         self, method: str, path: str, query: dict[str, str], status: int, headers: dict[str, str], body: bytes
@@ -480,6 +509,29 @@ class FakeServer:
             log.exception("fake OpenRouter: on_response callback failed")
 
 
+def banner(base_url: str, now: datetime, quirks: bool, two_accounts: bool = False) -> str:
+    """What ``serve`` prints at start-up: where it listens, the demo keys in full (fake, safe to show), a try."""
+    head = f"Fake OpenRouter ({'quirks' if quirks else 'spec'} mode, now={now.isoformat()}) at {base_url}"
+    if not two_accounts:
+        return (
+            f"{head}\n"
+            f"  management key ('{DEMO_MANAGEMENT_KEY_NAME}'): {DEMO_MANAGEMENT_KEY}\n"
+            f"  regular key ('{DEMO_API_KEY_NAME}'):  {DEMO_API_KEY}\n"
+            f"Try: OPENROUTER_BASE_URL={base_url} OPENROUTER_MANAGEMENT_KEY={DEMO_MANAGEMENT_KEY} orusage ingest"
+        )
+    keys = f"main={DEMO_MANAGEMENT_KEY},second={DEMO_SECOND_MANAGEMENT_KEY}"
+    return (
+        f"{head}, two accounts (the key chooses)\n"
+        f"  account 'main'\n"
+        f"    management key ('{DEMO_MANAGEMENT_KEY_NAME}'): {DEMO_MANAGEMENT_KEY}\n"
+        f"    regular key ('{DEMO_API_KEY_NAME}'):  {DEMO_API_KEY}\n"
+        f"  account 'second'\n"
+        f"    management key ('{DEMO_SECOND_MANAGEMENT_KEY_NAME}'): {DEMO_SECOND_MANAGEMENT_KEY}\n"
+        f"    regular key ('{DEMO_SECOND_API_KEY_NAME}'):  {DEMO_SECOND_API_KEY}\n"
+        f'Try: OPENROUTER_BASE_URL={base_url} OPENROUTER_MANAGEMENT_KEYS="{keys}" orusage ingest'
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8787,
@@ -487,18 +539,19 @@ def serve(
     quirks: bool = False,
     seed: int = 7,
     analytics_rate_per_minute: int | None = ANALYTICS_RATE_PER_MINUTE,
+    two_accounts: bool = False,
 ) -> None:
-    """Run a fake until Ctrl-C, printing its demo keys (``fake_openrouter.keys``: fake, safe to show)."""
-    dataset = build(now or datetime.now(UTC), seed=seed, quirks=quirks)
-    with FakeServer(dataset, host=host, port=port, analytics_rate_per_minute=analytics_rate_per_minute) as fake:
-        mode = "quirks" if quirks else "spec"
-        print(
-            f"Fake OpenRouter ({mode} mode, now={dataset.now.isoformat()}) at {fake.base_url}\n"
-            f"  management key ('{DEMO_MANAGEMENT_KEY_NAME}'): {DEMO_MANAGEMENT_KEY}\n"
-            f"  regular key ('{DEMO_API_KEY_NAME}'):  {DEMO_API_KEY}\n"
-            f"Try: OPENROUTER_BASE_URL={fake.base_url} OPENROUTER_MANAGEMENT_KEY={DEMO_MANAGEMENT_KEY} orusage ingest",
-            flush=True,
-        )
+    """Run a fake until Ctrl-C, printing its demo keys (``fake_openrouter.keys``: fake, safe to show).
+
+    ``two_accounts`` also serves the second demo account (``dataset.build(..., second=True)``) at the same URL.
+    """
+    at = now or datetime.now(UTC)
+    dataset = build(at, seed=seed, quirks=quirks)
+    others = (build(at, seed=seed, quirks=quirks, second=True),) if two_accounts else ()
+    with FakeServer(
+        dataset, host=host, port=port, analytics_rate_per_minute=analytics_rate_per_minute, others=others
+    ) as fake:
+        print(banner(fake.base_url, dataset.now, quirks, two_accounts), flush=True)
         try:
             while True:
                 time.sleep(3600)
