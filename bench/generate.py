@@ -395,6 +395,21 @@ _SUMS = """count(*) AS requests, sum(prompt) AS prompt, sum(completion) AS compl
            count(*) FILTER (WHERE is_byok) AS byok_requests"""
 
 
+def _into(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """``INSERT INTO table (its columns)``: the statements below list their values in the table's order; the
+    ``account`` column (one account here) is left to its default."""
+    names = [
+        str(r[0])
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND NOT internal "
+            "AND database_name = current_database() ORDER BY column_index",
+            [table],
+        ).fetchall()
+        if r[0] != "account"
+    ]
+    return f"INSERT INTO {table} ({', '.join(chr(34) + n + chr(34) for n in names)})"
+
+
 def _activity(con: duckdb.DuckDBPyConnection) -> None:
     since = DAYS - STORE_DAYS
     for table, by_key in (("activity", False), ("activity_by_key", True)):
@@ -402,7 +417,7 @@ def _activity(con: duckdb.DuckDBPyConnection) -> None:
         key_group = ", k" if by_key else ""
         key_join = "JOIN b_keys k ON k.k = g.k" if by_key else ""
         con.execute(
-            f"""INSERT INTO {table}
+            f"""{_into(con, table)}
                 SELECT first_day() + g.d, {key_value}bm.slug, bm.permaslug, e.endpoint_id, pr.provider,
                        g.requests, g.prompt, g.completion, g.reasoning, g.usage, g.byok, ?
                 FROM (SELECT d, m, p{key_group}, {_SUMS} FROM bgv WHERE d >= {since} GROUP BY ALL) g
@@ -558,14 +573,14 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute("SELECT setval('ingest_run_ids', (SELECT max(run_id) FROM ingest_runs))")
     con.execute(
-        """INSERT INTO workspaces
+        f"""{_into(con, "workspaces")}
            SELECT DISTINCT 'ws_' || w, workspace, lower(workspace), ?::TIMESTAMP, ?::TIMESTAMP, ?::TIMESTAMP,
                   ?::TIMESTAMP FROM b_keys""",
         [store_start - timedelta(days=400), store_start - timedelta(days=400), store_start, ANCHOR],
     )
     # The members who created the keys (key k: member k % 7), as /organization/members lists them.
     con.execute(
-        f"""INSERT INTO organization_members
+        f"""{_into(con, "organization_members")}
             SELECT 'user_' || range, 'Member', 'No. ' || range, 'member' || range || '@bench.example',
                    CASE WHEN range = 0 THEN 'admin' ELSE 'member' END, ?::TIMESTAMP, ?::TIMESTAMP
             FROM range({N_MEMBERS})""",
@@ -611,7 +626,7 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Every hourly /keys fetch, with "today so far" counters growing through the day.
     con.execute(
-        """INSERT INTO api_key_snapshots
+        f"""{_into(con, "api_key_snapshots")}
            SELECT r.started_at + INTERVAL 5 SECOND, u.key_hash, u.key_name, 'sk-or-v1-' || left(u.key_hash, 3),
                   u.k = 51, CASE WHEN u.k % 4 = 0 THEN round(u.month_usage * 1.5 + 10) END, NULL,
                   u.total_usage, u.day_usage * f.frac, u.week_usage, u.month_usage,
@@ -625,7 +640,7 @@ def _account(con: duckdb.DuckDBPyConnection) -> None:
     total = con.execute("SELECT sum(total_usage) FROM b_key_parts").fetchone()
     spent = float(total[0]) if total and total[0] is not None else 0.0
     con.execute(
-        f"""INSERT INTO credits
+        f"""{_into(con, "credits")}
             SELECT r.started_at + INTERVAL 6 SECOND, ?,
                    ? * (1 - ({STORE_DAYS} * 24 + 12 - r.h) / ({DAYS} * 24.0))
             FROM b_runs r WHERE r.started_at + INTERVAL 6 SECOND <= ?""",
@@ -718,7 +733,7 @@ def _coverage(con: duckdb.DuckDBPyConnection, store_start: datetime) -> None:
     con.unregister("b_cov_rows")
     # rows_received: the stored rows each fetch's days hold.
     con.execute(
-        """INSERT INTO coverage
+        f"""{_into(con, "coverage")}
            SELECT c.source, c.dimensions, c.scope, c.metrics, c.first_day, c.last_day, c.fetched_at,
                   CASE WHEN c.source = 'activity' THEN
                       (SELECT count(*) FROM activity a WHERE a.date BETWEEN c.first_day AND c.last_day)

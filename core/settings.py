@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ AUTH_CALLBACK_PATH = "/oauth2callback"  # where Streamlit's st.login expects the
 # Settings whose values are secrets: never handed to the dashboard's process, never echoed.
 SECRET_SETTINGS: tuple[str, ...] = (
     "OPENROUTER_MANAGEMENT_KEY",
+    "OPENROUTER_MANAGEMENT_KEYS",
     "OPENROUTER_API_KEY",
     "ORUSAGE_WEBHOOK_URL",
     "ORUSAGE_SLACK_WEBHOOK_URL",
@@ -53,6 +55,10 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "ORUSAGE_AUTH_COOKIE_SECRET",
     "ORUSAGE_RECEIVE_TOKEN",
 )
+# What the one account of OPENROUTER_MANAGEMENT_KEY is called in the store (queries.accounts).
+DEFAULT_ACCOUNT = "default"
+# An account's name: it appears in links, budget scopes (`account:NAME`) and file names.
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 # Names a settings value may come from: what ``current()`` watches for changes.
 _OURS = ("ORUSAGE_", "OPENROUTER_", "XDG_")
 
@@ -78,6 +84,11 @@ class Settings(BaseSettings):
 
     openrouter_management_key: SecretStr | None = Field(
         default=None, description="Management key: reads activity, keys, credits (and /key, /models)."
+    )
+    openrouter_management_keys: SecretStr | None = Field(
+        default=None,
+        description="Several accounts in one store: NAME=KEY pairs separated by commas "
+        "(work=sk-or-…,personal=sk-or-…); instead of OPENROUTER_MANAGEMENT_KEY.",
     )
     openrouter_api_key: SecretStr | None = Field(default=None, description="Optional regular API key.")
     openrouter_base_url: str = Field(default=DEFAULT_BASE_URL, description="OpenRouter's API root.")
@@ -180,6 +191,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openrouter_management_key",
+        "openrouter_management_keys",
         "openrouter_api_key",
         "orusage_webhook_url",
         "orusage_slack_webhook_url",
@@ -279,6 +291,26 @@ class Settings(BaseSettings):
             )
         return self.openrouter_management_key
 
+    @field_validator("openrouter_management_keys")
+    @classmethod
+    def _account_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_accounts(value.get_secret_value())  # the message names the pair, never the key
+        return value
+
+    def accounts(self) -> tuple[tuple[str, SecretStr], ...]:
+        """Each account to ingest, as (name, management key): OPENROUTER_MANAGEMENT_KEYS's pairs, or
+        OPENROUTER_MANAGEMENT_KEY alone as the account ``default``."""
+        if self.openrouter_management_keys is not None:
+            if self.openrouter_management_key is not None:
+                raise ConfigError(
+                    "OPENROUTER_MANAGEMENT_KEY and OPENROUTER_MANAGEMENT_KEYS are both set.",
+                    "Keep one: OPENROUTER_MANAGEMENT_KEYS=NAME=KEY,… for several accounts, or the single key.",
+                )
+            pairs = parse_accounts(self.openrouter_management_keys.get_secret_value())
+            return tuple((name, SecretStr(key)) for name, key in pairs)
+        return ((DEFAULT_ACCOUNT, self.management_key()),)
+
     def sign_in(self, host: str, port: int) -> SignIn | None:
         """The sign-in to serve with (``orusage dashboard``), None when it is off; a ConfigError when it is
         half set up (a dashboard must never run open because one setting is missing)."""
@@ -334,6 +366,28 @@ class SignIn:
     allow: tuple[str, ...]
 
 
+def parse_accounts(text: str) -> list[tuple[str, str]]:
+    """``work=sk-or-…,personal=sk-or-…`` as [(name, key), …]; a ValueError that never quotes a key."""
+    pairs: list[tuple[str, str]] = []
+    for number, part in enumerate((p.strip() for p in text.split(",")), start=1):
+        if not part:
+            continue
+        name, sep, key = (x.strip() for x in part.partition("="))
+        if not sep or not key:
+            raise ValueError(f"pair {number} is not NAME=KEY")
+        if not ACCOUNT_NAME.fullmatch(name):
+            raise ValueError(
+                f"pair {number}: an account name is 1-40 lower-case letters, digits, '-' or '_', starting with "
+                "a letter or digit"
+            )
+        if any(name == seen for seen, _ in pairs):
+            raise ValueError(f"account {name} is named twice")
+        pairs.append((name, key))
+    if not pairs:
+        raise ValueError("no NAME=KEY pair")
+    return pairs
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings, or a ConfigError naming the setting that is wrong (never echoing a secret value)."""
     try:
@@ -375,9 +429,15 @@ def secret_values() -> tuple[str, ...]:
         s = current()
     except ConfigError:
         names = (*SECRET_SETTINGS, PASSWORD_ENV)
-        return tuple(v for name in names if (v := os.environ.get(name, "")).strip())
-    values = (getattr(s, name) for name in type(s).model_fields)
-    return tuple(v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value().strip())
+        values = [v for name in names if (v := os.environ.get(name, "")).strip()]
+        pairs = os.environ.get("OPENROUTER_MANAGEMENT_KEYS", "")  # each key alone too, however malformed
+        values += [p.partition("=")[2].strip() or p.strip() for p in pairs.split(",") if p.strip()]
+        return tuple(values)
+    values = [getattr(s, name) for name in type(s).model_fields]
+    found = [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value().strip()]
+    if s.openrouter_management_keys is not None:  # each key alone, as a peer would echo it
+        found += [key for _, key in parse_accounts(s.openrouter_management_keys.get_secret_value())]
+    return tuple(found)
 
 
 def debug_enabled() -> bool:

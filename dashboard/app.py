@@ -36,6 +36,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("members.py", "Members", ":material/group:", "members"),
     ("end_users.py", "End users", ":material/person:", "end-users"),
     ("teams.py", "Teams", ":material/groups:", "teams"),
+    ("accounts.py", "Accounts", ":material/account_balance:", "accounts"),
     ("generations.py", "Generations", ":material/table_rows:", "generations"),
     ("weekly.py", "Weekly review", ":material/event_note:", "weekly"),
     ("budgets.py", "Budgets", ":material/savings:", "budgets"),
@@ -45,8 +46,8 @@ MODEL_PAGE = "model"
 GENERATIONS_PAGE = "generations"
 EXPLORE_PAGE = "explore"
 # Pages drawn by the one breakdown view: they share the per-day chart's choice (``per_day`` in the link).
-BREAKDOWN_PAGES = ("providers", "apps", "keys", "workspaces", "members", "end-users")
-PEOPLE_PAGES = ("workspaces", "members", "end-users", "teams")  # who spent it
+BREAKDOWN_PAGES = ("providers", "apps", "keys", "workspaces", "members", "end-users", "accounts")
+PEOPLE_PAGES = ("workspaces", "members", "end-users", "teams", "accounts")  # who spent it
 REVIEW_PAGES = ("weekly", "budgets")
 STORE_PAGES = ("health",)
 

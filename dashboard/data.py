@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import urlstate
 from queries import (
+    accounts,
     allocation,
     broadcast,
     budgets,
@@ -85,6 +86,7 @@ class Meta:
     # of keys, apps and members only: those the allocation (the Teams page) has lines for; teams of tags are
     # known from per-generation records only and are no filter (queries.allocation.tags_left_out).
     teams: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    accounts: tuple[str, ...] = ()  # the store's accounts (queries.accounts); a filter once there are two
 
     def model_label(self, permaslug: str) -> str:
         return self.model_labels.get(permaslug, permaslug)
@@ -104,6 +106,7 @@ class Meta:
             workspaces=frozenset(self.workspaces),
             members=frozenset(self.members),
             teams=frozenset(self.teams),
+            accounts=frozenset(self.accounts),
             catalog=frozenset(self.catalog) | frozenset(self.models),
         )
 
@@ -168,17 +171,20 @@ def meta(store: Store) -> Meta:
         members=tuple(member for member, _ in found.members),
         member_labels=_member_labels(found.members),
         teams=_teams(run(reads.teams), found.members),
+        accounts=run(accounts.known),
     )
 
 
 @_cached
-def kpis(store: Store, today: date) -> reads.Kpis:
-    return store.reader.run(reads.kpis, today)
+def kpis(store: Store, today: date, accounts: tuple[str, ...] = ()) -> reads.Kpis:
+    return store.reader.run(reads.kpis, today, accounts)
 
 
 @_cached
-def outlook(store: Store, today: date, now: datetime | None = None) -> reads_overview.Outlook:
-    return store.reader.run(reads_overview.outlook, today, now)
+def outlook(
+    store: Store, today: date, now: datetime | None = None, accounts: tuple[str, ...] = ()
+) -> reads_overview.Outlook:
+    return store.reader.run(reads_overview.outlook, today, now, accounts)
 
 
 @_cached
@@ -319,8 +325,8 @@ def failed_deliveries(store: Store) -> pd.DataFrame:
 
 
 @_cached
-def top_ups(store: Store) -> pd.DataFrame:
-    found = store.reader.run(credits.top_ups)
+def top_ups(store: Store, accounts: tuple[str, ...] = ()) -> pd.DataFrame:
+    found = store.reader.run(credits.top_ups, accounts)
     return pd.DataFrame(
         [(t.at, t.previous_at, t.amount, t.total_after) for t in found],
         columns=["at", "previous_at", "amount", "total_after"],

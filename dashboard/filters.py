@@ -29,6 +29,7 @@ KEYS_KEY = "f_keys"
 WORKSPACE_KEY = "f_workspace"
 MEMBERS_KEY = "f_members"
 TEAMS_KEY = "f_teams"
+ACCOUNTS_KEY = "f_accounts"
 _SEEDED = "f_seeded"  # the URL has been read into the widgets for this session
 NOTES_KEY = "f_notes"  # what the URL held that was dropped, shown once
 
@@ -41,6 +42,7 @@ LIST_KEYS: dict[str, str] = {
     urlstate.KEYS: KEYS_KEY,
     urlstate.MEMBERS: MEMBERS_KEY,
     urlstate.TEAMS: TEAMS_KEY,
+    urlstate.ACCOUNTS: ACCOUNTS_KEY,
 }
 
 
@@ -114,6 +116,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
         (KEYS_KEY, meta.keys),
         (MEMBERS_KEY, meta.members),
         (TEAMS_KEY, tuple(meta.teams)),
+        (ACCOUNTS_KEY, meta.accounts),
     ):
         _keep_known(key, allowed)
     if st.session_state.get(WORKSPACE_KEY) not in ("", *meta.workspaces):
@@ -203,6 +206,17 @@ def sidebar(meta: Meta, today: date) -> Filters:
         "Teams of tags are not listed: only per-generation records know tags (the Generations page filters by "
         "tag).",
     )
+    chosen_accounts = (
+        side.multiselect(
+            "Accounts",
+            list(meta.accounts),
+            placeholder="All accounts",
+            key=ACCOUNTS_KEY,
+            help="The OpenRouter accounts this store holds (OPENROUTER_MANAGEMENT_KEYS' names).",
+        )
+        if len(meta.accounts) > 1
+        else []
+    )
     side.button("Clear filters", on_click=clear, icon=":material/filter_alt_off:", type="tertiary")
     return Filters(
         start,
@@ -216,6 +230,7 @@ def sidebar(meta: Meta, today: date) -> Filters:
         members=tuple(members),
         teams=tuple(teams),
         team=team_scope(tuple(teams), meta.teams),
+        accounts=tuple(chosen_accounts),
     )
 
 

@@ -69,6 +69,7 @@ def record(name: str, split: Split | Whole | None, frame: pd.DataFrame) -> None:
                 "apps": list(f.apps),
                 "keys": list(f.keys),
                 "workspace": f.workspace,
+                "accounts": list(f.accounts),
             },
             "money": {c: _number(frame, (c,)) for c in split.money},
             "tokens": _number(frame, split.tokens) if split.tokens else None,

@@ -52,6 +52,7 @@ LINKS: dict[str, Link] = {
     "member": Link("members", "members", "member"),
     "workspace": Link("workspaces", "workspace", "workspace"),
     "team": Link("teams", "teams", "team"),
+    "account": Link("accounts", "accounts", "account"),
 }
 DIM_LINKS: dict[Dim, Link] = {
     Dim.PROVIDER: LINKS["provider"],
@@ -59,6 +60,7 @@ DIM_LINKS: dict[Dim, Link] = {
     Dim.KEY: LINKS["key"],
     Dim.MEMBER: LINKS["member"],
     Dim.WORKSPACE: LINKS["workspace"],
+    Dim.ACCOUNT: LINKS["account"],
 }
 
 
@@ -114,6 +116,7 @@ def filter_summary(ctx: PageContext) -> str:
         (f.keys, "key", m.key_label),
         (f.members, "member", m.member_label),
         (tuple(f"team {t}" for t in f.teams), "team", str),
+        (tuple(f"account {a}" for a in f.accounts), "account", str),
     ):
         if values:
             named = ", ".join(label(v) for v in values[:3])

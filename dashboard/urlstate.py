@@ -7,13 +7,14 @@ Format (repeated keys for several values; order as below; only what is set)::
     &models=<permaslug>&models=<permaslug>
     &providers=<name>&apps=<name>&keys=<hash>&workspace=<name>
     &members=<name>&teams=<name>                 members as analytics name them; the alerts config's teams
+    &accounts=<name>                             the store's accounts (OPENROUTER_MANAGEMENT_KEYS' names)
     &model=<permaslug>                           the Model detail page's subject
     &sort=spend&order=asc&q=<text>&finish=stop&page=3&rows=100    the Generations page's (gen_url)
     &by=app&then=model&metric=tokens&top=20     the Explore page's (explore_url)
     &per_day=requests                            the breakdown pages' per-day chart
 
 Every value from a URL is checked against an allowlist (the store's own models, providers, apps, keys,
-workspaces, members, teams; the preset names; dates in a sane window). Anything else is dropped and reported
+workspaces, members, teams, accounts; the preset names; dates in a sane window). Anything else is dropped and reported
 in the notes ``parse`` returns beside the ``queries.filters.Filters`` it makes, so a hostile or stale link can neither
 break a page nor change a query. Parameter names are the ``Filters`` field names.
 """
@@ -36,6 +37,7 @@ KEYS = "keys"
 WORKSPACE = "workspace"
 MEMBERS = "members"
 TEAMS = "teams"
+ACCOUNTS = "accounts"
 MODEL = "model"  # the Model detail page's subject, not a filter
 # The Generations page's own parameters (read by ``dashboard.gen_url``), not filters either.
 SORT = "sort"
@@ -52,7 +54,7 @@ METRIC = "metric"
 TOP = "top"
 PER_DAY = "per_day"
 
-LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS, MEMBERS, TEAMS)
+LIST_PARAMS = (MODELS, PROVIDERS, APPS, KEYS, MEMBERS, TEAMS, ACCOUNTS)
 FILTER_PARAMS = (RANGE, FROM, TO, *LIST_PARAMS, WORKSPACE)
 PAGE_PARAMS = (MODEL, SORT, ORDER, SEARCH, FINISH, TAG, PAGE, ROWS, BY, THEN, METRIC, TOP, PER_DAY)
 # Streamlit's own parameters: not ours to judge.
@@ -78,6 +80,7 @@ class Allowed:
     workspaces: Collection[str] = ()
     members: Collection[str] = ()
     teams: Collection[str] = ()
+    accounts: Collection[str] = ()
     catalog: Collection[str] = ()  # models a detail page may show (traffic or /models)
 
 
@@ -160,6 +163,7 @@ def parse(params: Mapping[str, Sequence[str]], allowed: Allowed, today: date) ->
         workspace=workspace,
         members=_pick(MEMBERS, params.get(MEMBERS, ()), allowed.members, notes),
         teams=_pick(TEAMS, params.get(TEAMS, ()), allowed.teams, notes),
+        accounts=_pick(ACCOUNTS, params.get(ACCOUNTS, ()), allowed.accounts, notes),
     )
     return chosen, tuple(notes)
 
@@ -197,6 +201,7 @@ def with_value(filters: Filters, param: str, value: str, allowed: Allowed) -> Fi
         KEYS: allowed.keys,
         MEMBERS: allowed.members,
         TEAMS: allowed.teams,
+        ACCOUNTS: allowed.accounts,
         WORKSPACE: allowed.workspaces,
     }
     if param not in known or value not in known[param]:
@@ -213,4 +218,5 @@ def with_value(filters: Filters, param: str, value: str, allowed: Allowed) -> Fi
         keys=lists[KEYS],
         members=lists[MEMBERS],
         teams=lists[TEAMS],
+        accounts=lists[ACCOUNTS],
     )

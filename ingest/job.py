@@ -7,13 +7,14 @@ killed anywhere and simply run again: nothing doubles and nothing is half-writte
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from core.clock import utcnow
-from core.errors import OrusageError
+from core.errors import OrusageError, StoreError
 from core.scrub import scrub
 from core.settings import MANAGEMENT_KEYS_URL
 from ingest import schemas, transform
@@ -101,11 +102,13 @@ def run_ingest(
         _ingest(writer, client, clock, report, result, pacer, analytics, history_days, groupings)
         _generations_and_reconciliation(writer, client, clock, report, result, pacer, generations)
     except OrusageError as exc:
-        with writer.transaction() as con:  # the message may quote a peer: never a secret in the run log
+        # The message may quote a peer: never a secret in the run log. A store that just failed (full, damaged)
+        # may refuse the run log too: the first error is the one to report.
+        with contextlib.suppress(StoreError), writer.transaction() as con:
             writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, scrub(str(exc)))
         raise
     except BaseException as exc:
-        with writer.transaction() as con:
+        with contextlib.suppress(StoreError), writer.transaction() as con:
             message = f"interrupted: {type(exc).__name__}"
             writes.finish_run(con, result.run_id, "failed", clock(), result.units, result.rows, message)
         raise

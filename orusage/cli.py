@@ -17,7 +17,7 @@ import click
 
 from core.errors import EXIT_USAGE, OrusageError
 from core.scrub import ScrubFilter, scrub
-from core.settings import debug_enabled
+from core.settings import DEFAULT_ACCOUNT, debug_enabled
 from orusage.alerts.commands import alerts
 
 FC = TypeVar("FC", bound=Callable[..., object])
@@ -50,9 +50,10 @@ def cli(verbose: bool) -> None:
       orusage ingest      pull your account's usage into the local DuckDB file
       orusage dashboard   browse it at http://localhost:8501
 
-    Settings come from the environment or a .env file: OPENROUTER_MANAGEMENT_KEY (required for ingest),
-    OPENROUTER_BASE_URL, ORUSAGE_DB. Exit codes: 0 ok, 2 usage or config, 3 authentication or key type,
-    4 OpenRouter unavailable, 5 database locked or unreadable.
+    Settings come from the environment or a .env file: OPENROUTER_MANAGEMENT_KEY (required for ingest;
+    OPENROUTER_MANAGEMENT_KEYS=NAME=KEY,... for several accounts), OPENROUTER_BASE_URL, ORUSAGE_DB.
+    Exit codes: 0 ok, 2 usage or config, 3 authentication or key type, 4 OpenRouter unavailable,
+    5 database locked or unreadable.
     """
     _configure_logging(verbose)
 
@@ -83,7 +84,9 @@ def _db_option() -> Callable[[FC], FC]:
 def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts: bool) -> None:
     """Pull activity, API keys, credits and models from OpenRouter into the DuckDB file.
 
-    Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai).
+    Needs OPENROUTER_MANAGEMENT_KEY (a management key: Settings › Management keys on openrouter.ai),
+    or OPENROUTER_MANAGEMENT_KEYS=NAME=KEY,... to ingest several accounts into one store, one after the
+    other (every account is tried; the exit code is the worst of theirs).
     The first run also backfills a year of history per model, app, provider, key, workspace and
     member through OpenRouter's analytics (paced under its 64 requests a minute: a few minutes);
     later runs fetch only what is new, plus today's and yesterday's spend per hour (for the alerts).
@@ -111,6 +114,16 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
         prepared.raise_for_failures()
 
 
+def _account_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from core.settings import ACCOUNT_NAME
+
+    if value is not None and not ACCOUNT_NAME.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not an account name: 1-40 lower-case letters, digits, '-' or '_'.", ctx, param
+        )
+    return value
+
+
 @cli.command("import", context_settings=CONTEXT)
 @_db_option()
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
@@ -119,8 +132,16 @@ def ingest(db: Path | None, quiet: bool, watch_interval: str | None, with_alerts
     is_flag=True,
     help="Read every file, even one imported before (recognised by its size, first and last MiB and line count).",
 )
+@click.option(
+    "--account",
+    default=None,
+    metavar="NAME",
+    callback=_account_name,
+    help="The account the exports belong to (a name of OPENROUTER_MANAGEMENT_KEYS; default: the only account, "
+    "'default').",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_(db: Path | None, quiet: bool, force: bool, files: tuple[Path, ...]) -> None:
+def import_(db: Path | None, quiet: bool, force: bool, account: str | None, files: tuple[Path, ...]) -> None:
     """Import website activity exports (CSV, one row per generation): FILE... from openrouter.ai.
 
     Both layouts are understood (24 columns since 2026, 23 before), columns in any order. Rows are
@@ -134,7 +155,7 @@ def import_(db: Path | None, quiet: bool, force: bool, files: tuple[Path, ...]) 
     from orusage.importer import import_once
 
     settings = load_settings(**({"orusage_db": db} if db else {}))
-    summary = import_once(settings, list(files), force=force)
+    summary = import_once(settings, list(files), force=force, account=account or DEFAULT_ACCOUNT)
     if not quiet:
         click.echo(summary)
 
@@ -270,7 +291,13 @@ def receive(db: Path | None, host: str, port: int, every_s: float) -> None:
 )
 @click.option("--quirks", is_flag=True, help="Also emit what real responses do beyond the spec (NOTES.md).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the deterministic data set.")
-def fake_openrouter(host: str, port: int, now_text: str | None, quirks: bool, seed: int) -> None:
+@click.option(
+    "--two-accounts",
+    is_flag=True,
+    help="Also serve a second, separate demo account at the same URL: the management key chooses the account "
+    "(both keys are printed at start-up).",
+)
+def fake_openrouter(host: str, port: int, now_text: str | None, quirks: bool, seed: int, two_accounts: bool) -> None:
     """Run the fake OpenRouter API (for tests, demos and trying the ingest).
 
     It serves OpenRouter's API under /api/v1 from one seeded per-generation data set, and accepts the
@@ -279,7 +306,7 @@ def fake_openrouter(host: str, port: int, now_text: str | None, quirks: bool, se
     from fake_openrouter.server import serve
 
     now = _parse_now(now_text)
-    serve(host, port, now, quirks, seed)
+    serve(host, port, now, quirks, seed, two_accounts=two_accounts)
 
 
 cli.add_command(alerts)

@@ -51,25 +51,34 @@ def _guard(name: str, fn: Callable[[], str]) -> Check:
         return Check(name, False, str(exc), exc.exit_code)
 
 
-def check_api(settings: Settings, client_factory: Callable[[Settings], OpenRouterClient]) -> list[Check]:
-    checks: list[Check] = []
+def check_api(settings: Settings, client_factory: Callable[[Settings, str | None], OpenRouterClient]) -> list[Check]:
+    """The key, the API and analytics, for each account (named in each check when there are several)."""
     try:
-        settings.management_key()
+        accounts = settings.accounts()
     except OrusageError as exc:
         return [Check("management key", False, str(exc), exc.exit_code)]
-    with client_factory(settings) as client:
+    several = settings.openrouter_management_keys is not None
+    checks: list[Check] = []
+    for name, _ in accounts:
+        checks += _check_account(settings, client_factory(settings, name), f" ({name})" if several else "")
+    return checks
+
+
+def _check_account(settings: Settings, client: OpenRouterClient, suffix: str) -> list[Check]:
+    checks: list[Check] = []
+    with client:
 
         def key_type() -> str:
             check_management_key(client)
             return "accepted, and it is a management key"
 
-        key_check = _guard("management key", key_type)
+        key_check = _guard("management key" + suffix, key_type)
         checks.append(key_check)
         if not key_check.ok:
             return checks
         checks.append(
             _guard(
-                "OpenRouter API",
+                "OpenRouter API" + suffix,
                 lambda: f"{settings.openrouter_base_url} answers (credits: {fmt.usd(client.credits().total_credits)})",
             )
         )
@@ -80,7 +89,7 @@ def check_api(settings: Settings, client_factory: Callable[[Settings], OpenRoute
             rows = client.analytics_query({**query_body(probe, probe.first_day, probe.last_day), "limit": 1})
             return f"analytics answer ({len(rows.data)} row for yesterday)"
 
-        checks.append(_guard("analytics", analytics))
+        checks.append(_guard("analytics" + suffix, analytics))
     return checks
 
 
@@ -206,7 +215,7 @@ def _schema_check(version: int) -> Check:
 
 
 def run_doctor(
-    settings: Settings, client_factory: Callable[[Settings], OpenRouterClient], now: datetime | None = None
+    settings: Settings, client_factory: Callable[[Settings, str | None], OpenRouterClient], now: datetime | None = None
 ) -> tuple[list[Check], int]:
     """All checks and the exit code: that of the first failure, or 0 when only warnings remain."""
     checks = check_database(settings.orusage_db, now or utcnow()) + check_api(settings, client_factory)

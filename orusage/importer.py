@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from core.clock import utcnow
-from core.settings import Settings
+from core.settings import DEFAULT_ACCOUNT, Settings
 from ingest.website_csv.load import ImportResult, import_files
+from queries import accounts
 from queries.store import Writer
 
 
@@ -43,10 +44,18 @@ def summarize(result: ImportResult, settings: Settings) -> str:
 
 
 def import_once(
-    settings: Settings, paths: Sequence[Path], *, clock: Callable[[], datetime] = utcnow, force: bool = False
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    force: bool = False,
+    account: str = DEFAULT_ACCOUNT,
 ) -> str:
-    """Import the files (all or none); returns the summary line. Raises OrusageError (exit 2 for a bad file).
-    Files imported before (same fingerprint) are skipped unless ``force``."""
+    """Import the files (all or none) as ``account``'s; returns the summary line. Raises OrusageError (exit 2
+    for a bad file). Files imported before into that account (same fingerprint) are skipped unless ``force``."""
     with Writer(settings.orusage_db) as writer:
+        accounts.use(writer.con, account)
         result = import_files(writer, paths, clock=clock, force=force)
+        if result.files:  # all or nothing: a refused import leaves no account behind either
+            accounts.record(writer.con, account, clock())
     return summarize(result, settings)

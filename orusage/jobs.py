@@ -9,19 +9,25 @@ from datetime import datetime
 
 from core.clock import utcnow
 from core.errors import EXIT_AUTH, EXIT_USAGE, ConfigError, OrusageError
-from core.settings import Settings
+from core.settings import DEFAULT_ACCOUNT, Settings
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import IngestResult, run_ingest
 from ingest.pacing import Pacer
 from ingest.progress import QuietReporter, reporter_for_terminal
+from queries import accounts
 from queries.store import Writer
 
 
-def client_for(settings: Settings) -> OpenRouterClient:
+def client_for(settings: Settings, account: str | None = None) -> OpenRouterClient:
+    """A client with the management key of ``account`` (None: the first, or only, account)."""
+    pairs = settings.accounts()
+    name, key = next(((n, k) for n, k in pairs if n == account), pairs[0]) if account else pairs[0]
+    several = settings.openrouter_management_keys is not None
     return OpenRouterClient(
         settings.openrouter_base_url,
-        settings.management_key(),
+        key,
+        key_setting=f"OPENROUTER_MANAGEMENT_KEYS ({name})" if several else "OPENROUTER_MANAGEMENT_KEY",
         timeout=settings.orusage_http_timeout,
         deadline=settings.orusage_http_deadline,
         retries=settings.orusage_http_retries,
@@ -74,47 +80,66 @@ def ingest_once(
     client: OpenRouterClient | None = None,
     after: Callable[[Writer], Callable[[], str]] | None = None,
 ) -> str:
-    """One full ingest; returns the summary line. Raises OrusageError with the exit code to use.
+    """One full ingest of every account; returns the summary (a line per account when there are several).
+    Raises OrusageError with the exit code to use: after trying every account, the worst of their failures.
 
-    ``after`` (e.g. the alerts check of `ingest --alerts`) runs in the same writer session once the
-    ingest is done, and also after a failed one, so that a stale-data alert can still go out. What it
-    returns runs once the writer lock is released (the alerts' sending), and its summary is appended to
-    the ingest's."""
-    key_client = client or client_for(settings)
+    ``client`` (tests) replaces the first account's. ``after`` (e.g. the alerts check of `ingest --alerts`)
+    runs in the same writer session once every account is done, and also after a failed one, so that a
+    stale-data alert can still go out. What it returns runs once the writer lock is released (the alerts'
+    sending), and its summary is appended to the ingest's."""
+    names = [name for name, _ in settings.accounts()] if client is None else [DEFAULT_ACCOUNT]
+    several = len(names) > 1 or names[0] != DEFAULT_ACCOUNT
     reporter = QuietReporter() if quiet else reporter_for_terminal()
-    pacer = Pacer(settings.orusage_analytics_rate)
-    failure: OrusageError | None = None
+    failures: list[tuple[str, OrusageError]] = []
+    lines: list[str] = []
     followup: Callable[[], str] | None = None
-    try:
-        with Writer(settings.orusage_db) as writer:
+    with Writer(settings.orusage_db) as writer:
+        for name in names:
+            accounts.use(writer.con, name)
+            accounts.record(writer.con, name, clock())  # its run is recorded as its own, even a failed one
+            key_client = client or client_for(settings, name)
             try:
                 result = run_ingest(
                     writer,
                     key_client,
                     clock=clock,
                     reporter=reporter,
-                    pacer=pacer,
+                    pacer=Pacer(settings.orusage_analytics_rate),  # OpenRouter limits each key on its own
                     history_days=settings.orusage_history_days,
                     generations=generation_options(settings),
                     pairs=settings.orusage_analytics_pairs,
                 )
             except OrusageError as exc:
-                failure = exc
-                if after is not None:
-                    with contextlib.suppress(OrusageError):
-                        followup = after(writer)
+                failures.append((name, exc))
             else:
-                followup = after(writer) if after is not None else None
-    finally:
-        if client is None:
-            key_client.close()
-    if failure is not None:
+                lines.append(f"{name}: {summarize(result, settings)}" if several else summarize(result, settings))
+            finally:
+                if client is None:
+                    key_client.close()
+        if after is not None:
+            if failures:
+                with contextlib.suppress(OrusageError):
+                    followup = after(writer)
+            else:
+                followup = after(writer)
+    if failures:
         if followup is not None:
             with contextlib.suppress(OrusageError):
                 followup()
-        raise failure
+        raise _worst(failures, several)
     extra = f"; {followup()}" if followup is not None else ""
-    return summarize(result, settings) + extra
+    return "\n".join(lines) + extra
+
+
+def _worst(failures: list[tuple[str, OrusageError]], several: bool) -> OrusageError:
+    """One error for the failed accounts: the highest exit code among them, each account's reason."""
+    worst = max(failures, key=lambda f: f[1].exit_code)[1]
+    if not several:
+        return worst
+    reasons = "; ".join(f"account {name}: {exc.message}" for name, exc in failures)
+    error = OrusageError(reasons, worst.hint)
+    error.exit_code = worst.exit_code  # the instance's code: the worst of the accounts'
+    return error
 
 
 def parse_interval(text: str) -> float:

@@ -310,11 +310,13 @@ def render_text(report: Report) -> str:
     if report.runs:
         lines.append("")
         lines.append("Last runs:")
+        several = len({run.account for run in report.runs}) > 1
         for run in report.runs:
             outcome = run.status if run.finished_at else "interrupted (no finish recorded)"
             message = f" — {run.message}" if run.message else ""
+            whose = f" of {run.account}" if several else ""
             lines.append(
-                f"  #{run.run_id} {run.command} {_when(run.started_at)}: {outcome}, "
+                f"  #{run.run_id} {run.command}{whose} {_when(run.started_at)}: {outcome}, "
                 f"{run.units_done} units, {run.rows_written} rows{message}"
             )
     return "\n".join(lines)

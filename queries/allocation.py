@@ -55,7 +55,7 @@ NOT_STORED = "keys not stored"  # the key (and workspace) of spend on keys the s
 _NEGLIGIBLE = 1e-12
 METRICS = ("requests", "prompt", "completion", "reasoning", "completion_only", "cached", "spend", "byok")
 # What the allocation's rows may be grouped by (the only identifiers a caller can put into a statement).
-GROUP_COLUMNS = ("date", "team", "rule", "model", "provider", "key", "app", "workspace")
+GROUP_COLUMNS = ("date", "team", "rule", "model", "provider", "key", "app", "workspace", "account")
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _day_ranges(days: Sequence[date]) -> tuple[str, list[Any]]:
 _TEAMS = """key_team AS (SELECT value AS key, min(team) AS team FROM cost_centres WHERE kind = 'key' GROUP BY value),
         member_team AS (
             SELECT k.hash AS key, min(c.team) AS team
-            FROM api_keys k JOIN organization_members m ON m.id = k.creator_user_id
+            FROM api_keys k JOIN organization_members m ON m.id = k.creator_user_id AND m.account = k.account
                  JOIN cost_centres c ON c.kind = 'member'
                       AND (c.value IN (m.id, trim(concat_ws(' ', m.first_name, m.last_name)))
                            OR lower(c.value) = lower(m.email))
@@ -149,8 +149,8 @@ BY_KEY = Grain()
 
 
 def cells_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
-    """The account's spend per day × model (× provider) × key (or key class, ``Grain``): ``date, model,
-    provider``, ``grain.units`` and ``METRICS``; follows ``_TEAMS`` in a ``WITH``.
+    """The account's spend per day × model (× provider) × account × key (or key class, ``Grain``): ``date,
+    model, provider, account``, ``grain.units`` and ``METRICS``; follows ``_TEAMS`` in a ``WITH``.
 
     ``key`` NULL holds the account's spend beyond the stored keys' (it may be negative where two sources
     disagree by a rounding: the rows still sum to the account's spend)."""
@@ -174,18 +174,20 @@ def cells_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
     sql = f"""
         acct AS ({account}),
         keyed AS ({keyed}),
-        a AS (SELECT date, model, {provider}, {_sums()} FROM acct GROUP BY ALL),
-        k AS (SELECT date, model, {provider}, {units}, {_sums()} FROM {source} GROUP BY ALL),
-        s AS (SELECT date, model, provider, {_sums()} FROM k GROUP BY ALL),
+        a AS (SELECT date, model, {provider}, account, {_sums()} FROM acct GROUP BY ALL),
+        k AS (SELECT date, model, {provider}, account, {units}, {_sums()} FROM {source} GROUP BY ALL),
+        s AS (SELECT date, model, provider, account, {_sums()} FROM k GROUP BY ALL),
         rest AS (
             SELECT coalesce(a.date, s.date) AS date, coalesce(a.model, s.model) AS model,
-                   coalesce(a.provider, s.provider) AS provider, {rest_units}, {rest}
+                   coalesce(a.provider, s.provider) AS provider, coalesce(a.account, s.account) AS account,
+                   {rest_units}, {rest}
             FROM a FULL OUTER JOIN s
-                 ON a.date = s.date AND a.model = s.model AND a.provider IS NOT DISTINCT FROM s.provider),
+                 ON a.date = s.date AND a.model = s.model AND a.provider IS NOT DISTINCT FROM s.provider
+                    AND a.account = s.account),
         cells AS (
-            SELECT date, model, provider, {units}, {", ".join(METRICS)} FROM k
+            SELECT date, model, provider, account, {units}, {", ".join(METRICS)} FROM k
             UNION ALL
-            SELECT date, model, provider, {units}, {", ".join(METRICS)} FROM rest
+            SELECT date, model, provider, account, {units}, {", ".join(METRICS)} FROM rest
             WHERE abs(spend) > {_NEGLIGIBLE} OR requests <> 0 OR prompt <> 0 OR completion <> 0)"""  # noqa: S608 -- constants
     return sql, [*account_params, *keyed_params, *day_params, *day_params, *unit_params]
 
@@ -193,14 +195,14 @@ def cells_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
 def allocation_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
     """``WITH …`` ending in ``allocated``: one row per cell and line it goes to.
 
-    Columns: ``date, model, provider``, ``key`` (or ``picked`` at a key class grain), ``team`` (NULL:
+    Columns: ``date, model, provider, account``, ``key`` (or ``picked`` at a key class grain), ``team`` (NULL:
     unallocated), ``rule`` (key | app | member; NULL for unallocated), ``app`` (the app of an app-rule part),
     ``share`` (of the cell: 1 when the cell goes to one line whole) and ``METRICS`` scaled by the share."""
     cells, cell_params = cells_sql(r, grain)
     apps, app_params = rows_sql(r.apps, everything(r.apps.start, r.apps.end))
     scaled = ", ".join(f"{m} * share AS {m}" for m in METRICS)
-    cols = ", ".join(("date", "model", "provider", *grain.units, *METRICS))
-    o_cols = ", ".join(f"o.{c}" for c in ("date", "model", "provider", *grain.units, *METRICS))
+    cols = ", ".join(("date", "model", "provider", "account", *grain.units, *METRICS))
+    o_cols = ", ".join(f"o.{c}" for c in ("date", "model", "provider", "account", *grain.units, *METRICS))
     owned = (
         "SELECT c.*, kt.team AS key_team, mt.team AS member_team "
         "FROM cells c LEFT JOIN key_team kt ON kt.key = c.key LEFT JOIN member_team mt ON mt.key = c.key"
@@ -212,33 +214,33 @@ def allocation_sql(r: Routes, grain: Grain = BY_KEY) -> tuple[str, list[Any]]:
         owned AS ({owned}),
         app_rows AS ({apps}),
         app_spend AS (
-            SELECT date, model, t.team, app, sum(spend) AS spend
+            SELECT date, model, account, t.team, app, sum(spend) AS spend
             FROM app_rows JOIN app_team t USING (app) GROUP BY ALL HAVING sum(spend) > 0),
-        pool AS (SELECT date, model, sum(spend) AS pool FROM owned WHERE key_team IS NULL GROUP BY ALL),
+        pool AS (SELECT date, model, account, sum(spend) AS pool FROM owned WHERE key_team IS NULL GROUP BY ALL),
         claims AS (
-            SELECT date, model, team, app, pool,
+            SELECT date, model, account, team, app, pool,
                    least(spend, greatest(pool - coalesce(sum(spend) OVER (
-                       PARTITION BY date, model ORDER BY team, app
+                       PARTITION BY date, model, account ORDER BY team, app
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)) AS claimed
-            FROM app_spend JOIN pool USING (date, model) WHERE pool > 0),
+            FROM app_spend JOIN pool USING (date, model, account) WHERE pool > 0),
         -- A claim within float noise of the whole pool takes it whole: exact, and no noise leaks out.
         shares AS (
-            SELECT date, model, team, app,
+            SELECT date, model, account, team, app,
                    CASE WHEN claimed / pool > 1 - {_NEGLIGIBLE} THEN 1.0 ELSE claimed / pool END AS share
             FROM claims WHERE claimed > 0),
-        rest_share AS (SELECT date, model, 1 - sum(share) AS share FROM shares GROUP BY ALL),
+        rest_share AS (SELECT date, model, account, 1 - sum(share) AS share FROM shares GROUP BY ALL),
         parts AS (
             SELECT {cols}, key_team AS team, '{KEY_RULE}' AS rule, NULL::VARCHAR AS app, 1.0::DOUBLE AS share
             FROM owned WHERE key_team IS NOT NULL
             UNION ALL
             SELECT {o_cols}, s.team, '{APP_RULE}', s.app, s.share
-            FROM owned o JOIN shares s USING (date, model) WHERE o.key_team IS NULL
+            FROM owned o JOIN shares s USING (date, model, account) WHERE o.key_team IS NULL
             UNION ALL
             SELECT {o_cols}, o.member_team, CASE WHEN o.member_team IS NOT NULL THEN '{MEMBER_RULE}' END, NULL,
                    coalesce(r.share, 1.0)
-            FROM owned o LEFT JOIN rest_share r USING (date, model) WHERE o.key_team IS NULL),
+            FROM owned o LEFT JOIN rest_share r USING (date, model, account) WHERE o.key_team IS NULL),
         allocated AS (
-            SELECT date, model, provider, {unit}, team, rule, app, share, {scaled}
+            SELECT date, model, provider, account, {unit}, team, rule, app, share, {scaled}
             FROM parts WHERE abs(share) > {_NEGLIGIBLE})"""  # noqa: S608 -- constants
     return sql, [*cell_params, *app_params]
 
@@ -249,7 +251,8 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> p
 
 
 _WORKSPACE_KEYS = (
-    "SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id WHERE w.name = ? OR w.id = ?"
+    "SELECT k.hash FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account "
+    "WHERE w.name = ? OR w.id = ?"
 )
 
 
@@ -270,7 +273,7 @@ def _key_terms(filters: Filters, key: str) -> tuple[str, list[Any]]:
 def _filters_sql(filters: Filters, grain: Grain) -> tuple[str, list[Any]]:
     """``AND …`` terms on the labelled parts (``model``, ``provider``, ``team``, and ``key`` or ``picked``)
     for the filters the allocation can apply: models, keys, providers (on the days ``/activity`` names them:
-    the routes say so), the workspace and teams (their lines; the filters' team *scope*, what a team stands
+    the routes say so), accounts, the workspace and teams (their lines; the filters' team *scope*, what a team stands
     for on other pages, is not applied here)."""
     where = ""
     params: list[Any] = []
@@ -289,6 +292,9 @@ def _filters_sql(filters: Filters, grain: Grain) -> tuple[str, list[Any]]:
     if filters.teams:
         where += " AND list_contains(?::VARCHAR[], team)"
         params.append(list(filters.teams))
+    if filters.accounts:
+        where += " AND list_contains(?::VARCHAR[], account)"
+        params.append(list(filters.accounts))
     return where, params
 
 
@@ -310,7 +316,7 @@ def parts_sql(r: Routes, filters: Filters | None = None, grain: Grain = BY_KEY) 
     team = f"coalesce(x.team, '{UNALLOCATED}') AS team"
     workspace = (
         ", w.name AS workspace FROM allocated x LEFT JOIN api_keys k ON k.hash = x.key "
-        "LEFT JOIN workspaces w ON w.id = k.workspace_id"
+        "LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account"
     )
     labelled = f"SELECT x.* EXCLUDE (team), {team}{workspace if grain.by_key else ' FROM allocated x'}"  # noqa: S608 -- constants
     query = f"""{sql},

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
+from queries.accounts import CURRENT
 from queries.generations import BROADCAST, BROADCAST_COLUMNS, has_broadcast, ident, quoted
 
 if TYPE_CHECKING:  # pandas only for the page's reads: the receiver and its merge do without it
@@ -209,8 +210,9 @@ DESTINATION_COLUMNS = (
 def replace_destinations(
     con: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]], fetched_at: datetime
 ) -> None:
-    """Make ``broadcast_destinations`` exactly what the API listed now (rows keyed by ``DESTINATION_COLUMNS``)."""
-    con.execute("DELETE FROM broadcast_destinations")
+    """Make the current account's ``broadcast_destinations`` exactly what the API listed now (rows keyed by
+    ``DESTINATION_COLUMNS``)."""
+    con.execute(f"DELETE FROM broadcast_destinations WHERE account = {CURRENT}")  # noqa: S608 -- a constant
     for row in rows:
         con.execute(
             f"INSERT INTO broadcast_destinations ({', '.join(DESTINATION_COLUMNS)}, fetched_at) "  # noqa: S608

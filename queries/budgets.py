@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from queries import hourly
+from queries.accounts import CHOSEN, NEWEST_KEY_SNAPSHOTS
 
 if TYPE_CHECKING:  # pandas is imported by the page reads only: the alerts run does without it
     import pandas as pd
@@ -49,7 +50,8 @@ def _first(rows: list[Any]) -> Any:
 @dataclass(frozen=True)
 class Scope:
     """What a budget counts. ``values``: permaslugs (models), provider names, key hashes, app names,
-    member names/e-mails, or tags (``KEY=VALUE``); empty for the account."""
+    member names/e-mails, tags (``KEY=VALUE``), or account names (``queries.accounts``); empty for every
+    account."""
 
     kind: str
     values: tuple[str, ...] = ()
@@ -72,6 +74,7 @@ class _Source:
 
 
 _TRUE = "(?::VARCHAR[] IS NOT NULL)"  # binds the (unused) values so every source takes the same parameters
+_ACCOUNTS = CHOSEN  # the chosen accounts' rows; every row when none is chosen (one bind, like the others)
 
 
 def _in(column: str) -> str:
@@ -79,7 +82,7 @@ def _in(column: str) -> str:
 
 
 _SOURCES = {
-    ACCOUNT: _Source("activity", _TRUE, "''", "model", _TRUE, "''"),
+    ACCOUNT: _Source("activity", _ACCOUNTS, "''", "model", _ACCOUNTS, "''"),
     MODELS: _Source("activity", _in("model_permaslug"), "''", "model", _in("model"), "''"),
     PROVIDERS: _Source("activity", _in("provider_name"), "''", "model,provider", _in("provider"), "''"),
     KEYS: _Source(
@@ -269,13 +272,12 @@ def today_so_far(
         return _today_from_hours(con, scope, today, include_byok)
     row = _first(
         con.execute(
-            """SELECT fetched_at, CAST(sum(coalesce(usage_daily, 0)
+            f"""SELECT min(fetched_at), CAST(sum(coalesce(usage_daily, 0)
                                      + CASE WHEN ? THEN coalesce(byok_usage_daily, 0) ELSE 0 END) AS DOUBLE)
-           FROM api_key_snapshots
-           WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?)
-             AND (? OR list_contains(?::VARCHAR[], hash))
-           GROUP BY fetched_at""",
-            [include_byok, today, scope.kind == ACCOUNT, list(scope.values)],
+           FROM ({NEWEST_KEY_SNAPSHOTS})
+           WHERE (? OR list_contains(?::VARCHAR[], CASE WHEN ? THEN account ELSE hash END))
+           HAVING count(*) > 0""",  # noqa: S608 -- a constant
+            [include_byok, today, scope == Scope(ACCOUNT), list(scope.values), scope.kind == ACCOUNT],
         ).fetchall()
     )
     if row is None:

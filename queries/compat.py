@@ -8,8 +8,10 @@ import weakref
 
 import duckdb
 
-# The migration (by name: numbers are assigned when branches merge) and the columns it added, per table.
-ADDED: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+# The migration (by name: numbers are assigned when branches merge) and the columns it added, per table: (column,
+# type) shows as NULL; (column, type, SQL) as that constant.
+_ACCOUNT = ("account", "VARCHAR", "'default'")  # a store from before accounts held one: `default`
+ADDED: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     "billing": {
         "models": (("pricing_input_cache_write_1h", "DOUBLE"), ("pricing_overrides", "VARCHAR")),
         "model_endpoints": (
@@ -21,7 +23,29 @@ ADDED: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
             ("pricing_overrides", "VARCHAR"),
         ),
     },
+    "accounts": {
+        table: (_ACCOUNT,)
+        for table in (
+            "activity",
+            "activity_by_key",
+            "analytics_daily",
+            "analytics_hourly",
+            "analytics_hourly_fetches",
+            "api_key_snapshots",
+            "api_keys",
+            "workspaces",
+            "credits",
+            "coverage",
+            "organization_members",
+            "imported_files",
+            "broadcast_destinations",
+            "generations",
+            "ingest_runs",
+        )
+    },
 }
+# Tables a migration created, as an empty temporary table on a snapshot that predates it.
+CREATED: dict[str, dict[str, str]] = {"accounts": {"accounts": "name VARCHAR, first_seen_at TIMESTAMP"}}
 
 _READY: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, bool] = weakref.WeakKeyDictionary()
 
@@ -40,9 +64,14 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     predated = missing(con)
     if predated:
         catalog = str(con.sql("SELECT current_database()").fetchall()[0][0]).replace('"', '""')
+        present = {str(r[0]) for r in con.sql("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
         for name in predated:
             for table, columns in ADDED[name].items():
-                extra = ", ".join(f"NULL::{kind} AS {column}" for column, kind in columns)
+                if table not in present:  # older still than the table: no reader asks for it
+                    continue
+                extra = ", ".join(f"{c[2] if len(c) > 2 else 'NULL'}::{c[1]} AS {c[0]}" for c in columns)
                 # Identifiers from ADDED only; the temporary view shadows the table for every reader.
                 con.execute(f'CREATE TEMP VIEW {table} AS SELECT *, {extra} FROM "{catalog}".main.{table}')  # noqa: S608
+            for table, columns_sql in CREATED.get(name, {}).items():
+                con.execute(f"CREATE TEMP TABLE {table} ({columns_sql})")
     _READY[con] = True

@@ -13,6 +13,9 @@ of their own). Its expected days and its gaps follow OpenRouter's reach:
 * per-generation records expect nothing (the ingest fetches the last few days, exports are optional):
   their track shows what is held, never a gap.
 
+In a store of several accounts (``queries.accounts``) each account has tracks of its own, named with it
+("activity (account) of work"): one account's missing days are never hidden by another's.
+
 Pure functions of the coverage records (``queries.status.CoverageRow``) and today: no I/O.
 """
 
@@ -78,6 +81,8 @@ class Track:
     reach: int | None  # days OpenRouter serves; None: per-generation records
     scopes: tuple[str, ...]  # '' account-wide, key hashes per key, api/export for generations
     rows: tuple[CoverageRow, ...]
+    account: str = ""  # the account whose track it is, when the store holds several
+    base: str = ""  # the name without the account ("activity (account)")
 
     @property
     def per_key(self) -> bool:
@@ -149,19 +154,21 @@ def _analytics_track_name(grouping: str, metrics: str) -> str:
 def tracks(coverage: Sequence[CoverageRow]) -> list[Track]:
     """One track per real source and grouping the coverage records hold, activity first, then analytics by
     name, then per-generation records. Records of an unknown source or an empty grouping are no track."""
-    found: dict[tuple[str, str, str], list[CoverageRow]] = {}
+    found: dict[tuple[str, str, str, str], list[CoverageRow]] = {}
+    several = len({row.account for row in coverage}) > 1
     for row in coverage:
+        account = row.account if several else ""
         if row.source == "activity":
-            key = ("activity", "", "key" if row.scope else "")
+            key = ("activity", "", "key" if row.scope else "", account)
         elif row.source == "analytics" and row.dimensions.strip():
-            key = ("analytics", row.dimensions, "short" if row.dimensions in SHORT_ONLY else row.metrics)
+            key = ("analytics", row.dimensions, "short" if row.dimensions in SHORT_ONLY else row.metrics, account)
         elif row.source == "generations":
-            key = ("generations", "", "")
+            key = ("generations", "", "", account)
         else:
             continue
         found.setdefault(key, []).append(row)
     out: list[Track] = []
-    for (source, grouping, kind), rows in found.items():
+    for (source, grouping, kind, account), rows in found.items():
         scopes = tuple(sorted({r.scope for r in rows}))
         if source == "activity":
             name, reach, metrics = (KEY_ACTIVITY if kind else ACCOUNT_ACTIVITY), ACTIVITY_REACH, ""
@@ -170,9 +177,10 @@ def tracks(coverage: Sequence[CoverageRow]) -> list[Track]:
         else:
             name, metrics = _analytics_track_name(grouping, kind), kind
             reach = SHORT_REACH if kind == "short" else LONG_REACH
-        out.append(Track(name, source, grouping, metrics, reach, scopes, tuple(rows)))
+        shown = f"{name} of {account}" if account else name
+        out.append(Track(shown, source, grouping, metrics, reach, scopes, tuple(rows), account, name))
     rank = {"activity": 0, "analytics": 1, "generations": 2}
-    return sorted(out, key=lambda t: (rank[t.source], ORDER.index(t.name) if t.name in ORDER else 9, t.name))
+    return sorted(out, key=lambda t: (t.account, rank[t.source], ORDER.index(t.base) if t.base in ORDER else 9, t.name))
 
 
 def expected_days(track: Track, today: date) -> set[date]:
@@ -180,7 +188,7 @@ def expected_days(track: Track, today: date) -> set[date]:
     yesterday = today - timedelta(days=1)
     if track.reach is None:
         return set()
-    if track.name == ACCOUNT_ACTIVITY:
+    if track.base == ACCOUNT_ACTIVITY:
         # Days before the first ingest are not gaps: they predate the store (analytics holds them).
         return days_between(track.first_day, yesterday)
     # /activity's window is the 30 days before today; an analytics reach counts today as its first day.
@@ -245,10 +253,11 @@ def track_gaps(track: Track, coverage: Sequence[CoverageRow], today: date, key_n
         short = frozenset(s for s, days in by_scope.items() if day not in days)
         if short:
             lacking[day] = short
+    own = [r for r in coverage if not track.account or r.account == track.account]
     analytics_model = covered_days(
-        r for r in coverage if r.source == "analytics" and r.dimensions == "model" and r.metrics == "long"
+        r for r in own if r.source == "analytics" and r.dimensions == "model" and r.metrics == "long"
     )
-    generation_days = covered_days(r for r in coverage if r.source == "generations")
+    generation_days = covered_days(r for r in own if r.source == "generations")
     gaps: list[Gap] = []
     runs: list[tuple[list[date], frozenset[str]]] = []
     for day, short in sorted(lacking.items()):

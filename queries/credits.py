@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,7 @@ import duckdb
 
 from core.forecast import MAX_HISTORY_DAYS, project
 from queries import budgets as q
+from queries.accounts import CHOSEN, NEWEST_CREDITS
 
 TOP_UP_MIN_USD = 0.005  # rounding in the API's figures is not a top-up
 RUNWAY_HORIZON_DAYS = 366
@@ -31,15 +33,16 @@ class TopUp:
     total_after: float
 
 
-def top_ups(con: duckdb.DuckDBPyConnection) -> list[TopUp]:
-    """Every rise of ``total_credits`` between consecutive snapshots, oldest first."""
+def top_ups(con: duckdb.DuckDBPyConnection, accounts: Sequence[str] = ()) -> list[TopUp]:
+    """Every rise of ``total_credits`` between consecutive snapshots of one account (of ``accounts``; every
+    account when empty), oldest first."""
     rows = con.execute(
-        """SELECT fetched_at, prev_at, total_credits - prev_total, total_credits FROM (
+        f"""SELECT fetched_at, prev_at, total_credits - prev_total, total_credits FROM (
                SELECT fetched_at, total_credits, lag(fetched_at) OVER w AS prev_at,
                       lag(total_credits) OVER w AS prev_total
-               FROM credits WINDOW w AS (ORDER BY fetched_at))
-           WHERE prev_total IS NOT NULL AND total_credits - prev_total > ? ORDER BY fetched_at""",
-        [TOP_UP_MIN_USD],
+               FROM credits WHERE {CHOSEN} WINDOW w AS (PARTITION BY account ORDER BY fetched_at))
+           WHERE prev_total IS NOT NULL AND total_credits - prev_total > ? ORDER BY fetched_at""",  # noqa: S608
+        [list(accounts), TOP_UP_MIN_USD],
     ).fetchall()
     return [TopUp(r[0], r[1], float(r[2]), float(r[3])) for r in rows]
 
@@ -69,11 +72,17 @@ class Runway:
         return f"about {self.days:.0f} days{band}"
 
 
-def latest(con: duckdb.DuckDBPyConnection) -> tuple[datetime, float, float] | None:
+def latest(
+    con: duckdb.DuckDBPyConnection, today: date = date.max, accounts: Sequence[str] = ()
+) -> tuple[datetime, float, float] | None:
+    """(as of, total credits, total usage) of the newest ``/credits`` snapshots up to ``today``: each account's
+    newest (of ``accounts``; every account when empty), summed (as of the oldest of them)."""
     rows = con.execute(
-        "SELECT fetched_at, total_credits, total_usage FROM credits ORDER BY fetched_at DESC LIMIT 1"
+        f"SELECT min(fetched_at), sum(total_credits), sum(total_usage) FROM ({NEWEST_CREDITS}) "  # noqa: S608
+        f"WHERE {CHOSEN}",
+        [today, list(accounts)],
     ).fetchall()
-    return (rows[0][0], float(rows[0][1]), float(rows[0][2])) if rows else None
+    return (rows[0][0], float(rows[0][1]), float(rows[0][2])) if rows and rows[0][0] is not None else None
 
 
 def _days_until(cumulative: list[tuple[date, float]], target: float, now: datetime) -> float | None:
@@ -89,10 +98,10 @@ def _days_until(cumulative: list[tuple[date, float]], target: float, now: dateti
     return None
 
 
-def runway(con: duckdb.DuckDBPyConnection, now: datetime) -> Runway | None:
-    """The credits' runway as of the newest ``/credits`` snapshot; None without one or without a week of
-    known usage."""
-    found = latest(con)
+def runway(con: duckdb.DuckDBPyConnection, now: datetime, accounts: Sequence[str] = ()) -> Runway | None:
+    """The credits' runway as of the newest ``/credits`` snapshot (of ``accounts``' credits at their pace;
+    every account when empty); None without one or without a week of known usage."""
+    found = latest(con, accounts=accounts)
     if found is None:
         return None
     as_of, total, used = found
@@ -102,9 +111,10 @@ def runway(con: duckdb.DuckDBPyConnection, now: datetime) -> Runway | None:
     if first_known is None:
         return None
     first = max(first_known, today - timedelta(days=MAX_HISTORY_DAYS))
-    history = q.daily_spend(con, q.Scope(q.ACCOUNT), first, today - timedelta(days=1), include_byok=False)
+    scope = q.Scope(q.ACCOUNT, tuple(accounts))
+    history = q.daily_spend(con, scope, first, today - timedelta(days=1), include_byok=False)
     midnight = datetime.combine(today, datetime.min.time())
-    so_far = q.today_so_far(con, q.Scope(q.ACCOUNT), today, include_byok=False)
+    so_far = q.today_so_far(con, scope, today, include_byok=False)
     forecast = project(
         history,
         today=today,

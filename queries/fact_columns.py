@@ -17,6 +17,7 @@ COLUMNS: tuple[str, ...] = (
     "workspace",
     "member",
     "end_user",
+    "account",
     "requests",
     "prompt",
     "completion",
@@ -34,7 +35,7 @@ COLUMNS: tuple[str, ...] = (
     "byok_fees",
     "clamped_rows",
 )
-DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace", "member", "end_user")
+DIMENSIONS: tuple[str, ...] = ("model", "provider", "app", "key", "workspace", "member", "end_user", "account")
 # The summable metrics and their SQL types: what a rollup can hold (latency percentiles cannot be summed).
 SUMMED: tuple[tuple[str, str], ...] = (
     ("requests", "BIGINT"),
@@ -55,6 +56,7 @@ ACTIVITY = {
     "workspace": "NULL::VARCHAR",
     "member": "NULL::VARCHAR",
     "end_user": "NULL::VARCHAR",
+    "account": "account",
     "requests": "requests",
     "prompt": "prompt_tokens",
     "completion": "completion_tokens",
@@ -81,6 +83,7 @@ ANALYTICS = {
     "workspace": "workspace",
     "member": '"user"',
     "end_user": "external_user",
+    "account": "account",
     "requests": "coalesce(request_count, 0)",
     "prompt": "coalesce(tokens_prompt, 0)",
     "completion": "coalesce(tokens_completion, 0)",
@@ -104,7 +107,7 @@ ANALYTICS = {
 }
 # A per-key source's workspace: the key's, as /keys last listed it (``rows_sql`` joins this in as ``kw``).
 KEY_WORKSPACES = """SELECT k.hash AS key_hash, coalesce(w.name, 'unattributed') AS key_workspace
-                    FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id"""
+                    FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account"""
 KEY_WORKSPACE = "coalesce(kw.key_workspace, 'unattributed')"
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "activity": ACTIVITY,

@@ -99,6 +99,7 @@ class Filters:
     members: tuple[str, ...] = ()  # members as analytics name them (`user`)
     teams: tuple[str, ...] = ()  # team names; ``team`` holds what they stand for
     team: TeamScope | None = None
+    accounts: tuple[str, ...] = ()  # account names (queries.accounts)
 
     @classmethod
     def preset(cls, key: str, today: date, **values: tuple[str, ...] | str | TeamScope | None) -> Filters:
@@ -125,6 +126,7 @@ class Filters:
             Dim.KEY: self.keys,
             Dim.MEMBER: self.members,
             Dim.END_USER: (),
+            Dim.ACCOUNT: self.accounts,
         }[dim]
 
     def values(self, dim: Dim) -> tuple[str, ...]:

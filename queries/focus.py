@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from core.errors import StoreError
+from queries import accounts
 from queries.allocation import APP_RULE, KEY_RULE, MEMBER_RULE, UNALLOCATED, Routes, allocation_sql
 from queries.filters import everything
 from queries.reads_facts import rows_sql
@@ -169,10 +170,13 @@ def _select(column: Column, text_times: bool) -> str:
 
 @dataclass(frozen=True)
 class Account:
-    """BillingAccountId / BillingAccountName: settings, else derived from the store (``account``)."""
+    """BillingAccountId / BillingAccountName: settings, else derived from the store (``account``). In a store of
+    several OpenRouter accounts (``per_account``) each row is billed to its own account: ``openrouter:`` and the
+    id of that account's first workspace, named as the store names the account."""
 
     id: str
     name: str
+    per_account: bool = False
 
 
 def _body(r: Routes, account: Account, first: date, last: date, days: Sequence[date] | None) -> tuple[str, list[Any]]:
@@ -196,8 +200,11 @@ def _body(r: Routes, account: Account, first: date, last: date, days: Sequence[d
     )
     sql = f"""{allocated},
         {priced_cte(rows)},
+        billing AS ({_BILLING}),
         focus_rows AS (
-            SELECT p.*, ?::VARCHAR AS account_id, ?::VARCHAR AS account_name,
+            SELECT p.*,
+                   CASE WHEN ? THEN coalesce(b.id, 'openrouter:' || p.account) ELSE ? END AS account_id,
+                   CASE WHEN ? THEN p.account ELSE ? END AS account_name,
                    spend - byok AS billed, prompt + completion AS tokens,
                    CASE WHEN {listed} THEN price_source ELSE 'not-listed' END AS price_source_,
                    CASE WHEN {listed}
@@ -207,14 +214,16 @@ def _body(r: Routes, account: Account, first: date, last: date, days: Sequence[d
                    coalesce(k.name, left(p.key, 10)) AS key_name, w.id AS workspace_id, w.name AS workspace_name,
                    coalesce(m.email, nullif(trim(concat_ws(' ', m.first_name, m.last_name)), '')) AS member,
                    {grain} AS grain, {described} AS description
-            FROM priced p LEFT JOIN api_keys k ON k.hash = p.key LEFT JOIN workspaces w ON w.id = k.workspace_id
-                 LEFT JOIN organization_members m ON m.id = k.creator_user_id),
+            FROM priced p LEFT JOIN billing b ON b.account = p.account LEFT JOIN api_keys k ON k.hash = p.key
+                 LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account
+                 LEFT JOIN organization_members m ON m.id = k.creator_user_id AND m.account = k.account),
         final AS (
             SELECT * EXCLUDE (price_source, price_source_), price_source_ AS price_source,
                    CASE WHEN tokens > 0 THEN list_cost / tokens WHEN list_cost = 0 THEN 0 END AS list_unit_price
             FROM focus_rows)"""  # noqa: S608 -- constants
     chosen = sorted(days) if days is not None else None
-    return sql, [*params, first, last, chosen, chosen, account.id, account.name]
+    per = account.per_account
+    return sql, [*params, first, last, chosen, chosen, per, account.id, per, account.name]
 
 
 def focus_sql(
@@ -295,9 +304,18 @@ def write(
         raise StoreError(f"cannot write {target}: {line}", "Check the folder's permissions and free space.") from None
 
 
+# Each account's billing id: ``openrouter:`` and its first workspace's id (its default one, made with the
+# account: stable, and unique to the account).
+_BILLING = """SELECT account, 'openrouter:' || arg_min(id, (created_at IS NULL, created_at, first_seen_at, id)) AS id
+              FROM workspaces GROUP BY account"""
+
+
 def account(con: duckdb.DuckDBPyConnection, account_id: str | None, account_name: str | None) -> Account:
     """The billing account: the settings' values, else ``openrouter:`` and the id of the account's first
-    workspace (its default one, made with the account: stable, and unique to the account)."""
+    workspace (its default one, made with the account: stable, and unique to the account). A store of several
+    accounts bills each row to its own (``Account.per_account``; the settings name one account only)."""
+    if len(accounts.known(con)) > 1:
+        return Account(id="", name="", per_account=True)
     found = con.sql("SELECT id FROM workspaces ORDER BY created_at NULLS LAST, first_seen_at, id LIMIT 1").fetchall()
     derived = f"openrouter:{found[0][0]}" if found else "openrouter"
     return Account(id=account_id or derived, name=account_name or "OpenRouter account")

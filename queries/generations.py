@@ -275,8 +275,8 @@ def link_identities(con: duckdb.DuckDBPyConnection) -> Links:
 
     * app id ↔ label from rows that have both (an API answer merged with an export row);
     * export rows get the app id of their ``app_name`` when exactly one app has that label;
-    * export rows get the key hash of their ``api_key_name`` when exactly one key (deleted ones
-      included) has that name: a shared name stays unattributed rather than guessed.
+    * export rows get the key hash of their ``api_key_name`` when exactly one key of their account (deleted
+      ones included) has that name: a shared name stays unattributed rather than guessed.
     """
     _upsert_labels(
         con,
@@ -291,8 +291,10 @@ def link_identities(con: duckdb.DuckDBPyConnection) -> Links:
     ).fetchone()
     keys = con.execute(
         """UPDATE generations SET api_key_hash = k.hash
-           FROM (SELECT name, any_value(hash) AS hash FROM api_keys GROUP BY name HAVING count(*) = 1) k
-           WHERE generations.api_key_hash IS NULL AND generations.api_key_name = k.name"""
+           FROM (SELECT account, name, any_value(hash) AS hash FROM api_keys GROUP BY account, name
+                 HAVING count(*) = 1) k
+           WHERE generations.api_key_hash IS NULL AND generations.api_key_name = k.name
+             AND generations.account = k.account"""
     ).fetchone()
     return Links(keys=int(keys[0]) if keys else 0, apps=int(apps[0]) if apps else 0)
 

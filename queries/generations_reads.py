@@ -197,7 +197,7 @@ def detail(con: duckdb.DuckDBPyConnection, generation_id: str) -> dict[str, Any]
                    {SPEND} AS spend, {_PAGE_COLUMNS[-1]}
             FROM generations g {_LABELS}
             LEFT JOIN api_keys k ON k.hash = g.api_key_hash
-            LEFT JOIN workspaces w ON w.id = g.workspace_id
+            LEFT JOIN workspaces w ON w.id = g.workspace_id AND w.account = g.account
             WHERE g.id = ?""",  # noqa: S608 - constants only
         params=[generation_id],
     )

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from queries.accounts import CURRENT
+
 HOURLY_COLUMNS = (
     "hour", "dimensions", "dim_key", "model", "provider", "app", "user", "user_email",
     "request_count", "total_usage", "byok_usage",
@@ -25,10 +27,10 @@ def replace_hourly(
     fetches: Sequence[tuple[str, datetime, Sequence[dict[str, Any]], int]],
     fetched_at: datetime,
 ) -> int:
-    """Make the table exactly these fetches: (grouping, first hour, rows, rows received) each; groupings
-    not fetched this time are dropped too (nothing older than the last run is ever kept)."""
-    con.execute("DELETE FROM analytics_hourly")
-    con.execute("DELETE FROM analytics_hourly_fetches")
+    """Make the current account's rows exactly these fetches: (grouping, first hour, rows, rows received)
+    each; groupings not fetched this time are dropped too (nothing older than the last run is ever kept)."""
+    con.execute(f"DELETE FROM analytics_hourly WHERE account = {CURRENT}")  # noqa: S608 -- a constant
+    con.execute(f"DELETE FROM analytics_hourly_fetches WHERE account = {CURRENT}")  # noqa: S608 -- a constant
     written = 0
     for grouping, first_hour, rows, received in fetches:
         if rows:
@@ -41,7 +43,9 @@ def replace_hourly(
             con.unregister("incoming_hourly")
             written += len(rows)
         con.execute(
-            "INSERT INTO analytics_hourly_fetches VALUES (?, ?, ?, ?)", [grouping, first_hour, fetched_at, received]
+            "INSERT INTO analytics_hourly_fetches (dimensions, first_hour, fetched_at, rows_received) "
+            "VALUES (?, ?, ?, ?)",
+            [grouping, first_hour, fetched_at, received],
         )
     return written
 

@@ -1,4 +1,5 @@
-"""What the ingest needs to know about the store to decide what to fetch."""
+"""What the ingest needs to know about the store to decide what to fetch: the current account's rows
+(``queries.accounts``), since each account is fetched on its own."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from datetime import date, datetime
 import duckdb
 
 from core.limits import MAX_COUNT, MAX_MONEY
+from queries.accounts import CURRENT
 
 
 def analytics_coverage(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, date, date, datetime]]:
     """(dimensions, scope, metrics, first_day, last_day, fetched_at) of every analytics fetch stored."""
     rows = con.execute(
-        "SELECT dimensions, scope, metrics, first_day, last_day, fetched_at FROM coverage WHERE source = 'analytics'"
+        "SELECT dimensions, scope, metrics, first_day, last_day, fetched_at FROM coverage "  # noqa: S608 -- a constant
+        f"WHERE source = 'analytics' AND account = {CURRENT}"
     ).fetchall()
     return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
@@ -35,13 +38,14 @@ def activity_spend(con: duckdb.DuckDBPyConnection, first: date, last: date, key_
     """USD spent on ``first..last`` as stored /activity rows show it (account-wide, or one key's)."""
     if key_hash:
         row = con.execute(
-            """SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity_by_key
-               WHERE date BETWEEN ? AND ? AND api_key_hash = ?""",
+            f"""SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity_by_key
+               WHERE date BETWEEN ? AND ? AND api_key_hash = ? AND account = {CURRENT}""",  # noqa: S608 -- a constant
             [first, last, key_hash],
         ).fetchone()
     else:
         row = con.execute(
-            "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity WHERE date BETWEEN ? AND ?",
+            "SELECT coalesce(sum(usage + byok_usage_inference), 0) FROM activity "  # noqa: S608 -- a constant
+            f"WHERE date BETWEEN ? AND ? AND account = {CURRENT}",
             [first, last],
         ).fetchone()
     return float(row[0]) if row else 0.0
@@ -51,13 +55,13 @@ def credits_spend(con: duckdb.DuckDBPyConnection, first: date, last: date) -> fl
     """USD by which /credits' total usage grew between two consecutive snapshots both taken on
     ``first..last``: spend that must have happened on those days."""
     row = con.execute(
-        """WITH s AS (
+        f"""WITH s AS (
                SELECT fetched_at, total_usage,
                       lag(fetched_at) OVER (ORDER BY fetched_at) AS before_at,
                       lag(total_usage) OVER (ORDER BY fetched_at) AS before_usage
-               FROM credits)
+               FROM credits WHERE account = {CURRENT})
            SELECT coalesce(sum(total_usage - before_usage), 0) FROM s
-           WHERE before_at::DATE >= ? AND fetched_at::DATE <= ? AND total_usage > before_usage""",
+           WHERE before_at::DATE >= ? AND fetched_at::DATE <= ? AND total_usage > before_usage""",  # noqa: S608
         [first, last],
     ).fetchone()
     return float(row[0]) if row else 0.0
@@ -80,7 +84,7 @@ def impossible_analytics(con: duckdb.DuckDBPyConnection, kinds: Mapping[str, str
     rows = con.execute(
         f"""SELECT DISTINCT dimensions, scope, metric, date FROM (
                 SELECT dimensions, coalesce(api_key_hash, '') AS scope, date, unnest([{named}]) AS metric
-                FROM analytics_daily WHERE {" OR ".join(flags.values())})
+                FROM analytics_daily WHERE account = {CURRENT} AND ({" OR ".join(flags.values())}))
             WHERE metric IS NOT NULL ORDER BY ALL"""  # noqa: S608 - column names from the caller's catalogue
     ).fetchall()
     return [(r[0], r[1], r[2], r[3]) for r in rows]

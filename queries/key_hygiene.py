@@ -139,7 +139,7 @@ def key_facts(con: duckdb.DuckDBPyConnection, now: datetime) -> list[KeyFacts]:
             SELECT k.hash, k.name, w.name, k."limit", k.limit_reset, CAST({PERIOD_USAGE} AS DOUBLE),
                    k.created_at, k.expires_at, k.last_used_at, (SELECT max(day) FROM used u WHERE u.hash = k.hash),
                    coalesce(k.include_byok_in_limit, false)
-            FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id
+            FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account
             WHERE k.deleted_at IS NULL AND NOT k.disabled AND (k.expires_at IS NULL OR k.expires_at > ?)
             ORDER BY k.name, k.hash""",  # noqa: S608 -- constants
         params=[now],

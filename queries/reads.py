@@ -29,7 +29,8 @@ import duckdb
 import pandas as pd
 
 from core.errors import StoreError
-from queries import integrity, snapshots
+from queries import credits, integrity, snapshots
+from queries.accounts import CHOSEN, NEWEST_KEY_SNAPSHOTS
 from queries.reads_facts import SPANS_SQL, spans_by_source
 from queries.reads_routing import Span
 from queries.snapshots import lease as lease_snapshot
@@ -217,7 +218,7 @@ _KEY_OPTIONS = """
            row_number() OVER (ORDER BY coalesce(spent.spend, 0) DESC, coalesce(k.name, left(hashes.hash, 10)),
                                        hashes.hash) AS n
     FROM hashes LEFT JOIN api_keys k USING (hash) LEFT JOIN spent USING (hash)
-         LEFT JOIN workspaces w ON w.id = k.workspace_id"""
+         LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account"""
 _MODEL_COLUMNS = ("model_permaslug", "model", "label", "name")
 _KEY_COLUMNS = ("hash", "name", "label", "workspace", "disabled", "expires_at", "deleted_at", "spend")
 
@@ -401,39 +402,25 @@ class Kpis:
     credits_as_of: datetime | None
 
 
-def kpis(con: duckdb.DuckDBPyConnection, today: date) -> Kpis:
+def kpis(con: duckdb.DuckDBPyConnection, today: date, accounts: Sequence[str] = ()) -> Kpis:
+    """The headline numbers of ``accounts`` (every account when empty)."""
+    chosen = list(accounts)
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
     today_row = _row(
         con,
-        """SELECT fetched_at,
+        f"""SELECT min(fetched_at),
                   CAST(sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) AS DOUBLE),
                   CAST(sum(coalesce(byok_usage_daily, 0)) AS DOUBLE)
-           FROM api_key_snapshots
-           WHERE fetched_at = (SELECT max(fetched_at) FROM api_key_snapshots
-                               WHERE CAST(fetched_at AS DATE) = ?)
-           GROUP BY fetched_at""",
-        [today],
+           FROM ({NEWEST_KEY_SNAPSHOTS}) WHERE {CHOSEN} HAVING count(*) > 0""",  # noqa: S608 -- constants
+        [today, chosen],
     )
     # `date < today` guards against double counting should /activity ever start returning today.
-    week_row = _row(
-        con,
-        """SELECT CAST(coalesce(sum(usage + byok_usage_inference), 0) AS DOUBLE)
-           FROM activity WHERE date >= ? AND date < ?""",
-        [week_start, today],
-    )
-    month_row = _row(
-        con,
-        """SELECT CAST(coalesce(sum(usage + byok_usage_inference), 0) AS DOUBLE)
-           FROM activity WHERE date >= ? AND date < ?""",
-        [month_start, today],
-    )
-    credits = _row(
-        con,
-        """SELECT fetched_at, total_credits, total_credits - total_usage FROM credits
-           WHERE CAST(fetched_at AS DATE) <= ? ORDER BY fetched_at DESC LIMIT 1""",
-        [today],
-    )
+    spent = f"""SELECT CAST(coalesce(sum(usage + byok_usage_inference), 0) AS DOUBLE)
+                FROM activity WHERE date >= ? AND date < ? AND {CHOSEN}"""  # noqa: S608 -- constants
+    week_row = _row(con, spent, [week_start, today, chosen])
+    month_row = _row(con, spent, [month_start, today, chosen])
+    newest = credits.latest(con, today, accounts)
     so_far = float(today_row[1]) if today_row else None
     week_done = float(week_row[0]) if week_row else 0.0
     month_done = float(month_row[0]) if month_row else 0.0
@@ -446,7 +433,7 @@ def kpis(con: duckdb.DuckDBPyConnection, today: date) -> Kpis:
         week=week_done + (so_far or 0.0),
         month_start=month_start,
         month=month_done + (so_far or 0.0),
-        credits_left=float(credits[2]) if credits else None,
-        total_credits=float(credits[1]) if credits else None,
-        credits_as_of=credits[0] if credits else None,
+        credits_left=newest[1] - newest[2] if newest else None,
+        total_credits=newest[1] if newest else None,
+        credits_as_of=newest[0] if newest else None,
     )

@@ -27,7 +27,7 @@ from queries.reads_routing import SOURCES_BY_NAME, Dim, Route, Span
 __all__ = ["OTHER", "facts", "facts_sql", "rows_sql", "source_spans"]
 
 # What a read may group by: the only identifiers that ever reach a statement from a caller.
-GROUP_COLUMNS: tuple[str, ...] = ("date", "model", "provider", "app", "key", "workspace", "member", "end_user")
+GROUP_COLUMNS: tuple[str, ...] = ("date", *DIMENSIONS)
 DIM_COLUMN: dict[Dim, str] = {
     Dim.MODEL: "model",
     Dim.PROVIDER: "provider",
@@ -36,6 +36,7 @@ DIM_COLUMN: dict[Dim, str] = {
     Dim.WORKSPACE: "workspace",
     Dim.MEMBER: "member",
     Dim.END_USER: "end_user",
+    Dim.ACCOUNT: "account",
 }
 # What a top-n read may rank by: an aggregate over the stored rows, by name.
 RANK_BY: dict[str, str] = {

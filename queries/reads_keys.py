@@ -45,7 +45,7 @@ def key_limits(con: duckdb.DuckDBPyConnection, now: datetime) -> pd.DataFrame:
                        CAST(CASE WHEN k."limit" > 0 THEN ({PERIOD_USAGE}) / k."limit" END AS DOUBLE) AS used_share,
                        k.limit_remaining, k.usage, k.byok_usage, k.usage_daily, k.usage_weekly, k.usage_monthly,
                        k.include_byok_in_limit, k.created_at, k.expires_at, k.deleted_at, k.last_seen_at
-                FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id
+                FROM api_keys k LEFT JOIN workspaces w ON w.id = k.workspace_id AND w.account = k.account
                 ORDER BY k.deleted_at IS NOT NULL, k.usage DESC NULLS LAST, k.name""",  # noqa: S608 -- constant
             params=[now],
         )

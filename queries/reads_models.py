@@ -15,12 +15,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from queries.fact_columns import DIMENSIONS
 from queries.filters import Filters
 from queries.reads_facts import rows_sql
 from queries.reads_routing import Route
 
 PER_MILLION = 1_000_000
-DIM_COLUMNS = ("model", "provider", "app", "key", "workspace", "member", "end_user")
+DIM_COLUMNS = DIMENSIONS  # what reasoning may be split by: any dimension of the routed rows
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Reads for the Overview page's account-wide outlook: credit burn, days of credit left, month-end forecast.
 
-All account-wide (credits belong to the account, not to a filter), all routed like every other read, so
-a store whose recent activity is missing still answers from analytics.
+All account-wide (credits belong to the account, not to a filter), or the chosen accounts' in a store of
+several (``queries.accounts``); all routed like every other read, so a store whose recent activity is missing
+still answers from analytics.
 
 The month-end forecast is the budgets' (docs/definitions.md): ``core.forecast.project`` over the account's
 daily spend as ``queries.budgets`` reads it for an account budget (credits + BYOK), today so far from the
@@ -12,6 +13,7 @@ review and an account-wide monthly budget on the Budgets page show one figure.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,10 +21,10 @@ import duckdb
 
 from core.forecast import MAX_HISTORY_DAYS, Forecast, project
 from queries import alert_facts, budgets, credits
-from queries.filters import everything
+from queries.filters import Filters
 from queries.reads import kpis
 from queries.reads_facts import facts, source_spans
-from queries.reads_routing import Route, route
+from queries.reads_routing import Dim, Route, route
 
 BURN_DAYS = 7
 
@@ -67,21 +69,24 @@ class Outlook:
         return None if self.forecast is None else self.forecast.high
 
 
-def _spend(con: duckdb.DuckDBPyConnection, r: Route) -> tuple[float, float, int]:
-    """(spend, byok, days with data) over a route with no dimensions."""
+def _spend(con: duckdb.DuckDBPyConnection, r: Route, accounts: Sequence[str]) -> tuple[float, float, int]:
+    """(spend, byok, days with data) of ``accounts`` (every account when empty) over a route made for them."""
     days = sum((s.last - s.first).days + 1 for s in r.segments)
     if not days:
         return 0.0, 0.0, 0
-    frame = facts(con, r, everything(r.start, r.end))
+    frame = facts(con, r, Filters(r.start, r.end, accounts=tuple(accounts)))
     spend = float(frame["spend"].fillna(0).iloc[0]) if len(frame) else 0.0
     byok = float(frame["byok"].fillna(0).iloc[0]) if len(frame) else 0.0
     return spend, byok, days
 
 
-def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecast | None, budgets.TodaySoFar | None]:
-    """The account's month-end forecast as an account-wide monthly budget (BYOK included) computes it,
-    and today so far. The projection counts the rest of today from the moment today's spend was fetched."""
-    account = budgets.Scope(budgets.ACCOUNT)
+def month_forecast(
+    con: duckdb.DuckDBPyConnection, today: date, accounts: Sequence[str] = ()
+) -> tuple[Forecast | None, budgets.TodaySoFar | None]:
+    """The month-end forecast as a monthly budget of ``accounts`` (every account when empty; BYOK included)
+    computes it, and today so far. The projection counts the rest of today from the moment today's spend was
+    fetched."""
+    account = budgets.Scope(budgets.ACCOUNT, tuple(accounts))
     so_far = budgets.today_so_far(con, account, today)
     first_known = budgets.known_from(con)
     if first_known is None:
@@ -108,23 +113,29 @@ def month_forecast(con: duckdb.DuckDBPyConnection, today: date) -> tuple[Forecas
     return forecast, so_far
 
 
-def outlook(con: duckdb.DuckDBPyConnection, today: date, now: datetime | None = None) -> Outlook:
-    """``now``: the moment the runway counts from (the dashboard's clock, as the credits panel uses it); by
-    default the newest /keys fetch of ``today``, else the start of ``today``."""
+def outlook(
+    con: duckdb.DuckDBPyConnection, today: date, now: datetime | None = None, accounts: Sequence[str] = ()
+) -> Outlook:
+    """The outlook of ``accounts`` (every account when empty: the account-wide figures). ``now``: the moment
+    the runway counts from (the dashboard's clock, as the credits panel uses it); by default the newest /keys
+    fetch of ``today``, else the start of ``today``."""
     spans = source_spans(con)
     yesterday = today - timedelta(days=1)
     burn_first = today - timedelta(days=BURN_DAYS)
-    spend, byok, days = _spend(con, route((), burn_first, yesterday, spans, today))
+    dims = (Dim.ACCOUNT,) if accounts else ()
+    spend, byok, days = _spend(con, route(dims, burn_first, yesterday, spans, today), accounts)
     spend_per_day = spend / days if days else None
     credits_per_day = (spend - byok) / days if days else None
 
     month_start = today.replace(day=1)
     month_end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
-    month_done = _spend(con, route((), month_start, yesterday, spans, today))[0] if today > month_start else 0.0
+    month_done = (
+        _spend(con, route(dims, month_start, yesterday, spans, today), accounts)[0] if today > month_start else 0.0
+    )
     days_remaining = (month_end - today).days + 1
 
-    credits_left = kpis(con, today).credits_left
-    forecast, so_far = month_forecast(con, today)
+    credits_left = kpis(con, today, accounts).credits_left
+    forecast, so_far = month_forecast(con, today, accounts)
     if now is None:
         now = so_far.as_of if so_far is not None else datetime(today.year, today.month, today.day)
     return Outlook(
@@ -135,7 +146,7 @@ def outlook(con: duckdb.DuckDBPyConnection, today: date, now: datetime | None = 
         spend_per_day=spend_per_day,
         credits_per_day=credits_per_day,
         credits_left=credits_left,
-        runway=credits.runway(con, now),
+        runway=credits.runway(con, now, accounts),
         month_start=month_start,
         month_end=month_end,
         month_done=month_done,

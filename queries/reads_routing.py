@@ -41,6 +41,7 @@ class Dim(StrEnum):
     WORKSPACE = "workspace"
     MEMBER = "member"  # an organization member (analytics' `user`)
     END_USER = "end_user"  # the `user` field callers send (analytics' `external_user`)
+    ACCOUNT = "account"  # which OpenRouter account (queries.accounts): every table holds it
 
 
 class Need(StrEnum):
@@ -63,6 +64,7 @@ DIM_WORDS: dict[Dim, str] = {
     Dim.WORKSPACE: "workspace",
     Dim.MEMBER: "member",
     Dim.END_USER: "end user",
+    Dim.ACCOUNT: "account",
 }
 
 
@@ -94,7 +96,9 @@ def _source(
 ) -> Source:
     per_key = Dim.KEY in dims
     derived = frozenset({Dim.WORKSPACE}) if per_key else frozenset()
-    return Source(name, table, grouping, frozenset(dims), frozenset(needs), reach, title, per_key, derived)
+    # Every stored row says which account it is of: any source splits by account.
+    held = frozenset(dims) | {Dim.ACCOUNT}
+    return Source(name, table, grouping, held, frozenset(needs), reach, title, per_key, derived)
 
 
 def _pair(grouping: str, dims: Iterable[Dim], reach: int, title: str) -> Source:

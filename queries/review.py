@@ -34,7 +34,13 @@ from queries.reads_routing import Dim, Need, Route, Spans, route
 from queries.waterfall import waterfall
 
 # The dimension each mover kind is read by, and its column in ``facts`` frames.
-KIND_DIMS: dict[str, Dim] = {"model": Dim.MODEL, "app": Dim.APP, "key": Dim.KEY, "provider": Dim.PROVIDER}
+KIND_DIMS: dict[str, Dim] = {
+    "model": Dim.MODEL,
+    "app": Dim.APP,
+    "key": Dim.KEY,
+    "provider": Dim.PROVIDER,
+    "account": Dim.ACCOUNT,  # shown once a store holds several (review.model.assemble)
+}
 # The four things the review ranks, each read from the table that holds it.
 KINDS: tuple[str, ...] = tuple(KIND_DIMS)
 Days = tuple[date, date]  # first, last: UTC days, both included
@@ -89,6 +95,7 @@ _FIRST_SEEN: dict[str, tuple[str, ...]] = {
     "app": ("analytics:model,app",),
     "key": ("activity_by_key", "analytics:api_key_hash,model"),
     "provider": ("activity", "analytics:model,provider"),
+    "account": (),  # the rollups keep no account: an account is never "new this week"
 }
 
 

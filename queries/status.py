@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import duckdb
 
+from core.settings import DEFAULT_ACCOUNT
+
 
 @dataclass(frozen=True)
 class CoverageRow:
@@ -18,6 +20,7 @@ class CoverageRow:
     last_day: date
     fetched_at: datetime
     rows_received: int
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class RunRow:
     units_done: int
     rows_written: int
     message: str | None
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class StoreFacts:
 
 def coverage(con: duckdb.DuckDBPyConnection) -> list[CoverageRow]:
     rows = con.execute(
-        "SELECT source, dimensions, scope, metrics, first_day, last_day, fetched_at, rows_received "
+        "SELECT source, dimensions, scope, metrics, first_day, last_day, fetched_at, rows_received, account "
         "FROM coverage ORDER BY source, dimensions, scope, metrics, first_day"
     ).fetchall()
     return [CoverageRow(*row) for row in rows]
@@ -58,7 +62,7 @@ def coverage(con: duckdb.DuckDBPyConnection) -> list[CoverageRow]:
 
 def last_runs(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[RunRow]:
     rows = con.execute(
-        "SELECT run_id, command, started_at, finished_at, status, units_done, rows_written, message "
+        "SELECT run_id, command, started_at, finished_at, status, units_done, rows_written, message, account "
         "FROM ingest_runs ORDER BY run_id DESC LIMIT ?",
         [limit],
     ).fetchall()

@@ -33,6 +33,7 @@ import duckdb
 
 from core.errors import StoreError
 from core.limits import MAX_COUNT, MAX_MONEY, NEGATIVE_ALLOWED
+from queries.accounts import CURRENT
 from queries.generations import (
     ALL_COLUMNS,
     API,
@@ -271,12 +272,13 @@ class ImportedFile:
 
 
 def imported_before(
-    con: duckdb.DuckDBPyConnection, size_bytes: int, head_tail_sha256: str, lines: int
+    con: duckdb.DuckDBPyConnection, size_bytes: int, head_tail_sha256: str, lines: int, account: str | None = None
 ) -> ImportedFile | None:
+    """The import of this file into ``account`` (default: the connection's current one), if any."""
     row = con.execute(
-        """SELECT path, rows, imported_at FROM imported_files
-           WHERE size_bytes = ? AND head_tail_sha256 = ? AND lines = ?""",
-        [size_bytes, head_tail_sha256, lines],
+        f"""SELECT path, rows, imported_at FROM imported_files
+           WHERE size_bytes = ? AND head_tail_sha256 = ? AND lines = ? AND account = coalesce(?, {CURRENT})""",  # noqa: S608
+        [size_bytes, head_tail_sha256, lines, account],
     ).fetchone()
     return ImportedFile(str(row[0]), int(row[1]), row[2]) if row else None
 
@@ -293,17 +295,18 @@ def record_imported(
 ) -> None:
     """Note a file as imported (in the caller's transaction: with its rows, or not at all)."""
     con.execute(
-        """INSERT INTO imported_files VALUES (?, ?, ?, ?, ?, ?)
+        """INSERT INTO imported_files (size_bytes, head_tail_sha256, lines, path, rows, imported_at)
+           VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT DO UPDATE SET path = excluded.path, rows = excluded.rows, imported_at = excluded.imported_at""",
         [size_bytes, head_tail_sha256, lines, str(path), rows, imported_at],
     )
 
 
-def snapshot_knows(db_path: Path, fingerprints: Sequence[tuple[int, str, int]]) -> bool:
+def snapshot_knows(db_path: Path, fingerprints: Sequence[tuple[int, str, int]], account: str) -> bool:
     """Whether the published snapshot holds these (size, head and tail hash, lines) fingerprints: False when the
     import that noted them was killed before it published (or the snapshot predates the table)."""
     try:
         with read_snapshot(db_path) as con:
-            return all(imported_before(con, *fp) is not None for fp in fingerprints)
+            return all(imported_before(con, *fp, account=account) is not None for fp in fingerprints)
     except (StoreError, duckdb.Error):
         return False

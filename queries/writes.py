@@ -3,7 +3,8 @@
 Every write is idempotent: replaying the same input leaves the same rows. Units are replaced whole
 (delete the unit's rows, insert the new ones) inside the caller's transaction, so a crash never leaves
 half a unit and a re-run never doubles one. Writes of daily facts and coverage also refresh what
-``queries.rollups`` derives from them, in that same transaction.
+``queries.rollups`` derives from them, in that same transaction. Rows are the connection's current account's
+(``queries.accounts``): a unit replaced is replaced for that account only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from queries import rollups
+from queries.accounts import CURRENT
 
 Row = Mapping[str, Any]
 
@@ -111,7 +113,7 @@ def _stage(con: duckdb.DuckDBPyConnection, name: str, rows: Sequence[Row], colum
 
 def replace_activity_day(con: duckdb.DuckDBPyConnection, day: date, rows: Sequence[Row], ingested_at: datetime) -> int:
     """Make the account-wide activity of ``day`` exactly ``rows``."""
-    con.execute("DELETE FROM activity WHERE date = ?", [day])
+    con.execute(f"DELETE FROM activity WHERE date = ? AND account = {CURRENT}", [day])
     if rows:
         _stage(con, "incoming_activity", rows, ACTIVITY_COLUMNS)
         con.execute(
@@ -135,7 +137,7 @@ def replace_activity_for_key(
     if not days:
         return 0
     con.execute(
-        "DELETE FROM activity_by_key WHERE api_key_hash = ? AND list_contains(?, date)",
+        f"DELETE FROM activity_by_key WHERE api_key_hash = ? AND list_contains(?, date) AND account = {CURRENT}",
         [api_key_hash, list(days)],
     )
     if rows:
@@ -164,7 +166,7 @@ def upsert_api_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[Row], fetched
         con.execute(
             f"INSERT INTO api_keys ({_quoted(API_KEY_COLUMNS)}, first_seen_at, last_seen_at, deleted_at) "
             f"SELECT {_quoted(API_KEY_COLUMNS)}, ?, ?, NULL FROM incoming_keys "
-            f"ON CONFLICT (hash) DO UPDATE SET {updates}, last_seen_at = excluded.last_seen_at, "
+            f"ON CONFLICT (account, hash) DO UPDATE SET {updates}, last_seen_at = excluded.last_seen_at, "
             f"deleted_at = NULL",
             [fetched_at, fetched_at],
         )
@@ -176,7 +178,7 @@ def upsert_api_keys(con: duckdb.DuckDBPyConnection, keys: Sequence[Row], fetched
         con.unregister("incoming_keys")
     if complete:
         con.execute(
-            "UPDATE api_keys SET deleted_at = ? WHERE deleted_at IS NULL AND last_seen_at < ?",
+            f"UPDATE api_keys SET deleted_at = ? WHERE deleted_at IS NULL AND last_seen_at < ? AND account = {CURRENT}",
             [fetched_at, fetched_at],
         )
     return len(keys)
@@ -189,7 +191,7 @@ def upsert_workspaces(con: duckdb.DuckDBPyConnection, workspaces: Sequence[Row],
     con.execute(
         f"INSERT INTO workspaces ({_quoted(WORKSPACE_COLUMNS)}, first_seen_at, last_seen_at) "
         f"SELECT {_quoted(WORKSPACE_COLUMNS)}, ?, ? FROM incoming_workspaces "
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, slug = excluded.slug, "
+        "ON CONFLICT (account, id) DO UPDATE SET name = excluded.name, slug = excluded.slug, "
         "updated_at = excluded.updated_at, last_seen_at = excluded.last_seen_at",
         [fetched_at, fetched_at],
     )
@@ -200,7 +202,10 @@ def upsert_workspaces(con: duckdb.DuckDBPyConnection, workspaces: Sequence[Row],
 def insert_credits(
     con: duckdb.DuckDBPyConnection, fetched_at: datetime, total_credits: float, total_usage: float
 ) -> None:
-    con.execute("INSERT OR REPLACE INTO credits VALUES (?, ?, ?)", [fetched_at, total_credits, total_usage])
+    con.execute(
+        "INSERT OR REPLACE INTO credits (fetched_at, total_credits, total_usage) VALUES (?, ?, ?)",
+        [fetched_at, total_credits, total_usage],
+    )
 
 
 def upsert_models(con: duckdb.DuckDBPyConnection, models: Sequence[Row], fetched_at: datetime) -> int:
@@ -306,7 +311,7 @@ def upsert_analytics(
     con.execute(
         f"INSERT INTO analytics_daily ({_quoted(columns)}, ingested_at) "
         f"SELECT {_quoted(columns)}, ? FROM incoming_analytics "
-        f"ON CONFLICT (dimensions, date, dim_key) DO UPDATE SET {updates}, ingested_at = excluded.ingested_at",
+        f"ON CONFLICT (account, dimensions, date, dim_key) DO UPDATE SET {updates}, ingested_at = excluded.ingested_at",
         [ingested_at],
     )
     touched = con.execute(
@@ -331,7 +336,8 @@ def record_coverage(
     rows_received: int,
 ) -> None:
     con.execute(
-        "INSERT OR REPLACE INTO coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO coverage (source, dimensions, scope, metrics, first_day, last_day, fetched_at, "
+        "rows_received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [source, dimensions, scope, metrics, first_day, last_day, fetched_at, rows_received],
     )
     if source in ("activity", "analytics"):
@@ -348,7 +354,7 @@ def upsert_members(con: duckdb.DuckDBPyConnection, members: Sequence[Row], fetch
     con.execute(
         f"INSERT INTO organization_members ({_quoted(MEMBER_COLUMNS)}, first_seen_at, last_seen_at) "
         f"SELECT {_quoted(MEMBER_COLUMNS)}, ?, ? FROM incoming_members "
-        "ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, "
+        "ON CONFLICT (account, id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, "
         "email = excluded.email, role = excluded.role, last_seen_at = excluded.last_seen_at",
         [fetched_at, fetched_at],
     )

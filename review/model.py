@@ -30,7 +30,7 @@ NO_DATA = "no_data"  # no day of the week is stored
 NO_USAGE = "no_usage"  # stored, and nothing was used
 
 KIND_WORDS = {"model": "models", "app": "apps", "key": "API keys", "provider": "providers"}
-KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
+KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers", "account": "Accounts"}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -308,6 +308,8 @@ def assemble(inputs: ReviewInputs) -> Review:
         change, by_model = _decomposition(cur, prev, inputs.data.model_labels)
     found: dict[str, Movers] = {}
     for kind in KINDS:
+        if kind == "account" and len({*cur.by[kind][kind], *prev.by[kind][kind]}) < 2:
+            continue  # one account: its movers would be the whole week again
         table = compare(
             cur.by[kind],
             prev.by[kind],

@@ -316,6 +316,7 @@ PAGE_FILES = {
     "weekly": "nav/weekly.py",
     "budgets": "nav/budgets.py",
     "health": "nav/health.py",
+    "accounts": "nav/accounts.py",
 }
 PAGE_TITLES = {
     "overview": "Overview",
@@ -333,6 +334,7 @@ PAGE_TITLES = {
     "weekly": "Weekly review",
     "budgets": "Budgets",
     "health": "Data health",
+    "accounts": "Accounts",
 }
 
 
@@ -453,10 +455,13 @@ def expected_rows(
     apps: tuple[str, ...] = (),
     keys: tuple[str, ...] = (),
     workspace: str | None = None,
+    accounts: tuple[str, ...] = (),
 ) -> str:
     """SQL for the rows answering these filters: date, model, provider, app, key, spend, requests, prompt,
-    completion, reasoning, cached (NULL in activity)."""
+    completion, reasoning, cached (NULL in activity). Every table holds the account: ``accounts`` narrows
+    each of them alike."""
     first, last = activity_window(con)
+    acc = _in("account", accounts)
     a = "SELECT date, {m} AS model, {p} AS provider, {ap} AS app, {k} AS key, {spend} AS spend, {req} AS requests, " \
         "{pr} AS prompt, {co} AS completion, {re} AS reasoning, {ca} AS cached FROM {t} WHERE {w}"  # fmt: skip
     act = {"m": "model_permaslug", "p": "provider_name", "ap": "NULL", "k": "NULL",
@@ -465,9 +470,9 @@ def expected_rows(
     an = {"m": "model", "p": "provider", "ap": "app", "k": "api_key_hash", "spend": "total_usage",
           "req": "request_count", "pr": "tokens_prompt", "co": "tokens_completion", "re": "reasoning_tokens",
           "ca": "cached_tokens"}  # fmt: skip
-    recent = f"date BETWEEN GREATEST(DATE '{start}', DATE '{first}') AND LEAST(DATE '{end}', DATE '{last}')"
-    older = f"date BETWEEN DATE '{start}' AND LEAST(DATE '{end}', DATE '{first}' - 1)"
-    whole = f"date BETWEEN DATE '{start}' AND DATE '{end}'"
+    recent = f"date BETWEEN GREATEST(DATE '{start}', DATE '{first}') AND LEAST(DATE '{end}', DATE '{last}'){acc}"
+    older = f"date BETWEEN DATE '{start}' AND LEAST(DATE '{end}', DATE '{first}' - 1){acc}"
+    whole = f"date BETWEEN DATE '{start}' AND DATE '{end}'{acc}"
     if apps and providers:  # the pair grouping analytics answer (no models: no stored table holds all three)
         pair = f"{_in('app', apps)}{_in('provider', providers)}"
         return a.format(**an, t="analytics_daily", w=f"dimensions = 'app,provider' AND {whole}{pair}")

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from dashboard.parts import REGISTRY
+from queries import accounts
 from queries.filters import Filters
 from queries.reads_facts import facts, source_spans
 from queries.reads_routing import Dim, route
@@ -26,7 +27,15 @@ from tests.dashboard_fixtures import APP, expected_totals, open_app
 pytestmark = pytest.mark.slow
 
 GROUPINGS = {"apps": "model,app", "workspace": "workspace", "keys": "api_key_hash,model", "providers": "model,provider"}
-COLUMNS = {"models": "model", "providers": "provider", "apps": "app", "keys": "api_key_hash", "workspace": "workspace"}
+COLUMNS = {
+    "models": "model",
+    "providers": "provider",
+    "apps": "app",
+    "keys": "api_key_hash",
+    "workspace": "workspace",
+    "accounts": "account",
+}
+LISTS = ("models", "providers", "apps", "keys", "accounts")
 
 
 def pages() -> list[str]:
@@ -69,6 +78,12 @@ def filter_sets(con: duckdb.DuckDBPyConnection, today: date) -> list[dict[str, s
     ]
     if app is not None:
         sets.append({"apps": [app]})
+    held = accounts.known(con)
+    if len(held) > 1:  # a store of several accounts: one alone, and one with another filter
+        smallest = _one(con, "SELECT account FROM activity GROUP BY 1 ORDER BY sum(usage) LIMIT 1")
+        sets += [{"accounts": [smallest]}, {"accounts": [smallest], "models": [model]}]
+        if app is not None:
+            sets.append({"accounts": [held[0]], "apps": [app]})
     return sets
 
 
@@ -89,11 +104,9 @@ def expected_cache_savings(con: duckdb.DuckDBPyConnection, f: dict[str, Any]) ->
     }
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     analytics = [d for d in days if d in covered]
-    where = " ".join(
-        f"AND list_contains(?::VARCHAR[], {COLUMNS[k]})" for k in ("models", "providers", "apps", "keys") if k in chosen
-    )
+    where = " ".join(f"AND list_contains(?::VARCHAR[], {COLUMNS[k]})" for k in LISTS if k in chosen)
     where += " AND workspace = ?" if "workspace" in chosen else ""
-    values = [chosen[k] for k in ("models", "providers", "apps", "keys") if k in chosen]
+    values = [chosen[k] for k in LISTS if k in chosen]
     values += [chosen["workspace"]] if "workspace" in chosen else []
     total = float(
         _one(
@@ -103,7 +116,7 @@ def expected_cache_savings(con: duckdb.DuckDBPyConnection, f: dict[str, Any]) ->
             [grouping, analytics, *values],
         )
     )
-    if set(chosen) <= {"models", "providers", "keys"}:
+    if set(chosen) <= {"models", "providers", "keys", "accounts"}:
         whole = {
             d
             for (d,) in con.execute(
@@ -114,7 +127,12 @@ def expected_cache_savings(con: duckdb.DuckDBPyConnection, f: dict[str, Any]) ->
         rest = [d for d in days if d not in covered and d in whole]
         gen_where = "".join(
             f" AND list_contains(?::VARCHAR[], {c})"
-            for k, c in (("models", "model_permaslug"), ("providers", "provider_name"), ("keys", "api_key_hash"))
+            for k, c in (
+                ("models", "model_permaslug"),
+                ("providers", "provider_name"),
+                ("keys", "api_key_hash"),
+                ("accounts", "account"),
+            )
             if k in chosen
         )
         total += float(
@@ -122,7 +140,7 @@ def expected_cache_savings(con: duckdb.DuckDBPyConnection, f: dict[str, Any]) ->
                 con,
                 "SELECT coalesce(sum(coalesce(cache_discount, -cost_cache)), 0) FROM generations "
                 f"WHERE list_contains(?::DATE[], CAST(created_at AS DATE)) {gen_where}",
-                [rest, *[chosen[k] for k in ("models", "providers", "keys") if k in chosen]],
+                [rest, *[chosen[k] for k in ("models", "providers", "keys", "accounts") if k in chosen]],
             )
         )
     return total
@@ -164,6 +182,7 @@ def routed_totals(con: duckdb.DuckDBPyConnection, f: dict[str, Any], by: list[st
         apps=tuple(f["apps"]),
         keys=tuple(f["keys"]),
         workspace=f["workspace"],
+        accounts=tuple(f.get("accounts", ())),
     )
     dims = {*filters.dims, *(ROUTED_ONLY.get(c) or Dim(c) for c in by if c in ROUTED_ONLY or c in BY)}
     r = route(dims, filters.start, filters.end, source_spans(con), today)
@@ -190,7 +209,7 @@ def check_page(at: Any, con: duckdb.DuckDBPyConnection, where: str, values: dict
         if entry["kind"] != "split":
             continue
         f = entry["filters"]
-        filters = {k: f[k] for k in ("models", "providers", "apps", "keys") if f[k]}
+        filters = {k: f[k] for k in LISTS if f.get(k)}
         if f["workspace"]:
             filters["workspace"] = f["workspace"]
         for column in entry["by"]:
@@ -221,6 +240,7 @@ def run_every_page(monkeypatch: pytest.MonkeyPatch, db: Path, today: date, witho
     try:
         sets = filter_sets(con, today)
         values = every_value(con)
+        known_accounts = accounts.known(con)
         found = pages()
         assert len(found) >= 10 and "overview" in found and "health" in found
         checked: dict[str, int] = dict.fromkeys(found, 0)
@@ -230,6 +250,8 @@ def run_every_page(monkeypatch: pytest.MonkeyPatch, db: Path, today: date, witho
                 checked[page] += check_page(at, con, f"{page} {params}", values, today)
     finally:
         con.close()
+    if len(known_accounts) < 2:  # one account: the Accounts page shows how to add another
+        without = (*without, "accounts")
     splitting = [p for p in found if p not in ("budgets", "health", "generations", *without)]
     assert all(checked[p] > 0 for p in splitting), {p: n for p, n in checked.items() if not n}
 

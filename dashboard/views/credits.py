@@ -28,8 +28,8 @@ def moment(ctx: PageContext) -> datetime:
 
 
 def render(ctx: PageContext) -> None:
-    runway = data.outlook(ctx.store, ctx.today, moment(ctx)).runway
-    ups = data.top_ups(ctx.store)
+    runway = data.outlook(ctx.store, ctx.today, moment(ctx), ctx.filters.accounts).runway
+    ups = data.top_ups(ctx.store, ctx.filters.accounts)
     with st.expander("Credits: runway and top-ups", expanded=False):
         if runway is None:
             st.caption("No runway yet: it needs a /credits fetch and a week of known daily spend.")

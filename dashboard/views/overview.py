@@ -74,10 +74,13 @@ def render(ctx: PageContext) -> None:
 
 
 def _outlook(ctx: PageContext) -> None:
-    """Account-wide, whatever the filters: credits belong to the account."""
-    k = data.kpis(ctx.store, ctx.today)
-    o = data.outlook(ctx.store, ctx.today, credits_panel.moment(ctx))
-    st.markdown("#### Account (all keys, all models)")
+    """Account-wide, whatever the filters (credits belong to the account), but for the Accounts filter: the
+    chosen accounts' credits and pace."""
+    chosen = ctx.filters.accounts
+    k = data.kpis(ctx.store, ctx.today, chosen)
+    o = data.outlook(ctx.store, ctx.today, credits_panel.moment(ctx), chosen)
+    whose = f"Account{'s' if len(chosen) > 1 else ''} {', '.join(chosen)}" if chosen else "Account"
+    st.markdown(f"#### {whose} (all keys, all models)")
     credits, days_left, today, month, forecast = st.columns(5)
     with credits:
         st.metric(KPI_CREDITS, fmt.usd(k.credits_left), border=True, help="Credits bought minus credits used.")

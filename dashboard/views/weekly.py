@@ -24,7 +24,7 @@ from dashboard.data import Store
 from dashboard.parts import Split, Whole
 from dashboard.views import waterfall
 from queries.filters import Filters, everything
-from review.model import NO_DATA, Review
+from review.model import KIND_TITLES, NO_DATA, Review
 from review.movers import BACK, NEW
 from review.weeks import IsoWeek, last_complete_week, periods, weeks_between
 from review.whatif import candidates, reprice
@@ -44,7 +44,6 @@ KPI_PRICE_PART = "Price"
 KPI_MONTH = "Month so far"
 KPI_PROJECTION = "Month-end forecast"
 KPI_CREDITS = "Credits left"
-KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
 
 
 def week_options(store: Store, today: date) -> tuple[list[str], str]:

@@ -31,8 +31,8 @@ from core.limits import FIRST_DAY
 from ingest.values import InvalidValue, check_time, count, measure, money, parse_utc_time
 from ingest.website_csv.fingerprint import Fingerprint, fingerprint
 from ingest.website_csv.layout import CSV_TYPES, Layout, LayoutError, detect, explain_csv_error, interior_days
+from queries import accounts, reconciliation, writes
 from queries import generations as store
-from queries import reconciliation, writes
 from queries import website_csv as csv_sql
 from queries.crashpoints import crashpoint
 from queries.store import Writer
@@ -274,7 +274,7 @@ def _import(
         known = [
             (s.fingerprint.size_bytes, s.fingerprint.head_tail_sha256, s.fingerprint.lines) for s in result.skipped
         ]
-        if not csv_sql.snapshot_knows(writer.db_path, known):
+        if not csv_sql.snapshot_knows(writer.db_path, known, accounts.current(writer.con)):
             writer.changed()
         return result
     day = today or clock().date()

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from pydantic import SecretStr
 
 from core.errors import ConfigError
-from core.settings import CONFIG_ENV
+from core.settings import ACCOUNT_NAME, CONFIG_ENV
 from core.urls import has_control, host_problem, http_url_problem
 from orusage.alerts.periods import PERIODS, RESET_PERIODS
 
@@ -38,8 +38,8 @@ _FAMILY = {
     "team": "team",
 }
 _SCOPE_HINT = (
-    "Use account, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, app:NAME, member:NAME-OR-EMAIL, "
-    "tag:KEY=VALUE or team:NAME; one kind per scope (keys and workspaces may mix)."
+    "Use account (every account), account:NAME, model:GLOB, provider:NAME, key:NAME-OR-HASH, workspace:NAME, "
+    "app:NAME, member:NAME-OR-EMAIL, tag:KEY=VALUE or team:NAME; one kind per scope (keys and workspaces may mix)."
 )
 
 
@@ -250,8 +250,10 @@ def _scope(section: _Section, teams: Mapping[str, Team]) -> tuple[str, tuple[tup
         kind, value = kind.strip().lower(), value.strip()
         if kind not in SCOPE_KINDS:
             section.fail("scope", f"unknown scope kind {kind!r}", _SCOPE_HINT)
-        if kind == "account" and value:
-            section.fail("scope", "account takes no value", 'Write scope = "account".')
+        if kind == "account" and value and not ACCOUNT_NAME.fullmatch(value):
+            section.fail(
+                "scope", f"account:{value} is not an account name", "Names are as in OPENROUTER_MANAGEMENT_KEYS."
+            )
         if kind != "account" and not value:
             section.fail("scope", f"{kind} needs a value", _SCOPE_HINT)
         if kind == "tag" and not _is_tag(value):
@@ -263,7 +265,8 @@ def _scope(section: _Section, teams: Mapping[str, Team]) -> tuple[str, tuple[tup
             section.fail("scope", f"no team {value!r} in [teams] (known: {known})")
         entries.append((kind, value))
     families = {_FAMILY[k] for k, _ in entries}
-    if len(families) > 1 or (families & {"account", "team"} and len(entries) > 1):
+    everything = any(k == "account" and not v for k, v in entries)  # a bare `account`: all of them
+    if len(families) > 1 or ((everything or "team" in families) and len(entries) > 1):
         section.fail("scope", "mixes kinds that would count the same spend twice", _SCOPE_HINT)
     return ", ".join(f"{k}:{v}" if v else k for k, v in entries), tuple(entries)
 

@@ -18,14 +18,15 @@ from orusage.alerts.key_rules import key_outcomes
 from orusage.alerts.periods import RESET_PERIODS, TOTAL, current_period
 from orusage.alerts.plan import ACTIVE, StoredAlert
 from orusage.alerts.watch import anomaly_outcomes
+from queries import accounts, alert_state, budget_periods, credits, key_hygiene
 from queries import alert_facts as af
-from queries import alert_state, budget_periods, credits, key_hygiene
 from queries import budgets as q
 
 if TYPE_CHECKING:
     import duckdb
 
 _KIND = {
+    "account": q.ACCOUNT,
     "model": q.MODELS,
     "provider": q.PROVIDERS,
     "key": q.KEYS,
@@ -61,7 +62,7 @@ class _Resolver:
         if entries and entries[0][0] == "team":
             team = self.config.teams[entries[0][1]]
             return self.entries(f"team {team.name!r}", None, team.entries)
-        if not entries or entries[0][0] == "account":
+        if not entries or entries[0] == ("account", ""):
             return q.Scope(q.ACCOUNT)
         kind = _KIND[entries[0][0]]
         values: list[str] = []
@@ -70,6 +71,10 @@ class _Resolver:
         return q.Scope(kind, tuple(dict.fromkeys(values)))
 
     def _values(self, where: str, field_name: str, kind: str, value: str) -> list[str]:
+        if kind == "account":
+            if value not in accounts.known(self.con):
+                self.warnings.append(f"{where}: no account {value!r} is stored (OPENROUTER_MANAGEMENT_KEYS names them)")
+            return [value]
         if kind == "model":
             found = af.matching_models(self.con, [value])
             if not found:

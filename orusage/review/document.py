@@ -14,11 +14,10 @@ import pandas as pd
 from charts.weekly import BRIDGE, DAILY, MODEL_PARTS, MOVERS, WHAT_IF, efficiency_change, efficiency_text
 from core import fmt
 from review.inputs import rows
-from review.model import NO_DATA, Review
+from review.model import KIND_TITLES, NO_DATA, Review
 from review.movers import BACK, NEW, Movers
 from review.whatif import MIN_SAVING
 
-KIND_TITLES = {"model": "Models", "app": "Apps", "key": "API keys", "provider": "Providers"}
 KIND_SOURCES = {
     "model": "activity, analytics by model before it",
     "app": "analytics by model × app",
