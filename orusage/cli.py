@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import click
 
@@ -19,10 +17,7 @@ from core.errors import EXIT_USAGE, OrusageError
 from core.scrub import ScrubFilter, scrub
 from core.settings import DEFAULT_ACCOUNT, debug_enabled
 from orusage.alerts.commands import alerts
-
-FC = TypeVar("FC", bound=Callable[..., object])
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from orusage.options import CONTEXT, db_option
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -58,18 +53,8 @@ def cli(verbose: bool) -> None:
     _configure_logging(verbose)
 
 
-def _db_option() -> Callable[[FC], FC]:
-    return click.option(
-        "--db",
-        "db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="The DuckDB file (default: $ORUSAGE_DB or ~/.local/share/openrouter-usage/orusage.duckdb).",
-    )
-
-
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
 @click.option(
     "--watch",
@@ -125,7 +110,7 @@ def _account_name(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @cli.command("import", context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 @click.option(
     "--force",
@@ -161,7 +146,7 @@ def import_(db: Path | None, quiet: bool, force: bool, account: str | None, file
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON, for machines.")
 def status(db: Path | None, as_json: bool) -> None:
     """Say what is stored, per source and per day, what is missing and what to do about it.
@@ -181,7 +166,7 @@ def status(db: Path | None, as_json: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 def doctor(db: Path | None) -> None:
     """Check the key, OpenRouter, the database, the snapshot and the schedule; say what to fix.
 
@@ -201,7 +186,7 @@ def doctor(db: Path | None) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("--host", default="localhost", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option(
@@ -227,7 +212,7 @@ def dashboard(db: Path | None, host: str, port: int, allow_open: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("--host", default="localhost", show_default=True, help="Address for the dashboard.")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Dashboard port.")
 @click.option("--no-serve", is_flag=True, help="Only ingest the demo account, do not serve the dashboard.")
@@ -244,7 +229,7 @@ def demo(db: Path | None, host: str, port: int, no_serve: bool) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -322,7 +307,7 @@ def report() -> None:
 
 
 @report.command("weekly", context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option(
     "--week",
     "week_text",
@@ -380,7 +365,7 @@ def report_weekly(
 
 
 @report.command("chargeback", context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option(
     "--month",
     metavar="YYYY-MM",
@@ -416,7 +401,7 @@ def report_chargeback(db: Path | None, month: str | None, kind: str | None, out:
 
 
 @cli.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option(
     "--format",
     "kind",

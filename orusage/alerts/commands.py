@@ -6,22 +6,10 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-FC = TypeVar("FC", bound=Callable[..., object])
-
-
-def _db_option() -> Callable[[FC], FC]:
-    return click.option(
-        "--db",
-        "db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="The DuckDB file (default: $ORUSAGE_DB or ~/.local/share/openrouter-usage/orusage.duckdb).",
-    )
+from orusage.options import CONTEXT, FC, db_option
 
 
 def _config_option() -> Callable[[FC], FC]:
@@ -45,7 +33,7 @@ def alerts() -> None:
 
 
 @alerts.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @_config_option()
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; change nothing, send nothing.")
 @click.option("--exit-code", is_flag=True, help="Exit with status 1 when alerts were sent (for CI-style callers).")
@@ -75,7 +63,7 @@ def check(db: Path | None, config: Path | None, dry_run: bool, exit_code: bool, 
 
 
 @alerts.command("list", context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.option("--all", "everything", is_flag=True, help="Every alert (the last 200), not only the open ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON, for machines.")
 def list_(db: Path | None, everything: bool, as_json: bool) -> None:
@@ -99,7 +87,7 @@ def list_(db: Path | None, everything: bool, as_json: bool) -> None:
 
 
 @alerts.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.argument("alert_id", metavar="ID", type=int)
 def ack(db: Path | None, alert_id: int) -> None:
     """Acknowledge open alert ID: no more reminders while it stays open; its recovery notice still goes out.
@@ -116,7 +104,7 @@ def ack(db: Path | None, alert_id: int) -> None:
 
 
 @alerts.command(context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @click.argument("alert_id", metavar="ID", type=int)
 @click.option(
     "--for",
@@ -143,7 +131,7 @@ def snooze(db: Path | None, alert_id: int, length: str) -> None:
 
 
 @alerts.command("test-send", context_settings=CONTEXT)
-@_db_option()
+@db_option()
 @_config_option()
 @click.option("--channel", default=None, help="Only this channel (webhook, slack, discord, teams, email, stdout).")
 def test_send(db: Path | None, config: Path | None, channel: str | None) -> None:
