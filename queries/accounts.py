@@ -13,11 +13,15 @@ read without that filter sums every account.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
 import duckdb
 
 from core.settings import DEFAULT_ACCOUNT
 
-__all__ = ["CHOSEN", "CURRENT", "DEFAULT_ACCOUNT", "current", "known", "record", "use"]
+__all__ = ["CHOSEN", "CURRENT", "DEFAULT_ACCOUNT", "KeysToday", "current", "keys_today", "known", "record", "use"]
 
 # The current account in SQL text: a constant, never a value from outside.
 CURRENT = f"coalesce(getvariable('orusage_account'), '{DEFAULT_ACCOUNT}')"
@@ -54,3 +58,32 @@ def known(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     snapshot from before accounts, which ``compat`` gives an empty table)."""
     rows = con.execute("SELECT name FROM accounts ORDER BY first_seen_at, name").fetchall()
     return tuple(str(r[0]) for r in rows)
+
+
+@dataclass(frozen=True)
+class KeysToday:
+    """Today's spend so far as ``/keys`` reports it (``usage_daily``, ``byok_usage_daily``)."""
+
+    as_of: datetime  # the oldest of the accounts' newest fetches: every figure is known at least to here
+    usage: float  # credits spent today
+    byok: float  # spent on the user's own provider keys today
+
+
+def keys_today(
+    con: duckdb.DuckDBPyConnection,
+    today: date,
+    accounts: Sequence[str] = (),
+    hashes: Sequence[str] | None = None,
+) -> KeysToday | None:
+    """Today's spend so far of the keys ``hashes`` (every key when None) of ``accounts`` (every account when
+    empty), each account's newest ``/keys`` fetch made today summed; None when no such fetch lists any of
+    them. The one reading of it: the Overview's headline and the budgets of the account and of keys."""
+    rows = con.execute(
+        f"""SELECT min(fetched_at), CAST(sum(coalesce(usage_daily, 0)) AS DOUBLE),
+                  CAST(sum(coalesce(byok_usage_daily, 0)) AS DOUBLE)
+           FROM ({NEWEST_KEY_SNAPSHOTS})
+           WHERE {CHOSEN} AND (? OR list_contains(?::VARCHAR[], hash))
+           HAVING count(*) > 0""",  # noqa: S608 -- constants
+        [today, list(accounts), hashes is None, list(hashes or ())],
+    ).fetchall()  # fetchall: a result left unfinished would hold the connection (DuckDB 2)
+    return KeysToday(rows[0][0], float(rows[0][1]), float(rows[0][2])) if rows else None

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from queries import hourly
-from queries.accounts import CHOSEN, NEWEST_KEY_SNAPSHOTS
+from queries.accounts import CHOSEN, NEWEST_KEY_SNAPSHOTS, keys_today
 
 if TYPE_CHECKING:  # pandas is imported by the page reads only: the alerts run does without it
     import pandas as pd
@@ -270,17 +270,11 @@ def today_so_far(
         return TodaySoFar(_tag_spend(con, scope.values, today, today, include_byok)[today], as_of)
     if not scope.from_keys:
         return _today_from_hours(con, scope, today, include_byok)
-    row = _first(
-        con.execute(
-            f"""SELECT min(fetched_at), CAST(sum(coalesce(usage_daily, 0)
-                                     + CASE WHEN ? THEN coalesce(byok_usage_daily, 0) ELSE 0 END) AS DOUBLE)
-           FROM ({NEWEST_KEY_SNAPSHOTS})
-           WHERE (? OR list_contains(?::VARCHAR[], CASE WHEN ? THEN account ELSE hash END))
-           HAVING count(*) > 0""",  # noqa: S608 -- a constant
-            [include_byok, today, scope == Scope(ACCOUNT), list(scope.values), scope.kind == ACCOUNT],
-        ).fetchall()
-    )
-    if row is None:
+    if scope.kind == ACCOUNT:
+        got = keys_today(con, today, accounts=scope.values)
+    else:
+        got = keys_today(con, today, hashes=scope.values)
+    if got is None:
         # A fetch today that lists none of the scope's keys: they spent nothing today.
         fetched = _first(
             con.execute(
@@ -288,21 +282,22 @@ def today_so_far(
             ).fetchall()
         )
         return TodaySoFar(0.0, fetched[0]) if fetched and fetched[0] is not None else None
-    return TodaySoFar(float(row[1]), row[0])
+    return TodaySoFar(got.usage + (got.byok if include_byok else 0.0), got.as_of)
 
 
 def keys_today_so_far(
     con: duckdb.DuckDBPyConnection, today: date, include_byok: bool = True
 ) -> dict[str, float] | None:
-    """``today_so_far`` of every key's own scope at once: the spend per key hash at the newest ``/keys``
-    fetch made today (a key that fetch does not list spent nothing); None when no fetch happened today."""
+    """``today_so_far`` of every key's own scope at once: the spend per key hash at each account's newest
+    ``/keys`` fetch made today (a key that fetch does not list spent nothing); None when no fetch happened
+    today."""
     newest = "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?"
     if _first(con.execute(newest, [today]).fetchall()) in (None, (None,)):
         return None
     rows = con.execute(
         f"""SELECT hash, CAST(sum(coalesce(usage_daily, 0)
                                 + CASE WHEN ? THEN coalesce(byok_usage_daily, 0) ELSE 0 END) AS DOUBLE)
-           FROM api_key_snapshots WHERE fetched_at = ({newest}) GROUP BY hash""",  # noqa: S608 -- constants
+           FROM ({NEWEST_KEY_SNAPSHOTS}) GROUP BY hash""",  # noqa: S608 -- constants
         [include_byok, today],
     ).fetchall()
     return {str(row[0]): float(row[1]) for row in rows}

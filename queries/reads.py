@@ -30,7 +30,7 @@ import pandas as pd
 
 from core.errors import StoreError
 from queries import credits, integrity, snapshots
-from queries.accounts import CHOSEN, NEWEST_KEY_SNAPSHOTS
+from queries.accounts import CHOSEN, keys_today
 from queries.reads_facts import SPANS_SQL, spans_by_source
 from queries.reads_routing import Span
 from queries.snapshots import lease as lease_snapshot
@@ -407,28 +407,21 @@ def kpis(con: duckdb.DuckDBPyConnection, today: date, accounts: Sequence[str] = 
     chosen = list(accounts)
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
-    today_row = _row(
-        con,
-        f"""SELECT min(fetched_at),
-                  CAST(sum(coalesce(usage_daily, 0) + coalesce(byok_usage_daily, 0)) AS DOUBLE),
-                  CAST(sum(coalesce(byok_usage_daily, 0)) AS DOUBLE)
-           FROM ({NEWEST_KEY_SNAPSHOTS}) WHERE {CHOSEN} HAVING count(*) > 0""",  # noqa: S608 -- constants
-        [today, chosen],
-    )
+    keys = keys_today(con, today, accounts)
     # `date < today` guards against double counting should /activity ever start returning today.
     spent = f"""SELECT CAST(coalesce(sum(usage + byok_usage_inference), 0) AS DOUBLE)
                 FROM activity WHERE date >= ? AND date < ? AND {CHOSEN}"""  # noqa: S608 -- constants
     week_row = _row(con, spent, [week_start, today, chosen])
     month_row = _row(con, spent, [month_start, today, chosen])
     newest = credits.latest(con, today, accounts)
-    so_far = float(today_row[1]) if today_row else None
+    so_far = keys.usage + keys.byok if keys else None
     week_done = float(week_row[0]) if week_row else 0.0
     month_done = float(month_row[0]) if month_row else 0.0
     return Kpis(
         today=today,
         today_so_far=so_far,
-        today_byok_so_far=float(today_row[2]) if today_row else None,
-        today_as_of=today_row[0] if today_row else None,
+        today_byok_so_far=keys.byok if keys else None,
+        today_as_of=keys.as_of if keys else None,
         week_start=week_start,
         week=week_done + (so_far or 0.0),
         month_start=month_start,

@@ -344,6 +344,44 @@ def test_doctor_checks_every_accounts_key_and_names_it(both: FakeServer, tmp_pat
         assert secret not in result.stdout + result.stderr
 
 
+def test_todays_spend_per_key_reads_each_accounts_newest_fetch(tmp_path: Path) -> None:
+    """Accounts are fetched seconds apart: the newest fetch of the store is one account's only."""
+    import duckdb
+
+    from queries import budgets as q
+    from queries import migrations
+    from queries.reads import kpis
+
+    con = duckdb.connect(str(tmp_path / "keys.duckdb"))
+    migrations.migrate(con)
+    at = CLOCK.replace(hour=9, minute=0, second=0, microsecond=0)
+    rows = [  # account, fetched, hash, usage today, BYOK today
+        ("main", at, "k-main", 1.0, 0.0),  # an older fetch: replaced by the next
+        ("main", at + timedelta(hours=1), "k-main", 2.5, 0.5),
+        ("second", at + timedelta(hours=1, seconds=5), "k-second", 4.0, 0.0),
+    ]
+    for account, fetched, key, usage, byok in rows:
+        con.execute(
+            """INSERT INTO api_key_snapshots (account, fetched_at, hash, "name", "label", disabled,
+                                              usage_daily, byok_usage_daily) VALUES (?, ?, ?, ?, ?, false, ?, ?)""",
+            [account, fetched, key, key, key, usage, byok],
+        )
+    per_key = q.keys_today_so_far(con, TODAY)
+    assert per_key is not None and set(per_key) == {"k-main", "k-second"}
+    assert math.isclose(per_key["k-main"], 3.0) and math.isclose(per_key["k-second"], 4.0)
+    main_key = q.today_so_far(con, q.Scope(q.KEYS, ("k-main",)), TODAY)
+    assert main_key is not None and math.isclose(main_key.usd, 3.0)
+    every = q.today_so_far(con, q.Scope(q.ACCOUNT), TODAY)
+    assert every is not None and math.isclose(every.usd, 7.0)
+    assert every.as_of == at + timedelta(hours=1)  # known to the older of the two newest fetches
+    headline = kpis(con, TODAY)
+    assert headline.today_so_far is not None and math.isclose(headline.today_so_far, 7.0)
+    assert headline.today_byok_so_far is not None and math.isclose(headline.today_byok_so_far, 0.5)
+    second = kpis(con, TODAY, ("second",))
+    assert second.today_so_far is not None and math.isclose(second.today_so_far, 4.0)
+    con.close()
+
+
 def test_one_accounts_missing_days_are_its_own_gap() -> None:
     from queries import coverage_tracks as ct
     from queries.status import CoverageRow
