@@ -130,16 +130,18 @@ def run_demo(db: Path | None, *, host: str, port: int, serve: bool) -> int:
     ).start()
     stop = threading.Event()
     try:
-        with FakeServer(dataset) as fake:
+        # The fake runs in this process on loopback: it need not limit analytics as openrouter.ai does, nor
+        # the ingest pace them (at 60 a minute a year of analytics waited about 47 s of the demo's start).
+        with FakeServer(dataset, analytics_rate_per_minute=None) as fake:
             settings = load_settings(
                 openrouter_management_key=SecretStr(DEMO_MANAGEMENT_KEY),
                 openrouter_base_url=fake.base_url,
                 orusage_db=db_path,
-                # The fake runs in this process on loopback: no need to pace /generation as for openrouter.ai.
+                orusage_analytics_rate=100_000,
+                orusage_generations_rate=1000.0,  # nor /generation
                 # Two weeks of records (the last complete ISO week whatever the weekday, and this one) let the
                 # effective-price waterfall explain every step of those weeks' bills; older weeks keep a
                 # residual (overrides and service tiers are per request, and no daily source reports them).
-                orusage_generations_rate=1000.0,
                 orusage_generations_days=DEMO_GENERATION_DAYS,
                 orusage_generations_concurrency=16,
             )

@@ -34,6 +34,7 @@ from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from orusage.demo import DEMO_CONFIG, demo_config_path
 from queries import writes
 from queries.store import Writer, snapshot_path
@@ -207,7 +208,7 @@ def ingest_demo(db: Path, fake: FakeServer, generation_days: int = 2) -> Path:
     ):
         # As `orusage demo` does: per-generation records too (the fake is on loopback: no need to pace).
         options = GenerationOptions(days=generation_days, rate=1000.0, concurrency=16)
-        run_ingest(writer, client, clock=lambda: clock, generations=options)
+        run_ingest(writer, client, clock=lambda: clock, generations=options, pacer=Pacer(100_000))
     return db
 
 

@@ -69,6 +69,7 @@ def run_cli(
     # something else (its own tests set these as they need).
     base["ORUSAGE_GENERATIONS_CAP"] = "200"
     base["ORUSAGE_GENERATIONS_RATE"] = "1000"
+    base["ORUSAGE_ANALYTICS_RATE"] = "100000"  # the fakes of the tests have no rate limit (tests/conftest.py)
     full = {**base, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "orusage.cli", *args],

@@ -19,6 +19,7 @@ from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from orusage.alerts.runner import DeliveryFailedError, prepare, run_check
 from orusage.cli import cli
 from orusage.jobs import ingest_once
@@ -59,7 +60,7 @@ def demo_store(demo_fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) 
     """The demo account ingested over HTTP at the fake's pinned time (a month of analytics is plenty)."""
     db = tmp_path_factory.mktemp("alerts-demo") / "orusage.duckdb"
     with Writer(db) as writer, OpenRouterClient(demo_fake.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client:
-        run_ingest(writer, client, clock=lambda: INGESTED_AT, history_days=31)
+        run_ingest(writer, client, clock=lambda: INGESTED_AT, history_days=31, pacer=Pacer(100_000))
     return db
 
 

@@ -24,6 +24,7 @@ from fake_openrouter.website_csv import write_website_csv
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from ingest.website_csv.load import import_files
 from queries.crashpoints import ENV, POINTS
 from queries.store import Writer, snapshot_path
@@ -166,7 +167,14 @@ def exports(fake_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> 
 def with_api_rows(fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("api-rows") / "orusage.duckdb"
     with Writer(db) as writer, OpenRouterClient(fake.base_url, SecretStr(MANAGEMENT_KEY), backoff=0.01) as client:
-        run_ingest(writer, client, clock=lambda: NOW, analytics=False, generations=GenerationOptions(days=1, rate=1e4))
+        run_ingest(
+            writer,
+            client,
+            clock=lambda: NOW,
+            analytics=False,
+            generations=GenerationOptions(days=1, rate=1e4),
+            pacer=Pacer(100_000),
+        )
     return db
 
 

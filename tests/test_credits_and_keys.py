@@ -14,6 +14,7 @@ from fake_openrouter.dataset import Dataset
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from orusage.alerts.config import AccountRules
 from orusage.alerts.findings import KEY_LIMIT, KEY_NO_LIMIT, AlertKey, Finding, Recovery
 from orusage.alerts.key_rules import key_outcomes
@@ -138,7 +139,7 @@ def test_last_used_at_is_stored_when_keys_send_it(
     db = tmp_path / "orusage.duckdb"
     at = fake_quirks_dataset.now.replace(tzinfo=None)
     with Writer(db) as writer, OpenRouterClient(fake_quirks.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as c:
-        run_ingest(writer, c, clock=lambda: at, analytics=False)
+        run_ingest(writer, c, clock=lambda: at, analytics=False, pacer=Pacer(100_000))
     expected = {
         str(h): ts.replace(microsecond=ts.microsecond // 1000 * 1000)
         for h, ts in fake_quirks_dataset.con.execute(

@@ -61,7 +61,7 @@ def prepared(server: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """A store with keys, models and activity (what the step finds when run_ingest calls it)."""
     db = tmp_path_factory.mktemp("prepared") / "orusage.duckdb"
     with Writer(db) as writer, client(server) as c:
-        run_ingest(writer, c, clock=lambda: NOW, analytics=False)
+        run_ingest(writer, c, clock=lambda: NOW, analytics=False, pacer=Pacer(100_000))
     return db
 
 
@@ -77,7 +77,7 @@ def fetched(server: FakeServer, prepared: Path, tmp_path_factory: pytest.TempPat
     db = copy_of(prepared, tmp_path_factory.mktemp("fetched"))
     before = server.request_count("/generation")
     with Writer(db) as writer, client(server) as c:
-        result = run_ingest(writer, c, clock=lambda: NOW, analytics=False, generations=FAST)
+        result = run_ingest(writer, c, clock=lambda: NOW, analytics=False, generations=FAST, pacer=Pacer(100_000))
     assert result.generations is not None and result.generations.fetched > 500
     return db, server.request_count("/generation") - before
 

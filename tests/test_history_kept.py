@@ -19,6 +19,7 @@ from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from queries.store import Writer, snapshot_path
 from tests.dashboard_fixtures import chart_data, metrics, open_app, texts, usd
 from tests.fake_fixtures import FAKE_NOW, MANAGEMENT_KEY, start_fake
@@ -31,7 +32,7 @@ MODEL = "openai/gpt-4.1-2025-04-14"
 def _ingest(db: Path, server: FakeServer, clock: datetime) -> None:
     with Writer(db) as writer, OpenRouterClient(server.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as client:
         # A month of history is enough here; the pairs and per-generation records are tested elsewhere.
-        run_ingest(writer, client, clock=lambda: clock, history_days=31, pairs=False)
+        run_ingest(writer, client, clock=lambda: clock, history_days=31, pairs=False, pacer=Pacer(100_000))
 
 
 @pytest.fixture(scope="module")

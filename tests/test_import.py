@@ -21,6 +21,7 @@ from fake_openrouter.website_csv import write_website_csv
 from ingest.client import OpenRouterClient
 from ingest.generations.job import GenerationOptions
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from ingest.website_csv import load as load_module
 from ingest.website_csv.fingerprint import EDGE, Fingerprint, fingerprint
 from ingest.website_csv.load import ImportResult, import_files
@@ -37,7 +38,7 @@ CONTENTS = "SELECT * EXCLUDE (imported_at) FROM generations ORDER BY id"
 
 def ingest(db: Path, server: FakeServer, generations: GenerationOptions | None = None) -> None:
     with Writer(db) as writer, OpenRouterClient(server.base_url, SecretStr(MANAGEMENT_KEY), backoff=0.01) as c:
-        run_ingest(writer, c, clock=lambda: NOW, analytics=False, generations=generations)
+        run_ingest(writer, c, clock=lambda: NOW, analytics=False, generations=generations, pacer=Pacer(100_000))
 
 
 def import_(db: Path, *files: Path, **env: str) -> tuple[int, str]:

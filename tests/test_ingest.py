@@ -15,6 +15,7 @@ from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.errors import AuthError, UnavailableError
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from queries.store import Writer, read_snapshot
 from tests.fake_fixtures import MANAGEMENT_KEY, start_fake
 from tests.helpers import fact_tables, query, same_rows
@@ -29,7 +30,7 @@ def client(server: FakeServer, key: str = MANAGEMENT_KEY, retries: int = 3, time
 def ingest(db: Path, server: FakeServer, **kw: object) -> None:
     """Activity, keys, credits and models; the analytics backfill has its own tests."""
     with Writer(db) as writer, client(server, **kw) as c:  # type: ignore[arg-type]
-        run_ingest(writer, c, clock=lambda: CLOCK, analytics=False)
+        run_ingest(writer, c, clock=lambda: CLOCK, analytics=False, pacer=Pacer(100_000))
 
 
 def fake_truth(ds: Dataset, group: str, where: str = "TRUE") -> list[tuple[object, ...]]:

@@ -16,6 +16,7 @@ from fake_openrouter.dataset import Dataset, build
 from fake_openrouter.server import FakeServer
 from ingest.client import OpenRouterClient
 from ingest.job import run_ingest
+from ingest.pacing import Pacer
 from orusage.doctor import check_database
 from orusage.jobs import parse_interval, watch
 from orusage.status import activity_gaps
@@ -29,7 +30,7 @@ T1 = T0 + timedelta(days=40)
 
 def ingest_at(db: Path, server: FakeServer, now: datetime) -> None:
     with Writer(db) as writer, OpenRouterClient(server.base_url, SecretStr(MANAGEMENT_KEY), retries=0) as c:
-        run_ingest(writer, c, clock=lambda: now)
+        run_ingest(writer, c, clock=lambda: now, pacer=Pacer(100_000))
 
 
 @pytest.fixture(scope="module")
