@@ -31,7 +31,7 @@ test: install
 
 # The fast tier, while working: lint, types, contracts, and every test not marked browser or slow, on every
 # core (pytest-xdist), in a random order (pytest-randomly prints its seed; replay an order with
-# `make check PYTEST_ARGS=--randomly-seed=N`). Under 3 minutes here; `make test` stays what CI and the README run.
+# `make check PYTEST_ARGS=--randomly-seed=N`). About 9 minutes on 2 cores; `make test` stays what CI and the README run.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
