@@ -15,7 +15,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from core import fmt
 from queries.filters import range_days
 from tests.dashboard_fixtures import (
     CENT,
@@ -33,6 +35,15 @@ from tests.dashboard_fixtures import (
     texts,
     usd,
 )
+
+
+def says_unattributed(at: AppTest, want: pd.DataFrame, why: str) -> None:
+    """The page names the spend no value holds, its share, and why (``breakdown.Breakdown.muted_note``)."""
+    spend = float(want.loc[want["value"] == "unattributed", "spend"].sum())
+    assert spend > 0, "the demo account has unattributed spend here"
+    share = spend / float(want["spend"].sum())
+    assert f"“unattributed”: {fmt.usd(spend)} ({share:.1%} of this period's spend) {why}" in texts(at)
+
 
 # ---- Members ------------------------------------------------------------------------------------------------
 
@@ -55,6 +66,7 @@ def test_members_page_matches_sql(
     labels = [f"{m} ({emails[m]})" if emails.get(m) else m for m in want["value"]]
     assert list(table["label"]) == labels, "every member, biggest first, named with their e-mail"
     assert table["spend"].to_list() == pytest.approx(want["spend"].to_list())
+    says_unattributed(at, want, "from keys no member made")
     # The member × model matrix is read from analytics by model × member, the whole year.
     matrix = chart_data(at, "member_model")
     by_pair = analytics_by(snapshot_sql, "model,user", '"user"', start, end)
@@ -100,6 +112,7 @@ def test_end_users_page_matches_sql(
     table = table_with(at, "share")
     assert list(table["label"]) == list(want["value"]) and len(table) == len(want) <= 100
     assert table["spend"].to_list() == pytest.approx(want["spend"].to_list())
+    says_unattributed(at, want, "from requests that sent no `user` field")
     bars = chart_data(at, "end_user_spend").drop_duplicates("end_user").sort_values("rank")
     # The top 12 end users, then "unattributed" as a row of its own (queries.parts), then the rest as other.
     named = [v for v in want["value"] if v != "unattributed"]

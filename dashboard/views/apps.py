@@ -3,26 +3,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import streamlit as st
-
-from core import fmt
 from dashboard.context import PageContext
 from dashboard.views import breakdown
 from queries.reads_routing import Dim
-
-
-def _unattributed(per: pd.DataFrame) -> None:
-    row = per.loc[per["app"] == breakdown.UNATTRIBUTED]
-    share = float(row["share"].iloc[0]) if len(row) else 0.0
-    spend = float(row["spend"].iloc[0]) if len(row) else 0.0
-    st.info(
-        f"**Unattributed: {fmt.usd(spend)} ({share:.1%} of this period's spend).** OpenRouter attributes a "
-        "request to an app by the `HTTP-Referer` (origin) and `X-Title` (app name) headers the caller sends; "
-        "requests without them land in “unattributed”. Send those headers from your own code to see it here.",
-        icon=":material/help:",
-    )
-
 
 PAGE = breakdown.Breakdown(
     dim=Dim.APP,
@@ -30,7 +13,10 @@ PAGE = breakdown.Breakdown(
     noun="app",
     plural="apps",
     matrix=breakdown.Matrix("app_model", models_on="x", top_models=10, top_values=12),
-    notes=_unattributed,
+    muted_note=(
+        "from requests without the `HTTP-Referer` (origin) and `X-Title` (app name) headers OpenRouter "
+        "attributes apps by: send them from your own code to see the app here."
+    ),
 )
 TITLE = PAGE.title
 

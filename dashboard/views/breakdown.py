@@ -84,7 +84,9 @@ class Breakdown:
     columns: Mapping[str, Any] = field(default_factory=dict)  # the table's columns beyond the usage ones
     matrix: Matrix | None = None
     opening: Callable[[PageContext], None] | None = None  # drawn before the spend (e.g. keys' limits)
-    notes: Callable[[pd.DataFrame], None] | None = None  # about the values found (e.g. "unattributed")
+    # What the muted value's spend is and how to attribute it, said under the headline when it has any:
+    # "“unattributed”: $12.34 (5.6% of this period's spend) from requests that sent no `user` field. …"
+    muted_note: str = ""
     closing: Callable[[PageContext, pd.DataFrame], pd.DataFrame] | None = None  # may add table columns
     caption: str = ""
     source: Source | None = None
@@ -128,8 +130,8 @@ def render(ctx: PageContext, b: Breakdown) -> None:
         return
     per = _with_reasoning(ctx, b, _usage(per, b.column, label))
     _headline(ctx, b, per)
-    if b.notes is not None:
-        b.notes(per)
+    if b.muted_note:
+        _muted_note(b, per)
     left, right = st.columns(2, gap="large")
     top = _top(ctx, b, label)
     with left:
@@ -181,6 +183,14 @@ def render(ctx: PageContext, b: Breakdown) -> None:
     if b.link is not None:
         st.caption(f"Select a row to see that {b.noun} alone (the link keeps the other filters).")
     st.caption(" ".join(part for part in (b.caption, ui.sources_caption(r)) if part))
+
+
+def _muted_note(b: Breakdown, per: pd.DataFrame) -> None:
+    row = per.loc[per[b.column] == b.muted]
+    if row.empty:
+        return
+    spend, share = float(row["spend"].iloc[0]), float(row["share"].iloc[0])
+    st.caption(f"“{b.muted}”: {fmt.usd(spend)} ({share:.1%} of this period's spend) {b.muted_note}")
 
 
 def _route(ctx: PageContext, b: Breakdown, *extra: Dim) -> Route:

@@ -5,24 +5,9 @@ health page shows the days missed). There can be thousands: the table shows the 
 
 from __future__ import annotations
 
-import pandas as pd
-import streamlit as st
-
-from core import fmt
 from dashboard.context import PageContext
 from dashboard.views import breakdown
 from queries.reads_routing import Dim
-
-
-def _unattributed(per: pd.DataFrame) -> None:
-    row = per.loc[per["end_user"] == breakdown.UNATTRIBUTED]
-    if row.empty:
-        return
-    st.caption(
-        f"“{breakdown.UNATTRIBUTED}”: {fmt.usd(float(row['spend'].iloc[0]))} from requests that sent no `user` "
-        "field. Send it from your own code to see who it was for."
-    )
-
 
 PAGE = breakdown.Breakdown(
     dim=Dim.END_USER,
@@ -30,7 +15,7 @@ PAGE = breakdown.Breakdown(
     noun="end user",
     plural="end users",
     matrix=breakdown.Matrix("end_user_model", models_on="x", top_models=10, top_values=15),
-    notes=_unattributed,
+    muted_note=("from requests that sent no `user` field: send it from your own code to see who they were for."),
     table_top=100,
     caption="End users: the `user` field sent with each request. OpenRouter keeps them 31 days; the store keeps "
     "what each ingest fetched.",

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
 import streamlit as st
 
-from core import fmt
 from dashboard.context import PageContext
 from dashboard.data import Meta
 from dashboard.views import breakdown
@@ -20,16 +18,6 @@ def _label(meta: Meta) -> Callable[[str], str]:
     return meta.member_label
 
 
-def _unattributed(per: pd.DataFrame) -> None:
-    row = per.loc[per["member"] == breakdown.UNATTRIBUTED]
-    if row.empty:
-        return
-    st.caption(
-        f"“{breakdown.UNATTRIBUTED}”: {fmt.usd(float(row['spend'].iloc[0]))} from keys no member made (keys "
-        "created at the organization level)."
-    )
-
-
 PAGE = breakdown.Breakdown(
     dim=Dim.MEMBER,
     title="Members",
@@ -37,7 +25,7 @@ PAGE = breakdown.Breakdown(
     plural="members",
     label=_label,
     matrix=breakdown.Matrix("member_model", models_on="x", top_models=10),
-    notes=_unattributed,
+    muted_note="from keys no member made (keys created at the organization level).",
     caption="Members as OpenRouter's analytics name them (organization accounts; a year back).",
 )
 TITLE = PAGE.title

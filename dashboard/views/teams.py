@@ -94,15 +94,6 @@ def _chargeback(ctx: PageContext) -> None:
         )
 
 
-def _unallocated(per: pd.DataFrame) -> None:
-    row = per.loc[per["team"] == UNALLOCATED]
-    if len(row):
-        st.caption(
-            f"“{UNALLOCATED}”: {fmt.usd(float(row['spend'].iloc[0]))} ({float(row['share'].iloc[0]):.1%}) that no "
-            "team's keys, workspaces, apps or members account for."
-        )
-
-
 def _estimated(ctx: PageContext, per: pd.DataFrame) -> pd.DataFrame:
     return per.assign(estimated=per["spend"] - per["exact_spend"])
 
@@ -117,7 +108,7 @@ PAGE = breakdown.Breakdown(
     noun="team",
     plural="teams",
     opening=_chargeback,
-    notes=_unallocated,
+    muted_note="that no team's keys, workspaces, apps or members account for.",
     closing=_estimated,
     matrix=breakdown.Matrix("team_model", models_on="x", top_models=10),
     columns={"estimated": TOTAL_COLUMNS["estimated"]},
