@@ -146,16 +146,22 @@ def test_one_accounts_wrong_key_does_not_stop_the_other(both: FakeServer, tmp_pa
     assert query(db, "SELECT count(*) FROM activity WHERE account <> 'second'")[0][0] == 0
 
 
-@pytest.mark.slow  # a year of analytics for two accounts
-def test_one_key_alone_is_the_account_default(fake: FakeServer, tmp_path: Path, fake_dataset: Dataset) -> None:
-    db = tmp_path / "orusage.duckdb"
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory, fake: FakeServer) -> tuple[Path, str]:
+    """One account by OPENROUTER_MANAGEMENT_KEY, as before there were accounts: the store and the summary."""
+    db = tmp_path_factory.mktemp("single") / "orusage.duckdb"
     settings = load_settings(
         openrouter_management_key=DEMO_MANAGEMENT_KEY,
         openrouter_base_url=fake.base_url,
         orusage_db=db,
         orusage_generations_days=0,
     )
-    summary = ingest_once(settings, quiet=True, clock=lambda: CLOCK)
+    return db, ingest_once(settings, quiet=True, clock=lambda: CLOCK)
+
+
+@pytest.mark.slow  # a year of analytics
+def test_one_key_alone_is_the_account_default(single: tuple[Path, str], fake_dataset: Dataset) -> None:
+    db, summary = single
     assert summary.startswith("ingest ok")  # one account reads exactly as before there were accounts
     assert query(db, "SELECT DISTINCT account FROM activity") == [("default",)]
     first, last = TODAY - timedelta(days=30), TODAY - timedelta(days=1)
@@ -297,7 +303,7 @@ def test_the_dashboard_shows_each_account_alone_and_both_together(
 
 @pytest.mark.slow  # a year of analytics for two accounts
 def test_the_weekly_review_splits_by_account_once_there_are_two(
-    store: Path, fake_dataset: Dataset, second_dataset: Dataset, fake: FakeServer, tmp_path: Path
+    store: Path, fake_dataset: Dataset, second_dataset: Dataset, single: tuple[Path, str]
 ) -> None:
     from review.load import weekly_review
     from review.weeks import last_complete_week
@@ -312,15 +318,7 @@ def test_the_weekly_review_splits_by_account_once_there_are_two(
     assert review.totals.spend is not None
     assert float(table["spend"].sum()) == pytest.approx(review.totals.spend, abs=1e-6)
     # One account: no account section (it would repeat the week's total).
-    single = tmp_path / "one.duckdb"
-    settings = load_settings(
-        openrouter_management_key=DEMO_MANAGEMENT_KEY,
-        openrouter_base_url=fake.base_url,
-        orusage_db=single,
-        orusage_generations_days=0,
-    )
-    ingest_once(settings, quiet=True, clock=lambda: CLOCK)
-    with read_snapshot(single) as con:
+    with read_snapshot(single[0]) as con:
         assert "account" not in weekly_review(con, week, TODAY).movers
 
 
