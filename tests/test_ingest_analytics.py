@@ -63,11 +63,19 @@ def analytics_fake(fake_dataset: Dataset) -> Iterator[FakeServer]:
 
 
 @pytest.fixture(scope="module")
-def backfilled(analytics_fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def backfill(analytics_fake: FakeServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, frozenset[int]]:
+    """The store, and the statuses of the backfill's analytics queries, read when it ran: other tests of the
+    module inject faults into the same server and clear its log, in any order (found by a random-order run,
+    seed 3347227295)."""
     db = tmp_path_factory.mktemp("analytics") / "orusage.duckdb"
     analytics_fake.clear_requests()
     ingest(db, analytics_fake)
-    return db
+    return db, frozenset(r.status for r in analytics_fake.requests if r.endpoint == "/analytics/query")
+
+
+@pytest.fixture(scope="module")
+def backfilled(backfill: tuple[Path, frozenset[int]]) -> Path:
+    return backfill[0]
 
 
 def truth(ds: Dataset, group_sql: str, first: date = FIRST) -> list[tuple[object, ...]]:
@@ -178,12 +186,10 @@ def test_short_metrics_reach_31_days(backfilled: Path) -> None:
     assert rows == [(TODAY - timedelta(days=30), 0)]
 
 
-def test_truncated_answers_were_split_and_no_request_broke_a_limit(
-    backfilled: Path, analytics_fake: FakeServer
-) -> None:
-    pieces = query(backfilled, "SELECT count(*) FROM coverage WHERE dimensions = 'model,app' AND metrics = 'long'")
+def test_truncated_answers_were_split_and_no_request_broke_a_limit(backfill: tuple[Path, frozenset[int]]) -> None:
+    db, statuses = backfill
+    pieces = query(db, "SELECT count(*) FROM coverage WHERE dimensions = 'model,app' AND metrics = 'long'")
     assert pieces[0][0] > 1  # a year of model × app does not fit in 10,000 rows
-    statuses = {r.status for r in analytics_fake.requests if r.endpoint == "/analytics/query"}
     assert statuses == {200}  # never 400 (≤ 2 dimensions, 31-day reach) nor 429
 
 
