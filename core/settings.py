@@ -298,6 +298,11 @@ class Settings(BaseSettings):
             parse_accounts(value.get_secret_value())  # the message names the pair, never the key
         return value
 
+    @property
+    def several_accounts(self) -> bool:
+        """Accounts named by OPENROUTER_MANAGEMENT_KEYS (their names then appear in messages), not the one key."""
+        return self.openrouter_management_keys is not None
+
     def accounts(self) -> tuple[tuple[str, SecretStr], ...]:
         """Each account to ingest, as (name, management key): OPENROUTER_MANAGEMENT_KEYS's pairs, or
         OPENROUTER_MANAGEMENT_KEY alone as the account ``default``."""

@@ -57,7 +57,7 @@ def check_api(settings: Settings, client_factory: Callable[[Settings, str | None
         accounts = settings.accounts()
     except OrusageError as exc:
         return [Check("management key", False, str(exc), exc.exit_code)]
-    several = settings.openrouter_management_keys is not None
+    several = settings.several_accounts
     checks: list[Check] = []
     for name, _ in accounts:
         checks += _check_account(settings, client_factory(settings, name), f" ({name})" if several else "")

@@ -23,7 +23,7 @@ def client_for(settings: Settings, account: str | None = None) -> OpenRouterClie
     """A client with the management key of ``account`` (None: the first, or only, account)."""
     pairs = settings.accounts()
     name, key = next(((n, k) for n, k in pairs if n == account), pairs[0]) if account else pairs[0]
-    several = settings.openrouter_management_keys is not None
+    several = settings.several_accounts
     return OpenRouterClient(
         settings.openrouter_base_url,
         key,

@@ -74,7 +74,6 @@ class _Source:
 
 
 _TRUE = "(?::VARCHAR[] IS NOT NULL)"  # binds the (unused) values so every source takes the same parameters
-_ACCOUNTS = CHOSEN  # the chosen accounts' rows; every row when none is chosen (one bind, like the others)
 
 
 def _in(column: str) -> str:
@@ -82,7 +81,7 @@ def _in(column: str) -> str:
 
 
 _SOURCES = {
-    ACCOUNT: _Source("activity", _ACCOUNTS, "''", "model", _ACCOUNTS, "''"),
+    ACCOUNT: _Source("activity", CHOSEN, "''", "model", CHOSEN, "''"),  # CHOSEN: every account when none is named
     MODELS: _Source("activity", _in("model_permaslug"), "''", "model", _in("model"), "''"),
     PROVIDERS: _Source("activity", _in("provider_name"), "''", "model,provider", _in("provider"), "''"),
     KEYS: _Source(
@@ -259,12 +258,7 @@ def today_so_far(
             if _has(con, "generation_tags")
             else None
         )  # fmt: skip
-        fetched = _first(
-            con.execute(
-                "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
-            ).fetchall()
-        )
-        as_of = (received and received[0]) or (fetched and fetched[0])
+        as_of = (received and received[0]) or _keys_fetched_at(con, today)
         if as_of is None:
             return None
         return TodaySoFar(_tag_spend(con, scope.values, today, today, include_byok)[today], as_of)
@@ -276,13 +270,19 @@ def today_so_far(
         got = keys_today(con, today, hashes=scope.values)
     if got is None:
         # A fetch today that lists none of the scope's keys: they spent nothing today.
-        fetched = _first(
-            con.execute(
-                "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
-            ).fetchall()
-        )
-        return TodaySoFar(0.0, fetched[0]) if fetched and fetched[0] is not None else None
+        fetched = _keys_fetched_at(con, today)
+        return TodaySoFar(0.0, fetched) if fetched is not None else None
     return TodaySoFar(got.usage + (got.byok if include_byok else 0.0), got.as_of)
+
+
+def _keys_fetched_at(con: duckdb.DuckDBPyConnection, today: date) -> datetime | None:
+    """The newest ``/keys`` fetch made today, of any account; None before the first."""
+    row = _first(
+        con.execute(
+            "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?", [today]
+        ).fetchall()
+    )
+    return row[0] if row else None
 
 
 def keys_today_so_far(
@@ -291,8 +291,7 @@ def keys_today_so_far(
     """``today_so_far`` of every key's own scope at once: the spend per key hash at each account's newest
     ``/keys`` fetch made today (a key that fetch does not list spent nothing); None when no fetch happened
     today."""
-    newest = "SELECT max(fetched_at) FROM api_key_snapshots WHERE CAST(fetched_at AS DATE) = ?"
-    if _first(con.execute(newest, [today]).fetchall()) in (None, (None,)):
+    if _keys_fetched_at(con, today) is None:
         return None
     rows = con.execute(
         f"""SELECT hash, CAST(sum(coalesce(usage_daily, 0)
