@@ -71,13 +71,15 @@ def run_cli(
     base["ORUSAGE_GENERATIONS_RATE"] = "1000"
     base["ORUSAGE_ANALYTICS_RATE"] = "100000"  # the fakes of the tests have no rate limit (tests/conftest.py)
     full = {**base, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "orusage.cli", *args],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=str(cwd or Path(tempfile.mkdtemp(prefix="orusage-cwd-"))),
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    # An empty folder of its own unless one is given: no stray .env or config file is read from the caller's.
+    with tempfile.TemporaryDirectory(prefix="orusage-cwd-") as empty:
+        return subprocess.run(
+            [sys.executable, "-m", "orusage.cli", *args],
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(cwd or empty),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -249,7 +248,8 @@ def test_two_checks_racing_on_one_store_send_each_message_once(db: Path, receive
                  "limit_usd = 30\nthresholds = [50]\nforecast = false\nspike = false\n")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
     env.update(ORUSAGE_DB=str(db), ORUSAGE_CONFIG=str(cfg), ORUSAGE_NOW=(NOW + timedelta(hours=30)).isoformat())
-    cwd = tempfile.mkdtemp(prefix="orusage-race-")
+    cwd = tmp_path / "cwd"  # empty: no stray .env is read
+    cwd.mkdir()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "orusage.cli", "alerts", "check"],

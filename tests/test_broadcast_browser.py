@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -46,13 +45,15 @@ def receiving(synthetic_db: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     shutil.copyfile(snapshot_path(synthetic_db), snapshot_path(db))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "ORUSAGE_"))}
     env.update({"ORUSAGE_DB": str(db), "ORUSAGE_RECEIVE_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"})
+    cwd = tmp_path / "cwd"  # empty: no stray .env is read
+    cwd.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "orusage.cli", "receive", "--port", "0", "--every", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tempfile.mkdtemp(prefix="orusage-cwd-"),
+        cwd=cwd,
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -56,13 +55,15 @@ def own_fake() -> Iterator[FakeServer]:
 def test_receive_ingest_and_readers_share_one_store(own_fake: FakeServer, tmp_path: Path) -> None:
     db = tmp_path / "orusage.duckdb"
     env = _env(own_fake, db)
+    cwd = tmp_path / "cwd"  # empty: no stray .env is read
+    cwd.mkdir()
     receiver = subprocess.Popen(
         [sys.executable, "-m", "orusage.cli", "receive", "--port", "0", "--every", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tempfile.mkdtemp(prefix="orusage-cwd-"),
+        cwd=cwd,
     )
     try:
         line = receiver.stdout.readline() if receiver.stdout else ""
