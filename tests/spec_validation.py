@@ -239,11 +239,15 @@ def spec_validator() -> SpecValidator:
 
 @pytest.fixture(autouse=True)
 def _validate_fake_responses(request: pytest.FixtureRequest) -> Iterator[None]:
-    COLLECTOR.drain()  # whatever session fixtures produced, before this test
+    found = COLLECTOR.drain()  # whatever session fixtures produced, before this test
     COLLECTOR.current_test = request.node.nodeid
     yield
-    COLLECTOR.drain()
+    found += COLLECTOR.drain()
     COLLECTOR.current_test = "<between tests>"
+    # Failed here, in the test that met them, as well as at the session's end: under pytest-xdist a worker's
+    # session status never reaches the run's.
+    if found:
+        pytest.fail("the fake answered against the OpenRouter spec:\n" + "\n".join(found[:20]), pytrace=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -10,11 +10,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
+from fake_openrouter import server as fake_server
 from fake_openrouter.account import MEMBERS
 from fake_openrouter.catalog import BYOK_PROVIDERS, MODELS_BY_ID, terms
 from fake_openrouter.dataset import Dataset, build
@@ -145,7 +147,16 @@ def test_generations_of_the_last_seconds_are_fresh(fake_dataset: Dataset) -> Non
         server.stop()
 
 
-def test_injected_latency(fake_dataset: Dataset) -> None:
+def test_injected_latency(fake_dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fake's sleeps are recorded as well as taken: that no latency is added once it is set to 0 is then a
+    # fact, not a wall-clock bound a loaded machine can break.
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(fake_server, "time", SimpleNamespace(sleep=sleep))
     server = start_clocked_fake(fake_dataset, FakeClock(), latency_s=0.05)
     try:
         with client_for(server) as client:
@@ -154,10 +165,10 @@ def test_injected_latency(fake_dataset: Dataset) -> None:
             for _ in range(3):
                 assert client.get("/credits").status_code == 200
             assert time.perf_counter() - started >= 0.15
+            assert slept == [0.05] * 4
             server.latency_s = 0
-            started = time.perf_counter()
             assert client.get("/credits").status_code == 200
-            assert time.perf_counter() - started < 0.05
+            assert slept == [0.05] * 4
     finally:
         server.stop()
 
